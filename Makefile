@@ -1,0 +1,30 @@
+# Two commands: `make report` and `make test`. Both create .venv and install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AUTHORITY ?= E06000015
+
+.PHONY: report test install data lab clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/planning report --authority $(AUTHORITY) --out reports
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Rebuild data/ from ../shared/data (developers only; the result is committed).
+data: $(STAMP)
+	$(BIN)/python scripts/build_data.py --source ../shared/data --out data
+
+clean:
+	rm -rf $(VENV) reports build src/*.egg-info

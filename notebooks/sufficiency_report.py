@@ -1,0 +1,87 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+# Parameters (Papermill overrides these): authority code or name, centres file, standards file.
+authority = "E06000015"
+centres = None
+standards = None
+report_date = None
+
+# %%
+import datetime as dt
+
+from IPython.display import display
+
+from planning import reporting
+from planning.workflow import run_sufficiency
+
+run = run_sufficiency(authority, centres=centres, standards=standards)
+date = dt.date.fromisoformat(report_date) if report_date else dt.date.today()
+display(reporting.title_block(run, date=date))
+display(reporting.notes_block(run))
+
+# %% [markdown]
+# ## Headline figures
+# Under-5s are ONS mid-2020 estimates; children in income-deprived families are the IoD2025
+# IDACI numerator. "Within reach" is the straight-line distance from a point inside each small
+# area (LSOA) to its nearest centre, against the standard below.
+
+# %%
+display(reporting.headline_cards(run))
+
+# %% [markdown]
+# ## Verdict and reasons
+# The verdict is the worst of the rules below (standards at the end of this report).
+
+# %%
+display(reporting.reasons_block(run))
+
+# %% [markdown]
+# ## Map: need, centres, catchments and reach
+# Shading is the need index; circles are centres (larger for hubs); outlines are catchments; rings
+# show the reach standard and 1 mile; hatched areas are in the 30% most deprived and out of reach.
+
+# %%
+reporting.report_map(run)
+
+# %% [markdown]
+# ## Access by deprivation
+
+# %%
+display(reporting.access_table(run))
+
+# %% [markdown]
+# ## Localities
+
+# %%
+display(reporting.locality_table(run))
+
+# %% [markdown]
+# ## Centres
+
+# %%
+display(reporting.centre_table(run))
+
+# %% [markdown]
+# ## Wards
+
+# %%
+display(reporting.ward_table(run))
+
+# %% [markdown]
+# ## Standards applied
+
+# %%
+display(reporting.standards_table(run))
+
+# %% [markdown]
+# ## Data and sources
+
+# %%
+display(reporting.sources_block(run))

@@ -1,0 +1,310 @@
+"""Sufficiency reports: presentation blocks for the report notebook, and the Papermill run that
+executes it and renders a self-contained HTML file with no code and nothing fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planning.datasets import ATTRIBUTION, DATA_VINTAGES, resolve_authority
+from planning.workflow import SufficiencyRun, atomic_directory
+
+logger = logging.getLogger(__name__)
+
+REPORT_NOTEBOOK = "sufficiency_report.ipynb"
+
+
+def _notebooks_dir() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "notebooks" / REPORT_NOTEBOOK
+        if candidate.exists():
+            return candidate.parent
+    raise FileNotFoundError(
+        f"notebooks/{REPORT_NOTEBOOK} not found; run from a clone of the repository"
+    )
+
+
+def _html(text: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(text)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def rag_badge(rag: str) -> str:
+    return f'<span class="rag rag-{html.escape(rag)}">{html.escape(rag)}</span>'
+
+
+def title_block(run: SufficiencyRun, *, date: dt.date | None = None) -> Any:
+    """Report title with authority, date and the verdict."""
+    date = date or dt.date.today()
+    return _html(
+        f"<h1>Children's centre sufficiency: {html.escape(run.authority_name)} "
+        f"({html.escape(run.authority_code)})</h1>"
+        f"<p>Childcare Act 2006 s.5A assessment, {date:%d %B %Y}. "
+        f"Verdict: {rag_badge(run.result.authority['rag'])}</p>"
+    )
+
+
+def notes_block(run: SufficiencyRun) -> Any:
+    """Caveats that must be read before any figure (illustrative centres, estimated counts)."""
+    return _html("".join(f'<div class="note">{html.escape(n)}</div>' for n in run.result.notes))
+
+
+def headline_cards(run: SufficiencyRun) -> Any:
+    """Headline figures: under-5s, children in income-deprived families, reach, verdict."""
+    a = run.result.authority
+    reach = run.result.standards.reach_label()
+    cards = [
+        (_num(a["under5"]), "children under 5"),
+        (_num(a["idaci_children"]), "children 0-15 in income-deprived families (IDACI)"),
+        (_pct(a["share_within_reach"]), f"of under-5s within {reach} of a centre"),
+        (
+            _pct(a["share_deprived_within_reach"]),
+            f"of under-5s in the 30% most deprived areas within {reach}",
+        ),
+        (_num(a["under5_per_centre"]), "under-5s per centre (standard 600-1,200)"),
+        (f"{a['centres_per_1000_under5']:.2f}", "centres per 1,000 under-5s"),
+        (rag_badge(a["rag"]), "verdict"),
+    ]
+    body = "".join(
+        f'<div class="card"><div class="value">{v}</div><div class="label">{html.escape(k)}</div>'
+        "</div>"
+        for v, k in cards
+    )
+    return _html(f'<div class="cards">{body}</div>')
+
+
+def reasons_block(run: SufficiencyRun) -> Any:
+    """The authority verdict and each reason, worst first."""
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in run.result.authority["reasons"])
+    return _html(f"<p>{rag_badge(run.result.authority['rag'])}</p><ul>{items}</ul>")
+
+
+def _table(frame: pd.DataFrame) -> Any:
+    return _html(frame.to_html(classes="planning", border=0, escape=True, na_rep="n/a"))
+
+
+def locality_table(run: SufficiencyRun) -> Any:
+    """One row per locality: under-5s, centres, load, reach overall and for the most deprived."""
+    loc = run.result.localities
+    frame = pd.DataFrame(
+        {
+            "Verdict": loc["rag"],
+            "Centres": loc["centres"],
+            "Under-5s": loc["under5"].map(_num),
+            "Under-5s per centre": loc["under5_per_centre"].map(_num),
+            "Within reach": loc["share_within_reach"].map(_pct),
+            "Most deprived 30% within reach": loc["share_deprived_within_reach"].map(_pct),
+            "Others within reach": loc["share_other_within_reach"].map(_pct),
+            "Reasons": loc["reasons"].map(lambda r: "; ".join(r)),
+        }
+    )
+    frame.index.name = "Locality"
+    return _table(frame)
+
+
+def centre_table(run: SufficiencyRun) -> Any:
+    """One row per centre: locality, hub or branch, catchment under-5s and load status."""
+    c = run.result.centres
+    frame = pd.DataFrame(
+        {
+            "Centre": c["name"],
+            "Locality": c["locality"],
+            "Hub/branch": c.get("kind", ""),
+            "Under-5s in catchment": c["under5"].map(_num),
+            "IDACI children": c["idaci_children"].map(_num),
+            "Load": c["load_status"],
+            "Within reach": c["share_within_reach"].map(_pct),
+        }
+    )
+    if "in_authority" in c:
+        frame["In authority"] = c["in_authority"].map({True: "yes", False: "no"}).fillna("")
+    frame.index.name = "Id"
+    return _table(frame)
+
+
+def ward_table(run: SufficiencyRun) -> Any:
+    """One row per ward: under-5s and the shares within reach."""
+    w = run.result.wards
+    frame = pd.DataFrame(
+        {
+            "Under-5s": w["under5"].map(_num),
+            "IDACI children": w["idaci_children"].map(_num),
+            "Within reach": w["share_within_reach"].map(_pct),
+            "Within 1 mile": w["share_within_short"].map(_pct),
+            "Most deprived 30% within reach": w["share_deprived_within_reach"].map(_pct),
+            "Mean distance (km)": (w["mean_distance_m"] / 1000).map(lambda v: f"{v:.1f}"),
+        }
+    )
+    frame.index.name = "Ward"
+    return _table(frame)
+
+
+def access_table(run: SufficiencyRun) -> Any:
+    """Shares within each distance standard, overall and by deprivation group."""
+    r = run.result
+    s = r.standards
+    a = r.areas
+    rows = {}
+    groups = {"All areas": a.index == a.index, "30% most deprived": a["most_deprived_30"],
+              "Other areas": ~a["most_deprived_30"]}
+    for label, mask in groups.items():
+        u5 = a.loc[mask, "under5"]
+        total = u5.sum()
+        rows[label] = {
+            "Under-5s": _num(total),
+            f"Within {s.reach_km:g} km": _pct((u5 * a.loc[mask, "within_reach"]).sum() / total)
+            if total else "n/a",
+            "Within 1 mile": _pct((u5 * a.loc[mask, "within_short"]).sum() / total)
+            if total else "n/a",
+            f"Within {s.walk_minutes:g} min walk": _pct((u5 * a.loc[mask, "within_walk"]).sum() / total)
+            if total else "n/a",
+        }
+    return _table(pd.DataFrame(rows).T)
+
+
+def standards_table(run: SufficiencyRun) -> Any:
+    """The standards applied, so a reader can see what 'sufficient' meant here."""
+    s = run.result.standards
+    rows = {
+        "Reasonable reach": f"{s.reach_km:g} km straight line"
+        + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
+        "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
+        f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
+        "Reach-area size": f"{s.load_target:,.0f} under-5s per centre (range {s.load_min:,.0f}-"
+        f"{s.load_max:,.0f})",
+        "Most deprived": f"IMD deciles {', '.join(map(str, s.most_deprived_deciles))} nationally",
+        "Green / amber (most deprived within reach)": f"{_pct(s.deprived_green)} / "
+        f"{_pct(s.deprived_amber)}",
+        "Green / amber (all within reach)": f"{_pct(s.all_green)} / {_pct(s.all_amber)}",
+        "Need index weights": ", ".join(f"{k} {v:g}" for k, v in s.need_weights.items())
+        + f" ({s.need_normaliser} normalised)",
+        "Standards file": s.source,
+    }
+    frame = pd.DataFrame({"Standard": list(rows), "Applied": list(rows.values())}).set_index(
+        "Standard"
+    )
+    return _table(frame)
+
+
+def sources_block(run: SufficiencyRun) -> Any:
+    """Data vintages, input hashes and the Open Government Licence attribution."""
+    vintages = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DATA_VINTAGES.items()
+    )
+    inputs = "".join(
+        f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in run.inputs.items()
+    )
+    return _html(
+        f'<div class="sources"><ul>{vintages}</ul><p>Inputs:</p><ul>{inputs}</ul>'
+        f"<p>{html.escape(ATTRIBUTION)}</p></div>"
+    )
+
+
+def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> Any:
+    """Folium map of need, centres, catchments, the reach rings and gap areas (offline-safe)."""
+    from planning.mapping import sufficiency_map
+
+    s = run.result.standards
+    note = " ".join(run.result.notes[:1]) or None
+    return sufficiency_map(
+        run.result.areas,
+        run.result.centres,
+        reach_metres=(s.reach_m, s.short_reach_m),
+        tiles=tiles,
+        title=f"{run.authority_name}: need, centres and reach",
+        note=note,
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def render_html(notebook: Path) -> str:
+    """Render an executed notebook to one self-contained HTML page without code cells.
+
+    Uses the ``offline_report`` template (the JupyterLab template without require.js, MathJax
+    or Mermaid from a CDN) and embeds images; raises if any external script or stylesheet remains.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from planning.mapping import assert_offline
+
+    templates = resources.files("planning").joinpath("templates")
+    exporter = HTMLExporter(
+        template_name="offline_report",
+        extra_template_basedirs=[str(templates)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    assert_offline(body)
+    return body
+
+
+def run_report(
+    authority: str,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | None = None,
+    out_root: str | Path = "reports",
+    date: dt.date | None = None,
+    notebook: str | Path | None = None,
+) -> Path:
+    """Execute the report notebook with Papermill and publish it under
+    ``<out_root>/<authority>/<YYYY-MM-DD>/``.
+
+    The executed notebook and the HTML are written to a staging folder first; the dated folder is
+    replaced only when both succeed, so a failed run never publishes a half-made report.
+
+    Returns
+    -------
+    Path
+        The published HTML file.
+    """
+    import papermill
+
+    code, name = resolve_authority(authority)
+    date = date or dt.date.today()
+    template = Path(notebook) if notebook else _notebooks_dir() / REPORT_NOTEBOOK
+    target = Path(out_root) / slug(name) / date.isoformat()
+    parameters = {
+        "authority": code,
+        "centres": str(Path(centres).resolve()) if centres else None,
+        "standards": str(Path(standards).resolve()) if standards else None,
+        "report_date": date.isoformat(),
+    }
+    html_name = f"sufficiency-{slug(name)}-{date.isoformat()}.html"
+    with atomic_directory(target) as staging:
+        executed = staging / f"sufficiency-{slug(name)}-{date.isoformat()}.ipynb"
+        logger.info("executing %s for %s", template, name)
+        papermill.execute_notebook(
+            str(template),
+            str(executed),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(template.parent),
+        )
+        (staging / html_name).write_text(render_html(executed), encoding="utf-8")
+    return target / html_name

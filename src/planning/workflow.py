@@ -1,0 +1,175 @@
+"""The sufficiency run as planners and the command line use it: load, assess, write.
+
+``run_sufficiency`` loads an authority's embedded data, a centres file and a standards file and
+assesses them; ``write_sufficiency_outputs`` writes the tables, GeoPackage and summary.json into a
+folder atomically (a failed run leaves no half-written folder behind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planning import settings
+from planning.config import Standards, file_sha256, load_standards
+from planning.datasets import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
+from planning.io import read_centres
+from planning.sufficiency import SufficiencyResult, assess_sufficiency
+
+
+@dataclass(frozen=True)
+class SufficiencyRun:
+    """A sufficiency result with the inputs that produced it (for provenance)."""
+
+    result: SufficiencyResult
+    authority_code: str
+    authority_name: str
+    inputs: dict[str, Any]
+
+
+def run_sufficiency(
+    authority: str = settings.DEFAULT_AUTHORITY,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | Standards | None = None,
+) -> SufficiencyRun:
+    """Load an authority's data, its centres and standards, and assess sufficiency.
+
+    Parameters
+    ----------
+    authority : str
+        Upper-tier authority code or name (default Derby, E06000015).
+    centres : path, optional
+        Centres file (CSV, GeoJSON or GeoPackage); default: Derby's illustrative sites, which are
+        only meaningful for Derby.
+    standards : path or Standards, optional
+        Standards YAML; default: the packaged ``standards.yaml``.
+    """
+    code, name = resolve_authority(authority)
+    areas = load_areas(code)
+    centres_path = Path(centres) if centres is not None else settings.DEFAULT_CENTRES
+    if isinstance(standards, Standards):
+        applied, standards_file = standards, None
+    else:
+        applied = load_standards(standards)
+        standards_file = Path(standards) if standards is not None else None
+    centre_frame = read_centres(centres_path, areas=areas)
+    result = assess_sufficiency(areas, centre_frame, standards=applied)
+    data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
+    inputs: dict[str, Any] = {
+        "centres_file": str(centres_path),
+        "centres_sha256": file_sha256(centres_path),
+        "standards_file": str(standards_file) if standards_file else "packaged default",
+        "standards_sha256": file_sha256(standards_file) if standards_file else None,
+        "data_file": data_file.name,
+        "data_sha256": file_sha256(data_file),
+    }
+    return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+
+
+def summary(run: SufficiencyRun) -> dict[str, Any]:
+    """The authority-wide summary written to ``summary.json``."""
+    from planning import __version__
+
+    result = run.result
+    localities = result.localities[
+        ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
+    ]
+    return {
+        "authority": {"code": run.authority_code, "name": run.authority_name},
+        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "planning_version": __version__,
+        "verdict": result.authority["rag"],
+        "reasons": result.authority["reasons"],
+        "figures": {k: v for k, v in result.authority.items() if k not in ("rag", "reasons")},
+        "localities": {
+            str(name): {k: _json(v) for k, v in row.items()} for name, row in localities.iterrows()
+        },
+        "standards": result.standards.describe(),
+        "notes": result.notes,
+        "data_vintages": DATA_VINTAGES,
+        "attribution": ATTRIBUTION,
+        "inputs": run.inputs,
+    }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it replaces ``target``.
+
+    On any error the temporary folder is removed and ``target`` is left as it was, so a failed
+    run never leaves a half-written output folder.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    backup = None
+    if target.exists():
+        backup = target.with_name(f".{target.name}.old-{staging.name[-8:]}")
+        target.rename(backup)
+    staging.rename(target)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain columns for CSV/GPKG: categoricals as text, lists joined with ' | '."""
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name) if hasattr(frame, "geometry") else frame)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(str)
+        elif out[column].map(lambda v: isinstance(v, list)).any():
+            out[column] = out[column].map(lambda v: " | ".join(v) if isinstance(v, list) else v)
+    return out
+
+
+def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path) -> Path:
+    """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically."""
+    import geopandas as gpd
+
+    result = run.result
+    out = Path(out)
+    with atomic_directory(out) as staging:
+        areas = _flat(result.areas)
+        areas.to_csv(staging / "areas.csv", index_label="area_code")
+        centres = _flat(result.centres)
+        centres.insert(0, "easting", result.centres.geometry.x.round(1))
+        centres.insert(1, "northing", result.centres.geometry.y.round(1))
+        centres.to_csv(staging / "centres.csv", index_label="centre_id")
+        _flat(result.localities).to_csv(staging / "localities.csv", index_label="locality")
+        _flat(result.wards).to_csv(staging / "wards.csv", index_label="ward_name")
+        gpd.GeoDataFrame(areas, geometry=result.areas.geometry, crs=result.areas.crs).to_file(
+            staging / "areas.gpkg", layer="areas", driver="GPKG"
+        )
+        gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
+            staging / "areas.gpkg", layer="centres", driver="GPKG"
+        )
+        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(summary(run), fh, indent=2, default=_json, ensure_ascii=False)
+    return out

@@ -1,0 +1,105 @@
+"""The `planning` command on Derby, and its bad-input paths."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from planning.cli import main
+
+from conftest import REPO
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "planning.cli", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
+def test_authorities_lists_all(capsys):
+    assert main(["authorities"]) == 0
+    out = capsys.readouterr().out
+    assert "E06000015" in out and "Derby" in out and "Thurrock" in out
+    assert "153 English upper-tier authorities" in out
+
+
+@pytest.fixture(scope="module")
+def derby_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "derby"
+    done = run_cli("sufficiency", "--authority", "Derby", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def test_sufficiency_writes_every_output(derby_out, derby_areas):
+    out, stdout = derby_out
+    assert {p.name for p in out.iterdir()} == {
+        "areas.csv", "centres.csv", "localities.csv", "wards.csv", "areas.gpkg", "summary.json"
+    }
+    areas = pd.read_csv(out / "areas.csv", index_col="area_code")
+    assert len(areas) == 152 and set(areas.index) == set(derby_areas.index)
+    for column in ["need_index", "deprivation_band", "centre_id", "distance_m", "within_reach",
+                   "idaci_estimated", "under5", "idaci_children", "walk_minutes"]:
+        assert column in areas.columns
+    assert areas["idaci_estimated"].sum() == 2
+    centres = pd.read_csv(out / "centres.csv", index_col="centre_id")
+    assert len(centres) == 10 and centres["under5"].sum() == 15_795
+    assert (centres["source"] == "illustrative").all()
+    assert "ILLUSTRATIVE" in stdout
+
+
+def test_summary_has_provenance(derby_out):
+    out, _ = derby_out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["authority"] == {"code": "E06000015", "name": "Derby"}
+    assert summary["verdict"] in {"Red", "Amber", "Green"}
+    assert summary["reasons"] and summary["reasons"][0].startswith(summary["verdict"])
+    assert summary["standards"]["reach_km"] == 2.5
+    assert summary["figures"]["under5"] == 15_795
+    assert len(summary["inputs"]["centres_sha256"]) == 64
+    assert len(summary["inputs"]["data_sha256"]) == 64
+    assert "Open Government Licence" in summary["attribution"]
+    assert any("ILLUSTRATIVE" in n for n in summary["notes"])
+    assert set(summary["localities"]) == {"East", "South", "West"}
+
+
+def test_gpkg_has_areas_and_centres_layers(derby_out):
+    import geopandas as gpd
+
+    out, _ = derby_out
+    areas = gpd.read_file(out / "areas.gpkg", layer="areas")
+    centres = gpd.read_file(out / "areas.gpkg", layer="centres")
+    assert len(areas) == 152 and len(centres) == 10
+    assert areas.crs.to_epsg() == 27700
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--authority", "Derbyy"], "Did you mean 'Derby'"),
+        (["--centres", "no/such/file.csv"], "no/such/file.csv"),
+        (["--standards", "no/such.yaml"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, extra, message):
+    out = tmp_path / "out"
+    done = run_cli("sufficiency", *extra, "--out", str(out))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no staging folder left behind
+
+
+def test_bad_centres_file_leaves_previous_output_intact(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("sufficiency", "--out", str(out)).returncode == 0
+    before = (out / "summary.json").read_text()
+    bad = tmp_path / "centres.csv"
+    bad.write_text("centre_id,name,postcode\nA,One,DE99 9QQ\n")
+    done = run_cli("sufficiency", "--centres", str(bad), "--out", str(out))
+    assert done.returncode == 2
+    assert "centres.csv: row 2: postcode" in done.stderr and "DE99 9QQ" in done.stderr
+    assert (out / "summary.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["centres.csv", "out"]

@@ -1,0 +1,53 @@
+import pytest
+
+from planning import ValidationError
+from planning.config import Standards, load_standards
+
+
+def test_packaged_defaults_match_domain():
+    s = load_standards()
+    assert s.reach_km == 2.5 and s.short_reach_km == pytest.approx(1.609344)
+    assert (s.load_min, s.load_target, s.load_max) == (600, 800, 1200)
+    assert (s.walk_speed_kmh, s.walk_circuity) == (4.0, 1.3)
+    assert s.most_deprived_deciles == (1, 2, 3)
+    assert s == Standards(source=s.source)
+
+
+def test_custom_file(tmp_path):
+    path = tmp_path / "local.yaml"
+    path.write_text("reach:\n  distance_km: 2.0\nverdict:\n  all_within_reach: {green: 0.85, amber: 0.7}\n")
+    s = load_standards(path)
+    assert s.reach_km == 2.0 and s.all_green == 0.85 and s.load_max == 1200
+    assert s.source == str(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "is empty"),
+        ("reach: [1, 2", "not valid YAML"),
+        ("reach:\n  distnce_km: 2\n", "unknown key 'reach.distnce_km'; valid keys: distance_km"),
+        ("rech:\n  distance_km: 2\n", "unknown section 'rech'"),
+        ("reach:\n  distance_km: -1\n", "'reach.distance_km' must be greater than 0, found -1"),
+        ("reach:\n  distance_km: far\n", "'reach.distance_km' must be a number"),
+        ("verdict:\n  all_within_reach: {green: 0.5, amber: 0.7}\n", "'amber' must not exceed"),
+        ("need_index:\n  indicators: {crime: 1}\n", "not a known indicator"),
+    ],
+)
+def test_bad_standards_name_file_and_key(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValidationError) as info:
+        load_standards(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_missing_file():
+    with pytest.raises(ValidationError, match="does not exist"):
+        load_standards("no/such/standards.yaml")
+
+
+def test_replace_validates():
+    assert Standards().replace(reach_km=2.0).reach_km == 2.0
+    with pytest.raises(ValidationError):
+        Standards().replace(reach_km=0)

@@ -1,0 +1,255 @@
+"""Offline folium maps: no CDN anywhere, lon/lat output, escaped text, honest legends."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+import shapely.geometry
+
+from planning import ValidationError
+from planning.datasets import toy_town
+from planning.mapping import (
+    SCHEMES,
+    OfflineMap,
+    assert_offline,
+    difference_map,
+    need_layer,
+    offline_html,
+    sufficiency_map,
+)
+
+EVIL = "<script>alert(1)</script>"
+NEED = [3.0, 11.0, 19.0, 27.0, 48.0, 52.0, 66.0, 81.0, 97.0]
+
+
+@pytest.fixture
+def areas() -> gpd.GeoDataFrame:
+    """3x3 toy town; centre A serves the bottom two rows, B the top row."""
+    town = toy_town(rows=3, columns=3)
+    town["need_index"] = NEED
+    town["deprivation_band"] = ["70-100%"] * 4 + ["0-30%"] * 5
+    town["centre_id"] = ["A"] * 6 + ["B"] * 3
+    town["centre_name"] = town["centre_id"].map({"A": EVIL, "B": "Bluebell"})
+    town["locality"] = ["South"] * 6 + ["North"] * 3
+    town["distance_m"] = np.linspace(300.0, 3_000.0, 9)
+    town["within_reach"] = town["distance_m"] <= 2_500.0
+    town["most_deprived_30"] = town["need_index"] > 60
+    town.loc["T01", "area_name"] = "<b>Mill & Weir</b>"
+    town.loc["T01", "idaci_estimated"] = True
+    return town
+
+
+@pytest.fixture
+def centres() -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(
+        {
+            "name": [EVIL, "Bluebell"],
+            "locality": ["South", "North"],
+            "kind": ["hub", "branch"],
+            "source": "test",
+            "under5": [600.0, 300.0],
+            "load_status": ["within capacity", "busy"],
+            "verdict": ["keep", "review `${x}`"],
+        },
+        index=pd.Index(["A", "B"], name="centre_id"),
+    )
+    points = [shapely.Point(430_500, 335_500), shapely.Point(431_500, 337_500)]
+    return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:27700")
+
+
+@pytest.fixture
+def page(areas, centres) -> str:
+    m = sufficiency_map(areas, centres, tiles=None, title="Toy town", note="Illustrative.")
+    return offline_html(m)
+
+
+def test_page_is_offline_and_carries_leaflet(page):
+    assert_offline(page)
+    assert "Leaflet 1.9.4" in page  # the licence comment of the inlined library
+    assert "<script src" not in page and "<link rel=\"stylesheet\"" not in page
+    assert "data:image/png;base64," in page  # layer-control icon inlined
+
+
+def test_notebook_display_is_offline(areas, centres):
+    m = sufficiency_map(areas, centres)  # with OpenStreetMap tiles
+    shown = m._repr_html_()
+    assert shown.startswith("<div") and "srcdoc=" in shown
+    assert_offline(shown)
+    inner = html.unescape(shown)
+    assert "Leaflet 1.9.4" in inner
+    assert "openstreetmap.org/copyright" in inner  # tile attribution kept
+
+
+def test_plain_folium_map_made_offline():
+    import folium
+
+    m = folium.Map(tiles=None)
+    folium.CircleMarker((52.9, -1.5), popup="hello").add_to(m)
+    assert "cdn.jsdelivr.net" in m.get_root().render()
+    assert_offline(offline_html(m))
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"></script>',
+        "<link rel='stylesheet' href='http://example.org/a.css'/>",
+        '<script src="//code.jquery.com/jquery.js"></script>',
+        "<style>@import url(https://fonts.example.org/x.css);</style>",
+    ],
+)
+def test_assert_offline_rejects_remote_assets(snippet):
+    with pytest.raises(ValueError, match="remote"):
+        assert_offline(f"<html><head>{snippet}</head></html>")
+    srcdoc = f'<iframe srcdoc="{html.escape(snippet)}"></iframe>'
+    with pytest.raises(ValidationError, match=re.escape("- ") + r"(https?:)?//"):
+        assert_offline(srcdoc)
+
+
+def test_assert_offline_accepts_links_and_tile_urls():
+    assert_offline(
+        '<a href="https://www.openstreetmap.org/copyright">OSM</a>'
+        '<script>L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png")</script>'
+    )
+
+
+def _geojson_coordinates(page: str) -> np.ndarray:
+    """Every vertex of every GeoJSON layer embedded in the page, as (x, y) rows."""
+    decoder = json.JSONDecoder()
+    vertices = []
+    for match in re.finditer(r"geo_json_\w+_add\(", page):
+        data, _ = decoder.raw_decode(page, match.end())
+        for feature in data["features"]:
+            vertices.append(shapely.get_coordinates(shapely.geometry.shape(feature["geometry"])))
+    return np.vstack(vertices)
+
+
+def test_geometry_is_reprojected_to_lon_lat(page):
+    xy = _geojson_coordinates(page)
+    assert len(xy) > 9 * 4
+    # toy_town's origin (430000, 335000) in EPSG:27700 is in Derby: lon ~ -1.55, lat ~ 52.91
+    assert np.all((xy[:, 0] > -1.6) & (xy[:, 0] < -1.45)), "x must be longitude"
+    assert np.all((xy[:, 1] > 52.85) & (xy[:, 1] < 52.98)), "y must be latitude"
+    # the toy town's south-west corner, transformed independently with pyproj
+    corner = pyproj.Transformer.from_crs(27700, 4326, always_xy=True).transform(430_000, 335_000)
+    assert np.abs(xy - corner).max(axis=1).min() < 1e-6
+
+
+def test_input_text_is_escaped(page):
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # centre popup and tooltip
+    # area names travel in the GeoJSON, escaped for HTML and then for JSON
+    assert "\\u0026lt;b\\u0026gt;Mill \\u0026amp; Weir" in page
+    # backticks and ${ cannot break out of folium's JavaScript template literals
+    assert "review &#96;&#36;{x}&#96;" in page
+    assert "${x}" not in page
+
+
+def test_unknown_scheme_lists_valid_names(areas):
+    with pytest.raises(ValidationError, match="valid: ") as error:
+        need_layer(areas, scheme="Jenks")
+    for name in SCHEMES:
+        assert name in str(error.value)
+
+
+@pytest.mark.filterwarnings("ignore:Numba not installed")
+@pytest.mark.parametrize("scheme", ["Quantiles", "FisherJenks", "EqualInterval"])
+def test_legend_shows_mapclassify_bounds(areas, scheme):
+    m = OfflineMap(tiles=None)
+    need_layer(areas, scheme=scheme, k=4).add_to(m)
+    page = offline_html(m)
+    bins = SCHEMES[scheme](np.array(NEED), k=4).bins
+    expected = getattr(mapclassify, scheme)(np.array(NEED), k=4).bins
+    np.testing.assert_allclose(bins, expected)
+    lows = [min(NEED), *expected[:-1]]
+    for low, high in zip(lows, expected, strict=True):
+        assert f"{low:,.1f} \\u0026ndash; {high:,.1f}" in page
+    assert "Need index (0-100" in page
+    assert "IDACI" in page and "estimated" in page  # the flagged area's tooltip
+
+
+def test_legend_counts_every_area(areas):
+    m = OfflineMap(tiles=None)
+    need_layer(areas, scheme="Quantiles", k=3).add_to(m)
+    counts = [int(n) for n in re.findall(r"\((\d+) areas?\)", offline_html(m))]
+    assert sum(counts) == len(areas)
+
+
+def test_catchment_tooltip_sums_under5(page):
+    # centre A serves 6 areas of 100 under-5s each; B serves 3
+    assert "\\u003cth\\u003eUnder-5s\\u003c/th\\u003e\\u003ctd\\u003e600" in page
+    assert "\\u003cth\\u003eUnder-5s\\u003c/th\\u003e\\u003ctd\\u003e300" in page
+
+
+def test_wrong_crs_and_missing_columns_are_reported(areas, centres):
+    with pytest.raises(ValidationError, match="geographic"):
+        sufficiency_map(areas.to_crs("EPSG:4326"), centres)
+    with pytest.raises(ValidationError, match="missing column 'centre_name'"):
+        sufficiency_map(areas.drop(columns="centre_name"), centres)
+
+
+def test_difference_map_counts_changes(areas, centres):
+    after = areas.copy()
+    after.loc[["T22", "T21"], "within_reach"] = True  # gain
+    after.loc[["T00"], "within_reach"] = False  # loss
+    opened = pd.concat(
+        [
+            centres.loc[["A"]],
+            gpd.GeoDataFrame(
+                {"name": ["Cedar"]},
+                geometry=[shapely.Point(432_500, 337_500)],
+                index=pd.Index(["C"], name="centre_id"),
+                crs="EPSG:27700",
+            ),
+        ]
+    )
+    page = offline_html(difference_map(areas, after, centres, opened, tiles=None))
+    assert_offline(page)
+    assert "Gain reach: 2 areas, 200 under-5s" in page
+    assert "Lose reach: 1 area, 100 under-5s" in page
+    assert "Opened: Cedar (C)" in page and "Closed: Bluebell (B)" in page
+    with pytest.raises(ValidationError, match="same areas"):
+        difference_map(areas, after.drop(index="T00"), centres, opened)
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium to render the page")
+def test_polygons_draw_in_a_browser(page, tmp_path):
+    target = tmp_path / "map.html"
+    target.write_text(page, encoding="utf-8")
+    dom = subprocess.run(
+        [
+            str(_chromium()),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            target.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    # 9 need polygons, 2 localities, 2 catchments, 2 reach rings, 2 gaps, 2 centres
+    assert dom.count('class="leaflet-interactive"') >= 19
+    assert "Toy town" in dom

@@ -1,0 +1,150 @@
+"""Sufficiency on the strip town: five 1 km cells, under-5s 100..500, deciles 1,2,5,8,10.
+
+Points sit at x0+500, +1500, ..., +4500 (x0 = 430,000), so a centre at the first point is
+0, 1, 2, 3 and 4 km from the five areas. Every expected figure below is computed by hand.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning import CRSError, ValidationError
+from planning.config import Standards
+from planning.sufficiency import assess_sufficiency, summarise
+
+from conftest import make_centres
+
+X0, Y = 430_000.0, 335_500.0
+
+
+def one_centre():
+    return make_centres({"A": (X0 + 500, Y)}, locality=["West"])
+
+
+def test_strip_town_one_centre_by_hand(strip_town):
+    result = assess_sufficiency(strip_town, one_centre(), standards=Standards())
+    areas = result.areas
+    assert areas["distance_m"].tolist() == pytest.approx([0, 1000, 2000, 3000, 4000])
+    assert areas["walk_minutes"].tolist() == pytest.approx([0, 19.5, 39, 58.5, 78])
+    assert areas["within_reach"].tolist() == [True, True, True, False, False]
+    a = result.authority
+    assert a["under5"] == 1500
+    assert a["share_within_reach"] == pytest.approx(600 / 1500)
+    assert a["share_within_short"] == pytest.approx(300 / 1500)  # 1 mile: cells 0 and 1
+    assert a["share_within_walk"] == pytest.approx(300 / 1500)  # 30 min: cells 0 and 1
+    assert a["share_deprived_within_reach"] == pytest.approx(1.0)  # deciles 1, 2
+    assert a["share_other_within_reach"] == pytest.approx(300 / 1200)
+    assert a["mean_distance_m"] == pytest.approx(4_000_000 / 1500)
+    assert a["centres_per_1000_under5"] == pytest.approx(1000 / 1500)
+    assert result.centres.loc["A", "under5"] == 1500
+    assert result.centres.loc["A", "load_status"] == "above range"
+    # 40% within reach is below the 60% amber line: red, and that reason comes first.
+    assert a["rag"] == "Red"
+    assert a["reasons"][0] == (
+        "Red: 60% of all under-5s live more than 2.5 km from a centre "
+        "(green needs at least 80% within reach, amber 60%)"
+    )
+    assert "Amber: 1,500 under-5s per centre, above the 600-1,200 range" in a["reasons"]
+    assert "Green: 100% of under-5s in the 30% most deprived areas live within 2.5 km of a centre (green needs 90%)" in a["reasons"]
+
+
+def test_two_centres_tie_goes_to_first_and_loads(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=["West", "East"])
+    result = assess_sufficiency(strip_town, centres)
+    # cell 2 is 2 km from both: the first-listed centre A takes it.
+    assert result.areas["centre_id"].tolist() == ["A", "A", "A", "B", "B"]
+    assert result.centres["under5"].tolist() == [600, 900]
+    assert result.centres["load_status"].tolist() == ["within range", "within range"]
+    loc = result.localities
+    assert loc.loc["West", "under5"] == 600 and loc.loc["East", "under5"] == 900
+    assert loc.loc["West", "share_deprived_within_reach"] == pytest.approx(1.0)
+    assert np.isnan(loc.loc["East", "share_deprived_within_reach"])  # no deprived areas in East
+    assert loc.loc["East", "rag"] == "Green"
+    assert result.authority["share_within_reach"] == pytest.approx(1.0)
+    assert result.authority["rag"] == "Green"
+
+
+def test_deprived_reach_drives_red_verdict(strip_town):
+    # A single centre at the far (least deprived) end: deprived cells 0,1 are 4 and 3 km away.
+    centres = make_centres({"Z": (X0 + 4500, Y)})
+    result = assess_sufficiency(strip_town, centres)
+    assert result.authority["share_deprived_within_reach"] == pytest.approx(0.0)
+    assert result.authority["reasons"][0].startswith(
+        "Red: 100% of under-5s in the 30% most deprived areas live more than 2.5 km from a centre"
+    )
+
+
+def test_rural_standard_applies_to_rural_areas_only(strip_town):
+    town = strip_town.copy()
+    town["rural"] = [False, False, False, True, False]
+    standards = Standards(rural_reach_km=3.5)
+    result = assess_sufficiency(town, one_centre(), standards=standards)
+    assert result.areas["within_reach"].tolist() == [True, True, True, True, False]
+
+
+def test_reach_never_falls_as_the_standard_loosens(derby_areas, derby_centres_file):
+    from planning.io import read_centres
+
+    centres = read_centres(derby_centres_file)
+    shares = [
+        assess_sufficiency(derby_areas, centres, standards=Standards(reach_km=km)).authority[
+            "share_within_reach"
+        ]
+        for km in (0.5, 1.0, 2.0, 2.5, 4.0, 8.0)
+    ]
+    assert shares == sorted(shares)
+    assert shares[-1] == pytest.approx(1.0)
+
+
+def test_results_aligned_and_inputs_untouched(derby_areas, derby_centres_file):
+    from planning.io import read_centres
+
+    centres = read_centres(derby_centres_file)
+    shuffled = derby_areas.sample(frac=1, random_state=3)
+    before = shuffled.copy()
+    result = assess_sufficiency(shuffled, centres)
+    assert result.areas.index.equals(shuffled.index)
+    pd.testing.assert_frame_equal(shuffled, before)
+    # Every under-5 is counted once: by centre, by locality, by ward and in the total.
+    total = derby_areas["under5"].sum()
+    assert result.centres["under5"].sum() == total
+    assert result.localities["under5"].sum() == total
+    assert result.wards["under5"].sum() == total
+    assert result.authority["under5"] == total == 15_795
+
+
+def test_summarise_sums_counts_before_shares(strip_town):
+    result = assess_sufficiency(strip_town, one_centre())
+    by_ward = summarise(result.areas, by="ward_name")
+    assert by_ward.loc["Ward 0", "share_within_reach"] == pytest.approx(600 / 1500)
+
+
+def test_capacity_gives_two_step_fca(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, capacity=[60.0, 90.0])
+    result = assess_sufficiency(strip_town, centres)
+    assert result.areas["places_per_under5_2sfca"].tolist() == pytest.approx(
+        [0.1, 0.1, 0.175, 0.075, 0.075]
+    )
+    assert result.centres["places_per_catchment_under5"].tolist() == pytest.approx([0.1, 0.1])
+
+
+def test_partial_capacity_is_an_error(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, capacity=[60.0, None])
+    with pytest.raises(ValidationError, match="not for B"):
+        assess_sufficiency(strip_town, centres)
+
+
+def test_bad_centres_frames(strip_town):
+    with pytest.raises(ValidationError, match="at least one centre"):
+        assess_sufficiency(strip_town, one_centre().iloc[:0])
+    with pytest.raises(CRSError, match="geographic"):
+        assess_sufficiency(strip_town, one_centre().to_crs("EPSG:4326"))
+    twice = pd.concat([one_centre(), one_centre()])
+    with pytest.raises(ValidationError, match="duplicate centre id A"):
+        assess_sufficiency(strip_town, twice)
+
+
+def test_illustrative_centres_carry_a_note(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y)}, source=["illustrative"])
+    result = assess_sufficiency(strip_town, centres)
+    assert any("ILLUSTRATIVE" in note and "--centres FILE" in note for note in result.notes)
