@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AUTHORITY ?= E06000015
 
-.PHONY: report test install data lab clean
+.PHONY: report test install system-deps data lab clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/planning report --authority $(AUTHORITY) --out reports
 
-test: $(STAMP)
+# Debian's Chromium drives the browser tests and PDF output (Playwright uses it via
+# executable_path; it never downloads a browser of its own).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 # Rebuild data/ from ../shared/data (developers only; the result is committed).

@@ -19,6 +19,7 @@ import shapely.geometry
 
 from planning import ValidationError
 from planning.datasets import toy_town
+from planning.settings import RANDOM_SEED
 from planning.mapping import (
     SCHEMES,
     OfflineMap,
@@ -100,6 +101,21 @@ def test_plain_folium_map_made_offline():
     assert_offline(offline_html(m))
 
 
+def test_cdn_only_features_are_refused():
+    import folium
+
+    m = OfflineMap(tiles=None)
+    folium.Marker((52.9, -1.5), icon=folium.Icon(icon="home")).add_to(m)
+    with pytest.raises(ValidationError, match="CircleMarker"):
+        offline_html(m)
+    from folium.plugins import Fullscreen
+
+    m = OfflineMap(tiles=None)
+    Fullscreen().add_to(m)
+    with pytest.raises(ValidationError, match="offline map cannot load"):
+        m._repr_html_()
+
+
 @pytest.mark.parametrize(
     "snippet",
     [
@@ -164,19 +180,32 @@ def test_unknown_scheme_lists_valid_names(areas):
 
 
 @pytest.mark.filterwarnings("ignore:Numba not installed")
-@pytest.mark.parametrize("scheme", ["Quantiles", "FisherJenks", "EqualInterval"])
+@pytest.mark.parametrize("scheme", ["Quantiles", "FisherJenks", "EqualInterval", "NaturalBreaks"])
 def test_legend_shows_mapclassify_bounds(areas, scheme):
     m = OfflineMap(tiles=None)
     need_layer(areas, scheme=scheme, k=4).add_to(m)
     page = offline_html(m)
-    bins = SCHEMES[scheme](np.array(NEED), k=4).bins
-    expected = getattr(mapclassify, scheme)(np.array(NEED), k=4).bins
-    np.testing.assert_allclose(bins, expected)
-    lows = [min(NEED), *expected[:-1]]
-    for low, high in zip(lows, expected, strict=True):
-        assert f"{low:,.1f} \\u0026ndash; {high:,.1f}" in page
+    np.random.seed(RANDOM_SEED)  # NaturalBreaks is k-means; need_layer seeds it the same way
+    classifier = getattr(mapclassify, scheme)(np.array(NEED), k=4)
+    lows = [min(NEED), *classifier.bins[:-1]]
+    counts = np.bincount(classifier.yb, minlength=len(classifier.bins))
+    for low, high, count in zip(lows, classifier.bins, counts, strict=True):
+        assert f"{low:,.1f} \\u0026ndash; {high:,.1f} ({count} area" in page
     assert "Need index (0-100" in page
     assert "IDACI" in page and "estimated" in page  # the flagged area's tooltip
+
+
+def test_natural_breaks_repeat_and_leave_global_state_alone(areas):
+    np.random.seed(7)
+    expected_next = np.random.random()
+    np.random.seed(7)
+    pages = []
+    for _ in range(2):
+        m = OfflineMap(tiles=None)
+        need_layer(areas, scheme="NaturalBreaks", k=5).add_to(m)
+        pages.append(re.findall(r"\(\d+ areas?\)|\d+\.\d \\u0026ndash; \d+\.\d", offline_html(m)))
+    assert pages[0] == pages[1]
+    assert np.random.random() == expected_next
 
 
 def test_legend_counts_every_area(areas):

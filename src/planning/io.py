@@ -941,3 +941,65 @@ def write_centres(centres: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pa
     )
     table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+def locate_point(
+    *,
+    easting: object = None,
+    northing: object = None,
+    latitude: object = None,
+    longitude: object = None,
+    postcode: object = None,
+    what: str = "point",
+) -> tuple[float, float]:
+    """British National Grid ``(easting, northing)`` of one point given in any accepted form.
+
+    Priority as in a centres file: easting + northing, else latitude + longitude, else postcode
+    (geocoded offline with the ONS Postcode Directory). Used for scenario sites and points a
+    dashboard user types or clicks.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``what``, the bad value and the fix: non-numeric or half-given coordinates,
+        coordinates outside England, an unknown postcode, or no location at all.
+    """
+
+    def number(value: object, name: str) -> float:
+        try:
+            result = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationError(f"{what}: '{name}' must be a number, found {value!r}") from None
+        if not np.isfinite(result):
+            raise ValidationError(f"{what}: '{name}' must be a finite number, found {value!r}")
+        return result
+
+    given = lambda v: v is not None and str(v).strip() != ""  # noqa: E731
+    if given(easting) or given(northing):
+        if not (given(easting) and given(northing)):
+            raise ValidationError(f"{what}: give both easting and northing, or neither")
+        x, y = number(easting, "easting"), number(northing, "northing")
+        problem = _check_grid(x, y, what=f"easting {x:g} and northing {y:g}")
+        if problem:
+            raise ValidationError(f"{what}: {problem}")
+        return x, y
+    if given(latitude) or given(longitude):
+        if not (given(latitude) and given(longitude)):
+            raise ValidationError(f"{what}: give both latitude and longitude, or neither")
+        lat, lon = number(latitude, "latitude"), number(longitude, "longitude")
+        problem = _check_latlon(lat, lon, what=f"latitude {lat:g} and longitude {lon:g}")
+        if problem:
+            raise ValidationError(f"{what}: {problem}")
+        x, y = _transformer("EPSG:4326").transform(lon, lat)
+        return float(x), float(y)
+    if given(postcode):
+        found = lookup_postcodes([str(postcode)]).iloc[0]
+        if found["status"] != "found":
+            raise ValidationError(
+                f"{what}: postcode '{str(postcode).strip()}' is not in the ONS Postcode Directory; "
+                "check it or give latitude/longitude or easting/northing"
+            )
+        return float(found["easting"]), float(found["northing"])
+    raise ValidationError(
+        f"{what}: no location; give easting and northing, latitude and longitude, or a postcode"
+    )

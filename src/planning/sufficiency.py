@@ -28,23 +28,6 @@ from planning.need import assess_need
 
 RAG_ORDER = {"Green": 0, "Amber": 1, "Red": 2}
 
-#: Counts summed over a group before shares are taken (never sum the shares themselves).
-_SUMMED = [
-    "under5",
-    "idaci_children",
-    "under5_income_deprived",
-    "under5_within_reach",
-    "under5_within_short",
-    "under5_within_walk",
-    "deprived_under5",
-    "deprived_under5_within_reach",
-    "other_under5",
-    "other_under5_within_reach",
-    "idaci_children_within_reach",
-    "under5_distance_m",
-    "areas",
-    "idaci_estimated_areas",
-]
 
 
 @dataclass(frozen=True)
@@ -91,95 +74,158 @@ def _validate_centres(centres: gpd.GeoDataFrame) -> None:
     problems.raise_if_any()
 
 
-def area_measures(
-    areas: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, standards: Standards
-) -> pd.DataFrame:
-    """Need, nearest centre, distance, walking time and reach flags for each area.
+def reach_flags(
+    distance_m: np.ndarray, reach_m: np.ndarray, standards: Standards
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Walking minutes and the three reach flags for distances to the nearest centre.
 
-    ``within_reach``: distance to the nearest centre <= the reach standard (the rural standard
-    for rural areas when one is set); ``within_short``: <= the short distance (1 mile);
-    ``within_walk``: walking minutes <= the walking standard.
+    ``within_reach``: distance <= the area's reach standard (the rural standard for rural areas
+    when one is set); ``within_short``: <= the short distance (1 mile); ``within_walk``: walking
+    minutes (:func:`planning.accessibility.walking_minutes`) <= the walking standard.
     """
-    need = assess_need(
+    minutes = walking_minutes(
+        distance_m, speed_kmh=standards.walk_speed_kmh, circuity=standards.walk_circuity
+    )
+    return (
+        minutes,
+        distance_m <= reach_m,
+        distance_m <= standards.short_reach_m,
+        minutes <= standards.walk_minutes,
+    )
+
+
+def area_reach_standard(areas: pd.DataFrame, standards: Standards) -> np.ndarray:
+    """The reach standard in metres for each area (rural areas may have their own)."""
+    rural = areas["rural"].to_numpy(bool) if "rural" in areas else np.zeros(len(areas), bool)
+    return np.where(rural, standards.rural_reach_m, standards.reach_m)
+
+
+def need_measures(areas: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+    """:func:`planning.need.assess_need` with the weights and deciles of ``standards``."""
+    return assess_need(
         areas,
         weights=standards.need_weights,
         normaliser=standards.need_normaliser,
         most_deprived_deciles=standards.most_deprived_deciles,
     )
-    catchment = assign_catchments(areas, centres)
-    rural = areas["rural"].astype(bool) if "rural" in areas else pd.Series(False, areas.index)
-    reach_m = np.where(rural, standards.rural_reach_m, standards.reach_m)
-    minutes = walking_minutes(
-        catchment["distance_m"], speed_kmh=standards.walk_speed_kmh, circuity=standards.walk_circuity
+
+
+#: Columns of the count matrix, one row per area; groups sum these before shares are taken.
+COUNT_COLUMNS = (
+    "under5",
+    "idaci_children",
+    "under5_income_deprived",
+    "under5_within_reach",
+    "under5_within_short",
+    "under5_within_walk",
+    "deprived_under5",
+    "deprived_under5_within_reach",
+    "other_under5",
+    "other_under5_within_reach",
+    "idaci_children_within_reach",
+    "under5_distance_m",
+    "areas",
+    "idaci_estimated_areas",
+)
+
+
+def count_matrix(
+    *,
+    under5: np.ndarray,
+    idaci_children: np.ndarray,
+    under5_income_deprived: np.ndarray,
+    deprived: np.ndarray,
+    idaci_estimated: np.ndarray,
+    distance_m: np.ndarray,
+    within_reach: np.ndarray,
+    within_short: np.ndarray,
+    within_walk: np.ndarray,
+) -> np.ndarray:
+    """``(n_areas, len(COUNT_COLUMNS))`` matrix of counts that groups of areas add up."""
+    u5 = under5.astype(float)
+    reach = within_reach.astype(bool)
+    deprived = deprived.astype(bool)
+    return np.column_stack(
+        [
+            u5,
+            idaci_children,
+            under5_income_deprived,
+            u5 * reach,
+            u5 * within_short,
+            u5 * within_walk,
+            u5 * deprived,
+            u5 * (deprived & reach),
+            u5 * ~deprived,
+            u5 * (~deprived & reach),
+            idaci_children * reach,
+            u5 * distance_m,
+            np.ones(len(u5)),
+            idaci_estimated.astype(float),
+        ]
+    ).astype(float)
+
+
+def group_sums(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the rows of ``matrix`` by integer group code (``0 .. n_groups-1``)."""
+    sums = np.zeros((n_groups, matrix.shape[1]))
+    np.add.at(sums, codes, matrix)
+    return sums
+
+
+def shares_frame(sums: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Counts and the shares taken from them, one row per group.
+
+    ``share_within_reach = sum(under5 * within_reach) / sum(under5)``; likewise for the 1-mile and
+    walking standards, for the 30% most deprived areas (``share_deprived_within_reach``), the rest
+    (``share_other_within_reach``) and IDACI children. ``mean_distance_m`` is under-5-weighted.
+    Shares are NaN where the denominator is zero.
+    """
+    col = {name: sums[:, i] for i, name in enumerate(COUNT_COLUMNS)}
+
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        d = col[denominator]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(d > 0, col[numerator] / np.where(d > 0, d, 1), np.nan)
+
+    data = {name: values for name, values in col.items() if name != "under5_distance_m"}
+    data["share_within_reach"] = ratio("under5_within_reach", "under5")
+    data["share_within_short"] = ratio("under5_within_short", "under5")
+    data["share_within_walk"] = ratio("under5_within_walk", "under5")
+    data["share_deprived_within_reach"] = ratio("deprived_under5_within_reach", "deprived_under5")
+    data["share_other_within_reach"] = ratio("other_under5_within_reach", "other_under5")
+    data["share_idaci_within_reach"] = ratio("idaci_children_within_reach", "idaci_children")
+    data["mean_distance_m"] = ratio("under5_distance_m", "under5")
+    return pd.DataFrame(data, index=index)
+
+
+def _frame_counts(frame: pd.DataFrame) -> np.ndarray:
+    estimated = frame["idaci_estimated"] if "idaci_estimated" in frame else np.zeros(len(frame))
+    return count_matrix(
+        under5=frame["under5"].to_numpy(float),
+        idaci_children=frame["idaci_children"].to_numpy(float),
+        under5_income_deprived=frame["under5_income_deprived"].to_numpy(float),
+        deprived=frame["most_deprived_30"].to_numpy(bool),
+        idaci_estimated=np.asarray(estimated, dtype=bool),
+        distance_m=frame["distance_m"].to_numpy(float),
+        within_reach=frame["within_reach"].to_numpy(bool),
+        within_short=frame["within_short"].to_numpy(bool),
+        within_walk=frame["within_walk"].to_numpy(bool),
     )
-    localities = centre_localities(centres)
-    out = need.join(catchment)
-    out["centre_name"] = out["centre_id"].map(centres["name"]) if "name" in centres else out[
-        "centre_id"
-    ]
-    out["locality"] = out["centre_id"].map(localities)
-    out["walk_minutes"] = minutes
-    out["reach_standard_m"] = reach_m
-    out["within_reach"] = out["distance_m"] <= reach_m
-    out["within_short"] = out["distance_m"] <= standards.short_reach_m
-    out["within_walk"] = minutes <= standards.walk_minutes
-    return out
-
-
-def _weighted_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    u5 = frame["under5"].astype(float)
-    deprived = frame["most_deprived_30"].astype(bool)
-    reach = frame["within_reach"].astype(bool)
-    return pd.DataFrame(
-        {
-            "under5": u5,
-            "idaci_children": frame["idaci_children"].astype(float),
-            "under5_income_deprived": frame["under5_income_deprived"],
-            "under5_within_reach": u5 * reach,
-            "under5_within_short": u5 * frame["within_short"],
-            "under5_within_walk": u5 * frame["within_walk"],
-            "deprived_under5": u5 * deprived,
-            "deprived_under5_within_reach": u5 * (deprived & reach),
-            "other_under5": u5 * ~deprived,
-            "other_under5_within_reach": u5 * (~deprived & reach),
-            "idaci_children_within_reach": frame["idaci_children"] * reach,
-            "under5_distance_m": u5 * frame["distance_m"],
-            "areas": 1,
-            "idaci_estimated_areas": frame.get("idaci_estimated", False) * 1,
-        },
-        index=frame.index,
-    )
-
-
-def _shares(sums: pd.DataFrame) -> pd.DataFrame:
-    def ratio(numerator: str, denominator: str) -> pd.Series:
-        d = sums[denominator]
-        return (sums[numerator] / d.where(d > 0)).astype(float)
-
-    out = sums.copy()
-    out["share_within_reach"] = ratio("under5_within_reach", "under5")
-    out["share_within_short"] = ratio("under5_within_short", "under5")
-    out["share_within_walk"] = ratio("under5_within_walk", "under5")
-    out["share_deprived_within_reach"] = ratio("deprived_under5_within_reach", "deprived_under5")
-    out["share_other_within_reach"] = ratio("other_under5_within_reach", "other_under5")
-    out["share_idaci_within_reach"] = ratio("idaci_children_within_reach", "idaci_children")
-    out["mean_distance_m"] = ratio("under5_distance_m", "under5")
-    return out.drop(columns=["under5_distance_m"])
 
 
 def summarise(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """Sum counts over groups of areas, then take shares (counts and rates never mixed).
 
-    ``share_within_reach = sum(under5 * within_reach) / sum(under5)``; likewise for the 1-mile and
-    walking standards, for the 30% most deprived areas (``share_deprived_within_reach``), the rest
-    (``share_other_within_reach``) and IDACI children. ``mean_distance_m`` is under-5-weighted.
+    ``frame`` is a per-area table as in :attr:`SufficiencyResult.areas`; ``by`` a column to
+    group on (``None``: one row for all areas). See :func:`shares_frame` for the shares.
     """
-    weighted = _weighted_columns(frame)
+    matrix = _frame_counts(frame)
     if by is None:
-        sums = weighted.sum().to_frame().T
-    else:
-        sums = weighted.groupby(frame[by], observed=True, sort=True).sum()
-    return _shares(sums)
+        return shares_frame(matrix.sum(axis=0, keepdims=True), pd.RangeIndex(1))
+    codes, labels = pd.factorize(frame[by], sort=True)
+    keep = codes >= 0
+    sums = group_sums(matrix[keep], codes[keep], len(labels))
+    return shares_frame(sums, pd.Index(labels, name=by))
 
 
 def _pct(share: float) -> str:
@@ -265,13 +311,13 @@ def verdict(
     return overall, [f"{rag}: {text}" for rag, text in found]
 
 
-def _load_status(load: pd.Series, standards: Standards) -> pd.Series:
-    status = np.select(
+def load_status(load: np.ndarray, standards: Standards) -> np.ndarray:
+    """'below range', 'within range' or 'above range' of the 600-1,200 under-5s per centre."""
+    return np.select(
         [load < standards.load_min, load > standards.load_max],
         ["below range", "above range"],
         default="within range",
     )
-    return pd.Series(status, index=load.index)
 
 
 def _capacity(centres: gpd.GeoDataFrame) -> pd.Series | None:
@@ -287,6 +333,77 @@ def _capacity(centres: gpd.GeoDataFrame) -> pd.Series | None:
             "centre a capacity (the two-step floating catchment needs all) or leave the column empty"
         )
     return capacity
+
+
+def authority_figures(
+    counts: np.ndarray,
+    centre_under5: pd.Series,
+    standards: Standards,
+    *,
+    centre_names: pd.Series,
+    areas_served: np.ndarray,
+    in_authority: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Authority-wide figures, verdict and reasons from the count matrix and centre loads.
+
+    ``centres`` counts the centres that serve at least one area (``areas_served > 0``);
+    ``under5_per_centre`` and ``centres_per_1000_under5`` (IFS's exposure measure) use it.
+    """
+    total = shares_frame(counts.sum(axis=0, keepdims=True), pd.RangeIndex(1)).iloc[0]
+    figures: dict[str, Any] = {k: _plain(v) for k, v in total.items()}
+    serving = centre_under5.index[np.asarray(areas_served) > 0]
+    figures["centres"] = int(len(serving))
+    figures["centres_listed"] = int(len(centre_under5))
+    if in_authority is not None:
+        inside = in_authority.astype("boolean").fillna(False).to_numpy(bool)
+        figures["centres_in_authority"] = int(inside.sum())
+        figures["centres_outside_serving"] = int(
+            (~inside & centre_under5.index.isin(serving)).sum()
+        )
+    figures["under5_per_centre"] = figures["under5"] / max(figures["centres"], 1)
+    figures["centres_per_1000_under5"] = 1000 * figures["centres"] / max(figures["under5"], 1)
+    status = load_status(centre_under5.to_numpy(float), standards)
+    figures["centres_above_load_range"] = int((status == "above range").sum())
+    figures["centres_below_load_range"] = int((status == "below range").sum())
+    rag, why = verdict(figures, standards, centre_loads=centre_under5, centre_names=centre_names)
+    figures["rag"] = rag
+    figures["reasons"] = why
+    return figures
+
+
+def locality_table(
+    counts: np.ndarray,
+    area_centre: np.ndarray,
+    centre_locality: pd.Series,
+    centre_under5: pd.Series,
+    standards: Standards,
+    *,
+    centre_names: pd.Series,
+) -> pd.DataFrame:
+    """Figures, verdict and reasons for each locality (the localities of the centres listed).
+
+    Areas belong to the locality of the centre that serves them (``area_centre`` holds the
+    centre's position in ``centre_locality``); a locality's centres are the centres listed in it.
+    """
+    codes, labels = pd.factorize(centre_locality, sort=True)
+    sums = group_sums(counts, codes[area_centre], len(labels))
+    table = shares_frame(sums, pd.Index(labels, name="locality"))
+    table["centres"] = np.bincount(codes, minlength=len(labels))
+    table["under5_per_centre"] = table["under5"] / table["centres"].where(table["centres"] > 0)
+    rags, reasons = [], []
+    for position, row in enumerate(table.to_dict("records")):
+        members = codes == position
+        rag, why = verdict(
+            row,
+            standards,
+            centre_loads=centre_under5[members],
+            centre_names=centre_names[members],
+        )
+        rags.append(rag)
+        reasons.append(why)
+    table["rag"] = rags
+    table["reasons"] = reasons
+    return table
 
 
 def assess_sufficiency(
@@ -319,22 +436,51 @@ def assess_sufficiency(
     require_non_empty(areas, "areas", "small area")
     require_projected(areas, "areas")
     _validate_centres(centres)
-    measures = area_measures(areas, centres, standards)
-    area_table = areas.join(measures)
+    need = need_measures(areas, standards)
+    catchment = assign_catchments(areas, centres)
+    return build_result(areas, need, catchment, centres, standards)
 
-    # ---- centres -------------------------------------------------------------------------
-    by_centre = summarise(area_table, by="centre_id").reindex(centres.index)
-    counts = ["under5", "idaci_children", "under5_income_deprived", "areas"]
-    by_centre[counts] = by_centre[counts].fillna(0)
+
+def build_result(
+    areas: gpd.GeoDataFrame,
+    need: pd.DataFrame,
+    catchment: pd.DataFrame,
+    centres: gpd.GeoDataFrame,
+    standards: Standards,
+) -> SufficiencyResult:
+    """Assemble a :class:`SufficiencyResult` from need measures and a catchment assignment.
+
+    ``catchment`` has ``centre_id`` and ``distance_m`` per area (as from
+    :func:`planning.catchments.assign_catchments`); the scenario engine passes its own.
+    """
+    distance = catchment["distance_m"].to_numpy(float)
+    minutes, within_reach, within_short, within_walk = reach_flags(
+        distance, area_reach_standard(areas, standards), standards
+    )
+    localities = centre_localities(centres)
+    names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
+    area_table = areas.join(need).join(catchment)
+    area_table["centre_name"] = area_table["centre_id"].map(names)
+    area_table["locality"] = area_table["centre_id"].map(localities)
+    area_table["walk_minutes"] = minutes
+    area_table["reach_standard_m"] = area_reach_standard(areas, standards)
+    area_table["within_reach"] = within_reach
+    area_table["within_short"] = within_short
+    area_table["within_walk"] = within_walk
+    counts = _frame_counts(area_table)
+
+    area_centre = centres.index.get_indexer(catchment["centre_id"])
+    by_centre = shares_frame(group_sums(counts, area_centre, len(centres)), centres.index)
+    centre_under5 = by_centre["under5"]
     centre_table = centres.copy()
-    centre_table["locality"] = centre_localities(centres)
+    centre_table["locality"] = localities
     centre_table["under5"] = by_centre["under5"]
     centre_table["idaci_children"] = by_centre["idaci_children"]
     centre_table["under5_income_deprived"] = by_centre["under5_income_deprived"]
     centre_table["areas_served"] = by_centre["areas"].astype(int)
     centre_table["share_within_reach"] = by_centre["share_within_reach"]
     centre_table["load_ratio"] = centre_table["under5"] / standards.load_target
-    centre_table["load_status"] = _load_status(centre_table["under5"], standards)
+    centre_table["load_status"] = load_status(centre_table["under5"].to_numpy(float), standards)
     capacity = _capacity(centres)
     if capacity is not None:
         origin, destination, metres = pairs_within(
@@ -354,53 +500,25 @@ def assess_sufficiency(
             centre_table["under5"] > 0
         )
 
-    # ---- localities, wards, authority ---------------------------------------------------
-    localities = summarise(area_table, by="locality")
-    centres_per_locality = centre_table.groupby("locality").size()
-    localities = localities.reindex(centres_per_locality.index.union(localities.index))
-    localities = localities.fillna({c: 0 for c in _SUMMED if c != "under5_distance_m"})
-    localities["centres"] = centres_per_locality.reindex(localities.index).fillna(0).astype(int)
-    rags, reasons = [], []
-    for name, row in localities.iterrows():
-        members = centre_table[centre_table["locality"] == name]
-        rag, why = verdict(
-            row, standards, centre_loads=members["under5"], centre_names=members["name"]
-        )
-        rags.append(rag)
-        reasons.append(why)
-    localities["under5_per_centre"] = localities["under5"] / localities["centres"].where(
-        localities["centres"] > 0
+    locality_frame = locality_table(
+        counts, area_centre, localities, centre_under5, standards, centre_names=names
     )
-    localities["rag"] = rags
-    localities["reasons"] = reasons
-    localities.index.name = "locality"
-
     wards = summarise(area_table, by="ward_name") if "ward_name" in area_table else pd.DataFrame()
-    total = summarise(area_table).iloc[0]
-    serving = centre_table[centre_table["areas_served"] > 0]
-    figures: dict[str, Any] = {k: _plain(v) for k, v in total.items()}
-    figures["centres"] = int(len(serving))
-    figures["centres_listed"] = int(len(centre_table))
-    if "in_authority" in centre_table:
-        inside = centre_table["in_authority"].astype("boolean").fillna(False)
-        figures["centres_in_authority"] = int(inside.sum())
-        figures["centres_outside_serving"] = int((~inside & (centre_table["areas_served"] > 0)).sum())
-    figures["under5_per_centre"] = figures["under5"] / max(figures["centres"], 1)
-    figures["centres_per_1000_under5"] = 1000 * figures["centres"] / max(figures["under5"], 1)
-    figures["centres_above_load_range"] = int((centre_table["load_status"] == "above range").sum())
-    figures["centres_below_load_range"] = int((centre_table["load_status"] == "below range").sum())
-    rag, why = verdict(
-        figures, standards, centre_loads=centre_table["under5"], centre_names=centre_table["name"]
+    figures = authority_figures(
+        counts,
+        centre_under5,
+        standards,
+        centre_names=names,
+        areas_served=by_centre["areas"].to_numpy(),
+        in_authority=centres["in_authority"] if "in_authority" in centres else None,
     )
-    figures["rag"] = rag
-    figures["reasons"] = why
     if "utla_code" in areas and areas["utla_code"].nunique() == 1:
         figures["authority_code"] = str(areas["utla_code"].iloc[0])
         figures["authority_name"] = str(areas["utla_name"].iloc[0])
     return SufficiencyResult(
         areas=gpd.GeoDataFrame(area_table, geometry=areas.geometry.name, crs=areas.crs),
         centres=gpd.GeoDataFrame(centre_table, geometry=centres.geometry.name, crs=centres.crs),
-        localities=localities,
+        localities=locality_frame,
         wards=wards,
         authority=figures,
         standards=standards,

@@ -1,0 +1,173 @@
+"""Scenarios: hand-checked toy, invariants, cross-check of the engine, and bad scenario files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning import ValidationError
+from planning.config import Standards
+from planning.io import read_centres
+from planning.scenarios import (
+    Scenario,
+    ScenarioEngine,
+    load_scenario,
+    table_to_centres,
+)
+from planning.sufficiency import assess_sufficiency
+
+from conftest import make_centres
+
+X0, Y = 430_000.0, 335_500.0
+
+
+@pytest.fixture
+def strip_engine(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=["West", "East"])
+    return ScenarioEngine(strip_town, centres)
+
+
+@pytest.fixture(scope="module")
+def derby_engine(derby_areas, derby_centres_file):
+    return ScenarioEngine(derby_areas, read_centres(derby_centres_file, areas=derby_areas))
+
+
+def test_close_by_hand(strip_engine):
+    # Closing B leaves A serving all five cells at 0..4 km: 600 of 1,500 within 2.5 km.
+    comparison = strip_engine.compare(Scenario("close B").close("B"))
+    after = comparison.after.figures
+    assert after["share_within_reach"] == pytest.approx(600 / 1500)
+    assert comparison.after.centres["under5"].to_dict() == {"A": 1500}
+    changed = comparison.areas_changed
+    assert changed.index.tolist() == ["T04", "T03"]  # largest first
+    assert (changed["change"] == "loses reach").all()
+    assert changed["under5"].sum() == 900
+    assert comparison.headline.loc["Under-5s within reach", "change"] == -900
+    assert comparison.loads.loc["B", "status_after"] == "closed"
+    assert comparison.localities.loc["East", "rag_after"] == "closed"
+    assert comparison.summary_lines()[0].startswith("900 under-5s in 2 small area(s) lose")
+
+
+def test_open_by_hand_joins_nearest_locality(strip_town):
+    engine = ScenarioEngine(strip_town, make_centres({"A": (X0 + 500, Y)}, locality=["West"]))
+    evaluation = engine.evaluate(Scenario().open("N", easting=X0 + 3500, northing=Y))
+    # N at cell 3 is 1, 0 and 1 km from cells 2, 3, 4; A is 2 km from cell 2, so N takes it.
+    assert evaluation.areas["centre_id"].tolist() == ["A", "A", "N", "N", "N"]
+    assert evaluation.areas["distance_m"].tolist() == pytest.approx([0, 1000, 1000, 0, 1000])
+    assert evaluation.centres.loc["N", "locality"] == "West"
+    assert evaluation.figures["share_within_reach"] == pytest.approx(1.0)
+
+
+def test_noop_reproduces_baseline_exactly(derby_engine, derby_areas, derby_centres_file):
+    comparison = derby_engine.compare(Scenario())
+    assert comparison.is_noop
+    direct = assess_sufficiency(derby_areas, read_centres(derby_centres_file, areas=derby_areas))
+    for key, value in direct.authority.items():
+        if key in comparison.after.figures:
+            assert comparison.after.figures[key] == value, key
+    pd.testing.assert_series_equal(
+        comparison.after.localities["rag"], direct.localities["rag"], check_names=False
+    )
+
+
+def test_close_and_reopen_is_a_noop(derby_engine):
+    current = derby_engine.current.loc["CC03"]
+    scenario = Scenario().close("CC03").open(
+        "CC03", easting=current["easting"], northing=current["northing"],
+        name=current["name"], locality=current["locality"], kind=current["kind"],
+    )
+    after = derby_engine.evaluate(scenario)
+    assert after.figures == derby_engine.baseline.figures
+    assert after.areas.equals(derby_engine.baseline.areas)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_engine_matches_assess_sufficiency(derby_engine, derby_areas, seed):
+    """Independent path: build the scenario's centres and run the full assessment."""
+    rng = np.random.default_rng(seed)
+    scenario = Scenario(f"random {seed}")
+    for cid in rng.choice(derby_engine.current.index, size=2, replace=False):
+        scenario = scenario.close(cid)
+    for k in range(2):
+        x, y = derby_engine.area_xy[rng.integers(len(derby_engine.area_xy))]
+        scenario = scenario.open(f"N{k}", easting=x + rng.normal(0, 300), northing=y)
+    scenario = scenario.set_standard(reach_km=float(rng.choice([1.5, 2.0, 2.5])))
+    evaluation = derby_engine.evaluate(scenario)
+    direct = assess_sufficiency(
+        derby_areas, table_to_centres(evaluation.centres[["name", "locality", "kind", "in_authority",
+                                                          "easting", "northing"]]),
+        standards=evaluation.standards,
+    )
+    for key in ["share_within_reach", "share_deprived_within_reach", "share_within_short",
+                "under5_per_centre", "centres", "mean_distance_m", "rag", "reasons"]:
+        assert evaluation.figures[key] == pytest.approx(direct.authority[key]), key
+    assert (evaluation.areas["centre_id"] == direct.areas["centre_id"]).all()
+    pd.testing.assert_series_equal(
+        evaluation.localities["rag"], direct.localities["rag"], check_names=False
+    )
+    assert evaluation.to_result().authority["share_within_reach"] == pytest.approx(
+        direct.authority["share_within_reach"]
+    )
+
+
+def test_standard_change_matches_new_standards(derby_engine, derby_areas, derby_centres_file):
+    evaluation = derby_engine.evaluate(Scenario().set_standard(reach_km=1.0))
+    direct = assess_sufficiency(
+        derby_areas, read_centres(derby_centres_file, areas=derby_areas),
+        standards=Standards(reach_km=1.0),
+    )
+    assert evaluation.figures["share_within_reach"] == pytest.approx(direct.authority["share_within_reach"])
+    assert evaluation.figures["share_within_reach"] < derby_engine.baseline.figures["share_within_reach"]
+
+
+def test_opening_never_lowers_reach(derby_engine):
+    base = derby_engine.baseline.figures["share_within_reach"]
+    for position in range(0, len(derby_engine.area_xy), 15):
+        x, y = derby_engine.area_xy[position]
+        after = derby_engine.evaluate(Scenario().open("N", easting=x, northing=y)).figures
+        assert after["share_within_reach"] >= base
+
+
+def test_yaml_scenario(tmp_path, derby_engine):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: Close Spondon\nactions:\n  - close: CC03\n"
+        "  - open: {id: NEW1, name: Derwent, postcode: DE21 4ET, kind: branch}\n"
+        "  - capacity: {id: CC02, capacity: 120}\n  - standard: {reach_km: 2.0}\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.name == "Close Spondon" and len(scenario.actions) == 4
+    evaluation = derby_engine.evaluate(scenario)
+    assert "CC03" not in evaluation.centres.index and "NEW1" in evaluation.centres.index
+    assert evaluation.centres.loc["CC02", "capacity"] == 120
+    assert evaluation.standards.reach_km == 2.0
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("actions:\n  - close: CC99\n", "action 1 (close): unknown centre id 'CC99'; the centres are CC01"),
+        ("actions:\n  - open: {id: N, easting: abc, northing: 1}\n", "'easting' must be a number, found 'abc'"),
+        ("actions:\n  - open: {id: N, latitude: -1.5, longitude: 52.9}\n", "look swapped"),
+        ("actions:\n  - close: CC03\n  - move: {id: CC03, postcode: DE1 1AA}\n",
+         "action 2 (move): centre CC03 was closed by an earlier action"),
+        ("actions:\n  - close: CC03\n  - close: CC03\n", "centre CC03 was closed by an earlier action"),
+        ("actions:\n  - open: {id: CC02, postcode: DE1 1AA}\n", "centre id CC02 is already open"),
+        ("actions:\n  - demolish: CC03\n", "unknown action 'demolish'; valid: close, open"),
+        ("actions:\n  - open: {id: N, postcode: DE99 9QQ}\n", "postcode 'DE99 9QQ' is not in the ONS"),
+        ("actions:\n  - open: {id: N}\n", "no location"),
+        ("actions:\n  - standard: {reach_miles: 2}\n", "unknown standard(s) reach_miles"),
+        ("actions:\n  - standard: {reach_km: -2}\n", "must be greater than 0"),
+        ("actions:\n  - capacity: {id: CC01, capacity: -5}\n", "capacity must be 0 or more"),
+    ],
+)
+def test_bad_scenarios_are_named(tmp_path, derby_engine, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\n" + body)
+    with pytest.raises(ValidationError) as info:
+        derby_engine.evaluate(load_scenario(path))
+    assert message in str(info.value)
+
+
+def test_closing_everything_is_refused(strip_engine):
+    with pytest.raises(ValidationError, match="closes every centre"):
+        strip_engine.evaluate(Scenario().close("A").close("B"))
