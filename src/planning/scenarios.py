@@ -114,6 +114,8 @@ class Scenario:
     name: str = "current network"
     actions: tuple[Action, ...] = ()
     description: str = ""
+    #: Where the scenario came from (its file), for error messages.
+    source: str = ""
 
     def _add(self, action: Action) -> "Scenario":
         return dataclasses.replace(self, actions=self.actions + (action,))
@@ -220,6 +222,7 @@ def scenario_from_dict(raw: Any, *, source: str = "scenario") -> Scenario:
         name=str(raw.get("name") or "unnamed scenario"),
         actions=tuple(actions),
         description=str(raw.get("description") or ""),
+        source=source,
     )
 
 
@@ -276,8 +279,13 @@ def apply_scenario(
         contradictory actions (closing a centre twice, changing a closed centre, opening an id
         that is already open), or closing every centre. All problems at once.
     """
-    source = source or f"scenario '{scenario.name}'"
+    source = source or (
+        f"{scenario.source} (scenario '{scenario.name}')"
+        if scenario.source
+        else f"scenario '{scenario.name}'"
+    )
     problems = Problems(source)
+    original_table = table
     table = table.copy()
     original = set(table.index)
     closed: set[str] = set()
@@ -321,7 +329,7 @@ def apply_scenario(
                 name = str(action.get("name", cid))
                 row = {
                     "name": name,
-                    "locality": str(action.get("locality", "") or _nearest_locality(table, x, y)),
+                    "locality": str(action.get("locality", "") or _nearest_locality(original_table, x, y)),
                     "kind": kind,
                     "capacity": _capacity(action.get("capacity"), what),
                     "services": str(action.get("services", "") or ""),
@@ -370,7 +378,8 @@ def apply_scenario(
 
 
 def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
-    """A new site joins the locality of the nearest open centre unless the scenario names one."""
+    """A new site joins the locality of the nearest current centre (open or not in the scenario)
+    unless the scenario names one: localities are places, not buildings."""
     if len(table) == 0:
         return "New sites"
     gap = np.hypot(table["easting"].to_numpy(float) - x, table["northing"].to_numpy(float) - y)

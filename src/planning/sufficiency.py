@@ -240,8 +240,8 @@ def verdict(
     figures: pd.Series | dict[str, Any],
     standards: Standards,
     *,
-    centre_loads: pd.Series | None = None,
-    centre_names: pd.Series | None = None,
+    centre_loads: np.ndarray | pd.Series | None = None,
+    centre_names: np.ndarray | pd.Series | None = None,
 ) -> tuple[str, list[str]]:
     """Red/amber/green verdict with one plain-English reason per rule, worst first.
 
@@ -300,9 +300,12 @@ def verdict(
         else:
             found.append(("Green", f"{per_centre:,.0f} under-5s per centre, within the {band} range"))
     if centre_loads is not None:
-        over = centre_loads[centre_loads > s.load_max].sort_values(ascending=False)
-        for centre_id, load in over.items():
-            name = centre_names.get(centre_id, centre_id) if centre_names is not None else centre_id
+        loads = np.asarray(centre_loads, dtype=float)
+        labels = np.asarray(centre_names if centre_names is not None else centre_loads.index)
+        for position in np.argsort(-loads, kind="stable"):
+            load, name = loads[position], labels[position]
+            if load <= s.load_max:
+                break
             found.append(
                 ("Amber", f"{name} serves {load:,.0f} under-5s, above the {s.load_max:,.0f} maximum")
             )
@@ -365,7 +368,12 @@ def authority_figures(
     status = load_status(centre_under5.to_numpy(float), standards)
     figures["centres_above_load_range"] = int((status == "above range").sum())
     figures["centres_below_load_range"] = int((status == "below range").sum())
-    rag, why = verdict(figures, standards, centre_loads=centre_under5, centre_names=centre_names)
+    rag, why = verdict(
+        figures,
+        standards,
+        centre_loads=centre_under5.to_numpy(float),
+        centre_names=np.asarray(centre_names, dtype=object),
+    )
     figures["rag"] = rag
     figures["reasons"] = why
     return figures
@@ -391,13 +399,12 @@ def locality_table(
     table["centres"] = np.bincount(codes, minlength=len(labels))
     table["under5_per_centre"] = table["under5"] / table["centres"].where(table["centres"] > 0)
     rags, reasons = [], []
+    loads = centre_under5.to_numpy(float)
+    names = np.asarray(centre_names, dtype=object)
     for position, row in enumerate(table.to_dict("records")):
         members = codes == position
         rag, why = verdict(
-            row,
-            standards,
-            centre_loads=centre_under5[members],
-            centre_names=centre_names[members],
+            row, standards, centre_loads=loads[members], centre_names=names[members]
         )
         rags.append(rag)
         reasons.append(why)

@@ -173,3 +173,52 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path) -> Path:
         with open(staging / "summary.json", "w", encoding="utf-8") as fh:
             json.dump(summary(run), fh, indent=2, default=_json, ensure_ascii=False)
     return out
+
+
+def comparison_summary(comparison: Any) -> dict[str, Any]:
+    """JSON-ready summary of a scenario comparison (headline before/after, verdicts, lines)."""
+    before, after = comparison.before, comparison.after
+    return {
+        "scenario": comparison.after.scenario.name,
+        "actions": comparison.after.scenario.describe(),
+        "summary": comparison.summary_lines(),
+        "verdict_before": before.figures["rag"],
+        "verdict_after": after.figures["rag"],
+        "reasons_before": before.figures["reasons"],
+        "reasons_after": after.figures["reasons"],
+        "headline": {
+            str(k): {c: _json(v) for c, v in row.items()}
+            for k, row in comparison.headline.iterrows()
+        },
+        "standards_before": before.standards.describe(),
+        "standards_after": after.standards.describe(),
+    }
+
+
+def write_comparison_outputs(
+    comparison: Any, out: str | Path, *, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write a scenario comparison into ``out`` atomically.
+
+    Files: ``comparison.csv`` (headline figures before, after, change), ``bands.csv`` (within
+    reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
+    ``loads.csv`` (under-5s per centre), ``localities.csv`` (verdicts before and after),
+    ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
+    ``summary.json``.
+    """
+    from planning.io import write_centres
+    from planning.scenarios import CENTRE_FIELDS, table_to_centres
+
+    out = Path(out)
+    with atomic_directory(out) as staging:
+        comparison.headline.to_csv(staging / "comparison.csv")
+        comparison.bands.to_csv(staging / "bands.csv")
+        comparison.areas_changed.to_csv(staging / "areas_changed.csv", index_label="area_code")
+        comparison.loads.to_csv(staging / "loads.csv", index_label="centre_id")
+        _flat(comparison.localities).to_csv(staging / "localities.csv", index_label="locality")
+        after = comparison.after.centres[[c for c in CENTRE_FIELDS if c != "in_authority"]]
+        write_centres(table_to_centres(after), staging / "scenario_centres.csv")
+        body = comparison_summary(comparison) | (extra or {})
+        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(body, fh, indent=2, default=_json, ensure_ascii=False)
+    return out

@@ -1,0 +1,145 @@
+"""Location-allocation: hand-checked toys, invariants and a cross-check against spopt."""
+
+import numpy as np
+import pulp
+import pytest
+
+from planning import InfeasibleError, ValidationError
+from planning.allocation import LocationAllocation, optimise
+from planning.io import read_centres, write_centres
+
+
+# A line of five areas 1 km apart with weights 10, 1, 1, 1, 10; sites at each area's point.
+LINE = np.arange(5) * 1000.0
+COST = np.abs(LINE[:, None] - LINE[None, :])
+WEIGHTS = np.array([10.0, 1, 1, 1, 10])
+
+
+def test_coverage_by_hand():
+    # Reach 1 km: one site covers itself and its neighbours. p = 1: a site at 1 or 3 covers
+    # 10 + 1 + 1 = 12, the best possible. p = 2: sites at 1 and 3 (or 0/4 pairs) cover all 23.
+    one = LocationAllocation("coverage", p=1, service_metres=1000).solve(COST, WEIGHTS)
+    assert one.objective_value_ == 12 and one.selected_.tolist()[0] in (1, 3)
+    two = LocationAllocation("coverage", p=2, service_metres=1000).solve(COST, WEIGHTS)
+    assert two.objective_value_ == 23 and two.covered_share_ == 1.0
+
+
+def test_median_by_hand():
+    # p = 1: the weighted median of (10, 1, 1, 1, 10) is the middle area: cost
+    # 10*2000 + 1*1000 + 0 + 1*1000 + 10*2000 = 42,000; a site at 0 would cost 10*4000 + 6000.
+    one = LocationAllocation("median", p=1).solve(COST, WEIGHTS)
+    assert one.selected_.tolist() == [2] and one.objective_value_ == pytest.approx(42_000)
+    # p = 2: sites at 0 and 4 leave only the three 1-weights: 1000 + 2000 + 1000 = 4,000.
+    two = LocationAllocation("median", p=2).solve(COST, WEIGHTS)
+    assert sorted(two.selected_.tolist()) == [0, 4] and two.objective_value_ == pytest.approx(4_000)
+
+
+def test_cover_all_by_hand():
+    # Reach 1 km over five points 1 km apart: two sites (1 and 3) cover all.
+    model = LocationAllocation("cover-all", service_metres=1000).solve(COST, WEIGHTS)
+    assert model.objective_value_ == 2 and sorted(model.selected_.tolist()) == [1, 3]
+
+
+def test_coverage_never_falls_as_p_grows():
+    rng = np.random.default_rng(1)
+    points = rng.uniform(0, 10_000, size=(40, 2))
+    cost = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    weights = rng.integers(1, 100, size=40).astype(float)
+    values = [
+        LocationAllocation("coverage", p=p, service_metres=2000).solve(cost, weights).objective_value_
+        for p in range(1, 8)
+    ]
+    assert values == sorted(values)
+
+
+def test_locking_all_sites_returns_them():
+    lock = np.array([True, False, True, False, True])
+    model = LocationAllocation("median", p=3, lock=lock).solve(COST, WEIGHTS)
+    assert sorted(model.selected_.tolist()) == [0, 2, 4]
+
+
+def test_equity_constraint_moves_the_site():
+    # Unconstrained p = 1 coverage picks 1 or 3; requiring the deprived area 4 covered picks 3.
+    deprived = np.array([False, False, False, False, True])
+    model = LocationAllocation("coverage", p=1, service_metres=1000, min_deprived_share=1.0)
+    model.solve(COST, WEIGHTS, under5=WEIGHTS, deprived=deprived)
+    assert model.selected_.tolist() in ([3], [4])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(objective="cover-all", p=1, service_metres=1000), "needs at least 2 sites; p = 1 is short by 1"),
+        (dict(objective="coverage", p=1, service_metres=1000, min_deprived_share=1.0,
+              deprived=np.array([True, False, False, False, True])),
+         "at most 50.0% of under-5s in the 30% most deprived areas"),
+        (dict(objective="median", p=1, lock=np.array([True, True, False, False, False])),
+         "locking the 2 existing centres needs p >= 2; p = 1 is short by 1"),
+        (dict(objective="median", p=1, load_band=(0, 10)), "need p >= 3"),
+        (dict(objective="cover-all", service_metres=10), None),
+    ],
+)
+def test_infeasible_requests_say_why(kwargs, message):
+    deprived = kwargs.pop("deprived", None)
+    model = LocationAllocation(kwargs.pop("objective"), **kwargs)
+    if message is None:  # cover-all at 10 m only works with every site: feasible, 5 sites
+        assert model.solve(COST, WEIGHTS).objective_value_ == 5
+        return
+    with pytest.raises(InfeasibleError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        model.solve(COST, WEIGHTS, under5=WEIGHTS, deprived=deprived)
+
+
+def test_unreachable_area_in_cover_all_is_named():
+    cost = COST.copy()
+    cost[4, :] = 9_000
+    with pytest.raises(InfeasibleError, match="1 area\\(s\\) are beyond 1 km of every candidate"):
+        LocationAllocation("cover-all", service_metres=1000).solve(cost, WEIGHTS)
+
+
+def test_bad_objective():
+    with pytest.raises(ValidationError, match="valid: coverage, median, cover-all"):
+        LocationAllocation("maximin", p=1).solve(COST, WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def small_instance(derby_areas):
+    rng = np.random.default_rng(11)
+    areas = derby_areas.iloc[rng.choice(len(derby_areas), 40, replace=False)]
+    xy = areas[["point_easting", "point_northing"]].to_numpy()
+    sites = xy[rng.choice(40, 25, replace=False)] + rng.normal(0, 200, size=(25, 2))
+    cost = np.hypot(xy[:, None, 0] - sites[None, :, 0], xy[:, None, 1] - sites[None, :, 1])
+    return cost, areas["under5"].to_numpy(float)
+
+
+# spopt builds its variables the way PuLP 3.3 deprecates; that warning is spopt's, not ours.
+@pytest.mark.filterwarnings("ignore:Constructing LpVariable:DeprecationWarning")
+def test_matches_spopt_optimum(small_instance):
+    """Same input to spopt's MCLP, p-median and LSCP: the optimal objectives must agree."""
+    from spopt.locate import LSCP, MCLP, PMedian
+
+    cost, weights = small_instance
+    solver = pulp.HiGHS(msg=False)
+    ours = LocationAllocation("coverage", p=4, service_metres=1500).solve(cost, weights)
+    theirs = MCLP.from_cost_matrix(cost, weights, service_radius=1500, p_facilities=4).solve(solver)
+    assert ours.objective_value_ == pytest.approx(pulp.value(theirs.problem.objective))
+    ours = LocationAllocation("median", p=4).solve(cost, weights)
+    theirs = PMedian.from_cost_matrix(cost, weights, p_facilities=4).solve(solver)
+    assert ours.objective_value_ == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-6)
+    ours = LocationAllocation("cover-all", service_metres=2500).solve(cost, weights)
+    theirs = LSCP.from_cost_matrix(cost, service_radius=2500).solve(solver)
+    assert ours.objective_value_ == pytest.approx(pulp.value(theirs.problem.objective))
+
+
+def test_optimise_derby_writes_a_usable_centres_file(tmp_path, derby_areas, derby_centres_file):
+    centres = read_centres(derby_centres_file, areas=derby_areas)
+    result = optimise(derby_areas, centres, objective="coverage", p=8, lock_existing=False)
+    assert len(result.chosen) == 8
+    assert len(result.sites) == 10 + 152
+    path = write_centres(result.chosen, tmp_path / "chosen.csv")
+    again = read_centres(path, areas=derby_areas)
+    assert len(again) == 8 and set(again.index) == set(result.chosen.index)
+    # The comparison's after-network is exactly the chosen one.
+    assert set(result.comparison.after.centres.index) == set(result.chosen.index)
+    assert result.comparison.after.figures["share_within_reach"] == pytest.approx(
+        result.model.covered_share_, abs=0.02
+    ) or result.comparison.after.figures["share_within_reach"] >= 0.9
