@@ -448,6 +448,12 @@ def assess_sufficiency(
     return build_result(areas, need, catchment, centres, standards)
 
 
+_AREA_RESULT_COLUMNS = (
+    "centre_name", "locality", "walk_minutes", "reach_standard_m", "within_reach", "within_short",
+    "within_walk", "places_per_under5_2sfca",
+)
+
+
 def build_result(
     areas: gpd.GeoDataFrame,
     need: pd.DataFrame,
@@ -466,7 +472,10 @@ def build_result(
     )
     localities = centre_localities(centres)
     names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
-    area_table = areas.join(need).join(catchment)
+    # A result table passed back in as areas (e.g. a scenario on a previous result) keeps only
+    # its inputs: every column computed here is computed afresh.
+    computed = [*need.columns, *catchment.columns, *_AREA_RESULT_COLUMNS]
+    area_table = areas.drop(columns=[c for c in computed if c in areas]).join(need).join(catchment)
     area_table["centre_name"] = area_table["centre_id"].map(names)
     area_table["locality"] = area_table["centre_id"].map(localities)
     area_table["walk_minutes"] = minutes
