@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AUTHORITY ?= E06000015
+SCHEDULE ?= schedules/example.yaml
+WORKERS ?= 2
 
-.PHONY: report test install system-deps data lab clean
+.PHONY: report schedule test install system-deps data lab dashboard clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +21,10 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/planning report --authority $(AUTHORITY) --out reports
 
+# Every report in a schedule file (README: "Scheduled reports"); the example asks for PDFs.
+schedule: $(STAMP) system-deps
+	$(BIN)/planning report --schedule $(SCHEDULE) --out reports --workers $(WORKERS)
+
 # Debian's Chromium drives the browser tests and PDF output (Playwright uses it via
 # executable_path; it never downloads a browser of its own).
 system-deps:
@@ -29,6 +35,16 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
+
+# The planner's workbench: JupyterLab on this environment, notebooks 01-04 (README: "Notebooks").
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# The councillors' dashboard: Voila on 127.0.0.1, locked down (README: "Councillors' dashboard").
+PORT ?= 8866
+dashboard: $(STAMP)
+	$(BIN)/planning dashboard --port $(PORT)
 
 # Rebuild data/ from ../shared/data (developers only; the result is committed).
 data: $(STAMP)

@@ -1,30 +1,31 @@
-# ---
-# jupyter:
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% tags=["parameters"]
 # Parameters (Papermill overrides these): authority code or name, centres file, standards file.
 authority = "E06000015"
 centres = None
 standards = None
 report_date = None
+# Scheduled runs (planning report --schedule): the previous report's figures.json, to open the
+# report with what changed, and where to save this report's figures for the next comparison.
+previous = None
+figures_out = None
 
 # %%
 import datetime as dt
 
 from IPython.display import display
 
-from planning import reporting
+from planning import changes, reporting
 from planning.workflow import run_sufficiency
 
 run = run_sufficiency(authority, centres=centres, standards=standards)
 date = dt.date.fromisoformat(report_date) if report_date else dt.date.today()
 display(reporting.title_block(run, date=date))
 display(reporting.notes_block(run))
+
+# %%
+figures = changes.report_figures(run, date=date)
+changes.save_figures(figures, figures_out)
+display(changes.changes_block(figures, previous=previous))
 
 # %% [markdown]
 # ## Headline figures

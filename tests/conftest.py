@@ -38,3 +38,52 @@ def derby_areas() -> gpd.GeoDataFrame:
 @pytest.fixture(scope="session")
 def derby_centres_file() -> Path:
     return REPO / "data" / "centres" / "derby_illustrative.csv"
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def offline_browser():
+    """Open local HTML files in headless Chromium with the network off.
+
+    Yields ``open(path)`` -> ``(page, errors, blocked)``: the loaded Playwright page, console
+    errors and uncaught exceptions, and every URL refused (anything but ``file:``, ``data:``,
+    ``about:`` and ``blob:``). Uses Debian's Chromium; skips when it or Playwright is missing.
+    """
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("no Chromium to render pages")
+    local = ("file:", "data:", "about:", "blob:")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+        def open_page(path: Path):
+            context = browser.new_context(offline=True)
+            blocked: list[str] = []
+
+            def route(request_route) -> None:
+                url = request_route.request.url
+                if url.startswith(local):
+                    request_route.continue_()
+                else:
+                    blocked.append(url)
+                    request_route.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+            page.goto(Path(path).resolve().as_uri(), wait_until="load")
+            page.wait_for_timeout(300)  # let Leaflet finish drawing
+            return page, errors, blocked
+
+        yield open_page
+        browser.close()

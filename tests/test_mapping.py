@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
 
 import geopandas as gpd
 import mapclassify
@@ -26,6 +24,7 @@ from planning.mapping import (
     assert_offline,
     difference_map,
     need_layer,
+    need_map,
     offline_html,
     sufficiency_map,
 )
@@ -252,33 +251,114 @@ def test_difference_map_counts_changes(areas, centres):
         difference_map(areas, after.drop(index="T00"), centres, opened)
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if path := shutil.which(name):
-            return path
-    return None
+def test_need_map_offers_each_measure_with_its_legend(areas):
+    areas = areas.assign(imd_score=np.linspace(5.0, 60.0, 9), idaci_children=range(9))
+    page = offline_html(need_map(areas, scheme="Quantiles", k=3, tiles=None, title="Need"))
+    assert_offline(page)
+    for label in ("Need index (0-100", "IMD score (higher", "(IDACI)", "Children under 5"):
+        assert page.count(label) >= 2  # layer name and legend title
+    # Only the first measure is on when the map opens; the others wait in the layer control.
+    assert len(re.findall(r"feature_group_\w+\.addTo\(map_\w+\)", page)) == 2  # need, wards
+    with pytest.raises(ValidationError, match="missing column 'rural_share'"):
+        need_map(areas, ["need_index", "rural_share"])
+    with pytest.raises(ValidationError, match="list of column names"):
+        need_map(areas, "need_index")
+
+
+def test_locality_verdicts_colour_outlines_and_fill_popups(areas, centres):
+    localities = pd.DataFrame(
+        {"rag": ["Red", "Green"], "reasons": [["Red: too far"], []], "under5": [600.0, 300.0]},
+        index=pd.Index(["South", "North"], name="locality"),
+    )
+    page = offline_html(sufficiency_map(areas, centres, tiles=None, localities=localities))
+    assert "Localities by verdict" in page and "Locality verdict" in page
+    assert "Red (1)" in page and "Green (1)" in page and "Amber (" not in page  # legend
+    assert "Red: too far" in page  # the reason, in the outline's tooltip
+    assert "<th>Locality verdict</th><td>Red</td>" in page  # centre A's popup (South)
+    with pytest.raises(ValidationError, match="'rag' column"):
+        sufficiency_map(areas, centres, localities=localities.drop(columns="rag"))
+
+
+#: Input text that would run if a popup or tooltip did not escape it (each sets a window flag).
+PAYLOADS = {
+    "script": "<script>window.__pwned = 'script'</script>",
+    "img": "<img src=x onerror=\"window.__pwned = 'img'\">",
+    "template": "${window.__pwned = 'template'}`",
+}
+
+#: Opens every centre popup and tooltip and every GeoJSON feature tooltip on the map, and
+#: returns their text as the reader sees it.
+_OPEN_EVERYTHING = """() => {
+  const map = Object.values(window).find((v) => v instanceof L.Map);
+  const layers = [];
+  map.eachLayer((layer) => layers.push(layer));
+  const texts = [];
+  for (const layer of layers) {
+    if (layer instanceof L.GeoJSON && layer.getTooltip()) {
+      layer.eachLayer((feature) => {
+        // as a hover does: the event reaches the GeoJSON layer, which opens its tooltip
+        feature.fire("mouseover", {latlng: feature.getBounds().getCenter()}, true);
+        texts.push(layer.getTooltip().getElement().textContent);
+      });
+    } else if (layer instanceof L.CircleMarker) {
+      if (layer.getPopup()) { layer.openPopup(); texts.push(layer.getPopup().getElement().textContent); }
+      if (layer.getTooltip()) { layer.openTooltip(); texts.push(layer.getTooltip().getElement().textContent); }
+    }
+  }
+  return texts;
+}"""
+
+
+@pytest.fixture
+def hostile_page(areas, centres, tmp_path):
+    """The toy sufficiency map with script, markup and template-literal payloads in every name."""
+    areas, centres = areas.copy(), centres.copy()
+    locality = "South " + PAYLOADS["img"].replace("src=x", "src=y")
+    areas["locality"] = areas["locality"].replace({"South": locality})
+    areas["centre_name"] = areas["centre_id"].map({"A": PAYLOADS["script"], "B": PAYLOADS["template"]})
+    areas.loc["T01", "area_name"] = PAYLOADS["img"]
+    areas.loc["T02", "ward_name"] = PAYLOADS["template"]
+    centres["name"] = [PAYLOADS["script"] + PAYLOADS["img"], PAYLOADS["template"]]
+    centres["locality"] = [locality, "North"]
+    localities = pd.DataFrame(
+        {"rag": ["Red", "Green"], "reasons": [[PAYLOADS["script"]], []], "under5": [600.0, 300.0]},
+        index=pd.Index([locality, "North"], name="locality"),
+    )
+    m = sufficiency_map(areas, centres, tiles=None, title="Toy town", localities=localities)
+    target = tmp_path / "map.html"
+    target.write_text(offline_html(m), encoding="utf-8")
+    return target
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium to render the page")
-def test_polygons_draw_in_a_browser(page, tmp_path):
-    target = tmp_path / "map.html"
-    target.write_text(page, encoding="utf-8")
-    dom = subprocess.run(
-        [
-            str(_chromium()),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            target.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+def test_polygons_draw_offline_and_input_text_stays_text(hostile_page, offline_browser):
+    page, errors, blocked = offline_browser(hostile_page)
     # 9 need polygons, 2 localities, 2 catchments, 2 reach rings, 2 gaps, 2 centres
-    assert dom.count('class="leaflet-interactive"') >= 19
-    assert "Toy town" in dom
+    assert page.locator("path.leaflet-interactive").count() >= 19
+    assert "Toy town" in page.locator(".planning-title").inner_text()
+    assert any("Need index" in box for box in page.locator(".planning-box").all_inner_texts())
+    texts = page.evaluate(_OPEN_EVERYTHING)
+    shown = "\n".join(texts)
+    for payload in PAYLOADS.values():
+        assert payload in shown  # shown as text, exactly as typed
+    assert "Locality verdictRed" in shown  # a centre's popup gives its locality's verdict
+    assert f"LocalitySouth {PAYLOADS['img'].replace('src=x', 'src=y')}" in shown
+    assert "VerdictRedUnder-5s600Reason" in shown  # the locality outline's tooltip
+    assert page.evaluate("window.__pwned") is None  # no payload ran
+    panes = ".leaflet-popup-pane, .leaflet-tooltip-pane, .leaflet-control-container"
+    assert page.locator(f":is({panes}) :is(script, img)").count() == 0
+    assert errors == [] and blocked == []
+
+
+@pytest.mark.slow
+def test_notebook_display_draws_offline(areas, centres, tmp_path, offline_browser):
+    # What a notebook, Voila or an nbconvert report shows: an <iframe srcdoc> holding the page,
+    # here with the OpenStreetMap background that cannot load offline.
+    shown = sufficiency_map(areas, centres, title="Toy town")._repr_html_()
+    target = tmp_path / "notebook.html"
+    target.write_text(f"<!DOCTYPE html><html><body>{shown}</body></html>", encoding="utf-8")
+    page, errors, blocked = offline_browser(target)
+    frame = page.frame_locator("iframe")
+    assert frame.locator("path.leaflet-interactive").count() >= 19
+    assert all("tile.openstreetmap.org" in url for url in blocked)  # only the background
+    assert [e for e in errors if "Failed to load resource" not in e] == []

@@ -56,6 +56,7 @@ __all__ = [
     "difference_map",
     "gap_layer",
     "need_layer",
+    "need_map",
     "offline_html",
     "outline_layer",
     "reach_layer",
@@ -417,6 +418,7 @@ def need_layer(
     *,
     scheme: str = "NaturalBreaks",
     k: int = 5,
+    show: bool = True,
 ) -> folium.FeatureGroup:
     """A choropleth of one area column, classified with mapclassify, with its legend.
 
@@ -433,6 +435,8 @@ def need_layer(
         classification (slow beyond a few thousand areas without numba).
     k : int
         Number of classes, 2 to 9 (fewer when there are fewer distinct values).
+    show : bool
+        Whether the layer is on when the map opens (it can be switched on in the layer control).
 
     Returns
     -------
@@ -470,7 +474,7 @@ def need_layer(
     fill: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: {
         **style, "fillColor": f["properties"]["fill"] or _NO_DATA
     }
-    group = _polygons(label, areas.geometry, tips, fill, fills=fills)
+    group = _polygons(label, areas.geometry, tips, fill, fills=fills, show=show)
     lows = np.concatenate([[finite.min()], bins[:-1]])
     counts = np.bincount(classes, minlength=len(bins))
     entries = [
@@ -489,7 +493,12 @@ _KINDS = {"hub": (9, "#08519c", "Family hub"), "branch": (6, "#3182bd", "Branch"
 _OTHER = (5, "#6baed6", "Other site")
 
 
-def centre_layer(centres: gpd.GeoDataFrame, *, name: str = "Centres") -> folium.FeatureGroup:
+def centre_layer(
+    centres: gpd.GeoDataFrame,
+    *,
+    name: str = "Centres",
+    localities: pd.DataFrame | None = None,
+) -> folium.FeatureGroup:
     """Centres as circle markers (hubs larger than branches) with an escaped popup.
 
     Parameters
@@ -500,8 +509,12 @@ def centre_layer(centres: gpd.GeoDataFrame, *, name: str = "Centres") -> folium.
         ``verdict`` are shown when present.
     name : str
         The layer's name in the layer control.
+    localities : pandas.DataFrame, optional
+        Locality results indexed by locality with ``rag`` (as ``SufficiencyResult.localities``):
+        each popup then gives the verdict of the centre's locality.
     """
     _check(centres, "centres", ["name"], _POINTS, non_empty=False)
+    verdicts = _locality_verdicts(localities)
     group = folium.FeatureGroup(name=name)
     points = centres.geometry.to_crs(settings.MAP_CRS)
     for (centre_id, row), point in zip(centres.iterrows(), points, strict=True):
@@ -513,6 +526,8 @@ def centre_layer(centres: gpd.GeoDataFrame, *, name: str = "Centres") -> folium.
             status = f" ({_text(row['load_status'])})" if "load_status" in row.index else ""
             pairs += [("Load", f"{_number(row['under5'])} children under 5{status}")]
         pairs += [("Verdict", _text(row["verdict"]))] if "verdict" in row.index else []
+        if verdicts is not None and "locality" in row.index and row["locality"] in verdicts:
+            pairs += [("Locality verdict", _text(verdicts[row["locality"]]))]
         folium.CircleMarker(
             location=(point.y, point.x),
             radius=radius,
@@ -590,17 +605,85 @@ def gap_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
     return _polygons(name, gaps.geometry, tips, lambda f: style)
 
 
+def _locality_verdicts(localities: pd.DataFrame | None) -> pd.Series | None:
+    if localities is None:
+        return None
+    if not isinstance(localities, pd.DataFrame) or "rag" not in localities.columns:
+        raise ValidationError(
+            "localities: expected a DataFrame indexed by locality with a 'rag' column "
+            "(SufficiencyResult.localities)"
+        )
+    return localities["rag"].astype(str)
+
+
+#: Outline colours of locality verdicts.
+_RAG_COLOURS = {"Red": "#b2182b", "Amber": "#e08214", "Green": "#1b7837"}
+
+
 def outline_layer(
-    areas: gpd.GeoDataFrame, by: str = "ward_name", *, show: bool = True
+    areas: gpd.GeoDataFrame,
+    by: str = "ward_name",
+    *,
+    show: bool = True,
+    localities: pd.DataFrame | None = None,
 ) -> folium.FeatureGroup:
-    """Outlines of groups of areas (wards, localities) dissolved on column ``by``."""
+    """Outlines of groups of areas (wards, localities) dissolved on column ``by``.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas in EPSG:27700 with column ``by``.
+    by : str
+        ``ward_name``, ``locality`` or any column naming groups of areas.
+    show : bool
+        Whether the layer is on when the map opens.
+    localities : pandas.DataFrame, optional
+        With ``by="locality"``: locality results indexed by locality with ``rag`` and
+        optionally ``reasons`` and ``under5`` (``SufficiencyResult.localities``). Outlines are
+        then coloured by verdict (red, amber, green), the tooltip gives the verdict and its
+        reasons, and a legend shows with the layer.
+    """
     _check(areas, "areas", [by], _POLYGONS)
     named = areas[areas[by].notna() & (areas[by].astype(str).str.strip() != "")]
     dissolved = named[[by, "geometry"]].dissolve(by=by)
-    tips = pd.Series([_text(group) for group in dissolved.index], index=dissolved.index)
     label = {"ward_name": "Wards", "locality": "Localities"}.get(by, _label(by))
-    style = _outline("#252525", 2.0) if by == "locality" else _outline("#737373", 1.0)
-    return _polygons(label, dissolved.geometry, tips, lambda f: style, show=show)
+    verdicts = _locality_verdicts(localities) if by == "locality" else None
+    if verdicts is None or localities is None:
+        tips = pd.Series([_text(group) for group in dissolved.index], index=dissolved.index)
+        style = _outline("#252525", 2.0) if by == "locality" else _outline("#737373", 1.0)
+        return _polygons(label, dissolved.geometry, tips, lambda f: style, show=show)
+    rag = verdicts.reindex(dissolved.index)
+    reasons = localities.get("reasons", pd.Series(dtype=object)).reindex(dissolved.index)
+    under5 = localities.get("under5", pd.Series(dtype=float)).reindex(dissolved.index)
+    tips = _tips(
+        dissolved,
+        lambda group, row: [
+            ("Locality", _text(group)),
+            ("Verdict", _text(rag[group]) or "not assessed"),
+            ("Under-5s", _number(under5[group])),
+        ]
+        + [
+            ("Reason", _text(reason))
+            for reason in (reasons[group] if isinstance(reasons[group], list) else [])
+        ],
+    )
+    colours = rag.map(_RAG_COLOURS).fillna(_NO_DATA)
+    group = _polygons(
+        f"{label} by verdict",
+        dissolved.geometry,
+        tips,
+        lambda f: _outline(f["properties"]["fill"], 6.0),
+        fills=colours,
+        show=show,
+    )
+    counts = rag.value_counts()
+    entries = [
+        (colour, f"{verdict} ({int(counts.get(verdict, 0))})")
+        for verdict, colour in _RAG_COLOURS.items()
+        if counts.get(verdict, 0)
+    ]
+    _legend("Locality verdict", entries).add_to(group)
+    return group
 
 
 # ------------------------------------------------------------------------------ maps
@@ -633,6 +716,7 @@ def sufficiency_map(
     tiles: str | None = "OpenStreetMap",
     title: str | None = None,
     note: str | None = None,
+    localities: pd.DataFrame | None = None,
 ) -> OfflineMap:
     """Need, wards, localities, catchments, reach, gaps and centres on one offline map.
 
@@ -653,6 +737,10 @@ def sufficiency_map(
     title, note : str, optional
         A title box, and a caption box for caveats and data attribution (plain text, escaped;
         newlines become line breaks).
+    localities : pandas.DataFrame, optional
+        Locality results (``SufficiencyResult.localities``): locality outlines are coloured by
+        verdict with the reasons in their tooltip, and centre popups give their locality's
+        verdict.
 
     Returns
     -------
@@ -664,11 +752,58 @@ def sufficiency_map(
     need_layer(areas, column).add_to(m)
     outline_layer(areas, "ward_name", show=False).add_to(m)
     if "locality" in areas.columns and areas["locality"].notna().any():
-        outline_layer(areas, "locality").add_to(m)
+        outline_layer(areas, "locality", localities=localities).add_to(m)
     catchment_layer(areas).add_to(m)
     reach_layer(centres, reach_metres).add_to(m)
     gap_layer(areas).add_to(m)
-    centre_layer(centres).add_to(m)
+    centre_layer(centres, localities=localities).add_to(m)
+    return _finish(m, note)
+
+
+#: The need measures a need map offers, in layer-control order (the first is shown).
+NEED_COLUMNS = ("need_index", "imd_score", "idaci_children", "under5")
+
+
+def need_map(
+    areas: gpd.GeoDataFrame,
+    columns: Sequence[str] = NEED_COLUMNS,
+    *,
+    scheme: str = "NaturalBreaks",
+    k: int = 5,
+    tiles: str | None = "OpenStreetMap",
+    title: str | None = None,
+    note: str | None = None,
+) -> OfflineMap:
+    """Where need is: one choropleth per column, switchable, over ward outlines.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas in EPSG:27700 with ``columns``, ``area_name`` and ``ward_name`` (e.g.
+        :func:`planning.load_areas` joined with :func:`planning.need.assess_need`).
+    columns : sequence of str
+        Area values to map, each its own layer with its own legend; only the first is on when
+        the map opens. Default: the need index, IMD score, IDACI children and under-5s.
+    scheme, k
+        The mapclassify classification and number of classes (see :func:`need_layer`).
+    tiles, title, note
+        As in :func:`sufficiency_map`.
+
+    Returns
+    -------
+    OfflineMap
+        Fitted to the areas, with a layer control; displays offline in notebooks.
+    """
+    if isinstance(columns, str) or not len(columns):
+        raise ValidationError(
+            f"columns must be a non-empty list of column names, not {columns!r}; "
+            f"e.g. {list(NEED_COLUMNS)}"
+        )
+    _check(areas, "areas", list(columns), _POLYGONS)
+    m = _base_map(areas, tiles, title)
+    for position, column in enumerate(columns):
+        need_layer(areas, column, scheme=scheme, k=k, show=position == 0).add_to(m)
+    outline_layer(areas, "ward_name").add_to(m)
     return _finish(m, note)
 
 

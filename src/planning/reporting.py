@@ -7,13 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from planning._errors import PlanningError
 from planning.datasets import ATTRIBUTION, DATA_VINTAGES, resolve_authority
 from planning.workflow import SufficiencyRun, atomic_directory
 
@@ -230,6 +235,7 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
         tiles=tiles,
         title=f"{run.authority_name}: need, centres and reach",
         note=note,
+        localities=run.result.localities,
     )
 
 
@@ -308,3 +314,74 @@ def run_report(
         )
         (staging / html_name).write_text(render_html(executed), encoding="utf-8")
     return target / html_name
+
+
+#: Flags for headless Chromium: no sandbox (containers, services), no first-run or background
+#: traffic, no header/footer; a throwaway profile is added per call.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-pdf-header-footer",
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable for PDF output: ``$PLANNING_CHROMIUM`` or the first of
+    ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH; ``None`` if none."""
+    configured = os.environ.get("PLANNING_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(
+    html_file: str | Path,
+    pdf_file: str | Path,
+    *,
+    chromium: str | None = None,
+    timeout: float = 180.0,
+) -> Path:
+    """Print an HTML report to PDF with headless Chromium (``--print-to-pdf``).
+
+    Runs with a throwaway profile (``--user-data-dir``) and without background traffic, so it
+    works unattended under cron or systemd. Raises :class:`PlanningError` if Chromium is missing,
+    fails, or writes something that is not a PDF.
+    """
+    source, target = Path(html_file).resolve(), Path(pdf_file).resolve()
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise PlanningError(
+            "PDF output needs Chromium, which was not found: install it (`make system-deps`) or "
+            "set PLANNING_CHROMIUM to its path"
+        )
+    with tempfile.TemporaryDirectory(prefix="planning-chromium-", ignore_cleanup_errors=True) as p:
+        command = [
+            executable, *CHROMIUM_FLAGS, f"--user-data-dir={p}", f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout,
+                stdin=subprocess.DEVNULL, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise PlanningError(
+                f"Chromium did not print {source.name} to PDF within {timeout:.0f} s"
+            ) from None
+    ok = target.is_file() and target.read_bytes()[:5] == b"%PDF-"
+    if done.returncode != 0 or not ok:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise PlanningError(
+            f"Chromium could not print {source.name} to PDF (exit status {done.returncode}):\n"
+            f"{tail}"
+        )
+    return target

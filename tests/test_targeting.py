@@ -1,0 +1,236 @@
+"""Gains of area targeting, outreach allocation and the targeting model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from planning import ValidationError, toy_town
+from planning.cli import main
+from planning.reach import assess_reach, registration_counts
+from planning.synthetic import synthetic_registrations, write_synthetic_registrations
+from planning.targeting import (
+    ALLOCATION_RULES,
+    OutreachModel,
+    allocate_outreach,
+    compare_outreach,
+    gains_curve,
+    gains_table,
+    targeting_errors,
+)
+from planning.targeting_model import (
+    TargetingModel,
+    area_features,
+    evaluate_targeting,
+    reach_labels,
+)
+
+AS_OF = "2025-03-31"
+
+
+@pytest.fixture
+def strip4():
+    """Four areas in a row: under-5s 100..400, IMD deciles 1, 2, 5, 9 (ranked in that order).
+
+    IDACI children set by hand to 120, 60, 30, 0 of 300, 600, 900, 1,200 children, so the
+    under-5s in income-deprived families are 100*0.4 = 40, 200*0.1 = 20, 300/30 = 10 and 0 (70).
+    """
+    town = toy_town(rows=1, columns=4, under5=[100, 200, 300, 400], imd_decile=[1, 2, 5, 9])
+    town["idaci_children"] = [120.0, 60.0, 30.0, 0.0]
+    return town
+
+
+def test_gains_curve_by_hand(strip4):
+    curve = gains_curve(strip4, "imd")
+    assert curve["areas_targeted"].tolist() == [0, 1, 2, 3, 4]
+    assert curve["last_area"].tolist()[1:] == ["T00", "T01", "T02", "T03"]
+    assert curve["under5_share"].tolist() == pytest.approx([0, 0.1, 0.3, 0.6, 1.0])
+    assert curve["coverage"].tolist() == pytest.approx([0, 40 / 70, 60 / 70, 1, 1])
+    assert curve["exclusion_error"].tolist() == pytest.approx([1, 30 / 70, 10 / 70, 0, 0])
+    assert curve["inclusion_error"].tolist()[1:] == pytest.approx(
+        [1 - 40 / 100, 1 - 60 / 300, 1 - 70 / 600, 1 - 70 / 1000]
+    )
+    assert curve["idaci_share"].tolist() == pytest.approx([0, 120 / 210, 180 / 210, 1, 1])
+    assert curve["in_need_missed"].tolist() == pytest.approx([70, 30, 10, 0, 0])
+    # IDACI rate ranks the same areas first here; a score Series reversing the order does not.
+    assert gains_curve(strip4, "idaci")["coverage"].tolist() == pytest.approx(curve["coverage"])
+    reverse = pd.Series([1.0, 2.0, 3.0, 4.0], index=strip4.index, name="reverse")
+    assert gains_curve(strip4, reverse)["coverage"].tolist() == pytest.approx(
+        [0, 0, 10 / 70, 30 / 70, 1]
+    )
+
+
+def test_ties_keep_area_order_and_table_uses_ceiling(strip4):
+    flat = pd.Series(1.0, index=strip4.index)
+    assert gains_curve(strip4, flat)["last_area"].tolist()[1:] == ["T00", "T01", "T02", "T03"]
+    table = gains_table(strip4, rankings=("imd",), shares=(0.3, 0.5))
+    # ceil(0.3 * 4) = 2 areas; 0.5 * 4 = 2 areas.
+    assert table["areas_targeted"].tolist() == [2, 2]
+    assert table["coverage"].tolist() == pytest.approx([60 / 70, 60 / 70])
+
+
+def test_targeting_errors_by_hand(strip4):
+    errors = targeting_errors(strip4, strip4["imd_decile"] <= 3)
+    assert errors["areas_targeted"] == 2
+    assert errors["coverage"] == pytest.approx(60 / 70)
+    assert errors["exclusion_error"] == pytest.approx(10 / 70)
+    assert errors["inclusion_error"] == pytest.approx(0.8)
+    assert errors["in_need_missed"] == pytest.approx(10)
+    assert errors["in_need_total"] == pytest.approx(70)
+    assert errors["idaci_missed"] == pytest.approx(30)
+
+
+def test_gains_invariants_on_derby(derby_areas):
+    curve = gains_curve(derby_areas, "need_index")
+    assert (np.diff(curve["coverage"]) >= -1e-12).all()
+    assert curve["coverage"].iloc[-1] == pytest.approx(1.0)
+    # Derby: share of under-5s in income-deprived families outside the national 30% most deprived.
+    errors = targeting_errors(derby_areas, derby_areas["imd_decile"] <= 3)
+    assert errors["areas_targeted"] == 70
+    assert errors["exclusion_error"] == pytest.approx(0.2405, abs=5e-4)
+    idaci_outside = errors["idaci_missed"] / derby_areas["idaci_children"].sum()
+    assert idaci_outside == pytest.approx(0.2404, abs=5e-4)
+
+
+def test_unknown_ranking_lists_valid_names(strip4):
+    with pytest.raises(ValidationError, match="unknown ranking 'imd2'; valid: imd, idaci"):
+        gains_curve(strip4, "imd2")
+
+
+# ---- outreach ------------------------------------------------------------------------------------
+
+
+def test_outreach_rules_by_hand(strip4):
+    shares = {
+        "equal": [0.25] * 4,
+        "per_under5": [0.1, 0.2, 0.3, 0.4],
+        "idaci": [120 / 210, 60 / 210, 30 / 210, 0],
+        # Half per under-5, half per IDACI child.
+        "proportionate_universalism": [
+            0.5 * u + 0.5 * i
+            for u, i in zip([0.1, 0.2, 0.3, 0.4], [120 / 210, 60 / 210, 30 / 210, 0])
+        ],
+    }
+    for rule, expected in shares.items():
+        table = allocate_outreach(strip4, hours=1000, by=None, rule=rule)
+        assert table["hours"].tolist() == pytest.approx([1000 * s for s in expected]), rule
+    universal = allocate_outreach(strip4, hours=1000, by=None, rule="proportionate_universalism",
+                                  universal_share=1.0)
+    assert universal["share"].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4])
+
+
+def test_reach_models_by_hand(strip4):
+    model = OutreachModel(families_per_hour=0.5)
+    table = allocate_outreach(strip4, hours=400, by=None, rule="equal", model=model)
+    # 100 hours each -> 50 contacts; in need 40, 20, 10, 0; families 100..400.
+    assert table["contacts"].tolist() == pytest.approx([50] * 4)
+    assert table["reached_targeted"].tolist() == pytest.approx([40, 20, 10, 0])
+    assert table["reached_untargeted"].tolist() == pytest.approx([40 * 0.5, 20 * 0.25, 10 / 6, 0])
+    assert table["reached_saturating"].tolist() == pytest.approx(
+        [n * (1 - np.exp(-50 / f)) for n, f in zip([40, 20, 10, 0], [100, 200, 300, 400])]
+    )
+    comparison = compare_outreach(strip4, hours=400, by=None, model=model)
+    assert set(comparison["rule"]) == set(ALLOCATION_RULES)
+    saturating = comparison[comparison["reach_model"] == "saturating"]
+    best = saturating.set_index("rule")["in_need_reached"]
+    assert best["idaci"] > best["per_under5"]  # need-weighted hours find more families in need
+
+
+def test_workers_are_whole_and_sum(derby_areas):
+    from planning.workflow import run_sufficiency
+
+    areas = run_sufficiency("Derby").result.areas
+    table = allocate_outreach(areas, workers=7, by="centre_id", rule="need_index")
+    assert table["workers"].sum() == 7 and table["workers"].dtype.kind == "i"
+    assert table["hours"].sum() == pytest.approx(7 * OutreachModel().hours_per_worker)
+    with pytest.raises(ValidationError, match="unknown allocation rule 'fair'; valid: equal"):
+        allocate_outreach(areas, hours=10, rule="fair")
+    with pytest.raises(ValidationError, match="either hours or workers"):
+        allocate_outreach(areas, hours=10, workers=2)
+
+
+# ---- the model ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def derby_run():
+    from planning.workflow import run_sufficiency
+
+    return run_sufficiency("Derby").result
+
+
+def _labelled(areas, **signal):
+    extract = synthetic_registrations(areas, as_of=AS_OF, **signal)
+    reach = assess_reach(registration_counts(extract, areas, as_of=AS_OF), areas)
+    return area_features(areas), reach_labels(reach.areas)
+
+
+def test_model_beats_idaci_baseline_with_planted_signal(derby_run):
+    areas = derby_run.areas
+    X, y = _labelled(areas, seed=4, distance_effect=-0.8, deprivation_effect=0.4)
+    evaluation = evaluate_targeting(X, y, areas["ward_code"], baseline=X["idaci_rate"])
+    metrics = evaluation.metrics
+    assert evaluation.folds == 5 and evaluation.groups == 18
+    assert metrics.loc["model", "auc"] > metrics.loc["baseline", "auc"]
+    assert metrics.loc["model", "brier"] < metrics.loc["baseline", "brier"]
+    assert "ranks areas better than the IDACI baseline" in evaluation.summary
+    # Folds never split a ward.
+    folds = evaluation.predictions["fold"].groupby(areas["ward_code"]).nunique()
+    assert (folds == 1).all()
+    assert evaluation.predictions["model"].between(0, 1).all()
+
+
+def test_without_signal_the_comparison_is_still_reported(derby_run):
+    areas = derby_run.areas
+    X, y = _labelled(areas, seed=5, distance_effect=0.0, deprivation_effect=0.0, area_noise=0.0)
+    evaluation = evaluate_targeting(X, y, areas["ward_code"], baseline=X["idaci_rate"])
+    m, b = evaluation.metrics.loc["model"], evaluation.metrics.loc["baseline"]
+    assert f"ROC AUC {m['auc']:.2f} vs {b['auc']:.2f}" in evaluation.summary
+
+
+def test_estimator_conventions_and_reasons(derby_run):
+    areas = derby_run.areas
+    X, y = _labelled(areas, seed=4, distance_effect=-0.8)
+    model = TargetingModel(C=0.5)
+    assert model.get_params() == {"C": 0.5, "calibration": "isotonic", "n_splits": 5}
+    assert not [a for a in vars(model) if a.endswith("_")]  # no work in __init__
+    fitted = clone(model).fit(X, y, groups=areas["ward_code"])
+    learned = ("features_", "pipeline_", "calibrator_", "coef_", "mean_", "scale_", "classes_")
+    for attribute in learned:
+        assert hasattr(fitted, attribute)
+    assert fitted.coef_["distance_km"] > 0  # far from a centre -> more unmet need
+    p = fitted.predict_proba(X)
+    assert p.shape == (len(X), 2) and np.allclose(p.sum(axis=1), 1)
+    contributions = fitted.contributions(X)
+    intercept = fitted.pipeline_.named_steps["logistic"].intercept_[0]
+    assert np.allclose(contributions.sum(axis=1) + intercept, fitted.decision_function(X))
+    reasons = fitted.reasons(X)
+    far = X["distance_km"].idxmax()
+    assert "distance to the nearest centre" in reasons[far] and " km (typical " in reasons[far]
+    with pytest.raises(ValidationError, match="both 0 and 1"):
+        TargetingModel().fit(X, np.zeros(len(X)))
+
+
+def test_target_command(tmp_path, capsys, derby_run):
+    extract = synthetic_registrations(derby_run.areas, seed=9, as_of=AS_OF)
+    path = write_synthetic_registrations(extract, tmp_path / "derby_synthetic.csv")
+    out = tmp_path / "target"
+    assert main(["target", "--authority", "Derby", "--registrations", str(path),
+                 "--as-of", AS_OF, "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "of under-5s in income-deprived families" in stdout and "SYNTHETIC" in stdout
+    assert {p.name for p in out.iterdir()} == {
+        "gains.csv", "targeting_errors.csv", "outreach.csv", "outreach_allocation.csv",
+        "scores.csv", "summary.json", "targeting.html",
+    }
+    scores = pd.read_csv(out / "scores.csv", index_col="area_code")
+    assert len(scores) == 152 and scores["reasons"].str.len().gt(10).all()
+    assert not {"registered", "reach", "sustained"} & set(scores.columns)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["folds"] == 5 and summary["registrations"]["synthetic"] is True
+    gains = pd.read_csv(out / "gains.csv")
+    assert set(gains["ranking"]) == {"imd", "idaci", "need_index", "model"}
