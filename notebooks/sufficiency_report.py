@@ -8,13 +8,17 @@ report_date = None
 # report with what changed, and where to save this report's figures for the next comparison.
 previous = None
 figures_out = None
+# Consultation evidence pack: a scenario YAML file (planning report --scenario FILE).
+scenario = None
+# Reach from registrations: a registration extract (reduced to protected small-area counts).
+registrations = None
 
 # %%
 import datetime as dt
 
 from IPython.display import display
 
-from planning import changes, reporting
+from planning import changes, consultation, reporting
 from planning.workflow import run_sufficiency
 
 run = run_sufficiency(authority, centres=centres, standards=standards)
@@ -42,6 +46,14 @@ display(reporting.headline_cards(run))
 
 # %%
 display(reporting.reasons_block(run))
+
+# %% [markdown]
+# When this report is run with a scenario, the consultation evidence follows: the proposed
+# change, its effect on every figure and on the families in greatest need, and maps before,
+# after and of the difference.
+
+# %%
+display(consultation.scenario_section(run, scenario))
 
 # %% [markdown]
 # ## Map: need, centres, catchments and reach
@@ -74,6 +86,17 @@ display(reporting.centre_table(run))
 
 # %%
 display(reporting.ward_table(run))
+
+# %% [markdown]
+# ## Targeting and outreach
+# How well targeting by area finds the children in income-deprived families, and what each rule
+# for sharing outreach hours would reach.
+
+# %%
+display(reporting.targeting_section(run))
+
+# %%
+display(reporting.reach_section(run, registrations))
 
 # %% [markdown]
 # ## Standards applied

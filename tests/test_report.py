@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from planning import PlanningError
 from planning.mapping import assert_offline
 from planning.reporting import run_report
 
@@ -23,10 +24,11 @@ def derby_report(tmp_path_factory):
 def test_report_is_published_under_authority_and_date(derby_report):
     root, path = derby_report
     assert path == root / "derby" / "2026-11-24" / "sufficiency-derby-2026-11-24.html"
-    assert sorted(p.name for p in path.parent.iterdir()) == [
+    assert {p.name for p in path.parent.iterdir()} >= {
         "sufficiency-derby-2026-11-24.html",
         "sufficiency-derby-2026-11-24.ipynb",
-    ]
+        "manifest.json",
+    }
     assert [p.name for p in root.iterdir()] == ["derby"]  # no staging folders left
 
 
@@ -64,8 +66,28 @@ def test_failed_run_publishes_nothing(tmp_path):
     bad = tmp_path / "centres.csv"
     bad.write_text("centre_id,name\nA,One\n")
     root = tmp_path / "reports"
-    with pytest.raises(Exception, match="row 2"):
+    with pytest.raises(PlanningError, match="row 2"):
         run_report("Derby", centres=bad, out_root=root, date=dt.date(2026, 11, 24))
     assert not (root / "derby" / "2026-11-24").exists()
     leftovers = list((root / "derby").iterdir()) if (root / "derby").exists() else []
     assert leftovers == []
+
+
+def test_scenario_mode_adds_the_consultation_evidence(tmp_path):
+    scenario = tmp_path / "close.yaml"
+    scenario.write_text("name: Close Spondon\nactions:\n  - close: CC03\n")
+    path = run_report("Derby", scenario=scenario, out_root=tmp_path / "r", date=dt.date(2026, 11, 24))
+    page = path.read_text()
+    assert_offline(page)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Consultation evidence: Close Spondon" in text
+    assert "close CC03" in text and "lose reasonable reach" in text
+    assert "Maps: before, after and the difference" in text
+
+
+def test_default_report_has_targeting_but_no_consultation_section(derby_report):
+    _, path = derby_report
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+    assert "Consultation evidence" not in text
+    assert "Targeting and outreach: Derby" in text
+    assert re.search(r"\d+% of under-5s in income-deprived families \([\d,]+ of [\d,]+\) live outside", text)

@@ -62,6 +62,14 @@ def test_schedule_errors_name_file_entry_key_and_fix(tmp_path):
     assert "entry 2 (Thurrock) and entry 3 (Thurrock) both write" in message
 
 
+def test_bad_scenario_is_rejected_before_anything_runs(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: x\nactions:\n  - demolish: CC03\n")
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text("- authority: Derby\n  scenario: bad.yaml\n")
+    with pytest.raises(ValidationError, match="entry 1 \\(Derby\\): 'scenario': .*unknown action 'demolish'"):
+        load_schedule(schedule)
+
+
 def test_schedule_yaml_error_gives_line(tmp_path):
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text("- authority: Derby\n  formats: [html\n")
@@ -170,11 +178,11 @@ def test_changes_list_verdict_first_then_figures_and_centres():
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
-    """Derby (good, with a scenario the notebook does not know yet) and Thurrock (broken centres),
-    run through the command line with two workers."""
+    """Derby (good, with a scenario: the consultation evidence pack) and Thurrock (broken
+    centres), run through the command line with two workers."""
     folder = tmp_path_factory.mktemp("schedule")
     (folder / "thurrock_centres.csv").write_text("centre_id,name\nT1,Grays\n")
-    (folder / "scenario.yaml").write_text("# an empty scenario\n")
+    (folder / "scenario.yaml").write_text("name: Close Spondon\nactions:\n  - close: CC03\n")
     formats = "[html, pdf]" if CHROMIUM else "[html]"
     schedule = folder / "schedule.yaml"
     schedule.write_text(
@@ -216,6 +224,8 @@ def test_good_report_is_published_with_manifest(first_run):
     manifest = json.loads((report / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["authority"]["code"] == "E06000015"
     assert manifest["parameters"]["scenario"] == str(folder / "scenario.yaml")
+    text = text_of((report / "sufficiency-derby-2026-11-24.html").read_text())
+    assert "Consultation evidence: Close Spondon" in text
     assert manifest["parameters"]["report_date"] == "2026-11-24"
     assert manifest["inputs"]["centres"]["sha256"] == file_sha256(DERBY_CENTRES)
     assert manifest["inputs"]["scenario"]["sha256"] == file_sha256(folder / "scenario.yaml")
@@ -276,7 +286,7 @@ def test_pdf_is_printed_with_chromium(first_run):
 @pytest.fixture(scope="module")
 def second_run(first_run):
     """Derby again the next day, in this process (so filterwarnings=error applies), with the
-    scenario parameter the notebook does not declare."""
+    same scenario."""
     folder, root, _ = first_run
     spec = report_spec("Derby", scenario=folder / "scenario.yaml", out=root)
     [outcome] = run_schedule([spec], date=SECOND, progress=False)

@@ -273,51 +273,28 @@ def run_report(
     *,
     centres: str | Path | None = None,
     standards: str | Path | None = None,
+    scenario: str | Path | None = None,
     out_root: str | Path = "reports",
     date: dt.date | None = None,
-    notebook: str | Path | None = None,
 ) -> Path:
-    """Execute the report notebook with Papermill and publish it under
-    ``<out_root>/<authority>/<YYYY-MM-DD>/``.
+    """Run one report as ``planning report --authority`` does and return the published HTML.
 
-    The executed notebook and the HTML are written to a staging folder first; the dated folder is
-    replaced only when both succeed, so a failed run never publishes a half-made report.
-
-    Returns
-    -------
-    Path
-        The published HTML file.
+    A convenience over :func:`planning.schedule.run_scheduled_report` (Papermill, nbconvert,
+    manifest, atomic publication); raises :class:`planning.PlanningError` with the error log's
+    location when the run fails, having published nothing.
     """
-    import papermill
+    from planning._errors import PlanningError
+    from planning.schedule import report_spec, run_scheduled_report
 
-    code, name = resolve_authority(authority)
-    date = date or dt.date.today()
-    template = Path(notebook) if notebook else _notebooks_dir() / REPORT_NOTEBOOK
-    target = Path(out_root) / slug(name) / date.isoformat()
-    parameters = {
-        "authority": code,
-        "centres": str(Path(centres).resolve()) if centres else None,
-        "standards": str(Path(standards).resolve()) if standards else None,
-        "report_date": date.isoformat(),
-    }
-    html_name = f"sufficiency-{slug(name)}-{date.isoformat()}.html"
-    with atomic_directory(target) as staging:
-        executed = staging / f"sufficiency-{slug(name)}-{date.isoformat()}.ipynb"
-        logger.info("executing %s for %s", template, name)
-        papermill.execute_notebook(
-            str(template),
-            str(executed),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(template.parent),
-        )
-        (staging / html_name).write_text(render_html(executed), encoding="utf-8")
-    return target / html_name
+    spec = report_spec(
+        authority, centres=centres, standards=standards, scenario=scenario, out=out_root
+    )
+    outcome = run_scheduled_report(spec, date=date)
+    if not outcome.ok or outcome.html is None:
+        raise PlanningError(f"report for {outcome.name} failed: {outcome.error} ({outcome.folder})")
+    return outcome.html
 
 
-#: Flags for headless Chromium: no sandbox (containers, services), no first-run or background
-#: traffic, no header/footer; a throwaway profile is added per call.
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -327,6 +304,10 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-pdf-header-footer",
+    # Print what the HTML holds and nothing more: no request leaves the machine (map tiles
+    # included), so a scheduled PDF is reproducible and runs with no network.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
 )
 
 
@@ -385,3 +366,40 @@ def html_to_pdf(
             f"{tail}"
         )
     return target
+
+
+def _input_path(run: SufficiencyRun, key: str) -> str | None:
+    value = run.inputs.get(key)
+    return None if value in (None, "packaged default") else str(value)
+
+
+def targeting_section(run: SufficiencyRun) -> Any:
+    """Targeting and outreach for the report: how well area-based targeting finds the children
+    in income-deprived families, and what each outreach rule would reach (no registrations
+    needed; see :mod:`planning.targeting_workflow`)."""
+    from planning.targeting_workflow import run_targeting, targeting_html
+
+    targeting = run_targeting(
+        run.authority_code,
+        centres=_input_path(run, "centres_file"),
+        standards=_input_path(run, "standards_file"),
+    )
+    return _html(targeting_html(targeting))
+
+
+def reach_section(run: SufficiencyRun, registrations: str | Path | None) -> Any:
+    """Reach from a registration extract, after disclosure control (empty without one).
+
+    The extract is reduced to small-area counts as it is read; only protected counts reach the
+    page (see :mod:`planning.reach` and :mod:`planning.disclosure`)."""
+    if registrations is None or str(registrations) == "":
+        return _html("")
+    from planning.reach import publish_reach, reach_html, run_reach
+
+    reach = run_reach(
+        run.authority_code,
+        registrations,
+        centres=_input_path(run, "centres_file"),
+        standards=_input_path(run, "standards_file"),
+    )
+    return _html(reach_html(publish_reach(reach.result)))

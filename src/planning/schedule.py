@@ -180,6 +180,14 @@ def _spec(
     scenario = _path(
         entry.get("scenario"), key="scenario", base=base, where=where, problems=problems
     )
+    if scenario is not None and scenario.exists():
+        # Check the scenario file now, so a bad one is reported before anything runs.
+        from planning.scenarios import load_scenario
+
+        try:
+            load_scenario(scenario)
+        except ValidationError as exc:
+            problems.add(f"{where}: 'scenario': {exc}")
     out_value = entry.get("out")
     if out_value is None:
         out = default_out
