@@ -143,3 +143,23 @@ def test_optimise_derby_writes_a_usable_centres_file(tmp_path, derby_areas, derb
     assert result.comparison.after.figures["share_within_reach"] == pytest.approx(
         result.model.covered_share_, abs=0.02
     ) or result.comparison.after.figures["share_within_reach"] >= 0.9
+
+
+def test_max_closures_keeps_enough_existing_sites():
+    # Sites 0 and 4 are "existing"; p = 1 median alone would pick the middle site 2 (closing
+    # both). Allowing one closure forces one existing site to stay open.
+    existing = np.array([True, False, False, False, True])
+    free = LocationAllocation("median", p=1).solve(COST, WEIGHTS)
+    assert free.selected_.tolist() == [2]
+    capped = LocationAllocation("median", p=1, existing=existing, max_closures=1).solve(COST, WEIGHTS)
+    assert capped.selected_.tolist()[0] in (0, 4)
+    with pytest.raises(InfeasibleError, match="closing at most 0 of 2 existing centres keeps 2 open"):
+        LocationAllocation("median", p=1, existing=existing, max_closures=0).solve(COST, WEIGHTS)
+
+
+def test_ties_keep_current_centres():
+    # Reach 4 km: any single site covers everything, so every network ties; the existing
+    # site (3) is kept rather than an arbitrary new one.
+    existing = np.array([False, False, False, True, False])
+    model = LocationAllocation("coverage", p=1, service_metres=4000, existing=existing)
+    assert model.solve(COST, WEIGHTS).selected_.tolist() == [3]

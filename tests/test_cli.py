@@ -103,3 +103,14 @@ def test_bad_centres_file_leaves_previous_output_intact(tmp_path):
     assert "centres.csv: row 2: postcode" in done.stderr and "DE99 9QQ" in done.stderr
     assert (out / "summary.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["centres.csv", "out"]
+
+
+def test_other_authority_defaults_to_its_own_illustrative_sites(tmp_path):
+    out = tmp_path / "thurrock"
+    done = run_cli("sufficiency", "--authority", "Thurrock", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    centres = pd.read_csv(out / "centres.csv", index_col="centre_id")
+    assert (centres["source"] == "illustrative").all()
+    assert centres["in_authority"].all()  # Thurrock's sites, not Derby's
+    assert centres["under5"].sum() == pd.read_csv(out / "areas.csv")["under5"].sum()
+    assert "ILLUSTRATIVE" in done.stdout

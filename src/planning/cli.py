@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--centres", type=Path, default=None,
-            help="centres file (CSV, GeoJSON, GPKG); default: Derby's illustrative sites",
+            help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
         )
         p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
 

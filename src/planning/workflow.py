@@ -50,14 +50,18 @@ def run_sufficiency(
     authority : str
         Upper-tier authority code or name (default Derby, E06000015).
     centres : path, optional
-        Centres file (CSV, GeoJSON or GeoPackage); default: Derby's illustrative sites, which are
-        only meaningful for Derby.
+        Centres file (CSV, GeoJSON or GeoPackage); default: the authority's illustrative sites
+        (shipped for Derby and Thurrock, otherwise placed by
+        :func:`planning.illustrative.illustrative_centres`), flagged as illustrative in every
+        output.
     standards : path or Standards, optional
         Standards YAML; default: the packaged ``standards.yaml``.
     """
     code, name = resolve_authority(authority)
     areas = load_areas(code)
-    centres_path = Path(centres) if centres is not None else settings.DEFAULT_CENTRES
+    from planning.illustrative import resolve_centres
+
+    centres_path = resolve_centres(code, centres)
     if isinstance(standards, Standards):
         applied, standards_file = standards, None
     else:
