@@ -1,0 +1,12 @@
+# %% tags=["parameters"]
+# Councillors' dashboard, served by Voila (`make dashboard`). Parameters: the authority to open
+# with (code or name), its centres file (default: Derby's illustrative sites) and a standards
+# file (default: the packaged standards.yaml).
+authority = "E06000015"
+centres = None
+standards = None
+
+# %%
+from planning.dashboard import build_dashboard
+
+build_dashboard(authority, centres=centres, standards=standards)

@@ -1,0 +1,410 @@
+"""The councillors' dashboard without a browser: the Dashboard logic against the scenario engine,
+untrusted input refused with a clear message, the widgets wired to it, and the Voila lock-down
+settings. The browser and the real Voila server are in test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import numpy as np
+import pytest
+
+from planning import ValidationError
+from planning._voila import ALLOWED_MESSAGE_TYPES, WidgetOnlyConnection, voila_command
+from planning.dashboard import (
+    MAX_ADDED_SITES,
+    WHOLE_AUTHORITY,
+    Dashboard,
+    build_dashboard,
+    format_count,
+    format_share,
+)
+from planning.io import read_centres
+from planning.scenarios import Scenario, ScenarioEngine
+
+from conftest import REPO, make_centres
+
+X0, Y = 430_000.0, 335_500.0
+
+
+@pytest.fixture(scope="module")
+def derby_centres(derby_areas, derby_centres_file):
+    return read_centres(derby_centres_file, areas=derby_areas)
+
+
+@pytest.fixture(scope="module")
+def derby_engine(derby_areas, derby_centres):
+    return ScenarioEngine(derby_areas, derby_centres)
+
+
+@pytest.fixture
+def board(derby_areas, derby_centres):
+    return Dashboard(derby_areas, derby_centres, authority_code="E06000015", authority_name="Derby")
+
+
+@pytest.fixture
+def strip_board(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=["West", "East"])
+    return Dashboard(strip_town, centres)
+
+
+def expected_cards(figures) -> dict[str, str]:
+    """Card values formatted independently of the dashboard's formatters."""
+    return {
+        "under5": f"{figures['under5']:,.0f}",
+        "idaci_children": f"{figures['idaci_children']:,.0f}",
+        "share_within_reach": f"{100 * figures['share_within_reach']:.1f}%",
+        "share_deprived_within_reach": f"{100 * figures['share_deprived_within_reach']:.1f}%",
+        "verdict": figures["rag"],
+    }
+
+
+def values(cards) -> dict[str, str]:
+    return {card.key: card.value for card in cards}
+
+
+# ---------------------------------------------------------------------- logic, by hand and Derby
+
+
+def test_strip_town_by_hand(strip_board):
+    # Closing B leaves A at x0+500 serving cells 0..4 km away: 100+200+300 of 1,500 within 2.5 km.
+    strip_board.set_open("B", False)
+    cards = values(strip_board.cards())
+    assert cards["under5"] == "1,500"
+    assert cards["share_within_reach"] == "40.0%"
+    assert strip_board.figures_for("East") is None  # its only centre is off
+    assert values(strip_board.cards("East"))["verdict"] == "n/a"
+    assert strip_board.summary()[0].startswith("900 under-5s in 2 small area(s) lose")
+
+
+def test_toggle_equals_engine(board, derby_engine):
+    board.set_open("CC03", False)
+    evaluation = derby_engine.evaluate(Scenario().close("CC03"))
+    assert values(board.cards()) == expected_cards(evaluation.figures)
+    east = evaluation.localities.loc["East"]
+    assert values(board.cards("East")) == expected_cards(east)
+    assert board.changes() == ["Switched off: Illustrative site 3 (near Spondon)"]
+    assert not board.is_open("CC03")
+    board.set_open("CC03", True)
+    assert values(board.cards()) == expected_cards(derby_engine.baseline.figures)
+
+
+def test_add_site_by_postcode_equals_engine(board, derby_engine):
+    board.set_open("CC03", False)
+    site = board.add_site(postcode=" de21 4et ")
+    assert site.site_id == "NEW1" and "DE21 4ET" in site.name
+    expected = derby_engine.evaluate(Scenario().close("CC03").open("NEW1", postcode="DE21 4ET"))
+    assert values(board.cards()) == expected_cards(expected.figures)
+    assert board.centre_ids[-1] == "NEW1"
+    # Switching an added site off removes it.
+    board.set_open("NEW1", False)
+    assert "NEW1" not in board.centre_ids
+
+
+def test_reach_slider_equals_engine(board, derby_engine):
+    board.set_reach_km(2.0)
+    expected = derby_engine.evaluate(Scenario().set_standard(reach_km=2.0))
+    assert values(board.cards()) == expected_cards(expected.figures)
+    assert board.cards()[2].label == "Within 2 km of a centre"
+    assert board.table()["reach_km"].eq(2.0).all()
+
+
+def test_reset_returns_to_current_network(board, derby_engine):
+    board.set_open("CC03", False)
+    board.add_site(latitude=52.92, longitude=-1.47)
+    board.set_reach_km(1.5)
+    board.reset()
+    assert not board.changed
+    assert board.scenario.actions == ()
+    assert board.centre_ids == list(derby_engine.current.index)
+    assert values(board.cards()) == expected_cards(derby_engine.baseline.figures)
+    assert board.summary()[0].startswith("This is the current network")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"postcode": "DE99 9QQ"}, "postcode 'DE99 9QQ' is not in the ONS Postcode Directory"),
+        ({"postcode": "   "}, "type a postcode first"),
+        ({"postcode": "x" * 200}, "is not a postcode"),
+        ({"postcode": ["DE1"]}, "the postcode must be text"),
+        ({"postcode": "TR1 1AA"}, "km from Derby; choose a site within 10 km"),
+        ({"latitude": "north", "longitude": -1.5}, "'latitude' must be a number"),
+        ({"latitude": 48.85, "longitude": 2.35}, "outside"),
+        ({}, "no location"),
+    ],
+)
+def test_bad_sites_are_refused_with_a_message(board, kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        board.add_site(**kwargs)
+    assert not board.changed
+
+
+@pytest.mark.parametrize(
+    "centre_id, value, message",
+    [
+        ("CC99", False, "unknown centre 'CC99'; the centres are CC01, CC02"),
+        ("<script>", False, "unknown centre"),
+        (None, False, "unknown centre None"),
+        ("CC03", "yes", "on/off must be true or false"),
+    ],
+)
+def test_bad_toggles_are_refused(board, centre_id, value, message):
+    with pytest.raises(ValidationError, match=message):
+        board.set_open(centre_id, value)
+    assert not board.changed
+
+
+def test_last_centre_stays_open(strip_board):
+    strip_board.set_open("A", False)
+    with pytest.raises(ValidationError, match="last open centre"):
+        strip_board.set_open("B", False)
+
+
+@pytest.mark.parametrize("value", [0.4, 5.01, float("nan"), float("inf"), "far", None])
+def test_reach_outside_bounds_is_refused(board, value):
+    with pytest.raises(ValidationError, match="distance must be"):
+        board.set_reach_km(value)
+    assert board.reach_km == 2.5
+
+
+def test_added_sites_are_limited(strip_board):
+    for _ in range(MAX_ADDED_SITES):
+        strip_board.add_site(easting=X0 + 2500, northing=Y)
+    with pytest.raises(ValidationError, match=f"at most {MAX_ADDED_SITES} sites"):
+        strip_board.add_site(easting=X0 + 2500, northing=Y)
+
+
+def test_unknown_locality_is_refused(board):
+    with pytest.raises(ValidationError, match="unknown locality 'Nowhere'"):
+        board.cards("Nowhere")
+
+
+def test_table_and_csv(board, derby_engine):
+    board.set_open("CC03", False)
+    evaluation = derby_engine.evaluate(Scenario().close("CC03"))
+    table = board.table()
+    assert table.index.tolist() == [*evaluation.localities.index, WHOLE_AUTHORITY]
+    rows = list(csv.DictReader(io.StringIO(board.csv())))
+    assert [r["locality"] for r in rows] == table.index.tolist()
+    east = next(r for r in rows if r["locality"] == "East")
+    assert float(east["share_within_reach"]) == pytest.approx(
+        evaluation.localities.loc["East", "share_within_reach"]
+    )
+    assert east["rag"] == evaluation.localities.loc["East", "rag"]
+    assert east["reasons"] == "; ".join(evaluation.localities.loc["East", "reasons"])
+    assert board.csv_filename() == "sufficiency-derby-localities.csv"
+    assert board.csv_data_uri().startswith("data:text/csv;charset=utf-8;base64,")
+
+
+def test_csv_defuses_spreadsheet_formulas(strip_town):
+    centres = make_centres({"A": (X0 + 500, Y)}, locality=["=HYPERLINK(\"x\")"])
+    text = Dashboard(strip_town, centres).csv()
+    assert "'=HYPERLINK" in text
+    assert "\n=HYPERLINK" not in text
+
+
+def test_illustrative_centres_are_flagged(board, strip_board):
+    assert board.illustrative and "illustrative" in board.notes()[0]
+    assert strip_board.notes() == []
+
+
+def test_formatters():
+    assert format_count(15795.0) == "15,795"
+    assert format_share(0.97589) == "97.6%"
+    assert format_count(np.nan) == format_share(None) == "n/a"
+
+
+def test_other_authority_needs_centres():
+    with pytest.raises(ValidationError, match="no centres file for Thurrock"):
+        Dashboard.for_authority("Thurrock")
+
+
+# ---------------------------------------------------------------------- widgets, no browser
+
+
+@pytest.fixture(scope="module")
+def app():
+    from planning._dashboard_view import DashboardApp
+
+    return DashboardApp("E06000015")
+
+
+@pytest.fixture
+def view(app):
+    if app.authority.value != "E06000015":
+        app.authority.value = "E06000015"
+    app.view.reset_button.click()
+    app.view.locality.value = WHOLE_AUTHORITY
+    return app.view
+
+
+def card_value(view, key: str) -> str:
+    import re
+
+    html = view.cards[key].value
+    value = re.search(r'class="planning-card-value">(.*?)</div>', html).group(1)
+    return re.sub(r"<[^>]+>", "", value)
+
+
+def test_build_dashboard_returns_a_widget():
+    import ipywidgets
+
+    widget = build_dashboard("Derby")
+    assert isinstance(widget, ipywidgets.VBox)
+    assert "planning-dashboard" in widget._dom_classes
+
+
+def test_checkbox_updates_cards_table_and_map(view, derby_engine):
+    expected = derby_engine.evaluate(Scenario().close("CC03"))
+    view.locality.value = "East"
+    view.toggles["CC03"].value = False
+    want = expected_cards(expected.localities.loc["East"])
+    assert {key: card_value(view, key) for key in want} == want
+    assert "planning-selected" in view.table.value and "East" in view.table.value
+    assert "Switched off: Illustrative site 3" in view.summary.value
+    gaps = {f["id"] for f in view.map.gaps.data["features"]}
+    assert gaps == set(expected.areas.index[~expected.areas["within_reach"]])
+    assert len(view.map.rings.layers) == len(expected.centres)
+    assert len(view.map.locality.data["features"]) > 0
+
+
+def test_bad_postcode_shows_an_escaped_message_and_changes_nothing(view):
+    before = card_value(view, "share_within_reach")
+    view.postcode.value = "<b>DE99</b>"
+    view.add_button.click()
+    assert "planning-message-error" in view.message.value
+    assert "&lt;B&gt;DE99" in view.message.value and "<b>" not in view.message.value.lower()
+    assert card_value(view, "share_within_reach") == before
+    assert list(view.toggles) == list(view.board.current.index)
+
+
+def test_map_click_adds_a_site_only_in_click_mode(view):
+    view.map._interaction(type="click", coordinates=[52.92, -1.47])
+    assert "NEW1" not in view.toggles
+    view.click_mode.value = True
+    view.map._interaction(type="click", coordinates=[52.92, -1.47])
+    assert "NEW1" in view.toggles and view.click_mode.value is False
+    assert "Added New site 1" in view.message.value
+    view.click_mode.value = True
+    view.map._interaction(type="click", coordinates=["52.9; import os", None])
+    assert "planning-message-error" in view.message.value
+    view.reset_button.click()
+    assert "NEW1" not in view.toggles and view.reach.value == 2.5
+
+
+def test_refused_toggle_puts_the_checkbox_back(app):
+    from planning._dashboard_view import DashboardView
+
+    centres = make_centres({"A": (X0 + 500, Y)}, locality=["West"])
+    from planning.datasets import toy_town
+
+    lone = DashboardView(Dashboard(toy_town(rows=1, columns=5), centres))
+    lone.toggles["A"].value = False
+    assert lone.toggles["A"].value is True
+    assert "last open centre" in lone.message.value
+
+
+def test_refresh_is_fast_for_derby(view):
+    timings = []
+    for value in (False, True, False, True, False):
+        started = time.perf_counter()
+        view.toggles["CC05"].value = value
+        timings.append(time.perf_counter() - started)
+    # The brief: cards, map and table update within half a second (server side here).
+    assert sorted(timings)[2] < 0.5
+
+
+def uploaded(name: str, content: bytes) -> dict:
+    """A file as ipywidgets' FileUpload holds it."""
+    import datetime as dt
+
+    return {"name": name, "type": "", "size": len(content), "content": memoryview(content),
+            "last_modified": dt.datetime.now(dt.timezone.utc)}  # fmt: skip
+
+
+def test_other_authority_asks_for_centres_and_reads_an_upload(app, tmp_path):
+    from planning import load_areas
+
+    app.authority.value = "E06000034"
+    (panel,) = app.body.children
+    assert "Centres must be supplied for Thurrock" in panel.children[0].value
+    upload, message = panel.children[1], panel.children[2]
+    upload.value = (uploaded("centres.txt", b"abc"),)
+    assert "must end in .csv" in message.value
+    points = load_areas("E06000034")[["point_easting", "point_northing"]].iloc[[0, 40]]
+    text = "centre_id,name,easting,northing\n" + "".join(
+        f"T{i},Thurrock centre {i},{x},{y}\n" for i, (x, y) in enumerate(points.to_numpy())
+    )
+    upload.value = (uploaded("thurrock.csv", text.encode()),)
+    assert app.view is not None and app.view.board.authority_name == "Thurrock"
+    assert list(app.view.toggles) == ["T0", "T1"]
+    assert app.view.board.notes() == []
+
+
+def test_bad_upload_names_the_file_not_the_temporary_path(app):
+    app.authority.value = "E06000015"
+    app.authority.value = "E06000034"
+    (panel,) = app.body.children
+    text = "centre_id,name\nA,No location\n"
+    panel.children[1].value = (uploaded("mine.csv", text.encode()),)
+    (panel,) = app.body.children
+    message = panel.children[2].value
+    assert "mine.csv" in message and "planning-upload-" not in message
+
+
+# ---------------------------------------------------------------------- Voila lock-down settings
+
+
+def test_voila_command_locks_the_server_down():
+    command = voila_command(port=9999, base_url="dash")
+    text = " ".join(command)
+    assert command[3] == str(REPO / "dashboards" / "sufficiency.ipynb")
+    for flag in (
+        "--Voila.ip=127.0.0.1",
+        "--Voila.base_url=/dash/",
+        "--Voila.kernel_websocket_connection_class=planning._voila.WidgetOnlyConnection",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.file_denylist=.*",
+        "--MappingKernelManager.cull_idle_timeout=600",
+        "--MappingKernelManager.cull_interval=60",
+    ):
+        assert flag in text
+
+
+@pytest.mark.parametrize(
+    "channel, msg_type, content, allowed",
+    [
+        ("shell", "comm_msg", {}, True),
+        ("shell", "kernel_info_request", {}, True),
+        ("shell", "comm_open", {"target_name": "jupyter.widget.control"}, True),
+        ("shell", "comm_open", {"target_name": "jupyter.widget"}, False),
+        ("shell", "execute_request", {"code": "1"}, False),
+        ("control", "execute_request", {"code": "1"}, False),
+        ("shell", "complete_request", {}, False),
+        ("shell", "inspect_request", {}, False),
+        ("shell", "history_request", {}, False),
+        ("shell", "shutdown_request", {}, False),
+        ("stdin", "input_reply", {}, False),
+        ("iopub", "comm_msg", {}, False),
+    ],
+)
+def test_websocket_allow_list(channel, msg_type, content, allowed):
+    connection = WidgetOnlyConnection()
+    reason = connection.refusal(channel, {"msg_type": msg_type}, content)
+    assert (reason is None) == allowed
+    assert set(connection.allowed_message_types) == set(ALLOWED_MESSAGE_TYPES)
+
+
+def test_cli_dashboard_passes_options(monkeypatch):
+    from planning import _voila
+    from planning.cli import main
+
+    seen = {}
+    monkeypatch.setattr(_voila, "serve", lambda **options: seen.update(options) or 0)
+    assert main(["dashboard", "--port", "9000", "--base-url", "/dash/", "--preheat", "0"]) == 0
+    assert seen == {"port": 9000, "ip": "127.0.0.1", "base_url": "/dash/", "preheat": 0,
+                    "cull_idle_timeout": 600}  # fmt: skip

@@ -1,0 +1,307 @@
+"""The dashboard for real: a Voila server (subprocess on 127.0.0.1) driven by headless Chromium
+through Playwright, with every request that is not to localhost blocked (so the page must render
+from bundled assets), plus raw websocket and HTTP probes of the lock-down."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planning._voila import launch
+from planning.dashboard import Dashboard
+from planning.io import read_centres
+from planning.scenarios import Scenario, ScenarioEngine
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+#: Hosts the page asks for when online; offline they fail and the page must still work.
+# The only outside request the page makes is for background tiles (aborted here, before it
+# leaves the machine); the Voila template's CDN stylesheets are removed by our template.
+ONLINE_EXTRAS = ("tile.openstreetmap.org",)
+PAGE_TIMEOUT_MS = 120_000
+
+
+def status(url: str, *, method: str = "GET") -> int:
+    """The final HTTP status of a request (redirects followed)."""
+    request = urllib.request.Request(url, method=method, data=b"{}" if method != "GET" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return int(exc.code)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=180) as response:
+        return response.read().decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    server = launch(tmp_path_factory.mktemp("voila") / "voila.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1900}, accept_downloads=True)
+    blocked: list[str] = []
+
+    def only_localhost(route):
+        url = route.request.url
+        if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)[:/]", url) or url.startswith("data:"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", only_localhost)
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.blocked = blocked
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def derby_board_parts(derby_areas, derby_centres_file):
+    return derby_areas, read_centres(derby_centres_file, areas=derby_areas)
+
+
+def card_text(page, key: str) -> str:
+    return page.inner_text(f".planning-card-{key} .planning-card-value").strip()
+
+
+def expected_cards(figures) -> dict[str, str]:
+    return {
+        "under5": f"{figures['under5']:,.0f}",
+        "idaci-children": f"{figures['idaci_children']:,.0f}",
+        "share-within-reach": f"{100 * figures['share_within_reach']:.1f}%",
+        "share-deprived-within-reach": f"{100 * figures['share_deprived_within_reach']:.1f}%",
+        "verdict": figures["rag"],
+    }
+
+
+def wait_for_card(page, key: str, text: str) -> None:
+    page.wait_for_function(
+        "([sel, want]) => { const e = document.querySelector(sel); "
+        "return e && e.textContent.trim() === want; }",
+        arg=[f".planning-card-{key} .planning-card-value", text],
+    )
+
+
+def test_councillor_selects_a_locality_and_switches_a_centre_off(
+    voila, page, derby_board_parts, tmp_path
+):
+    areas, centres = derby_board_parts
+    engine = ScenarioEngine(areas, centres)
+    baseline = engine.baseline
+    after = engine.evaluate(Scenario().close("CC03"))
+
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-card-verdict .planning-card-value")
+    for key, text in expected_cards(baseline.figures).items():
+        wait_for_card(page, key, text)
+    assert "illustrative" in page.inner_text(".planning-note-illustrative")
+    # The map drew its layers (need polygons, rings, centres) with no network.
+    assert page.locator(".planning-map path.leaflet-interactive").count() > len(areas)
+
+    page.select_option(".planning-locality select", "East")
+    for key, text in expected_cards(baseline.localities.loc["East"]).items():
+        wait_for_card(page, key, text)
+
+    started = time.perf_counter()
+    page.click(".planning-centre-cc03 input[type=checkbox]")
+    want = expected_cards(after.localities.loc["East"])
+    wait_for_card(page, "share-within-reach", want["share-within-reach"])
+    round_trip = time.perf_counter() - started
+    for key, text in want.items():
+        wait_for_card(page, key, text)
+    assert {key: card_text(page, key) for key in want} == want
+    assert round_trip < 5  # generous for a loaded CI machine; the benchmark measures it
+    row = page.inner_text('.planning-table tr[data-locality="East"]')
+    assert f"{100 * after.localities.loc['East', 'share_within_reach']:.1f}%" in row
+    assert "Switched off: Illustrative site 3" in page.inner_text(".planning-summary")
+
+    # The CSV download is the table of the change being tried.
+    with page.expect_download() as download:
+        page.click(".planning-download-link")
+    board = Dashboard(areas, centres, authority_name="Derby")
+    board.set_open("CC03", False)
+    assert Path(download.value.path()).read_text("utf-8") == board.csv()
+    assert download.value.suggested_filename == "sufficiency-derby-localities.csv"
+
+    shot = tmp_path / "dashboard-derby.png"
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.evaluate("document.querySelector('.planning-dashboard').scrollIntoView()")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shot))
+    review = REPO / "reports" / "screenshots"
+    review.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, review / shot.name)
+
+    # Offline: only background tiles were wanted from outside.
+    hosts = {re.sub(r"^\w+://([^/:]+).*$", r"\1", url) for url in page.blocked}
+    assert hosts <= set(ONLINE_EXTRAS), hosts
+    assert not [url for url in page.blocked if url.endswith(".js")]
+
+
+def test_a_bad_postcode_is_refused_on_the_page(voila, page):
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-centre-cc01 input")
+    page.fill(".planning-postcode input", "DE99 9QQ")
+    page.click(".planning-add-site button, button.planning-add-site")
+    page.wait_for_selector(".planning-message [role=alert]")
+    assert "DE99 9QQ' is not in the ONS Postcode Directory" in page.inner_text(".planning-message")
+    assert page.locator(".planning-centre-toggle").count() == 10
+
+
+def kernel_id(html: str) -> str:
+    found = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
+    assert found, "no kernel id in the page"
+    return found.group(1)
+
+
+def _message(msg_type: str, content: dict[str, Any], session: str) -> dict[str, Any]:
+    return {
+        "header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "probe",
+                   "session": session, "date": "2026-01-01T00:00:00Z", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "content": content, "buffers": [],
+    }  # fmt: skip
+
+
+def _send(ws, message: dict[str, Any], channel: str, v1: bool) -> None:
+    if v1:
+        from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+        ws.send_binary(serialize_msg_to_ws_v1(message, channel, lambda o: json.dumps(o).encode()))
+    else:
+        ws.send(json.dumps({**message, "channel": channel}))
+
+
+def _replies(ws, wanted: set[str], v1: bool, seconds: float = 30) -> dict[str, dict[str, Any]]:
+    """Replies (by the msg_id they answer) until all ``wanted`` arrive or time runs out."""
+    from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
+
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + seconds
+    while wanted - set(found) and time.monotonic() < deadline:
+        ws.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            raw = ws.recv()
+        except Exception:
+            break
+        if v1:
+            _, parts = deserialize_msg_from_ws_v1(raw)
+            msg = {"header": json.loads(parts[0]), "parent_header": json.loads(parts[1]),
+                   "content": json.loads(parts[3])}  # fmt: skip
+        else:
+            msg = json.loads(raw)
+        parent = (msg.get("parent_header") or {}).get("msg_id")
+        if parent in wanted and msg["header"]["msg_type"].endswith("_reply"):
+            found[parent] = msg
+    return found
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["json-protocol", "v1-protocol"])
+def test_raw_execute_request_over_the_websocket_is_refused(voila, tmp_path, v1):
+    websocket = pytest.importorskip("websocket")
+    kernel = kernel_id(fetch(voila.url))
+    marker = tmp_path / "pwned.txt"
+    session = uuid.uuid4().hex
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{voila.port}/api/kernels/{kernel}/channels?session_id={session}",
+        subprotocols=["v1.kernel.websocket.jupyter.org"] if v1 else None,
+        origin=f"http://127.0.0.1:{voila.port}",
+        timeout=30,
+    )
+    try:
+        code = f"open({str(marker)!r}, 'w').write('the viewer ran code')"
+        execute = _message("execute_request", {"code": code, "silent": False,
+                                               "store_history": False, "user_expressions": {},
+                                               "allow_stdin": False, "stop_on_error": True},
+                           session)  # fmt: skip
+        on_control = _message("execute_request", {"code": code}, session)
+        complete = _message("complete_request", {"code": "import o", "cursor_pos": 8}, session)
+        info = _message("kernel_info_request", {}, session)
+        _send(ws, execute, "shell", v1)
+        _send(ws, on_control, "control", v1)
+        _send(ws, complete, "shell", v1)
+        _send(ws, info, "shell", v1)  # allowed: proves the kernel answers this connection
+        ids = {m["header"]["msg_id"] for m in (execute, on_control, complete, info)}
+        replies = _replies(ws, ids, v1)
+    finally:
+        ws.close()
+    assert set(replies) == ids
+    for refused in (execute, on_control, complete):
+        reply = replies[refused["header"]["msg_id"]]
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "Forbidden"
+        assert "not accepted" in reply["content"]["evalue"]
+    assert replies[info["header"]["msg_id"]]["content"]["status"] == "ok"
+    time.sleep(1)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("lab", "GET"), ("lab/tree/sufficiency.ipynb", "GET"), ("tree", "GET"),
+        ("voila/tree", "GET"), ("api/contents", "GET"), ("api/contents/sufficiency.ipynb", "GET"),
+        ("voila/api/contents", "GET"), ("files/sufficiency.ipynb", "GET"),
+        ("voila/files/sufficiency.ipynb", "GET"), ("voila/files/sufficiency.py", "GET"),
+        ("voila/files/..%2Fpyproject.toml", "GET"), ("voila/render/sufficiency.ipynb", "GET"),
+        ("api/kernels", "GET"), ("api/kernels", "POST"), ("api/sessions", "GET"),
+        ("api/terminals", "POST"), ("terminals/1", "GET"), ("api/kernelspecs", "GET"),
+    ],
+)  # fmt: skip
+def test_no_lab_tree_contents_or_files(voila, path, method):
+    assert status(voila.url + path, method=method) in (403, 404, 405)
+
+
+def test_page_carries_no_source(voila):
+    page = fetch(voila.url)
+    assert "build_dashboard" not in page
+    assert 'authority = "E06000015"' not in page and "authority = &quot;" not in page
+
+
+def test_idle_kernels_are_culled(tmp_path):
+    server = launch(tmp_path / "voila.log", cull_idle_timeout=3, cull_interval=1)
+    try:
+        kernel = kernel_id(fetch(server.url))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and status(f"{server.url}api/kernels/{kernel}") == 200:
+            time.sleep(1)
+        assert status(f"{server.url}api/kernels/{kernel}") == 404
+        assert "Culling" in server.log.read_text()
+    finally:
+        server.stop()
