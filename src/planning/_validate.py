@@ -121,3 +121,27 @@ def require_unique_index(frame: pd.DataFrame, what: str, problems: Problems) -> 
 def require_non_empty(frame: pd.DataFrame, source: str, what: str) -> None:
     if len(frame) == 0:
         raise ValidationError(f"{source}: is empty; it must hold at least one {what}")
+
+
+def header_key(column: object) -> str:
+    """A column header as matched against known names: stripped, lower case, spaces and
+    hyphens as underscores (so 'Centre ID' and 'centre-id' both match 'centre_id')."""
+    import re
+
+    return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
+
+
+def match_headers(headers: Sequence[object], aliases: dict[str, Sequence[str]]) -> dict[str, str]:
+    """Map each canonical column name to the file's header that matches one of its aliases.
+
+    ``aliases`` maps a canonical name to accepted spellings (already in :func:`header_key`
+    form), in order of preference; canonical names with no matching header are left out.
+    """
+    keys = {header_key(h): str(h) for h in headers}
+    found: dict[str, str] = {}
+    for canonical, spellings in aliases.items():
+        for spelling in spellings:
+            if spelling in keys:
+                found[canonical] = keys[spelling]
+                break
+    return found

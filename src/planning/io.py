@@ -38,7 +38,14 @@ import shapely
 
 from planning import settings
 from planning._errors import CRSError, ValidationError
-from planning._validate import Problems, require_projected, require_unique_index, rows_label
+from planning._validate import (
+    Problems,
+    header_key,
+    match_headers,
+    require_projected,
+    require_unique_index,
+    rows_label,
+)
 
 __all__ = [
     "CENTRES_COLUMNS",
@@ -313,10 +320,6 @@ def _empty_error(label: str) -> ValidationError:
     )
 
 
-def _header_key(column: object) -> str:
-    return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
-
-
 def _read_csv_table(path: Path, label: str) -> tuple[pd.DataFrame, list[_Row]]:
     """Every cell as stripped text ("" when blank), and each row's spreadsheet row number."""
 
@@ -406,13 +409,7 @@ def _read_vector_table(
 
 def _resolve_columns(table: pd.DataFrame, label: str) -> dict[str, str]:
     """Map each canonical column to the file's header; raise if ``centre_id`` or ``name`` lack."""
-    keys = {_header_key(c): str(c) for c in table.columns}
-    found: dict[str, str] = {}
-    for canonical, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in keys:
-                found[canonical] = keys[alias]
-                break
+    found = match_headers(table.columns, _ALIASES)
     used = set(found.values())
     spare = [str(c) for c in table.columns if str(c) not in used]
     problems = Problems(label)
@@ -431,8 +428,9 @@ def _resolve_columns(table: pd.DataFrame, label: str) -> dict[str, str]:
         )
     problems.raise_if_any()
     known = [alias for aliases in _ALIASES.values() for alias in aliases]
+    keys = {header_key(c) for c in table.columns}
     for column in spare:
-        close = difflib.get_close_matches(_header_key(column), known, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(header_key(column), known, n=1, cutoff=0.8)
         if close and close[0] not in keys:
             warnings.warn(
                 f"{label}: column '{column}' was ignored; if it means '{close[0]}', rename it",

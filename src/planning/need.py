@@ -19,15 +19,23 @@ BAND_LABELS = ("0-30%", "30-50%", "50-70%", "70-100%")
 _BAND_OF_DECILE = {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 2, 7: 2, 8: 3, 9: 3, 10: 3}
 
 
+def idaci_rate(areas: pd.DataFrame) -> pd.Series:
+    """Share of children 0-15 in income-deprived families: ``min(1, idaci_children /
+    children_0_15)`` (the IDACI numerator over the mid-2020 child population; 0 where an area
+    has no children). The published IDACI score is not available for all England, so it is
+    rebuilt from the counts."""
+    children = areas["children_0_15"].astype(float)
+    rate = areas["idaci_children"] / children.where(children > 0)
+    return rate.clip(upper=1.0).fillna(0.0).rename("idaci_rate")
+
+
 def under5_income_deprived(areas: pd.DataFrame) -> pd.Series:
     """Estimated under-5s living in income-deprived families.
 
-    ``under5 * min(1, idaci_children / children_0_15)``: the IDACI rate of the area (children
-    0-15 in income-deprived families, IoD2025 indicators) applied to its under-5s, assuming
-    under-5s share the rate of all children in the area. Zero where an area has no children.
+    ``under5 * idaci_rate``: the IDACI rate of the area (:func:`idaci_rate`) applied to its
+    under-5s, assuming under-5s share the rate of all children in the area.
     """
-    rate = (areas["idaci_children"] / areas["children_0_15"].where(areas["children_0_15"] > 0))
-    return (areas["under5"] * rate.clip(upper=1.0).fillna(0.0)).rename("under5_income_deprived")
+    return (areas["under5"] * idaci_rate(areas)).rename("under5_income_deprived")
 
 
 #: Indicators the need index can use: name -> function of the areas frame. Higher = more need.

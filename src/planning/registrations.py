@@ -46,7 +46,7 @@ import pandas as pd
 
 from planning import settings
 from planning._errors import ValidationError
-from planning._validate import rows_label
+from planning._validate import header_key, match_headers, rows_label
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +109,6 @@ _FORMAT_HINT = (
     "a registration extract needs lsoa_code (or postcode), age, registration_date and "
     "contacts_12m (format: README 'Reach and targeting', module planning.registrations)"
 )
-
-
-def _header_key(column: object) -> str:
-    return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +197,7 @@ def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
 
     identifying = [
         h for h in header
-        if _header_key(h) not in _NOT_IDENTIFYING and _IDENTIFYING.search(_header_key(h))
+        if header_key(h) not in _NOT_IDENTIFYING and _IDENTIFYING.search(header_key(h))
     ]
     if identifying:
         names = ", ".join(repr(h) for h in identifying)
@@ -213,13 +209,7 @@ def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
             f"{'them' if len(identifying) > 1 else 'it'} (give age as 0-4 or a band '0-1'/'2-4' "
             "instead of a date of birth). No row was read."
         )
-    keys = {_header_key(h): h for h in header}
-    found: dict[str, str] = {}
-    for canonical, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in keys:
-                found[canonical] = keys[alias]
-                break
+    found = match_headers(header, _ALIASES)
     missing = [c for c in _REQUIRED if c not in found]
     if "lsoa_code" not in found and "postcode" not in found:
         missing.insert(0, "lsoa_code' or 'postcode")
@@ -227,9 +217,9 @@ def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
         spare = [h for h in header if h not in found.values()]
         parts = []
         for column in missing:
-            spare_keys = [_header_key(s) for s in spare]
-            close = difflib.get_close_matches(_header_key(column), spare_keys, n=1)
-            hint = f" (found '{keys[close[0]]}': rename it to '{column}')" if close else ""
+            by_key = {header_key(s): s for s in spare}
+            close = difflib.get_close_matches(header_key(column), list(by_key), n=1)
+            hint = f" (found '{by_key[close[0]]}': rename it to '{column}')" if close else ""
             parts.append(f"'{column}'{hint}")
         raise ValidationError(
             f"{label}: missing column{'s' if len(missing) > 1 else ''} {', '.join(parts)}; "

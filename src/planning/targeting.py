@@ -37,7 +37,7 @@ import pandas as pd
 
 from planning._errors import ValidationError
 from planning._validate import Problems, check_counts, require_columns
-from planning.need import under5_income_deprived
+from planning.need import idaci_rate, under5_income_deprived
 
 __all__ = [
     "ALLOCATION_RULES",
@@ -52,10 +52,6 @@ __all__ = [
 ]
 
 
-def _idaci_rate(areas: pd.DataFrame) -> pd.Series:
-    children = areas["children_0_15"].astype(float)
-    return (areas["idaci_children"] / children.where(children > 0)).fillna(0.0).clip(upper=1.0)
-
 
 def _need_index(areas: pd.DataFrame) -> pd.Series:
     if "need_index" in areas:
@@ -68,7 +64,7 @@ def _need_index(areas: pd.DataFrame) -> pd.Series:
 #: Rankings of areas (higher = targeted first): name -> function of the areas frame.
 RANKINGS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "imd": lambda a: a["imd_score"].astype(float),
-    "idaci": _idaci_rate,
+    "idaci": idaci_rate,
     "income": lambda a: a["income_score"].astype(float),
     "need_index": _need_index,
     "under5_income_deprived": under5_income_deprived,

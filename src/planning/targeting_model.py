@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from planning._errors import ValidationError
-from planning.need import under5_income_deprived
+from planning.need import idaci_rate, under5_income_deprived
 
 __all__ = [
     "FEATURES",
@@ -42,10 +42,6 @@ __all__ = [
     "reach_labels",
 ]
 
-
-def _idaci_rate(a: pd.DataFrame) -> pd.Series:
-    children = a["children_0_15"].astype(float)
-    return (a["idaci_children"] / children.where(children > 0)).fillna(0.0).clip(upper=1.0)
 
 
 def _domain(column: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -72,7 +68,7 @@ FEATURES: dict[str, Feature] = {
     "idaci_rate": Feature(
         "share of children in income-deprived families (IDACI)",
         ("idaci_children", "children_0_15"),
-        _idaci_rate,
+        idaci_rate,
         lambda v: f"{v:.0%}",
     ),
     "income_score": _score("income_score", "income deprivation score"),
