@@ -87,3 +87,22 @@ def offline_browser():
 
         yield open_page
         browser.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On CI, the real parts must be there: a missing browser would otherwise turn the browser,
+    PDF and offline-map tests into silent skips."""
+    import os
+    import shutil
+
+    if not os.environ.get("CI"):
+        return
+    missing = []
+    if shutil.which("chromium") is None:
+        missing.append("Debian's chromium (make system-deps installs it)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (make install)")
+    if missing:
+        raise pytest.UsageError("CI run without " + " and ".join(missing))
