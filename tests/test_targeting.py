@@ -234,3 +234,16 @@ def test_target_command(tmp_path, capsys, derby_run):
     assert summary["model"]["folds"] == 5 and summary["registrations"]["synthetic"] is True
     gains = pd.read_csv(out / "gains.csv")
     assert set(gains["ranking"]) == {"imd", "idaci", "need_index", "model"}
+
+
+def test_targeting_reuses_a_given_sufficiency_run():
+    import pandas as pd
+
+    from planning.targeting_workflow import run_targeting
+    from planning.workflow import run_sufficiency
+
+    run = run_sufficiency("Derby")
+    given = run_targeting("Derby", run=run)
+    fresh = run_targeting("Derby")
+    pd.testing.assert_frame_equal(given.errors, fresh.errors)
+    pd.testing.assert_frame_equal(given.outreach, fresh.outreach)

@@ -638,18 +638,21 @@ def run_reach(
     standards: str | Path | None = None,
     sustained_contacts: int = DEFAULT_SUSTAINED_CONTACTS,
     as_of: dt.date | str | None = None,
+    run: Any = None,
 ) -> ReachRun:
     """Load an authority, assess sufficiency (for catchments), read an extract, assess reach.
 
     Parameters are those of :func:`planning.workflow.run_sufficiency` and
-    :func:`read_registrations`. The provenance records the extract's file name and SHA-256 (not
-    its folder or contents).
+    :func:`read_registrations`; ``run``, a :class:`planning.workflow.SufficiencyRun` already
+    made (e.g. by the report), is used instead of assessing again. The provenance records the
+    extract's file name and SHA-256 (not its folder or contents).
     """
     from planning.workflow import run_sufficiency
 
     if registrations is None:
         raise ValidationError("give a registration extract (--registrations FILE)")
-    run = run_sufficiency(authority, centres=centres, standards=standards)
+    if run is None:
+        run = run_sufficiency(authority, centres=centres, standards=standards)
     counts = read_registrations(
         registrations, run.result.areas, sustained_contacts=sustained_contacts, as_of=as_of
     )

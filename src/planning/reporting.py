@@ -368,22 +368,13 @@ def html_to_pdf(
     return target
 
 
-def _input_path(run: SufficiencyRun, key: str) -> str | None:
-    value = run.inputs.get(key)
-    return None if value in (None, "packaged default") else str(value)
-
-
 def targeting_section(run: SufficiencyRun) -> Any:
     """Targeting and outreach for the report: how well area-based targeting finds the children
     in income-deprived families, and what each outreach rule would reach (no registrations
     needed; see :mod:`planning.targeting_workflow`)."""
     from planning.targeting_workflow import run_targeting, targeting_html
 
-    targeting = run_targeting(
-        run.authority_code,
-        centres=_input_path(run, "centres_file"),
-        standards=_input_path(run, "standards_file"),
-    )
+    targeting = run_targeting(run.authority_code, run=run)
     return _html(targeting_html(targeting))
 
 
@@ -396,10 +387,5 @@ def reach_section(run: SufficiencyRun, registrations: str | Path | None) -> Any:
         return _html("")
     from planning.reach import publish_reach, reach_html, run_reach
 
-    reach = run_reach(
-        run.authority_code,
-        registrations,
-        centres=_input_path(run, "centres_file"),
-        standards=_input_path(run, "standards_file"),
-    )
+    reach = run_reach(run.authority_code, registrations, run=run)
     return _html(reach_html(publish_reach(reach.result)))

@@ -92,6 +92,7 @@ def run_targeting(
     target: str = "unmet_need",
     as_of: dt.date | str | None = None,
     model: TargetingModel | None = None,
+    run: Any = None,
 ) -> TargetingRun:
     """Gains, targeting errors and outreach for an authority; with registrations, the model.
 
@@ -109,6 +110,8 @@ def run_targeting(
     as_of : date, optional
         The extract date.
     model : TargetingModel, optional
+    run : planning.workflow.SufficiencyRun, optional
+        A sufficiency run already made (e.g. by the report), used instead of assessing again.
     """
     from planning.workflow import run_sufficiency
 
@@ -117,14 +120,15 @@ def run_targeting(
         from planning.reach import run_reach
 
         reach_run = run_reach(
-            authority, registrations, centres=centres, standards=standards, as_of=as_of
+            authority, registrations, centres=centres, standards=standards, as_of=as_of, run=run
         )
         run = reach_run.sufficiency
         provenance = dict(reach_run.provenance)
         reach_areas = reach_run.result.areas
         notes = list(reach_run.result.notes)
     else:
-        run = run_sufficiency(authority, centres=centres, standards=standards)
+        if run is None:
+            run = run_sufficiency(authority, centres=centres, standards=standards)
         provenance = {
             "authority": {"code": run.authority_code, "name": run.authority_name},
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
