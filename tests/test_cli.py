@@ -36,7 +36,8 @@ def derby_out(tmp_path_factory):
 def test_sufficiency_writes_every_output(derby_out, derby_areas):
     out, stdout = derby_out
     assert {p.name for p in out.iterdir()} == {
-        "areas.csv", "centres.csv", "localities.csv", "wards.csv", "areas.gpkg", "summary.json"
+        "areas.csv", "centres.csv", "localities.csv", "wards.csv", "areas.gpkg", "summary.json",
+        ".planning-output.json",  # the marker that lets a later run replace this folder
     }
     areas = pd.read_csv(out / "areas.csv", index_col="area_code")
     assert len(areas) == 152 and set(areas.index) == set(derby_areas.index)

@@ -27,7 +27,7 @@ def test_scenario_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert {p.name for p in out.iterdir()} == {
         "comparison.csv", "bands.csv", "areas_changed.csv", "loads.csv", "localities.csv",
-        "scenario_centres.csv", "summary.json",
+        "scenario_centres.csv", "summary.json", ".planning-output.json",
     }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["actions"] == ["close CC03", "open NEW1 (Derwent) at DE21 4ET"]

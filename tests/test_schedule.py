@@ -89,13 +89,16 @@ def test_schedule_defaults_and_relative_paths(tmp_path):
         "    centres: centres/thurrock.csv\n"
         "    out: elsewhere\n"
     )
-    derby, thurrock = load_schedule(schedule, out=tmp_path / "ignored")
+    root = tmp_path / "reports"
+    derby, thurrock = load_schedule(schedule, out=root)
     assert derby.authority == "E06000015" and derby.centres is None
-    assert derby.out == tmp_path / "published" and derby.formats == ("html",)
+    # A run's 'out' is read from the reports folder (--out), so it stays inside it.
+    assert derby.out == root / "published" and derby.formats == ("html",)
     assert thurrock.authority == "E06000034" and thurrock.name == "Thurrock"
+    # Input files are read from the schedule file's folder.
     assert thurrock.centres == tmp_path / "centres" / "thurrock.csv"
-    assert thurrock.out == tmp_path / "elsewhere"
-    assert thurrock.folder(FIRST) == tmp_path / "elsewhere" / "thurrock" / "2026-11-24"
+    assert thurrock.out == root / "elsewhere"
+    assert thurrock.folder(FIRST) == root / "elsewhere" / "thurrock" / "2026-11-24"
 
 
 def test_cli_refuses_schedule_with_single_report_options(capsys):

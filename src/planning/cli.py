@@ -23,6 +23,14 @@ from planning import settings
 from planning._errors import PlanningError
 
 
+def _check_out(args: argparse.Namespace, *inputs: Path | None) -> None:
+    """Refuse an unusable ``--out`` before any work is done (it is checked again on writing)."""
+    from planning._files import check_output_folder
+
+    files = [args.centres, args.standards, getattr(args, "registrations", None), *inputs]
+    check_output_folder(args.out, inputs=files, force=args.force)
+
+
 def _authorities(args: argparse.Namespace) -> int:
     from planning.datasets import list_authorities
 
@@ -37,8 +45,9 @@ def _authorities(args: argparse.Namespace) -> int:
 def _sufficiency(args: argparse.Namespace) -> int:
     from planning.workflow import run_sufficiency, write_sufficiency_outputs
 
+    _check_out(args)
     run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
-    out = write_sufficiency_outputs(run, args.out)
+    out = write_sufficiency_outputs(run, args.out, force=args.force)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
     for reason in figures["reasons"]:
@@ -58,6 +67,7 @@ def _scenario(args: argparse.Namespace) -> int:
     from planning.scenarios import ScenarioEngine, load_scenario
     from planning.workflow import run_sufficiency, write_comparison_outputs
 
+    _check_out(args, args.scenario)
     scenario = load_scenario(args.scenario)
     run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
     engine = ScenarioEngine(
@@ -72,7 +82,7 @@ def _scenario(args: argparse.Namespace) -> int:
                                 "scenario_sha256": file_sha256(args.scenario)},
         "notes": run.result.notes,
     }
-    out = write_comparison_outputs(comparison, args.out, extra=extra)
+    out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
     print(f"{run.authority_name}: scenario '{scenario.name}'")
     _print_comparison(comparison)
     print(f"Wrote {out}/")
@@ -84,6 +94,7 @@ def _optimise(args: argparse.Namespace) -> int:
     from planning.io import read_centres
     from planning.workflow import run_sufficiency, write_comparison_outputs
 
+    _check_out(args, args.candidates)
     run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
     candidates = (
         read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
@@ -112,10 +123,12 @@ def _optimise(args: argparse.Namespace) -> int:
             "covered_share": model.covered_share_, "candidates": len(result.sites),
             "solver": "HiGHS via PuLP", "solve_seconds": model.solve_seconds_,
         },
-        "inputs": run.inputs,
+        "inputs": run.inputs | (
+            {"candidates_file": str(args.candidates)} if args.candidates else {}
+        ),
         "notes": run.result.notes,
     }
-    out = write_comparison_outputs(result.comparison, args.out, extra=extra)
+    out = write_comparison_outputs(result.comparison, args.out, extra=extra, force=args.force)
     print(f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
           f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s")
     _print_comparison(result.comparison)
@@ -134,7 +147,13 @@ def _report(args: argparse.Namespace) -> int:
     import time
 
     from planning._errors import ValidationError
-    from planning.schedule import format_summary, load_schedule, report_spec, run_schedule
+    from planning.schedule import (
+        ScheduleInterrupted,
+        format_summary,
+        load_schedule,
+        report_spec,
+        run_schedule,
+    )
 
     # One progress line per report, even without --verbose (Papermill's own chatter stays quiet).
     logging.getLogger("planning.schedule").setLevel(logging.INFO)
@@ -151,19 +170,23 @@ def _report(args: argparse.Namespace) -> int:
                 f"give either --schedule or {', '.join(single)}, not both: the schedule file "
                 "names each run's authority, files and formats"
             )
-        specs = load_schedule(args.schedule, out=args.out)
+        specs = load_schedule(args.schedule, out=args.out, force=args.force)
     else:
         specs = [
             report_spec(
                 args.authority or settings.DEFAULT_AUTHORITY, centres=args.centres,
                 standards=args.standards, scenario=args.scenario, out=args.out,
-                formats=("html", "pdf") if args.pdf else ("html",),
+                formats=("html", "pdf") if args.pdf else ("html",), force=args.force,
             )
         ]
     start = time.perf_counter()
-    outcomes = run_schedule(
-        specs, date=args.date, workers=args.workers, cell_timeout=args.timeout or None
-    )
+    try:
+        outcomes = run_schedule(
+            specs, date=args.date, workers=args.workers, cell_timeout=args.timeout or None
+        )
+    except ScheduleInterrupted as stop:
+        print(stop.describe(), file=sys.stderr)
+        return 128 + stop.signum
     print(format_summary(outcomes, elapsed=time.perf_counter() - start))
     if args.schedule is None and outcomes[0].ok:
         print(f"Report: {outcomes[0].html}")
@@ -241,6 +264,14 @@ def _synthetic_registrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace an output folder even if it holds files this tool did not write "
+        "(never the current, home, data or package folder, nor one holding an input)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planning", description="Children's centre sufficiency planning workbench"
@@ -265,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _force_option(p)
     p.set_defaults(func=_scenario)
     p = sub.add_parser("optimise", help="choose sites by location-allocation")
     common(p)
@@ -281,10 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", choices=["need_weighted", "under5", "under5_income_deprived"],
                    default="need_weighted", help="demand weight (default: need_weighted)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _force_option(p)
     p.set_defaults(func=_optimise)
     p = sub.add_parser("sufficiency", help="assess sufficiency and write tables")
     common(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _force_option(p)
     p.set_defaults(func=_sufficiency)
     p = sub.add_parser(
         "report", help="render sufficiency reports (Papermill + nbconvert), one or a schedule",
@@ -301,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YAML schedule of report runs (see schedules/example.yaml)")
     p.add_argument("--out", type=Path, default=Path("reports"),
                    help="reports root folder (for schedule runs without their own 'out')")
+    _force_option(p)
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="reports to run at once, each in its own process (default 1)")
     p.add_argument("--date", type=_iso_date, default=None,
@@ -313,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registrations", type=Path, required=True,
                    help="registration extract CSV (format: planning.reach module docs)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _force_option(p)
     p.add_argument("--threshold", type=_positive_int, default=5,
                    help="smallest publishable count (default 5)")
     p.add_argument("--sustained-contacts", type=_positive_int, default=3,
@@ -325,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registrations", type=Path, default=None,
                    help="registration extract CSV: fits and evaluates the targeting model")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _force_option(p)
     p.add_argument("--outreach-hours", type=float, default=2000.0,
                    help="outreach hours to allocate (default 2000)")
     p.add_argument("--families-per-hour", type=float, default=0.25,

@@ -24,14 +24,16 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
@@ -51,7 +53,14 @@ from planning.reporting import (
     render_html,
     slug,
 )
-from planning.workflow import atomic_directory
+from planning._files import (
+    atomic_directory,
+    check_output_folder,
+    publishing_stopped,
+    remove_stale_staging,
+    stop_publishing,
+    why_protected,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +68,8 @@ logger = logging.getLogger(__name__)
 FORMATS = ("html", "pdf")
 #: Keys a schedule entry may have.
 SCHEDULE_KEYS = ("authority", "centres", "standards", "scenario", "out", "formats")
+#: Keys a schedule file may have at its top level (when it is a mapping).
+TOP_LEVEL_KEYS = ("runs", "defaults", "allow_out_outside")
 #: Seconds any one notebook cell may run before the report is failed (a hung run must not block
 #: the rest of an unattended schedule).
 DEFAULT_CELL_TIMEOUT = 1800.0
@@ -67,7 +78,11 @@ MANIFEST = "manifest.json"
 FIGURES = "figures.json"
 PREVIOUS_FIGURES = "previous-figures.json"
 INDEX = "index.html"
+#: Marks an index page as the tool's own (a page without it is never overwritten).
+INDEX_GENERATOR = "planning workbench reports index"
 _MANIFEST_SCHEMA = 1
+#: Signals that stop a schedule (a scheduler's stop, or Ctrl-C).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,6 +104,13 @@ class ReportSpec:
     out: Path = Path("reports")
     formats: tuple[str, ...] = ("html",)
     origin: str = "command line"
+    #: Replace a report folder even if it holds files this tool did not write (``--force``).
+    force: bool = False
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        """The run's own input files (its report folder must never hold one)."""
+        return tuple(p for p in (self.centres, self.standards, self.scenario) if p is not None)
 
     @property
     def slug(self) -> str:
@@ -146,6 +168,8 @@ def _spec(
     where: str,
     problems: Problems,
     require_centres: bool,
+    allow_out_outside: bool = False,
+    force: bool = False,
 ) -> ReportSpec | None:
     unknown = [k for k in entry if k not in SCHEDULE_KEYS]
     for key in unknown:
@@ -188,20 +212,45 @@ def _spec(
             load_scenario(scenario)
         except ValidationError as exc:
             problems.add(f"{where}: 'scenario': {exc}")
-    out_value = entry.get("out")
-    if out_value is None:
-        out = default_out
-    elif isinstance(out_value, str) and out_value.strip():
-        out = Path(out_value).expanduser()
-        out = out if out.is_absolute() else base / out
-    else:
-        problems.add(f"{where}: 'out' must be a folder path, found {out_value!r}")
-        out = default_out
+    out = _out_folder(
+        entry.get("out"), root=default_out, where=where, problems=problems,
+        allow_outside=allow_out_outside,
+    )
     formats = _formats(entry.get("formats"), where=where, problems=problems)
     return ReportSpec(
         authority=code, name=name, centres=centres, standards=standards, scenario=scenario,
-        out=out.resolve(), formats=formats, origin=where,
+        out=out, formats=formats, origin=where, force=force,
     )
+
+
+def _out_folder(
+    value: Any, *, root: Path, where: str, problems: Problems, allow_outside: bool
+) -> Path:
+    """A run's reports root: ``--out`` itself, or a folder inside it (relative paths are read
+    from ``--out``). A folder outside ``--out`` needs ``allow_out_outside: true`` at the top of
+    the schedule, so a schedule file alone cannot send reports anywhere on the machine."""
+    root = Path(root).expanduser().resolve()
+    if value is None:
+        out = root
+    elif isinstance(value, str) and value.strip():
+        given = Path(value).expanduser()
+        out = (given if given.is_absolute() else root / given).resolve()
+        if not allow_outside and out != root and root not in out.parents:
+            problems.add(
+                f"{where}: 'out' {value!r} is outside the reports folder {root} (--out); give a "
+                "folder inside it, or set 'allow_out_outside: true' at the top of the schedule "
+                "if the schedule's author may write reports anywhere"
+            )
+    else:
+        problems.add(f"{where}: 'out' must be a folder path, found {value!r}")
+        out = root
+    reason = why_protected(out)
+    if reason is not None:
+        problems.add(
+            f"{where}: reports folder {reason}; reports are never written there. Give a folder "
+            "of their own, e.g. reports/"
+        )
+    return out
 
 
 def report_spec(
@@ -212,6 +261,7 @@ def report_spec(
     scenario: str | Path | None = None,
     out: str | Path = "reports",
     formats: Sequence[str] = ("html",),
+    force: bool = False,
 ) -> ReportSpec:
     """A validated :class:`ReportSpec` for one report (what ``planning report --authority`` runs).
 
@@ -233,14 +283,16 @@ def report_spec(
     }
     spec = _spec(
         entry, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
-        require_centres=False,
+        require_centres=False, force=force,
     )
     problems.raise_if_any()
     assert spec is not None
     return spec
 
 
-def load_schedule(path: str | Path, *, out: str | Path = "reports") -> list[ReportSpec]:
+def load_schedule(
+    path: str | Path, *, out: str | Path = "reports", force: bool = False
+) -> list[ReportSpec]:
     """Read and validate a schedule file.
 
     The file is YAML: either a list of runs, or a mapping with ``runs`` (that list) and optional
@@ -253,12 +305,14 @@ def load_schedule(path: str | Path, *, out: str | Path = "reports") -> list[Repo
             centres: centres/thurrock.csv   # relative to this file's folder
             standards: standards.yaml
             scenario: scenarios/close_two.yaml
-            out: /srv/reports
+            out: thurrock                   # inside --out
 
     Keys: ``authority`` (required; ONS code or name), ``centres`` (required except for Derby,
     whose default centres are illustrative), ``standards``, ``scenario`` (passed to the notebook
-    as the ``scenario`` parameter), ``out`` (default: the ``out`` argument, i.e. ``--out``) and
-    ``formats`` (``html``, ``pdf``; default html).
+    as the ``scenario`` parameter), ``out`` (default: the ``out`` argument, i.e. ``--out``; a
+    relative path is read from ``--out`` and an absolute one must lie inside it unless the
+    schedule sets ``allow_out_outside: true`` at its top level) and ``formats`` (``html``,
+    ``pdf``; default html). Other relative paths are read from the schedule file's folder.
 
     Raises
     ------
@@ -282,14 +336,21 @@ def load_schedule(path: str | Path, *, out: str | Path = "reports") -> list[Repo
             "'- authority: Derby'"
         ) from None
     defaults: Any = {}
+    allow_outside: Any = False
     if isinstance(raw, dict):
-        extra = [k for k in raw if k not in ("runs", "defaults")]
+        extra = [k for k in raw if k not in TOP_LEVEL_KEYS]
         if extra:
             raise ValidationError(
                 f"{label}: unknown top-level key(s) {', '.join(map(repr, extra))}; a schedule is "
-                "either a list of runs or a mapping with 'runs' and optional 'defaults'"
+                "either a list of runs or a mapping with 'runs' and optional 'defaults' and "
+                "'allow_out_outside'"
             )
         runs, defaults = raw.get("runs"), raw.get("defaults") or {}
+        allow_outside = raw.get("allow_out_outside", False)
+        if not isinstance(allow_outside, bool):
+            raise ValidationError(
+                f"{label}: 'allow_out_outside' must be true or false, found {allow_outside!r}"
+            )
     else:
         runs = raw
     if not isinstance(runs, list) or not runs:
@@ -314,6 +375,7 @@ def load_schedule(path: str | Path, *, out: str | Path = "reports") -> list[Repo
         spec = _spec(
             {**defaults, **entry}, base=path.resolve().parent, default_out=Path(out),
             where=f"entry {number}", problems=problems, require_centres=True,
+            allow_out_outside=allow_outside, force=force,
         )
         if spec is not None:
             specs.append(spec)
@@ -596,7 +658,11 @@ def run_scheduled_report(
                 "report_date": previous.name, "folder": os.path.relpath(previous, spec.out),
             },
         )
-        with atomic_directory(target) as staging:
+        if publishing_stopped():
+            raise Interrupted(signal.SIGTERM)
+        with atomic_directory(
+            target, inputs=spec.inputs, force=spec.force, kind="report", option="report folder"
+        ) as staging:
             staging_seen = staging
             try:
                 staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
@@ -783,21 +849,28 @@ def run_schedule(
         logger.info(_outcome_line(outcome, len(done), len(specs)))
         bar.update()
 
+    prepare_schedule(specs, date=date)
     options = {"date": date, "notebook": notebook, "cell_timeout": cell_timeout}
     redirect = logging_redirect_tqdm() if show else nullcontext()
-    with redirect, tqdm(total=len(specs), unit="report", disable=not show, desc="reports") as bar:
-        if executor is None and (workers == 1 or len(specs) <= 1):
-            for position, spec in enumerate(specs):
-                finish(position, run_scheduled_report(spec, **options))  # type: ignore[arg-type]
-        else:
-            pool = executor or ProcessPoolExecutor(
-                max_workers=min(workers, len(specs)),
-                # spawn: a clean interpreter per worker (no forked threads or kernel sockets)
-                mp_context=multiprocessing.get_context("spawn"),
-            )
-            try:
+    pool: ProcessPoolExecutor | None = None
+    try:
+        with _stop_on_signals(), redirect, tqdm(
+            total=len(specs), unit="report", disable=not show, desc="reports"
+        ) as bar:
+            if executor is None and (workers == 1 or len(specs) <= 1):
+                for position, spec in enumerate(specs):
+                    finish(position, run_scheduled_report(spec, **options))  # type: ignore[arg-type]
+            else:
+                if executor is None:
+                    pool = ProcessPoolExecutor(
+                        max_workers=min(workers, len(specs)),
+                        # spawn: a clean interpreter per worker (no forked threads or sockets)
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_worker_started,
+                    )
+                run = run_scheduled_report if executor is not None else _run_in_worker
                 futures: dict[Future[ReportOutcome], int] = {
-                    pool.submit(run_scheduled_report, spec, **options): i  # type: ignore[arg-type]
+                    (executor or pool).submit(run, spec, **options): i  # type: ignore[union-attr]
                     for i, spec in enumerate(specs)
                 }
                 for future in as_completed(futures):
@@ -807,12 +880,173 @@ def run_schedule(
                     except Exception as exc:  # the worker died (killed, out of memory)
                         outcome = _crashed(specs[position], date, exc)
                     finish(position, outcome)
-            finally:
-                if executor is None:
-                    pool.shutdown(cancel_futures=True)
+    except Interrupted as stop:
+        stop_publishing()
+        if pool is not None:
+            _stop_workers(pool)
+        elif executor is None:
+            _stop_kernels()
+        unfinished = [spec for i, spec in enumerate(specs) if i not in done]
+        raise ScheduleInterrupted(
+            stop.signum, finished=[done[i] for i in sorted(done)], unfinished=unfinished
+        ) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=not publishing_stopped(), cancel_futures=True)
     for root in {spec.out for spec in specs}:
         write_index(root)
     return [done[i] for i in range(len(specs))]
+
+
+def prepare_schedule(specs: Sequence[ReportSpec], *, date: dt.date) -> None:
+    """Before anything runs: refuse report folders or index pages the runs may not replace,
+    and remove staging folders left by killed runs (each is logged as a warning).
+
+    Raises
+    ------
+    ValidationError
+        Listing every refused folder, so a schedule never fails half-way for this reason.
+    """
+    problems = Problems("schedule")
+    for spec in specs:
+        try:
+            check_output_folder(
+                spec.folder(date), inputs=spec.inputs, force=spec.force, option="report folder"
+            )
+        except ValidationError as exc:
+            problems.add(f"{spec.origin}: {exc}")
+    for root in sorted({spec.out for spec in specs}):
+        try:
+            check_index(root)
+        except ValidationError as exc:
+            problems.add(str(exc))
+    problems.raise_if_any()
+    for root in sorted({spec.out for spec in specs}):
+        for folder in [root, *sorted(p for p in root.glob("*") if p.is_dir())]:
+            for cleaned in remove_stale_staging(folder):
+                logger.warning("cleaned up %s left by an interrupted run", cleaned)
+
+
+# --------------------------------------------------------------------------------------------
+# Stopping: SIGTERM or SIGINT stops the workers, and nothing is published after the stop
+
+
+class Interrupted(BaseException):
+    """A stop signal (a BaseException, like KeyboardInterrupt, so no ``except Exception`` in a
+    run can swallow it and carry on)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = int(signum)
+
+
+class ScheduleInterrupted(Exception):
+    """A schedule stopped by a signal: what finished before the stop, and what did not."""
+
+    def __init__(
+        self,
+        signum: int,
+        *,
+        finished: Sequence[ReportOutcome],
+        unfinished: Sequence[ReportSpec],
+    ) -> None:
+        self.signum = int(signum)
+        self.signal_name = signal.Signals(signum).name
+        self.finished, self.unfinished = list(finished), list(unfinished)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """What a scheduler's log needs: the signal, what was published, what was not."""
+        published = [o for o in self.finished if o.ok]
+        lines = [
+            f"Stopped by {self.signal_name}: {len(published)} report(s) published before the "
+            f"stop, {len(self.finished) - len(published)} failed, {len(self.unfinished)} left "
+            "unfinished (nothing was published for them after the stop)."
+        ]
+        lines += [f"  published  {o.name} ({o.authority}): {o.folder}" for o in published]
+        lines += [f"  unfinished {s.name} ({s.authority}) [{s.origin}]" for s in self.unfinished]
+        lines.append("Run the schedule again to finish them; re-running is safe.")
+        return "\n".join(lines)
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    stop_publishing()
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Interrupted` in the main thread while a schedule runs
+    (signal handlers can only be set there; elsewhere the caller's own handling applies)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _worker_started() -> None:
+    """In each worker process: a stop signal stops publishing, ends the run (its staging folder
+    is removed on the way out), shuts its kernel and exits the worker."""
+
+    def stop(signum: int, frame: Any) -> None:
+        stop_publishing()
+        _stop_kernels()
+        raise Interrupted(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, stop)
+
+
+def _run_in_worker(spec: ReportSpec, **options: Any) -> ReportOutcome:
+    """One report in a pool worker; a stop signal ends the worker process itself (after the run
+    removed its staging folder), so no orphaned worker goes on to the next report."""
+    try:
+        return run_scheduled_report(spec, **options)
+    except Interrupted as stop:
+        logging.shutdown()
+        os._exit(128 + stop.signum)
+
+
+def _stop_kernels(timeout: float = 10.0) -> None:
+    """Stop this process's child processes (Jupyter kernels run in their own sessions, so a
+    signal to the worker does not reach them)."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        with suppress(psutil.Error):
+            child.kill()
+
+
+def _stop_workers(pool: ProcessPoolExecutor, timeout: float = 60.0) -> None:
+    """Signal every worker process (and so its kernel) to stop, wait, then kill what is left."""
+    import psutil
+
+    # ProcessPoolExecutor has no public way to reach its processes; _processes is stable
+    # from Python 3.8 to 3.13.
+    workers = [psutil.Process(p.pid) for p in list(getattr(pool, "_processes", {}).values())
+               if p.is_alive()]
+    tree = list(workers)
+    for worker in workers:
+        with suppress(psutil.Error):
+            tree += worker.children(recursive=True)
+    for worker in workers:
+        with suppress(psutil.Error):
+            worker.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    for process in alive:
+        with suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 def format_summary(outcomes: Sequence[ReportOutcome], *, elapsed: float | None = None) -> str:
@@ -886,6 +1120,36 @@ def _index_rows(root: Path) -> list[tuple[dict[str, Any], Path]]:
     return found
 
 
+def _index_is_ours(page: Path) -> bool:
+    try:
+        head = page.read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{INDEX_GENERATOR}">' in head or (
+        # indexes written before the generator tag was added
+        head.startswith('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+                        "<title>Children's centre sufficiency reports</title>")
+    )
+
+
+def check_index(out: str | Path) -> None:
+    """Refuse a reports folder whose ``index.html`` this tool did not write.
+
+    Raises
+    ------
+    ValidationError
+        Naming the page and the fix; nothing is overwritten.
+    """
+    page = Path(out) / INDEX
+    if page.is_symlink() or (page.exists() and not page.is_file()):
+        raise ValidationError(f"{page} is not a plain file; move it, or give another --out folder")
+    if page.exists() and not _index_is_ours(page):
+        raise ValidationError(
+            f"{page} was not written by this tool, and the schedule would replace it with the "
+            "reports index; move it, or give another --out folder"
+        )
+
+
 def write_index(out: str | Path) -> Path:
     """Write ``<out>/index.html``: every run found under ``out`` (published and failed), newest
     first, with status, verdict, what changed and links. Self-contained (inline CSS, no
@@ -943,6 +1207,7 @@ def write_index(out: str | Path) -> Path:
     failed = sum(1 for m, _ in entries if m.get("status") != "ok")
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="generator" content="{INDEX_GENERATOR}">'
         "<title>Children's centre sufficiency reports</title>"
         f"<style>{_INDEX_CSS}</style></head><body>"
         "<h1>Children's centre sufficiency reports</h1>"
@@ -954,6 +1219,7 @@ def write_index(out: str | Path) -> Path:
         + "</table></body></html>"
     )
     target = root / INDEX
+    check_index(root)
     handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=root)
     with os.fdopen(handle, "w", encoding="utf-8") as fh:
         fh.write(page)

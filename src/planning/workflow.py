@@ -8,19 +8,14 @@ folder atomically (a failed run leaves no half-written folder behind).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from planning import settings
+from planning._files import atomic_directory, json_safe, write_json
 from planning.config import Standards, file_sha256, load_standards
 from planning.datasets import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
 from planning.io import read_centres
@@ -108,37 +103,16 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, (np.floating,)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
+    """One value as plain JSON (kept for callers; see :func:`planning._files.json_safe`)."""
+    return json_safe(value)
 
 
-@contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; on success it replaces ``target``.
-
-    On any error the temporary folder is removed and ``target`` is left as it was, so a failed
-    run never leaves a half-written output folder.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    backup = None
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old-{staging.name[-8:]}")
-        target.rename(backup)
-    staging.rename(target)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+def run_input_files(inputs: dict[str, Any]) -> list[str]:
+    """The input files named in a run's ``inputs`` record (an output folder must not hold one)."""
+    return [
+        str(value) for key, value in inputs.items()
+        if key.endswith("_file") and value and Path(str(value)).is_file()
+    ]
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
@@ -152,14 +126,22 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path) -> Path:
+def write_sufficiency_outputs(
+    run: SufficiencyRun, out: str | Path, *, force: bool = False
+) -> Path:
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
-    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically."""
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
+
+    ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
+    (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
+    """
     import geopandas as gpd
 
     result = run.result
     out = Path(out)
-    with atomic_directory(out) as staging:
+    with atomic_directory(
+        out, inputs=run_input_files(run.inputs), force=force, kind="sufficiency"
+    ) as staging:
         areas = _flat(result.areas)
         areas.to_csv(staging / "areas.csv", index_label="area_code")
         centres = _flat(result.centres)
@@ -174,9 +156,8 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path) -> Path:
         gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
             staging / "areas.gpkg", layer="centres", driver="GPKG"
         )
-        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary(run), fh, indent=2, default=_json, ensure_ascii=False)
-    return out
+        write_json(staging / "summary.json", summary(run))
+    return out.resolve()
 
 
 def comparison_summary(comparison: Any) -> dict[str, Any]:
@@ -200,7 +181,11 @@ def comparison_summary(comparison: Any) -> dict[str, Any]:
 
 
 def write_comparison_outputs(
-    comparison: Any, out: str | Path, *, extra: dict[str, Any] | None = None
+    comparison: Any,
+    out: str | Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> Path:
     """Write a scenario comparison into ``out`` atomically.
 
@@ -214,7 +199,8 @@ def write_comparison_outputs(
     from planning.scenarios import CENTRE_FIELDS, table_to_centres
 
     out = Path(out)
-    with atomic_directory(out) as staging:
+    inputs = run_input_files(dict((extra or {}).get("inputs", {})))
+    with atomic_directory(out, inputs=inputs, force=force, kind="comparison") as staging:
         comparison.headline.to_csv(staging / "comparison.csv")
         comparison.bands.to_csv(staging / "bands.csv")
         comparison.areas_changed.to_csv(staging / "areas_changed.csv", index_label="area_code")
@@ -222,7 +208,5 @@ def write_comparison_outputs(
         _flat(comparison.localities).to_csv(staging / "localities.csv", index_label="locality")
         after = comparison.after.centres[[c for c in CENTRE_FIELDS if c != "in_authority"]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
-        body = comparison_summary(comparison) | (extra or {})
-        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(body, fh, indent=2, default=_json, ensure_ascii=False)
-    return out
+        write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
+    return out.resolve()
