@@ -264,6 +264,61 @@ def _synthetic_registrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _centres_import(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from planning._errors import ValidationError
+    from planning.gias import DEFAULT_STATUSES, import_gias
+    from planning.io import write_centres
+
+    out, gias = args.out.expanduser().resolve(), args.gias.expanduser().resolve()
+    if out.suffix.lower() != ".csv":
+        raise ValidationError(f"--out {args.out}: give a file name ending in .csv")
+    if out == gias:
+        raise ValidationError(
+            f"--out {args.out} is the GIAS extract being read; give another file name"
+        )
+    if out.is_dir():
+        raise ValidationError(f"--out {args.out} is a folder; give a file name such as centres.csv")
+    if out.exists():
+        shipped = {Path(settings.DATA_DIR).resolve(): "the workbench's data folder",
+                   Path(__file__).resolve().parent: "the planning package"}  # fmt: skip
+        for folder, what in shipped.items():
+            if folder in out.parents:
+                raise ValidationError(
+                    f"--out {args.out} is a file inside {what}; write the import elsewhere"
+                )
+        if not args.force:
+            raise ValidationError(
+                f"--out {args.out} already exists and this command did not create it; give "
+                "another file name, or --force to replace it"
+            )
+    result = import_gias(
+        args.gias, authority=args.authority, statuses=args.status or DEFAULT_STATUSES,
+        extract_date=args.extract_date,
+    )
+    for line in result.summary_lines():
+        print(line)
+    if len(result.centres) == 0:
+        raise ValidationError(
+            f"{args.gias.name}: no children's centre was kept, so nothing was written; see the "
+            "reasons above (check --authority and --status)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename, so a failed write never leaves half a file behind.
+    handle, staging = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".partial.csv",
+                                       dir=out.parent)  # fmt: skip
+    os.close(handle)
+    try:
+        write_centres(result.centres, staging)
+        os.replace(staging, out)
+    finally:
+        Path(staging).unlink(missing_ok=True)
+    print(f"Wrote {len(result.centres):,} centres to {args.out} (use it with --centres)")
+    return 0
+
+
 def _force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true",
@@ -380,6 +435,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, default=None,
                    help="extract date YYYY-MM-DD (default today)")
     p.set_defaults(func=_synthetic_registrations)
+    p = sub.add_parser("centres", help="work with centres files")
+    centres_sub = p.add_subparsers(dest="centres_command", required=True)
+    p = centres_sub.add_parser(
+        "import", help="make a centres file from a DfE GIAS all-establishments extract",
+        description="Keep the children's centres and linked sites of one authority from a "
+        "'Get Information about Schools' extract (CSV, Windows-1252 or UTF-8) and write them "
+        "as a centres file. Prints how many rows were kept and dropped, and why.",
+    )
+    p.add_argument("--gias", type=Path, required=True,
+                   help="GIAS all-establishments CSV, e.g. edubasealldata20250117.csv")
+    p.add_argument("--authority", required=True,
+                   help="ONS code or name (matched on 'LA (name)'), or the DfE three-digit LA "
+                   "number in 'LA (code)', e.g. E06000015, Derby or 831")
+    p.add_argument("--out", type=Path, required=True, help="centres CSV to write")
+    p.add_argument("--status", action="append", default=None, metavar="STATUS",
+                   help="establishment status to keep, repeatable (name or GIAS code); default "
+                   "'Open' and 'Open, but proposed to close' (flagged in source)")
+    p.add_argument("--extract-date", type=_iso_date, default=None,
+                   help="date of the extract YYYY-MM-DD (default: from the file name)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out if it exists (never the extract itself)")
+    p.set_defaults(func=_centres_import)
     p = sub.add_parser("dashboard", help="serve the councillors' dashboard with Voila")
     p.add_argument("--port", type=_positive_int, default=8866, help="port (default 8866)")
     p.add_argument("--ip", default="127.0.0.1",
