@@ -18,7 +18,7 @@ import shapely
 from planning._errors import ValidationError
 from planning.cli import main
 from planning.datasets import list_authorities
-from planning.gias import DROP_REASONS, import_gias, la_name_key
+from planning.gias import DROP_REASONS, import_gias, is_gias_extract, la_name_key
 from planning.io import lookup_postcodes, read_centres
 
 # The columns of a GIAS "all establishment data" extract, in the register's order (a subset).
@@ -200,6 +200,13 @@ def test_grid_outside_england_and_repeated_urns_are_dropped(tmp_path):
         "easting/northing not in England": 1, "duplicate URN": 1,
     }  # fmt: skip
     assert result.dropped.set_index("urn").loc["20012", "detail"] == "-1.47, 52.92"
+
+
+def test_gias_extracts_are_told_from_centres_files(extract, tmp_path, derby_centres_file):
+    assert is_gias_extract(extract)
+    assert is_gias_extract(write_gias(tmp_path, encoding="utf-8-sig", name="national.csv"))
+    assert not is_gias_extract(derby_centres_file)
+    assert not is_gias_extract(tmp_path / "missing.csv")
 
 
 def test_utf8_with_bom_reads_the_same_names(tmp_path):

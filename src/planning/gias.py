@@ -36,6 +36,7 @@ Choices made here, each visible in the result:
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import difflib
 import io
@@ -63,6 +64,7 @@ __all__ = [
     "GIAS_STATUSES",
     "GiasImport",
     "import_gias",
+    "is_gias_extract",
     "la_name_key",
 ]
 
@@ -351,6 +353,27 @@ def _read_table(text: str, label: str) -> pd.DataFrame:
     frame = pd.DataFrame({role: table[header] for role, header in columns.items()})
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")  # spreadsheet rows, header = 1
     return frame
+
+
+def is_gias_extract(path: str | os.PathLike[str]) -> bool:
+    """Whether a file is a CSV whose header has every column of :data:`GIAS_COLUMNS`.
+
+    Lets a command that takes "a centres file or a GIAS extract" (``--neighbour-centres``)
+    choose between :func:`planning.io.read_centres` and :func:`import_gias`; only the header
+    row is read.
+    """
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() != ".csv":
+        return False
+    with open(path, "rb") as handle:
+        first = handle.readline(1 << 20)
+    first = first.removeprefix(codecs.BOM_UTF8)
+    try:
+        headers = next(csv.reader([first.decode("cp1252", errors="replace")]), [])
+    except csv.Error:
+        return False
+    keys = {header_key(h) for h in headers}
+    return all(header_key(column) in keys for column in GIAS_COLUMNS.values())
 
 
 def _extract_date(path: Path) -> dt.date | None:
