@@ -37,7 +37,9 @@ def _authorities(args: argparse.Namespace) -> int:
 def _sufficiency(args: argparse.Namespace) -> int:
     from planning.workflow import run_sufficiency, write_sufficiency_outputs
 
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     out = write_sufficiency_outputs(run, args.out)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
@@ -59,7 +61,9 @@ def _scenario(args: argparse.Namespace) -> int:
     from planning.workflow import run_sufficiency, write_comparison_outputs
 
     scenario = load_scenario(args.scenario)
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     engine = ScenarioEngine(
         run.result.areas, run.result.centres, standards=run.result.standards, area_candidates=False
     )
@@ -84,7 +88,9 @@ def _optimise(args: argparse.Namespace) -> int:
     from planning.io import read_centres
     from planning.workflow import run_sufficiency, write_comparison_outputs
 
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     candidates = (
         read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
     )
@@ -185,10 +191,13 @@ def _positive_int(text: str) -> int:
 
 def _reach(args: argparse.Namespace) -> int:
     from planning.reach import publish_reach, run_reach, write_reach_outputs
+    from planning.workflow import run_sufficiency
 
     run = run_reach(
         args.authority, args.registrations, centres=args.centres, standards=args.standards,
         sustained_contacts=args.sustained_contacts, as_of=args.as_of,
+        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
+                            layer=args.layer),
     )
     published = publish_reach(run.result, threshold=args.threshold)
     out = write_reach_outputs(published, args.out, provenance=run.provenance)
@@ -209,12 +218,15 @@ def _reach(args: argparse.Namespace) -> int:
 def _target(args: argparse.Namespace) -> int:
     from planning.targeting import OutreachModel
     from planning.targeting_workflow import run_targeting, write_targeting_outputs
+    from planning.workflow import run_sufficiency
 
     run = run_targeting(
         args.authority, registrations=args.registrations, centres=args.centres,
         standards=args.standards, hours=args.outreach_hours,
         outreach_model=OutreachModel(families_per_hour=args.families_per_hour),
         target=args.target, as_of=args.as_of,
+        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
+                            layer=args.layer),
     )
     out = write_targeting_outputs(run, args.out)
     for row in run.errors.head(1).itertuples():
@@ -232,7 +244,9 @@ def _synthetic_registrations(args: argparse.Namespace) -> int:
     from planning.synthetic import synthetic_registrations, write_synthetic_registrations
     from planning.workflow import run_sufficiency
 
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     frame = synthetic_registrations(
         run.result.areas, seed=args.seed, as_of=args.as_of or dt.date.today()
     )
@@ -250,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("authorities", help="list the authorities that can be loaded")
     p.set_defaults(func=_authorities)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         p.add_argument(
             "--authority", default=settings.DEFAULT_AUTHORITY,
             help="upper-tier authority code or name (default: Derby, E06000015)",
@@ -260,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
         )
         p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
+        if layer:
+            p.add_argument(
+                "--layer", default=None,
+                help="the layer of a GeoPackage centres file that holds the centres",
+            )
 
     p = sub.add_parser("scenario", help="compare a what-if scenario with the current network")
     common(p)
@@ -292,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--schedule FILE). Exit status: 0 all published, 1 some failed (kept under "
         "<out>/failed/), 2 bad input.",
     )
-    common(p)
+    common(p, layer=False)  # the report notebook reads a centres file as given
     p.set_defaults(authority=None)  # so that --authority beside --schedule can be refused
     p.add_argument("--scenario", type=Path, default=None,
                    help="scenario file, passed to the notebook as the 'scenario' parameter")
@@ -367,8 +386,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlanningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        # A path the library did not check itself: one line naming it, never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path", file=sys.stderr)
+        return 2
+    except UnicodeError as exc:
+        print(
+            f"error: a file could not be read as text ({exc}); save it as UTF-8",
+            file=sys.stderr,
+        )
         return 2
 
 
