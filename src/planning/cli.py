@@ -389,7 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         # A path the library did not check itself: one line naming it, never a traceback.
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}; check the path", file=sys.stderr)
+        what = (
+            "is a folder, not a file; give the path of the file itself"
+            if isinstance(exc, IsADirectoryError)
+            else f"{exc.strerror or exc}; check the path"
+        )
+        print(f"error: {where}{what}", file=sys.stderr)
         return 2
     except UnicodeError as exc:
         print(
