@@ -158,8 +158,9 @@ def test_yaml_scenario(tmp_path, derby_engine):
         ("actions:\n  - standard: {reach_miles: 2}\n", "unknown standard(s) reach_miles"),
         ("actions:\n  - standard: {reach_km: -2}\n", "must be greater than 0"),
         ("actions:\n  - standard: {reach_km: .nan}\n", "'reach.distance_km' is .nan"),
+        # At sea, about 2.87 degrees of latitude (319 km) south of Derby's southern edge.
         ("actions:\n  - open: {id: N, latitude: 50.0, longitude: -1.0}\n",
-         "action 1 (open N): the site at latitude 50, longitude -1 is 320 km"),  # at sea: ~2.87° of latitude south of Derby
+         "action 1 (open N): the site at latitude 50, longitude -1 is 320 km"),
         ("actions:\n  - capacity: {id: CC01, capacity: -5}\n", "capacity must be 0 or more"),
     ],
 )

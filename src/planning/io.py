@@ -13,6 +13,13 @@ spreadsheet shows it (header = row 1, first centre = row 2), the column, the val
     centres.csv: row 7: postcode 'DE1 9ZZ' is not in the ONS Postcode Directory; check it or
     give latitude/longitude
 
+CSV files may be UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark or
+Windows-1252 (Excel's plain CSV, GIAS extracts), and must be comma-separated
+(:func:`planning._validate.csv_encoding`). With the authority's areas, a centre more than
+:data:`MAX_SITE_DISTANCE_M` from them is refused (:func:`far_from_authority`, shared with
+scenarios and the dashboard). Every CSV the workbench writes goes through :func:`write_csv`, which
+neutralises cells a spreadsheet would run as formulas.
+
 The CSV form (see :data:`CENTRES_CSV_COLUMNS` and ``data/centres/README.md``)::
 
     centre_id,name,postcode,easting,northing,capacity,services,locality,kind,source
@@ -350,7 +357,7 @@ def distance_from_authority(
     if not finite.any():
         return out
     polygons = areas.geometry
-    if polygons.crs is not None and not _is_working_crs(pyproj.CRS(polygons.crs)):
+    if polygons.crs is not None and not _is_working_srs(polygons.crs.to_wkt()):
         polygons = polygons.to_crs(settings.WORKING_CRS)
     points = shapely.points(x[finite], y[finite])
     found, metres = polygons.sindex.nearest(points, return_all=False, return_distance=True)
@@ -395,13 +402,13 @@ def far_from_authority(
         For a far point, e.g. ``"is 302 km from Derby; choose a site within 10 km of the
         authority"``, to follow the site's name or row.
     """
-    name = authority or _authority_label(areas)
     limit_km = MAX_SITE_DISTANCE_M / 1_000
     messages: list[str | None] = []
     for metres in distance_from_authority(areas, eastings, northings):
         if not metres > MAX_SITE_DISTANCE_M:
             messages.append(None)
             continue
+        name = authority or _authority_label(areas)
         km = metres / 1_000
         shown = f"{km:,.1f}" if km < 100 else f"{km:,.0f}"
         messages.append(
@@ -911,6 +918,12 @@ def read_centres(
 
 def _is_working_crs(crs: pyproj.CRS) -> bool:
     return bool(crs == settings.WORKING_CRS or crs.to_epsg(min_confidence=70) == 27700)
+
+
+@lru_cache(maxsize=16)
+def _is_working_srs(wkt: str) -> bool:
+    """:func:`_is_working_crs` for a CRS given as WKT, cached: CRS comparison is slow."""
+    return _is_working_crs(pyproj.CRS.from_wkt(wkt))
 
 
 def validate_centres(centres: gpd.GeoDataFrame, *, source: str = "centres") -> None:
