@@ -317,6 +317,7 @@ def test_safe_csv_frame_neutralises_formula_text_only():
             "name": ["=HYPERLINK(\"http://x\")", "+44 1332", "-cmd", "@SUM(A1)", "Hub", None],
             "number_as_text": ["-1.5", "+2", "3", "-4e3", "", "x"],
             "count": [-1, 2, 3, 4, 5, 6],
+            "band": pd.Categorical(["-ve", "ok", "ok", "ok", "ok", "ok"]),
         },
         index=pd.Index(["=A1", "b", "c", "d", "e", "f"], name="locality"),
     )
@@ -327,6 +328,7 @@ def test_safe_csv_frame_neutralises_formula_text_only():
     assert pd.isna(safe["name"].iloc[5])
     assert safe["number_as_text"].tolist() == frame["number_as_text"].tolist()
     assert safe["count"].tolist() == frame["count"].tolist()
+    assert safe["band"].tolist()[:2] == ["'-ve", "ok"]
     assert safe.index[0] == "'=A1" and safe.index.name == "locality"
     assert frame.loc["=A1", "name"].startswith("=")  # the input is not changed
 

@@ -1054,7 +1054,9 @@ def safe_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     for position in range(safe.shape[1]):
         column = safe.iloc[:, position]
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            safe.isetitem(position, column.cat.rename_categories(_neutralise))
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             safe.isetitem(position, column.map(_neutralise, na_action="ignore"))
     safe.index = _neutralise_index(safe.index)
     safe.columns = _neutralise_index(safe.columns)
