@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from planning._errors import CRSError, ValidationError
+
+logger = logging.getLogger(__name__)
 
 
 class Problems:
@@ -290,13 +293,15 @@ def text_encoding(
     label = label or path.name
     with open(path, "rb") as fh:
         head = fh.read(4096)
-    for bom, codec, _ in _BOMS:
+    for bom, codec, description in _BOMS:
         if head.startswith(bom):
             if not _decodes_as(path, codec):
                 raise ValidationError(
-                    f"{label}: starts with a {codec.upper()} byte-order mark but is not valid "
-                    f"{codec.upper()} text; {_SAVE_AS_UTF8}"
+                    f"{label}: starts with a byte-order mark ({description}) but is not valid "
+                    f"text in that encoding; {_SAVE_AS_UTF8}"
                 )
+            if codec != "utf-8-sig":
+                logger.info("%s: read as %s (byte-order mark)", label, description)
             return codec
     _not_text(path, label, head)
     problem = _utf8_error(path)

@@ -50,9 +50,9 @@ from planning._validate import (
     csv_encoding,
     header_key,
     match_headers,
+    require_file,
     require_projected,
     require_unique_index,
-    require_file,
     rows_label,
 )
 
@@ -1023,7 +1023,7 @@ def _neutralise(value: object) -> object:
 
 
 def _unneutralise_text(value: str) -> str:
-    if value.startswith("'") and value[1:2] in _FORMULA_STARTS and value[1:2]:
+    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_STARTS:
         return value[1:]
     return value
 
