@@ -42,6 +42,35 @@ def test_bad_standards_name_file_and_key(tmp_path, text, message):
     assert str(path) in str(info.value) and message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text, key, example",
+    [
+        ("reach:\n  distance_km: .nan\n", "reach.distance_km", "2.5"),
+        ("reach:\n  rural_distance_km: .inf\n", "reach.rural_distance_km", "4"),
+        ("walking:\n  speed_kmh: -.inf\n", "walking.speed_kmh", "4.0"),
+        ("load:\n  max_under5_per_centre: .inf\n", "load.max_under5_per_centre", "1200"),
+        ("verdict:\n  red_load_factor: .NaN\n", "verdict.red_load_factor", "1.5"),
+        ("need_index:\n  indicators: {under5: .nan, imd_score: 1}\n",
+         "need_index.indicators.under5", "0.5"),
+    ],
+)
+def test_nan_and_inf_are_refused_with_file_key_and_fix(tmp_path, text, key, example):
+    """YAML's .nan and .inf are floats, so they passed the old `value <= 0` checks."""
+    path = tmp_path / "standards.yaml"
+    path.write_text(text)
+    with pytest.raises(ValidationError) as info:
+        load_standards(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert f"'{key}' is " in message and "which is not a finite number" in message
+    assert f"give a number such as {example}" in message
+
+
+def test_replace_refuses_nan():
+    with pytest.raises(ValidationError, match="'reach.distance_km' is .nan"):
+        Standards().replace(reach_km=float("nan"))
+
+
 def test_missing_file():
     with pytest.raises(ValidationError, match="does not exist"):
         load_standards("no/such/standards.yaml")

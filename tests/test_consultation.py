@@ -37,3 +37,11 @@ def test_section_reports_the_comparison(derby_run):
     assert f"{100 * before:.1f}%" in text and f"{100 * after:.1f}%" in text
     assert "Maps: before, after and the difference" in text
     assert page.count("<iframe") == 3
+
+
+def test_pack_describes_a_move_given_in_latitude_longitude(derby_run):
+    scenario = Scenario("Move Mackworth").move("CC05", latitude=52.9187, longitude=-1.5102)
+    page = consultation.scenario_section(derby_run, scenario, tiles=None).data
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "move CC05 to latitude 52.919, longitude -1.5102" in text
+    assert "to 0, 0" not in text

@@ -68,7 +68,7 @@ def test_reads_each_location_kind_and_defaults(tmp_path: Path, derby: gpd.GeoDat
         "A1,Base,de23 6wy,,,,,20,HUB,stay and play;health visiting,South\n"
         "A2,By degrees,,52.92,-1.47,,,,Branch,,\n"
         "A3,By grid,,,,436000,335000,1.5,,,\n"
-        "007,Outside,,,,460000,300000,,,,\n",
+        "007,Outside,,,,446000,335000,,,,\n",  # 4.7 km beyond the boundary
     )
     centres = read_centres(path, areas=derby)
     assert list(centres.columns) == [*CENTRES_COLUMNS, "geometry"]

@@ -157,6 +157,10 @@ def test_yaml_scenario(tmp_path, derby_engine):
         ("actions:\n  - open: {id: N}\n", "no location"),
         ("actions:\n  - standard: {reach_miles: 2}\n", "unknown standard(s) reach_miles"),
         ("actions:\n  - standard: {reach_km: -2}\n", "must be greater than 0"),
+        ("actions:\n  - standard: {reach_km: .nan}\n", "'reach.distance_km' is .nan"),
+        # At sea, about 2.87 degrees of latitude (319 km) south of Derby's southern edge.
+        ("actions:\n  - open: {id: N, latitude: 50.0, longitude: -1.0}\n",
+         "action 1 (open N): the site at latitude 50, longitude -1 is 320 km"),
         ("actions:\n  - capacity: {id: CC01, capacity: -5}\n", "capacity must be 0 or more"),
     ],
 )
@@ -171,3 +175,20 @@ def test_bad_scenarios_are_named(tmp_path, derby_engine, body, message):
 def test_closing_everything_is_refused(strip_engine):
     with pytest.raises(ValidationError, match="closes every centre"):
         strip_engine.evaluate(Scenario().close("A").close("B"))
+
+
+@pytest.mark.parametrize(
+    "action, expected",
+    [
+        (Scenario().move("CC05", latitude=52.9187, longitude=-1.4702),
+         "move CC05 to latitude 52.919, longitude -1.4702"),
+        (Scenario().move("CC05", easting=432100, northing=335200),
+         "move CC05 to easting 432100, northing 335200"),
+        (Scenario().move("CC05", postcode="DE23 6WY"), "move CC05 to DE23 6WY"),
+        (Scenario().open("N1", name="Hall", latitude=52.9, longitude=-1.5),
+         "open N1 (Hall) at latitude 52.9, longitude -1.5"),
+    ],
+)
+def test_describe_says_where_in_the_form_given(action, expected):
+    """A move given in latitude/longitude used to read "move CC05 to 0, 0"."""
+    assert action.describe() == [expected]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
+import logging
+import os
+import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from planning._errors import CRSError, ValidationError
+
+logger = logging.getLogger(__name__)
 
 
 class Problems:
@@ -145,3 +152,229 @@ def match_headers(headers: Sequence[object], aliases: dict[str, Sequence[str]]) 
                 found[canonical] = keys[spelling]
                 break
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Input files: one check that a path is a file, one way to find a text file's encoding
+
+#: Byte-order marks and the codec that reads past them; UTF-32 before UTF-16 (same first bytes).
+_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with a byte-order mark"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+#: The first bytes of files that are not text at all, with what they are.
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"SQLite format 3\x00", "a GeoPackage/SQLite database"),
+    (b"%PDF", "a PDF"),
+)
+_SAVE_AS_UTF8 = (
+    "save it as UTF-8 (a text editor: Save As with encoding UTF-8; Excel: Save As "
+    "'CSV UTF-8 (Comma delimited)')"
+)
+
+
+def require_file(
+    path: str | os.PathLike[str], what: str, *, suffixes: Sequence[str] = ()
+) -> Path:
+    """``path`` as a :class:`~pathlib.Path` when it is an existing file; else a clear error.
+
+    Parameters
+    ----------
+    path : path-like
+        What the user gave.
+    what : str
+        What the file is, for the message, e.g. ``"standards file"``.
+    suffixes : sequence of str
+        Suffixes of the expected file (``(".yaml", ".yml")``): a folder's files with one of
+        them are suggested.
+
+    Raises
+    ------
+    ValidationError
+        A folder where a file was expected (naming up to three files of the right kind in it),
+        or nothing at the path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        inside = sorted(
+            p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes
+        )
+        hint = f"; it holds {rows_label(inside, limit=3)}" if inside else ""
+        raise ValidationError(
+            f"{path}: is a folder, not a {what}; give the path of the file itself{hint}"
+        )
+    if not path.is_file():
+        raise ValidationError(f"{path}: {what} not found; check the path and the file name")
+    return path
+
+
+def _not_text(path: Path, label: str, head: bytes) -> None:
+    """Raise for files whose first bytes show they are not text."""
+    for signature, kind in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise ValidationError(f"{label}: is {kind}, not a text file; {_SAVE_AS_UTF8}")
+
+
+def _utf8_error(path: Path) -> tuple[int, int, bytes] | None:
+    """None when the whole file is UTF-8; else (line, byte offset, bad bytes) of the first error.
+
+    Decoded incrementally, 1 MiB at a time, so a large extract is never held in memory.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                # error.start counts from any bytes the decoder held back from the last block
+                held = len(error.object) - len(block)
+                start = max(error.start - held, 0)
+                line += block[:start].count(b"\n")
+                return line, offset + start, bytes(error.object[error.start : error.start + 1])
+            line += block.count(b"\n")
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return line, offset, b""
+    return None
+
+
+def _decodes_as(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def text_encoding(
+    path: str | os.PathLike[str], *, label: str | None = None, windows_1252: bool = False
+) -> str:
+    """The codec to read a text file with: UTF-8, or what its byte-order mark says.
+
+    Accepted: UTF-8 with or without a byte-order mark (BOM), UTF-16 and UTF-32 with a BOM (what
+    Notepad calls "Unicode"), and, when ``windows_1252`` is true, Windows-1252 (what Excel's
+    plain "CSV (Comma delimited)" and the DfE's GIAS extracts are written in), with a
+    ``UserWarning`` saying so.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing file (see :func:`require_file`).
+    label : str, optional
+        What to call the file in messages (default: its name).
+    windows_1252 : bool
+        Fall back to Windows-1252 when the file is not UTF-8 (CSV files).
+
+    Returns
+    -------
+    str
+        A Python codec name: ``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``, ``"utf-32"`` or
+        ``"cp1252"``.
+
+    Raises
+    ------
+    ValidationError
+        Anything else (UTF-16 without a BOM, a spreadsheet or other binary file, text in another
+        encoding), naming the file, the line and byte, and the fix: save it as UTF-8.
+    """
+    path = Path(path)
+    label = label or path.name
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    for bom, codec, description in _BOMS:
+        if head.startswith(bom):
+            if not _decodes_as(path, codec):
+                raise ValidationError(
+                    f"{label}: starts with a byte-order mark ({description}) but is not valid "
+                    f"text in that encoding; {_SAVE_AS_UTF8}"
+                )
+            if codec != "utf-8-sig":
+                logger.info("%s: read as %s (byte-order mark)", label, description)
+            return codec
+    _not_text(path, label, head)
+    problem = _utf8_error(path)
+    if problem is None:
+        return "utf-8"
+    line, offset, bad = problem
+    if b"\x00" in head:
+        raise ValidationError(
+            f"{label}: looks like UTF-16 text without a byte-order mark (or is not a text file), "
+            f"which cannot be read reliably; {_SAVE_AS_UTF8}"
+        )
+    if windows_1252 and _decodes_as(path, "cp1252"):
+        # Excel's plain "CSV (Comma delimited)" writes Windows-1252, not UTF-8.
+        warnings.warn(
+            f"{label} is not UTF-8; read it as Windows-1252 (Excel's default). Save it as "
+            "'CSV UTF-8' to be sure accented names are read correctly.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "cp1252"
+    byte = f" (byte 0x{bad.hex().upper()})" if bad else ""
+    accepted = "UTF-8 (or UTF-16 with a byte-order mark" + (
+        ", or Windows-1252)" if windows_1252 else ")"
+    )
+    raise ValidationError(
+        f"{label}: line {line} is not UTF-8{byte}; the file must be {accepted}: {_SAVE_AS_UTF8}"
+    )
+
+
+def read_text(
+    path: str | os.PathLike[str],
+    what: str,
+    *,
+    label: str | None = None,
+    suffixes: Sequence[str] = (".yaml", ".yml"),
+) -> str:
+    """The text of a small input file (YAML, JSON), checked by :func:`require_file` and
+    decoded with :func:`text_encoding` (Windows-1252 is refused: YAML is UTF-8 by definition).
+
+    Raises
+    ------
+    ValidationError
+        A folder or missing file, or text that is not UTF-8/UTF-16 with a BOM.
+    """
+    path = require_file(path, what, suffixes=suffixes)
+    encoding = text_encoding(path, label=label or str(path))
+    return path.read_text(encoding=encoding)
+
+
+def csv_encoding(path: str | os.PathLike[str], *, label: str | None = None) -> str:
+    """Encoding of a CSV file (:func:`text_encoding` with Windows-1252 allowed), after checking
+    that its header row is comma-separated.
+
+    A header row with semicolons (or tabs) and no comma is refused with a hint rather than read
+    with another separator: spreadsheets that write semicolons also write decimal commas
+    (``52,92``), which would be misread as numbers.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`text_encoding`, or a semicolon- or tab-separated header row.
+    """
+    path = Path(path)
+    label = label or path.name
+    encoding = text_encoding(path, label=label, windows_1252=True)
+    with open(path, encoding=encoding, newline="") as fh:
+        header = fh.readline()
+    if "," not in header:
+        for separator, name in ((";", "semicolon"), ("\t", "tab")):
+            if separator in header:
+                raise ValidationError(
+                    f"{label}: looks {name}-separated (the header row has '{separator}' but no "
+                    "comma); save it as comma-separated CSV (Excel: 'CSV UTF-8 (Comma "
+                    "delimited)', with a full stop as the decimal separator)"
+                )
+    return encoding

@@ -46,7 +46,9 @@ def _sufficiency(args: argparse.Namespace) -> int:
     from planning.workflow import run_sufficiency, write_sufficiency_outputs
 
     _check_out(args)
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     out = write_sufficiency_outputs(run, args.out, force=args.force)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
@@ -69,7 +71,9 @@ def _scenario(args: argparse.Namespace) -> int:
 
     _check_out(args, args.scenario)
     scenario = load_scenario(args.scenario)
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     engine = ScenarioEngine(
         run.result.areas, run.result.centres, standards=run.result.standards, area_candidates=False
     )
@@ -95,7 +99,9 @@ def _optimise(args: argparse.Namespace) -> int:
     from planning.workflow import run_sufficiency, write_comparison_outputs
 
     _check_out(args, args.candidates)
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     candidates = (
         read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
     )
@@ -208,10 +214,13 @@ def _positive_int(text: str) -> int:
 
 def _reach(args: argparse.Namespace) -> int:
     from planning.reach import publish_reach, run_reach, write_reach_outputs
+    from planning.workflow import run_sufficiency
 
     run = run_reach(
         args.authority, args.registrations, centres=args.centres, standards=args.standards,
         sustained_contacts=args.sustained_contacts, as_of=args.as_of,
+        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
+                            layer=args.layer),
     )
     published = publish_reach(run.result, threshold=args.threshold)
     out = write_reach_outputs(published, args.out, provenance=run.provenance)
@@ -232,12 +241,15 @@ def _reach(args: argparse.Namespace) -> int:
 def _target(args: argparse.Namespace) -> int:
     from planning.targeting import OutreachModel
     from planning.targeting_workflow import run_targeting, write_targeting_outputs
+    from planning.workflow import run_sufficiency
 
     run = run_targeting(
         args.authority, registrations=args.registrations, centres=args.centres,
         standards=args.standards, hours=args.outreach_hours,
         outreach_model=OutreachModel(families_per_hour=args.families_per_hour),
         target=args.target, as_of=args.as_of,
+        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
+                            layer=args.layer),
     )
     out = write_targeting_outputs(run, args.out)
     for row in run.errors.head(1).itertuples():
@@ -255,7 +267,9 @@ def _synthetic_registrations(args: argparse.Namespace) -> int:
     from planning.synthetic import synthetic_registrations, write_synthetic_registrations
     from planning.workflow import run_sufficiency
 
-    run = run_sufficiency(args.authority, centres=args.centres, standards=args.standards)
+    run = run_sufficiency(
+        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+    )
     frame = synthetic_registrations(
         run.result.areas, seed=args.seed, as_of=args.as_of or dt.date.today()
     )
@@ -336,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("authorities", help="list the authorities that can be loaded")
     p.set_defaults(func=_authorities)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         p.add_argument(
             "--authority", default=settings.DEFAULT_AUTHORITY,
             help="upper-tier authority code or name (default: Derby, E06000015)",
@@ -346,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
         )
         p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
+        if layer:
+            p.add_argument(
+                "--layer", default=None,
+                help="the layer of a GeoPackage centres file that holds the centres",
+            )
 
     p = sub.add_parser("scenario", help="compare a what-if scenario with the current network")
     common(p)
@@ -381,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--schedule FILE). Exit status: 0 all published, 1 some failed (kept under "
         "<out>/failed/), 2 bad input.",
     )
-    common(p)
+    common(p, layer=False)  # the report notebook reads a centres file as given
     p.set_defaults(authority=None)  # so that --authority beside --schedule can be refused
     p.add_argument("--scenario", type=Path, default=None,
                    help="scenario file, passed to the notebook as the 'scenario' parameter")
@@ -481,8 +500,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlanningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        # A path the library did not check itself: one line naming it, never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        what = (
+            "is a folder, not a file; give the path of the file itself"
+            if isinstance(exc, IsADirectoryError)
+            else f"{exc.strerror or exc}; check the path"
+        )
+        print(f"error: {where}{what}", file=sys.stderr)
+        return 2
+    except UnicodeError as exc:
+        print(
+            f"error: a file could not be read as text ({exc}); save it as UTF-8",
+            file=sys.stderr,
+        )
         return 2
 
 

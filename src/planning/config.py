@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from planning._errors import ValidationError
-from planning._validate import Problems
+from planning._validate import Problems, read_text
 
 DEFAULT_STANDARDS_FILE = "standards.yaml"
 MILE_KM = 1.609344
@@ -92,6 +93,19 @@ _FIELDS: dict[tuple[str, str], str] = {
     ("need_index", "normaliser"): "need_normaliser",
     ("need_index", "indicators"): "need_weights",
 }
+#: A sensible value of each number, quoted in messages that ask for one.
+_EXAMPLES = {
+    "reach.distance_km": "2.5",
+    "reach.rural_distance_km": "4",
+    "reach.short_distance_km": "1.6",
+    "walking.speed_kmh": "4.0",
+    "walking.circuity": "1.3",
+    "walking.minutes": "30",
+    "load.target_under5_per_centre": "800",
+    "load.min_under5_per_centre": "600",
+    "load.max_under5_per_centre": "1200",
+    "verdict.red_load_factor": "1.5",
+}
 _THRESHOLDS = {
     "deprived_within_reach": ("deprived_green", "deprived_amber"),
     "all_within_reach": ("all_green", "all_amber"),
@@ -114,7 +128,7 @@ def load_standards(path: str | Path | None = None) -> Standards:
         path = Path(path)
         if not path.exists():
             raise ValidationError(f"standards file {path} does not exist; check the path")
-        text = path.read_text("utf-8")
+        text = read_text(path, "standards file (.yaml)")
         name = str(path)
     try:
         raw = yaml.safe_load(text)
@@ -173,7 +187,32 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real, finite number: YAML's ``.nan`` and ``.inf`` are floats but not standards."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _not_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _yaml_value(value: Any) -> str:
+    """How the user typed a value: ``.nan``/``.inf`` as YAML spells them, else ``repr``."""
+    if isinstance(value, float) and math.isnan(value):
+        return ".nan"
+    if isinstance(value, float) and math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return repr(value)
+
+
+def _finite_problem(key: str, value: Any, example: str) -> str:
+    return (
+        f"'{key}' is {_yaml_value(value)}, which is not a finite number; give a number such "
+        f"as {example}"
+    )
 
 
 def _check(s: Standards, problems: Problems) -> None:
@@ -191,7 +230,9 @@ def _check(s: Standards, problems: Problems) -> None:
     if s.rural_reach_km is not None:
         positive["reach.rural_distance_km"] = s.rural_reach_km
     for key, value in positive.items():
-        if not _is_number(value):
+        if _not_finite(value):
+            problems.add(_finite_problem(key, value, _EXAMPLES.get(key, "1")))
+        elif not _is_number(value):
             problems.add(f"'{key}' must be a number, found {value!r}")
         elif value <= 0:
             problems.add(f"'{key}' must be greater than 0, found {value}")
@@ -202,7 +243,9 @@ def _check(s: Standards, problems: Problems) -> None:
         "verdict.all_within_reach.amber": s.all_amber,
     }
     for key, value in shares.items():
-        if not _is_number(value) or not 0 <= value <= 1:
+        if _not_finite(value):
+            problems.add(_finite_problem(key, value, "0.9"))
+        elif not _is_number(value) or not 0 <= value <= 1:
             problems.add(f"'{key}' must be a share between 0 and 1 (e.g. 0.9), found {value!r}")
     if not problems:
         if s.deprived_amber > s.deprived_green or s.all_amber > s.all_green:
@@ -235,7 +278,9 @@ def _check(s: Standards, problems: Problems) -> None:
                     f"'need_index.indicators.{name}' is not a known indicator; valid: "
                     f"{', '.join(INDICATORS)}"
                 )
-            if not _is_number(weight) or weight < 0:
+            if _not_finite(weight):
+                problems.add(_finite_problem(f"need_index.indicators.{name}", weight, "0.5"))
+            elif not _is_number(weight) or weight < 0:
                 problems.add(f"'need_index.indicators.{name}' weight must be >= 0, found {weight!r}")
         if all(_is_number(w) for w in weights.values()) and sum(weights.values()) <= 0:
             problems.add("'need_index.indicators' weights must not all be zero")

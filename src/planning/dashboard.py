@@ -49,6 +49,7 @@ import pandas as pd
 from planning import settings
 from planning._errors import ValidationError
 from planning.config import Standards, load_standards
+from planning.io import far_from_authority
 from planning.scenarios import Evaluation, Scenario, ScenarioEngine, compare
 
 __all__ = [
@@ -67,8 +68,6 @@ __all__ = [
 REACH_KM_RANGE = (0.5, 5.0)
 #: At most this many sites may be added in one session (keeps the page and the kernel small).
 MAX_ADDED_SITES = 20
-#: A new site must lie within this distance (m) of a point of one of the authority's areas.
-MAX_SITE_DISTANCE_M = 10_000.0
 #: The locality choice that means the whole authority.
 WHOLE_AUTHORITY = "Whole authority"
 #: Longest postcode text accepted before looking it up (the longest valid one is 8 characters).
@@ -310,12 +309,9 @@ class Dashboard:
             northing=northing,
             what="new site",
         )
-        gap = float(np.hypot(*(self.engine.area_xy - [x, y]).T).min())
-        if gap > MAX_SITE_DISTANCE_M:
-            raise ValidationError(
-                f"new site: {label} is {gap / 1000:,.0f} km from {self.authority_name}; choose a "
-                f"site within {MAX_SITE_DISTANCE_M / 1000:g} km of the authority"
-            )
+        far = far_from_authority(self.engine.areas, [x], [y], authority=self.authority_name)[0]
+        if far is not None:
+            raise ValidationError(f"new site: {label} {far}")
         self._site_number += 1
         site_id = f"NEW{self._site_number}"
         while site_id in self.current.index:

@@ -48,7 +48,13 @@ from scipy.spatial import cKDTree
 
 from planning import settings
 from planning._errors import ValidationError
-from planning._validate import Problems, check_counts, require_columns, require_non_empty
+from planning._validate import (
+    Problems,
+    check_counts,
+    require_columns,
+    require_file,
+    require_non_empty,
+)
 from planning.accessibility import area_points
 
 logger = logging.getLogger(__name__)
@@ -285,6 +291,8 @@ def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = Non
     """
     if centres is not None:
         path = Path(centres)
+        if path.is_dir():
+            require_file(path, "centres file", suffixes=(".csv", ".geojson", ".json", ".gpkg"))
         if not path.is_file():
             raise ValidationError(
                 f"centres file {path} not found; give the path of a CSV, GeoJSON or GeoPackage "

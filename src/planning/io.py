@@ -13,6 +13,13 @@ spreadsheet shows it (header = row 1, first centre = row 2), the column, the val
     centres.csv: row 7: postcode 'DE1 9ZZ' is not in the ONS Postcode Directory; check it or
     give latitude/longitude
 
+CSV files may be UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark or
+Windows-1252 (Excel's plain CSV, GIAS extracts), and must be comma-separated
+(:func:`planning._validate.csv_encoding`). With the authority's areas, a centre more than
+:data:`MAX_SITE_DISTANCE_M` from them is refused (:func:`far_from_authority`, shared with
+scenarios and the dashboard). Every CSV the workbench writes goes through :func:`write_csv`, which
+neutralises cells a spreadsheet would run as formulas.
+
 The CSV form (see :data:`CENTRES_CSV_COLUMNS` and ``data/centres/README.md``)::
 
     centre_id,name,postcode,easting,northing,capacity,services,locality,kind,source
@@ -40,8 +47,10 @@ from planning import settings
 from planning._errors import CRSError, ValidationError
 from planning._validate import (
     Problems,
+    csv_encoding,
     header_key,
     match_headers,
+    require_file,
     require_projected,
     require_unique_index,
     rows_label,
@@ -52,10 +61,15 @@ __all__ = [
     "CENTRES_CSV_COLUMNS",
     "CENTRE_KINDS",
     "LOCATION_SOURCES",
+    "MAX_SITE_DISTANCE_M",
+    "distance_from_authority",
+    "far_from_authority",
     "lookup_postcodes",
     "read_centres",
+    "safe_csv_frame",
     "validate_centres",
     "write_centres",
+    "write_csv",
 ]
 
 #: Columns of the frame :func:`read_centres` returns (besides ``geometry``), in order.
@@ -93,6 +107,15 @@ ENGLAND_LATITUDE: tuple[float, float] = (49.8, 55.9)
 ENGLAND_LONGITUDE: tuple[float, float] = (-6.5, 2.0)
 ENGLAND_EASTING: tuple[float, float] = (80_000.0, 660_000.0)
 ENGLAND_NORTHING: tuple[float, float] = (0.0, 660_000.0)
+
+#: A site (a centre in a file, a scenario's new or moved site, a point added on the dashboard)
+#: must lie within this distance (m) of the authority's areas: 0 inside them. Neighbours'
+#: centres near the border may count (Childcare Act 2006 s.5A(3)); a point further away is a
+#: typing slip, a swapped column or the wrong authority, and would only distort the figures.
+MAX_SITE_DISTANCE_M = 10_000.0
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 # Accepted spellings of each column, after headers are lower-cased with spaces and hyphens
 # turned into underscores; the first present wins.
@@ -202,35 +225,37 @@ def lookup_postcodes(postcodes: Iterable[str]) -> pd.DataFrame:
     >>> lookup_postcodes(["DE23 6WY"]).loc["DE23 6WY", ["easting", "northing"]].tolist()
     [435054.0, 334727.0]
     """
-    given = [str(p) for p in postcodes]
-    compact = [_normalise_postcode(p) for p in given]
+    given = pd.Series([str(p) for p in postcodes], dtype=object)
+    # One vectorised pass: normalise, check the shape, then look every code up at once in the
+    # directory's rows for the letters present (an index reindex, not a row-by-row .loc).
+    compact = given.str.replace(r"\s+", "", regex=True).str.upper()
+    valid = compact.str.fullmatch(_POSTCODE_PATTERN.pattern).fillna(False).to_numpy(bool)
+    letters = sorted(set(compact[valid].str[0]))
     eastings = np.full(len(given), np.nan)
     northings = np.full(len(given), np.nan)
     status = np.full(len(given), "invalid", dtype=object)
-    tables = {
-        letter: _postcode_table(letter)
-        for letter in sorted({c[0] for c in compact if _POSTCODE_PATTERN.match(c)})
-    }
-    for i, code in enumerate(compact):
-        if not _POSTCODE_PATTERN.match(code):
-            continue
-        table = tables[code[0]]
-        if code not in table.index:
-            status[i] = "unknown"
-            continue
-        easting, northing = table.loc[code, ["oseast1m", "osnrth1m"]]
-        if pd.isna(easting) or pd.isna(northing):
-            status[i] = "no_grid_reference"
-            continue
-        eastings[i], northings[i], status[i] = float(easting), float(northing), "found"
+    if letters:
+        table = pd.concat([_postcode_table(letter) for letter in letters])
+        position = table.index.get_indexer(compact[valid])
+        known = position >= 0
+        grid = table[["oseast1m", "osnrth1m"]].to_numpy(float)[position[known]]
+        located = np.isfinite(grid).all(axis=1)
+        where_valid = np.flatnonzero(valid)
+        status[where_valid] = "unknown"
+        where_known = where_valid[known]
+        status[where_known] = np.where(located, "found", "no_grid_reference")
+        eastings[where_known[located]] = grid[located, 0]
+        northings[where_known[located]] = grid[located, 1]
+    display = given.str.strip().to_numpy(object, copy=True)
+    display[valid] = (compact[valid].str[:-3] + " " + compact[valid].str[-3:]).to_numpy(object)
     return pd.DataFrame(
         {
-            "postcode": [_display_postcode(p) for p in given],
+            "postcode": pd.array(list(display), dtype=str),
             "easting": eastings,
             "northing": northings,
             "status": pd.array(list(status), dtype=str),
         },
-        index=pd.Index(given, name="given"),
+        index=pd.Index(given.tolist(), name="given", dtype=str),
     )
 
 
@@ -304,6 +329,94 @@ def _number(text: str, column: str, row: _Row, problems: Problems) -> float | No
     return value
 
 
+def distance_from_authority(
+    areas: gpd.GeoDataFrame, eastings: object, northings: object
+) -> np.ndarray:
+    """Distance in metres from each point to the nearest of the authority's areas.
+
+    The distance to the nearest polygon (Euclidean, EPSG:27700), 0 for a point inside an area
+    or on its edge; found with the areas' spatial index, so it costs one nearest-neighbour
+    query per point.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        The authority's small areas (polygons; reprojected to EPSG:27700 if needed).
+    eastings, northings : array-like of float
+        British National Grid points (metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres, one per point; NaN for a point with a missing coordinate.
+    """
+    x = np.atleast_1d(np.asarray(eastings, dtype=float))
+    y = np.atleast_1d(np.asarray(northings, dtype=float))
+    out = np.full(len(x), np.nan)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return out
+    polygons = areas.geometry
+    if polygons.crs is not None and not _is_working_srs(polygons.crs.to_wkt()):
+        polygons = polygons.to_crs(settings.WORKING_CRS)
+    points = shapely.points(x[finite], y[finite])
+    found, metres = polygons.sindex.nearest(points, return_all=False, return_distance=True)
+    distances = np.full(len(points), np.nan)
+    distances[found[0]] = metres
+    out[finite] = distances
+    return out
+
+
+def _authority_label(areas: gpd.GeoDataFrame) -> str:
+    """The authority's name when the areas carry one (``utla_name``), else 'the authority'."""
+    if "utla_name" in areas.columns:
+        names = areas["utla_name"].dropna().unique()
+        if len(names) == 1:
+            return str(names[0])
+    return "the authority"
+
+
+def far_from_authority(
+    areas: gpd.GeoDataFrame,
+    eastings: object,
+    northings: object,
+    *,
+    authority: str | None = None,
+) -> list[str | None]:
+    """The one rule for sites far from the authority, shared by centres files, scenarios and
+    the dashboard: each point more than :data:`MAX_SITE_DISTANCE_M` from the authority's areas
+    (by :func:`distance_from_authority`) gets the end of a message, the rest None.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        The authority's small areas.
+    eastings, northings : array-like of float
+        British National Grid points (metres).
+    authority : str, optional
+        The authority's name for messages (default: the areas' ``utla_name``).
+
+    Returns
+    -------
+    list of str or None
+        For a far point, e.g. ``"is 302 km from Derby; choose a site within 10 km of the
+        authority"``, to follow the site's name or row.
+    """
+    limit_km = MAX_SITE_DISTANCE_M / 1_000
+    messages: list[str | None] = []
+    for metres in distance_from_authority(areas, eastings, northings):
+        if not metres > MAX_SITE_DISTANCE_M:
+            messages.append(None)
+            continue
+        name = authority or _authority_label(areas)
+        km = metres / 1_000
+        shown = f"{km:,.1f}" if km < 100 else f"{km:,.0f}"
+        messages.append(
+            f"is {shown} km from {name}; choose a site within {limit_km:g} km of the authority"
+        )
+    return messages
+
+
 # --------------------------------------------------------------------------------------------
 # Reading files into a table of text
 
@@ -321,25 +434,16 @@ def _empty_error(label: str) -> ValidationError:
 
 
 def _read_csv_table(path: Path, label: str) -> tuple[pd.DataFrame, list[_Row]]:
-    """Every cell as stripped text ("" when blank), and each row's spreadsheet row number."""
+    """Every cell as stripped text ("" when blank), and each row's spreadsheet row number.
 
-    def read(encoding: str) -> pd.DataFrame:
-        return pd.read_csv(
+    The encoding (UTF-8, UTF-16 with a byte-order mark, or Windows-1252 with a warning) and
+    the comma separator are checked first by :func:`planning._validate.csv_encoding`.
+    """
+    encoding = csv_encoding(path, label=label)
+    try:
+        table = pd.read_csv(
             path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding=encoding
         )
-
-    try:
-        try:
-            table = read("utf-8-sig")
-        except UnicodeDecodeError:
-            # Excel's plain "CSV (Comma delimited)" writes Windows-1252, not UTF-8.
-            warnings.warn(
-                f"{label} is not UTF-8; read it as Windows-1252 (Excel's default). Save it as "
-                "'CSV UTF-8' to be sure accented names are read correctly.",
-                UserWarning,
-                stacklevel=3,
-            )
-            table = read("cp1252")
     except pd.errors.EmptyDataError as error:
         raise _empty_error(label) from error
     except pd.errors.ParserError as error:
@@ -381,7 +485,12 @@ def _read_vector_table(
             raise _file_error(
                 label,
                 f"holds {len(layers)} layers ({', '.join(layers)}); say which one holds the "
-                "centres with layer=...",
+                "centres with --layer NAME (layer=... in Python)",
+            )
+        if layer is not None and layer not in layers:
+            raise _file_error(
+                label,
+                f"has no layer '{layer}'; its layers are {', '.join(layers)}",
             )
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
@@ -677,9 +786,12 @@ def read_centres(
         shows them (header = row 1); GeoJSON/GeoPackage features from 1.
     areas : geopandas.GeoDataFrame, optional
         Small areas of the authority (e.g. :func:`planning.load_areas`); when given,
-        ``in_authority`` says whether each centre lies within their union.
+        ``in_authority`` says whether each centre lies within their union, and a centre more
+        than :data:`MAX_SITE_DISTANCE_M` (10 km) from them is refused
+        (:func:`far_from_authority`, the rule the dashboard and scenarios use too).
     layer : str, optional
-        The GeoPackage layer to read when the file holds more than one.
+        The GeoPackage layer to read when the file holds more than one (``--layer`` on the
+        command line).
 
     Returns
     -------
@@ -696,8 +808,10 @@ def read_centres(
     ValidationError
         Once, listing every problem: a missing or empty file, a missing ``centre_id``/``name``
         column, blank or duplicate ids, rows with no location, coordinates outside England
-        (or swapped, or in the wrong units), unknown postcodes, bad capacities or kinds,
-        non-point geometry.
+        (or swapped, or in the wrong units), centres far from ``areas``, unknown postcodes, bad
+        capacities or kinds, non-point geometry, a folder instead of a file, text that is not
+        UTF-8/UTF-16/Windows-1252, a semicolon-separated CSV, a GeoPackage with several layers
+        and no ``layer``.
     CRSError
         A GeoJSON/GeoPackage file without a coordinate reference system.
 
@@ -710,6 +824,8 @@ def read_centres(
     """
     path = Path(path)
     label = path.name
+    if path.is_dir():
+        require_file(path, "centres file", suffixes=(".csv", *_VECTOR_SUFFIXES))
     if not path.is_file():
         raise _file_error(
             label,
@@ -729,6 +845,10 @@ def read_centres(
 
     geometry: gpd.GeoSeries | None = None
     if suffix == ".csv":
+        if layer is not None:
+            raise _file_error(
+                label, f"is a CSV file, which has no layers; drop layer '{layer}' (--layer)"
+            )
         table, rows = _read_csv_table(path, label)
     else:
         table, rows, geometry = _read_vector_table(path, label, layer)
@@ -737,6 +857,7 @@ def read_centres(
     columns = _resolve_columns(table, label)
 
     problems = Problems(label)
+    table = table.apply(_unneutralise)
     ids = _cells(table, columns, "centre_id")
     names = _cells(table, columns, "name")
     _check_ids_and_names(ids, names, rows, problems)
@@ -749,6 +870,14 @@ def read_centres(
         for key in ("easting", "northing", "latitude", "longitude", "postcode")
     }
     location_from, eastings, northings = _locate_rows(cells, geometry, rows, problems)
+    if areas is not None:
+        far = far_from_authority(areas, eastings, northings)
+        for message, row, centre_id in zip(far, rows, ids):
+            if message is not None:
+                problems.add(
+                    f"{row}: centre {centre_id} {message}, or check its location (a typing slip, "
+                    "swapped columns, or the wrong authority?)"
+                )
     problems.raise_if_any()
 
     index = pd.Index(ids, name="centre_id", dtype=str)
@@ -789,6 +918,12 @@ def read_centres(
 
 def _is_working_crs(crs: pyproj.CRS) -> bool:
     return bool(crs == settings.WORKING_CRS or crs.to_epsg(min_confidence=70) == 27700)
+
+
+@lru_cache(maxsize=16)
+def _is_working_srs(wkt: str) -> bool:
+    """:func:`_is_working_crs` for a CRS given as WKT, cached: CRS comparison is slow."""
+    return _is_working_crs(pyproj.CRS.from_wkt(wkt))
 
 
 def validate_centres(centres: gpd.GeoDataFrame, *, source: str = "centres") -> None:
@@ -873,6 +1008,67 @@ def validate_centres(centres: gpd.GeoDataFrame, *, source: str = "centres") -> N
     problems.raise_if_any()
 
 
+def _neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote.
+
+    OWASP's CSV-injection advice: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return is a formula to Excel and LibreOffice (``=HYPERLINK(...)`` can send data
+    away when clicked); a leading ``'`` makes it text and shows the value as typed. Numbers
+    written as text (``-1.5``) are left alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        if not _PLAIN_NUMBER.match(value):
+            return "'" + value
+    return value
+
+
+def _unneutralise_text(value: str) -> str:
+    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def _unneutralise(column: pd.Series) -> pd.Series:
+    """Undo :func:`_neutralise` on read, so that write then read gives the names back."""
+    return column.map(_unneutralise_text)
+
+
+def _neutralise_index(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        return index.set_levels([_neutralise_index(level) for level in index.levels])
+    if index.dtype == object or pd.api.types.is_string_dtype(index.dtype):
+        return pd.Index([_neutralise(v) for v in index], name=index.name, dtype=index.dtype)
+    return index
+
+
+def safe_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` safe to open in a spreadsheet: every text cell, index label and
+    column header that would run as a formula is prefixed with ``'`` (see OWASP "CSV
+    Injection"). Numeric, boolean and geometry columns are untouched; ``frame`` is not changed.
+
+    Examples
+    --------
+    >>> safe_csv_frame(pd.DataFrame({"name": ["=1+1", "Hub", "-2"]}))["name"].tolist()
+    ["'=1+1", 'Hub', '-2']
+    """
+    safe = frame.copy()
+    for position in range(safe.shape[1]):
+        column = safe.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            safe.isetitem(position, column.cat.rename_categories(_neutralise))
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            safe.isetitem(position, column.map(_neutralise, na_action="ignore"))
+    safe.index = _neutralise_index(safe.index)
+    safe.columns = _neutralise_index(safe.columns)
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **options: object) -> None:
+    """``frame.to_csv(path, **options)`` with formula-like text neutralised by
+    :func:`safe_csv_frame`: the one way the workbench writes a CSV."""
+    safe_csv_frame(frame).to_csv(path, **options)  # type: ignore[call-overload]
+
+
 def _format_number(value: float) -> str:
     """'' for NaN, '435054' for whole numbers, full precision otherwise (exact round trip)."""
     if pd.isna(value):
@@ -937,7 +1133,7 @@ def write_centres(centres: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pa
         columns=list(CENTRES_CSV_COLUMNS),
         dtype=str,
     )
-    table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    write_csv(table, path, index=False, encoding="utf-8", lineterminator="\n")
     return path
 
 

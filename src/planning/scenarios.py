@@ -29,11 +29,11 @@ import pandas as pd
 import yaml
 
 from planning._errors import ValidationError
-from planning._validate import Problems
+from planning._validate import Problems, read_text
 from planning.accessibility import area_points
 from planning.catchments import centre_localities
 from planning.config import Standards
-from planning.io import locate_point
+from planning.io import far_from_authority, locate_point
 from planning.need import BAND_LABELS
 from planning.sufficiency import (
     SufficiencyResult,
@@ -88,18 +88,37 @@ class Action:
         if self.kind == "close":
             return f"close {self.centre_id}"
         if self.kind == "open":
-            where = v.get("postcode") or (
-                f"{v['easting']:.0f}, {v['northing']:.0f}" if "easting" in v else "a point"
-            )
-            return f"open {self.centre_id} ({v.get('name', self.centre_id)}) at {where}"
+            return f"open {self.centre_id} ({v.get('name', self.centre_id)}) at {_where(v)}"
         if self.kind == "move":
-            where = v.get("postcode") or f"{v.get('easting', 0):.0f}, {v.get('northing', 0):.0f}"
-            return f"move {self.centre_id} to {where}"
+            return f"move {self.centre_id} to {_where(v)}"
         if self.kind == "capacity":
             return f"set capacity of {self.centre_id} to {v['capacity']:g}"
         if self.kind == "services":
             return f"change services at {self.centre_id}"
         return "change standards: " + ", ".join(f"{k} = {val}" for k, val in v.items())
+
+
+def _where(values: dict[str, Any]) -> str:
+    """A site's location in words, in the form it was given (the priority of
+    :func:`planning.io.locate_point`): 'easting 432100, northing 335200', 'latitude 52.92,
+    longitude -1.47' or the postcode."""
+
+    def given(key: str) -> bool:
+        return values.get(key) is not None and str(values[key]).strip() != ""
+
+    def number(key: str, digits: str) -> str:
+        try:
+            return format(float(values[key]), digits)
+        except (TypeError, ValueError):
+            return str(values[key])
+
+    if given("easting") or given("northing"):
+        return f"easting {number('easting', '.0f')}, northing {number('northing', '.0f')}"
+    if given("latitude") or given("longitude"):
+        return f"latitude {number('latitude', '.5g')}, longitude {number('longitude', '.5g')}"
+    if given("postcode"):
+        return str(values["postcode"]).strip()
+    return "a point"
 
 
 @dataclass(frozen=True)
@@ -153,8 +172,9 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     if not path.exists():
         raise ValidationError(f"scenario file {path} does not exist; check the path")
+    text = read_text(path, "scenario file (.yaml)")
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValidationError(f"{path}: is not valid YAML ({exc}); fix the syntax") from exc
     if raw is None:
@@ -268,17 +288,38 @@ def table_to_centres(table: pd.DataFrame, crs: Any = "EPSG:27700") -> gpd.GeoDat
 
 
 def apply_scenario(
-    table: pd.DataFrame, standards: Standards, scenario: Scenario, *, source: str | None = None
+    table: pd.DataFrame,
+    standards: Standards,
+    scenario: Scenario,
+    *,
+    source: str | None = None,
+    areas: gpd.GeoDataFrame | None = None,
 ) -> tuple[pd.DataFrame, Standards]:
     """The centre table and standards after the scenario's actions, in order.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame, optional
+        The authority's areas: when given, a site opened or moved more than 10 km from them is
+        refused (:func:`planning.io.far_from_authority`, the dashboard's rule).
 
     Raises
     ------
     ValidationError
         Unknown centre ids (the valid ones are listed), malformed or out-of-England points,
-        contradictory actions (closing a centre twice, changing a closed centre, opening an id
-        that is already open), or closing every centre. All problems at once.
+        sites far from ``areas``, contradictory actions (closing a centre twice, changing a
+        closed centre, opening an id that is already open), or closing every centre. All
+        problems at once.
     """
+
+    def locate(action: Action, what: str) -> tuple[float, float]:
+        x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+        if areas is not None:
+            far = far_from_authority(areas, [x], [y])[0]
+            if far is not None:
+                raise ValidationError(f"{what}: the site at {_where(dict(action.values))} {far}")
+        return x, y
+
     source = source or (
         f"{scenario.source} (scenario '{scenario.name}')"
         if scenario.source
@@ -322,7 +363,7 @@ def apply_scenario(
                         f"{what}: centre id {cid} is already open; choose a new id or 'move' it"
                     )
                     continue
-                x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+                x, y = locate(action, what)
                 kind = str(action.get("kind", "") or "").lower()
                 if kind not in ("", "hub", "branch"):
                     raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
@@ -343,8 +384,10 @@ def apply_scenario(
                 closed.discard(str(cid))
             elif action.kind == "move":
                 if known(number, action):
-                    x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+                    x, y = locate(action, what)
                     table.loc[cid, ["easting", "northing"]] = [x, y]
+                    # Inside the authority or not is worked out again for the new place.
+                    table.loc[cid, "in_authority"] = pd.NA
             elif action.kind == "capacity":
                 if known(number, action):
                     table.loc[cid, "capacity"] = _capacity(action.get("capacity"), what)
@@ -542,7 +585,9 @@ class ScenarioEngine:
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
         """Figures for the network after ``scenario`` (the current network if empty)."""
-        table, standards = apply_scenario(self.current, self.standards, scenario)
+        table, standards = apply_scenario(
+            self.current, self.standards, scenario, areas=self.areas
+        )
         unknown = table["in_authority"].isna().to_numpy()
         if unknown.any():
             table.loc[unknown, "in_authority"] = self._inside(

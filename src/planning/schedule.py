@@ -321,12 +321,14 @@ def load_schedule(
     """
     import yaml
 
+    from planning._validate import read_text
+
     path = Path(path)
     label = str(path)
     if not path.is_file():
         raise ValidationError(f"{label}: schedule file not found; check the path")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(read_text(path, "schedule file (.yaml)"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -37,6 +37,7 @@ def run_sufficiency(
     *,
     centres: str | Path | None = None,
     standards: str | Path | Standards | None = None,
+    layer: str | None = None,
 ) -> SufficiencyRun:
     """Load an authority's data, its centres and standards, and assess sufficiency.
 
@@ -51,6 +52,8 @@ def run_sufficiency(
         output.
     standards : path or Standards, optional
         Standards YAML; default: the packaged ``standards.yaml``.
+    layer : str, optional
+        The layer of a GeoPackage centres file that holds the centres (``--layer``).
     """
     code, name = resolve_authority(authority)
     areas = load_areas(code)
@@ -62,7 +65,7 @@ def run_sufficiency(
     else:
         applied = load_standards(standards)
         standards_file = Path(standards) if standards is not None else None
-    centre_frame = read_centres(centres_path, areas=areas)
+    centre_frame = read_centres(centres_path, areas=areas, layer=layer)
     result = assess_sufficiency(areas, centre_frame, standards=applied)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
     inputs: dict[str, Any] = {
