@@ -4,7 +4,6 @@ sites far from the authority, GeoPackage layers, formula-like names and geocodin
 from __future__ import annotations
 
 import codecs
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -369,14 +368,9 @@ def many_postcodes() -> list[str]:
     return typed + ["DE99 9ZZ", "not a postcode", "de23 6wy"]
 
 
-def test_geocoding_fifty_thousand_postcodes_is_vectorised(many_postcodes):
-    lookup_postcodes(many_postcodes[:10])  # the directory's letter D is loaded once
-    start = time.perf_counter()
+def test_geocoding_fifty_thousand_postcodes_in_one_look_up(many_postcodes):
+    # Speed is measured in benchmarks/bench_geocode.py; here: the same answers at scale.
     found = lookup_postcodes(many_postcodes)
-    seconds = time.perf_counter() - start
-    # The row-by-row look-up took about 12 s for 50,000 here (23 s per 100,000); vectorised,
-    # well under a second. 4 s leaves room for a busy machine.
-    assert seconds < 4, f"{seconds:.1f} s for {len(many_postcodes):,} postcodes"
     assert found.index.tolist() == many_postcodes
     assert found["status"].iloc[-3:].tolist() == ["unknown", "invalid", "found"]
     assert found.iloc[-1][["postcode", "easting", "northing"]].tolist() == [

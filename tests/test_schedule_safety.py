@@ -184,3 +184,11 @@ def test_a_signal_stops_workers_and_nothing_is_published_after_it(sig, workers, 
     assert not alive, [p.cmdline() for p in alive]
     assert not list(root.glob("*/????-??-??")), "a report was published after the stop"
     assert not list(root.glob("*/.*.partial-*")), "a staging folder was left behind"
+
+
+def test_folder_given_as_schedule_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "runs.yaml").write_text("- authority: Derby\n")
+    code = main(["report", "--schedule", str(tmp_path), "--out", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder, not a schedule file" in err and "runs.yaml" in err
+    assert not (tmp_path / "reports").exists()

@@ -41,7 +41,7 @@ from typing import Any
 
 from planning import settings
 from planning._errors import ValidationError
-from planning._validate import Problems
+from planning._validate import Problems, require_file
 from planning.changes import compare_figures, load_figures
 from planning.config import file_sha256
 from planning.datasets import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
@@ -323,10 +323,8 @@ def load_schedule(
 
     from planning._validate import read_text
 
-    path = Path(path)
+    path = require_file(path, "schedule file", suffixes=(".yaml", ".yml"))
     label = str(path)
-    if not path.is_file():
-        raise ValidationError(f"{label}: schedule file not found; check the path")
     try:
         raw = yaml.safe_load(read_text(path, "schedule file (.yaml)"))
     except yaml.YAMLError as exc:

@@ -18,7 +18,7 @@ from planning import settings
 from planning._files import atomic_directory, json_safe, write_json
 from planning.config import Standards, file_sha256, load_standards
 from planning.datasets import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
-from planning.io import read_centres
+from planning.io import read_centres, write_csv
 from planning.sufficiency import SufficiencyResult, assess_sufficiency
 
 
@@ -146,13 +146,13 @@ def write_sufficiency_outputs(
         out, inputs=run_input_files(run.inputs), force=force, kind="sufficiency"
     ) as staging:
         areas = _flat(result.areas)
-        areas.to_csv(staging / "areas.csv", index_label="area_code")
+        write_csv(areas, staging / "areas.csv", index_label="area_code")
         centres = _flat(result.centres)
         centres.insert(0, "easting", result.centres.geometry.x.round(1))
         centres.insert(1, "northing", result.centres.geometry.y.round(1))
-        centres.to_csv(staging / "centres.csv", index_label="centre_id")
-        _flat(result.localities).to_csv(staging / "localities.csv", index_label="locality")
-        _flat(result.wards).to_csv(staging / "wards.csv", index_label="ward_name")
+        write_csv(centres, staging / "centres.csv", index_label="centre_id")
+        write_csv(_flat(result.localities), staging / "localities.csv", index_label="locality")
+        write_csv(_flat(result.wards), staging / "wards.csv", index_label="ward_name")
         gpd.GeoDataFrame(areas, geometry=result.areas.geometry, crs=result.areas.crs).to_file(
             staging / "areas.gpkg", layer="areas", driver="GPKG"
         )
@@ -204,11 +204,11 @@ def write_comparison_outputs(
     out = Path(out)
     inputs = run_input_files(dict((extra or {}).get("inputs", {})))
     with atomic_directory(out, inputs=inputs, force=force, kind="comparison") as staging:
-        comparison.headline.to_csv(staging / "comparison.csv")
-        comparison.bands.to_csv(staging / "bands.csv")
-        comparison.areas_changed.to_csv(staging / "areas_changed.csv", index_label="area_code")
-        comparison.loads.to_csv(staging / "loads.csv", index_label="centre_id")
-        _flat(comparison.localities).to_csv(staging / "localities.csv", index_label="locality")
+        write_csv(comparison.headline, staging / "comparison.csv")
+        write_csv(comparison.bands, staging / "bands.csv")
+        write_csv(comparison.areas_changed, staging / "areas_changed.csv", index_label="area_code")
+        write_csv(comparison.loads, staging / "loads.csv", index_label="centre_id")
+        write_csv(_flat(comparison.localities), staging / "localities.csv", index_label="locality")
         after = comparison.after.centres[[c for c in CENTRE_FIELDS if c != "in_authority"]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
         write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
