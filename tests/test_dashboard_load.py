@@ -149,28 +149,42 @@ def test_the_pre_heated_pool_is_not_a_place(tmp_path):
         server.stop()
 
 
-def test_an_open_page_keeps_its_kernel_until_the_connected_timeout(tmp_path):
+def test_a_page_that_has_gone_is_culled_soon_and_an_open_page_keeps_its_kernel(tmp_path):
+    """Two pages connect their websockets; one goes (its websocket closes, with no shutdown
+    request: a crashed tab or a lost network). Its kernel is culled after the short timeout,
+    while the page still open keeps its kernel until the long connected timeout."""
     websocket = pytest.importorskip("websocket")
-    cull_s, connected_s = 2, 12
+    cull_s, connected_s = 3, 15
     server = launch(tmp_path / "voila.log", cull_idle_timeout=cull_s, cull_interval=1,
                     cull_connected_timeout=connected_s)  # fmt: skip
-    try:
+
+    def open_page():
         status, _, body = get(server.url)
-        kernel = kernel_id(body)
+        assert status == 200
         ws = websocket.create_connection(
-            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels"
+            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id(body)}/channels"
             f"?session_id={uuid.uuid4().hex}",
             origin=f"http://127.0.0.1:{server.port}",
             timeout=30,
         )
+        return ws
+
+    try:
+        before_staying = time.monotonic()  # its kernel's last activity is later than this
+        staying, going = open_page(), open_page()
         try:
-            opened = time.monotonic()
-            time.sleep(cull_s + 4)  # a page with no browser would have been culled by now
-            assert len(kernel_pids(server)) == 1
+            wait_for(lambda: len(kernel_pids(server)) == 2, seconds=30)
+            time.sleep(cull_s + 3)  # connected: neither is culled by the short timeout
+            assert len(kernel_pids(server)) == 2
+            going.close()
+            wait_for(lambda: len(kernel_pids(server)) == 1, seconds=cull_s + 10)
             wait_for(lambda: not kernel_pids(server), seconds=connected_s + 20)
-            assert time.monotonic() - opened > connected_s - 1
+            # The open page's kernel went only after connected_s seconds without activity.
+            assert time.monotonic() - before_staying >= connected_s
         finally:
-            ws.close()
-        assert "its page has been open with no activity" in server.log.read_text()
+            staying.close()
+        log = server.log.read_text()
+        assert "with 0 connections due to" in log  # the page that went
+        assert "its page has been open with no activity" in log  # the page left open
     finally:
         server.stop()

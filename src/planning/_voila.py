@@ -20,22 +20,25 @@ What a viewer can do is what the widgets let them do, nothing more:
   dropped on their way to the browser and written to the server log instead.
 * **A bounded number of kernels.** Every page holds a kernel of its own (about 235 MB resident
   for the Derby dashboard; see README, "Dashboard limits"). :class:`PlanningKernelManager`
-  counts the kernels held by pages (the pre-heated pool apart) and :class:`BoundedVoilaHandler`
-  answers a page request beyond :data:`DEFAULT_MAX_KERNELS` (``--max-kernels``) with a short
-  "busy, try again in a minute" page (HTTP 503, ``Retry-After``) instead of starting one more.
+  counts the kernels held by pages (the pre-heated pool apart) and the page handler
+  (``BoundedVoilaHandler``, see :func:`planning_voila`) answers a page request beyond
+  :data:`DEFAULT_MAX_KERNELS` (``--max-kernels``) with a short "busy, try again in a minute"
+  page (HTTP 503, ``Retry-After``) instead of starting one more.
 * **Kernels of closed pages culled soon.** A kernel with no browser connected (its page closed
   without saying so, or fetched by something that is not a browser) is shut down after
   :data:`DEFAULT_CULL_IDLE_TIMEOUT` seconds idle (``MappingKernelManager.cull_idle_timeout``,
   ``cull_connected=False``); a page left open but untouched keeps its kernel for
-  :data:`DEFAULT_CULL_CONNECTED_TIMEOUT` seconds (``PlanningKernelManager.cull_connected_timeout``),
-  so idle tabs cannot hold every place for ever. A page that is closed normally shuts its kernel
-  down at once (Voila's front end posts to ``voila/api/shutdown`` on ``beforeunload``).
-* **No framing by other sites.** Every page carries ``X-Frame-Options: SAMEORIGIN``, matching the
+  :data:`DEFAULT_CULL_CONNECTED_TIMEOUT` seconds
+  (``PlanningKernelManager.cull_connected_timeout``), so idle tabs cannot hold every place.
+  A page closed normally shuts its kernel down at once (Voila's front end posts to
+  ``voila/api/shutdown`` on ``beforeunload``).
+* **No framing by other sites.** Every response carries ``X-Frame-Options: SAMEORIGIN``, like the
   ``frame-ancestors 'self'`` of jupyter_server's Content-Security-Policy, which is kept.
 * Widget values are validated in :class:`planning.dashboard.Dashboard`.
 
-The server runs as ``python -m planning._voila`` (:class:`PlanningVoila`, Voila's application
-with the page handler and response headers above); :func:`voila_command` builds the command.
+The server runs as ``python -m planning._voila`` (:func:`main`: Voila's application with the
+page handler and response headers above, built by :func:`planning_voila`); :func:`voila_command`
+builds the command.
 
 Authentication is left to the council's reverse proxy (see README, "Councillors' dashboard").
 """
@@ -228,7 +231,7 @@ class _Admission:
     __slots__ = ()
 
 
-#: The admission of the page request being served (set by :class:`BoundedVoilaHandler`).
+#: The admission of the page request being served (set by the page handler).
 _ADMISSION: contextvars.ContextVar[_Admission | None] = contextvars.ContextVar(
     "planning_voila_admission", default=None
 )
@@ -355,8 +358,8 @@ def busy_page(*, base_url: str = "/", retry_after: int = RETRY_AFTER_S) -> str:
 
 @functools.cache
 def planning_voila() -> type:
-    """Voila's application with :class:`BoundedVoilaHandler` serving the page and
-    :data:`SECURITY_HEADERS` on every response.
+    """Voila's application with ``BoundedVoilaHandler`` serving the page (the busy page beyond
+    ``PlanningKernelManager.max_kernels``) and :data:`SECURITY_HEADERS` on every response.
 
     Built on first use: importing ``voila.app`` takes about 1.5 s, which only the server needs.
     """
@@ -410,7 +413,7 @@ def planning_voila() -> type:
             return status_code, headers, chunk
 
     class PlanningVoila(Voila):  # type: ignore[misc]
-        """Voila, serving the dashboard page with :class:`BoundedVoilaHandler`."""
+        """Voila, serving the dashboard page with ``BoundedVoilaHandler``."""
 
         def init_settings(self) -> dict[str, Any]:
             settings: dict[str, Any] = super().init_settings()
