@@ -98,7 +98,7 @@ WITHHELD_OUTPUT_TYPES = ("stream", "error")
 TRACEBACK_MARKER = b"Traceback (most recent call last)"
 #: Pages served at once, each with its own kernel (~235 MB resident, ~140 MB of it its own; see
 #: README, "Dashboard limits"): 10 viewers plus the pre-heated pool stay under 3 GB on the
-#: project's 2-core, 24 GiB machine, and 2 cores build 10 pages in about 10 s.
+#: project's 2-core, 24 GiB machine, and 2 cores build 10 pages in about 12 s.
 DEFAULT_MAX_KERNELS = 10
 #: Seconds a kernel with no page connected (closed without saying so, or fetched by something
 #: that is not a browser) may stay idle; long enough for a slow browser to load the page's
