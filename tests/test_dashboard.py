@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 from planning import ValidationError
-from planning._voila import ALLOWED_MESSAGE_TYPES, WidgetOnlyConnection, voila_command
+from planning._voila import (
+    ALLOWED_MESSAGE_TYPES,
+    DEFAULT_CULL_CONNECTED_TIMEOUT,
+    DEFAULT_CULL_IDLE_TIMEOUT,
+    DEFAULT_MAX_KERNELS,
+    PlanningKernelManager,
+    WidgetOnlyConnection,
+    busy_page,
+    voila_command,
+)
 from planning.dashboard import (
     MAX_ADDED_SITES,
     WHOLE_AUTHORITY,
@@ -369,10 +378,41 @@ def test_voila_command_locks_the_server_down():
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.file_denylist=.*",
-        "--MappingKernelManager.cull_idle_timeout=600",
-        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_idle_timeout=120",
+        "--MappingKernelManager.cull_interval=30",
+        "--MappingKernelManager.cull_connected=False",
+        "--VoilaConfiguration.multi_kernel_manager_class=planning._voila.PlanningKernelManager",
+        "--PlanningKernelManager.max_kernels=10",
+        "--PlanningKernelManager.cull_connected_timeout=3600",
     ):
         assert flag in text
+    # Served by our Voila application (bounded page handler, X-Frame-Options), not plain Voila.
+    assert command[1:3] == ["-m", "planning._voila"]
+
+
+def test_voila_command_refuses_a_zero_kernel_limit():
+    with pytest.raises(ValueError, match="max_kernels must be at least 1"):
+        voila_command(max_kernels=0)
+
+
+def test_kernel_limit_admits_pages_up_to_the_limit():
+    manager = PlanningKernelManager(max_kernels=2)
+    first, second = manager.admit(), manager.admit()
+    assert first is not None and second is not None
+    assert manager.page_kernels() == 2
+    assert manager.admit() is None  # a third page gets the busy page
+    manager.settle(first)  # its request ended without a kernel
+    assert manager.page_kernels() == 1
+    assert manager.admit() is not None
+
+
+def test_busy_page_is_escaped_and_names_no_server_detail():
+    html = busy_page(base_url='/d"><script>alert(1)</script>/', retry_after=60)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "The dashboard is busy" in html and "try again in a minute" in html
+    assert 'content="60"' in html  # reloads itself after Retry-After
+    for leak in (str(REPO), "site-packages", "Traceback", "/work"):
+        assert leak not in html
 
 
 @pytest.mark.parametrize(
@@ -407,4 +447,21 @@ def test_cli_dashboard_passes_options(monkeypatch):
     monkeypatch.setattr(_voila, "serve", lambda **options: seen.update(options) or 0)
     assert main(["dashboard", "--port", "9000", "--base-url", "/dash/", "--preheat", "0"]) == 0
     assert seen == {"port": 9000, "ip": "127.0.0.1", "base_url": "/dash/", "preheat": 0,
-                    "cull_idle_timeout": 600}  # fmt: skip
+                    "max_kernels": DEFAULT_MAX_KERNELS,
+                    "cull_idle_timeout": DEFAULT_CULL_IDLE_TIMEOUT,
+                    "cull_connected_timeout": DEFAULT_CULL_CONNECTED_TIMEOUT}  # fmt: skip
+    seen.clear()
+    assert main(["dashboard", "--max-kernels", "3", "--cull-idle-timeout", "45",
+                 "--cull-connected-timeout", "0"]) == 0  # fmt: skip
+    assert (seen["max_kernels"], seen["cull_idle_timeout"], seen["cull_connected_timeout"]) == (
+        3, 45, 0,
+    )
+
+
+def test_cli_dashboard_refuses_a_negative_connected_timeout(monkeypatch, capsys):
+    from planning import _voila
+    from planning.cli import main
+
+    monkeypatch.setattr(_voila, "serve", lambda **options: 0)
+    assert main(["dashboard", "--cull-connected-timeout", "-5"]) == 2
+    assert "--cull-connected-timeout -5" in capsys.readouterr().err

@@ -305,3 +305,164 @@ def test_idle_kernels_are_culled(tmp_path):
         assert "Culling" in server.log.read_text()
     finally:
         server.stop()
+
+
+def _decode(raw: str | bytes, v1: bool) -> dict[str, Any]:
+    """A message received over the kernel websocket (either protocol, with or without buffers)."""
+    from jupyter_server.services.kernels.connection.base import (
+        deserialize_binary_message,
+        deserialize_msg_from_ws_v1,
+    )
+
+    if v1:
+        channel, parts = deserialize_msg_from_ws_v1(raw)
+        header, parent, metadata, content = (json.loads(part) for part in parts[:4])
+        return {"channel": channel, "header": header, "parent_header": parent,
+                "metadata": metadata, "content": content}  # fmt: skip
+    return deserialize_binary_message(raw) if isinstance(raw, bytes) else json.loads(raw)
+
+
+class _Garbage:
+    """Stands for a message part that is not JSON at all (v1 protocol only)."""
+
+
+def _send_raw(ws, message: dict[str, Any], v1: bool) -> None:
+    """Like _send, but parts standing for _Garbage go out as bytes that are not JSON."""
+    if v1:
+        from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+        def pack(part: Any) -> bytes:
+            return b"{not json" if isinstance(part, _Garbage) else json.dumps(part).encode()
+
+        ws.send_binary(serialize_msg_to_ws_v1(message, "shell", pack))
+    else:
+        ws.send(json.dumps({**message, "channel": "shell"}))
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["json-protocol", "v1-protocol"])
+def test_malformed_widget_messages_send_no_traceback_back(voila, v1):
+    """Garbage a viewer could send over the kernel websocket: a widget control comm in a protocol
+    version the kernel does not speak, messages for comms that do not exist, widget values of the
+    wrong type, data that is not an object, parts that are not JSON. Nothing received back may
+    carry a traceback or a server path, and the connection and kernel keep working."""
+    websocket = pytest.importorskip("websocket")
+    from ipywidgets._version import __control_protocol_version__
+
+    kernel = kernel_id(fetch(voila.url))
+    session = uuid.uuid4().hex
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{voila.port}/api/kernels/{kernel}/channels?session_id={session}",
+        subprotocols=["v1.kernel.websocket.jupyter.org"] if v1 else None,
+        origin=f"http://127.0.0.1:{voila.port}",
+        timeout=30,
+    )
+    received: list[str | bytes] = []
+
+    def receive_until(done, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ws.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                raw = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                return
+            received.append(raw)
+            if done(_decode(raw, v1)):
+                return
+
+    def control_comm(version: str) -> dict[str, Any]:
+        content = {"comm_id": uuid.uuid4().hex, "data": {}, "target_name": "jupyter.widget.control"}
+        message = _message("comm_open", content, session)
+        message["metadata"] = {"version": version}
+        return message
+
+    try:
+        # A control comm in a protocol version the kernel does not speak: the kernel closes it.
+        wrong = control_comm("99.0.0")
+        _send(ws, wrong, "shell", v1)
+        receive_until(lambda m: m["header"]["msg_type"] == "comm_close", seconds=30)
+        # The real widgets, by name, from a well-formed control comm.
+        control = control_comm(__control_protocol_version__)
+        _send(ws, control, "shell", v1)
+        comm = control["content"]["comm_id"]
+        _send(ws, _message("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}},
+                           session), "shell", v1)  # fmt: skip
+        states: dict[str, Any] = {}
+
+        def got_states(msg: dict[str, Any]) -> bool:
+            data = msg["content"].get("data")
+            if isinstance(data, dict) and data.get("method") == "update_states":
+                states.update(data["states"])
+                return True
+            return False
+
+        receive_until(got_states, seconds=60)
+        models: dict[str, str] = {}
+        for model_id, state in states.items():
+            models.setdefault(state["model_name"], model_id)
+        assert {"DropdownModel", "CheckboxModel", "FloatSliderModel", "LeafletMapModel"} <= set(
+            models
+        )
+
+        def update(name: str, state: dict[str, Any]) -> dict[str, Any]:
+            content = {"comm_id": models[name], "data": {"method": "update", "state": state}}
+            return _message("comm_msg", content, session)
+
+        garbage = [
+            update("DropdownModel", {"index": "garbage"}),
+            update("DropdownModel", {"index": 10**9}),
+            update("CheckboxModel", {"value": [1, 2]}),
+            update("FloatSliderModel", {"value": "x"}),
+            _message("comm_msg", {"comm_id": models["LeafletMapModel"],
+                                  "data": {"method": "custom", "content": {
+                                      "event": "interaction", "type": "click",
+                                      "coordinates": ["a", {}]}}}, session),  # fmt: skip
+            _message("comm_msg", {"comm_id": models["LeafletMapModel"], "data": "not an object"},
+                     session),  # fmt: skip
+            _message("comm_msg", {"comm_id": models["LeafletMapModel"], "data": {"method": 5}},
+                     session),  # fmt: skip
+            _message("comm_msg", {"comm_id": "no-such-comm", "data": {"method": "update"}},
+                     session),  # fmt: skip
+            _message("comm_msg", {"comm_id": 12, "data": None}, session),
+            _message("comm_msg", _Garbage(), session)
+            if v1
+            else {**_message("comm_msg", {}, session), "header": "not an object"},
+        ]
+        for message in garbage:
+            _send_raw(ws, message, v1)
+        if not v1:
+            ws.send("{not json")
+        # Still connected, and the kernel still answers.
+        info = _message("kernel_info_request", {}, session)
+        _send(ws, info, "shell", v1)
+        wanted = info["header"]["msg_id"]
+        receive_until(lambda m: (m.get("parent_header") or {}).get("msg_id") == wanted
+                      and m["header"]["msg_type"] == "kernel_info_reply", seconds=60)  # fmt: skip
+        replies = [_decode(raw, v1) for raw in received]
+        assert any(m["header"]["msg_type"] == "kernel_info_reply" for m in replies)
+        receive_until(lambda m: False, seconds=3)  # whatever the garbage still causes
+    finally:
+        ws.close()
+    assert received
+    for raw in received:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        for leak in ("/work", "site-packages", "Traceback", str(REPO)):
+            assert leak not in text, text[:2000]
+    # The operator still sees what went wrong: in the server log, not on the page.
+    assert "Withheld kernel" in voila.log.read_text()
+
+
+def test_pages_carry_x_frame_options_and_keep_the_csp(voila):
+    with urllib.request.urlopen(voila.url, timeout=180) as response:
+        headers = response.headers
+        response.read()
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    # Every other response too, e.g. the refusal of a file (a plain tornado handler, which
+    # jupyter_server's header settings and its CSP do not reach).
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(voila.url + "voila/files/sufficiency.ipynb", timeout=30)
+    with refused.value as error:
+        assert error.code == 403
+        assert error.headers["X-Frame-Options"] == "SAMEORIGIN"

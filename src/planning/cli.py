@@ -7,7 +7,7 @@
     planning reach --authority CODE|NAME --registrations FILE [--centres FILE] --out DIR
     planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --out DIR
     planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
-    planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N]
+    planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
 """
 
 from __future__ import annotations
@@ -143,10 +143,17 @@ def _optimise(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
+    from planning._errors import ValidationError
     from planning._voila import serve
 
+    if args.cull_connected_timeout < 0:
+        raise ValidationError(
+            f"--cull-connected-timeout {args.cull_connected_timeout}: give seconds, or 0 to "
+            "keep the kernel of an open page for as long as the page stays open"
+        )
     return serve(port=args.port, ip=args.ip, base_url=args.base_url, preheat=args.preheat,
-                 cull_idle_timeout=args.cull_idle_timeout)  # fmt: skip
+                 max_kernels=args.max_kernels, cull_idle_timeout=args.cull_idle_timeout,
+                 cull_connected_timeout=args.cull_connected_timeout)  # fmt: skip
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -484,8 +491,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="path prefix the reverse proxy serves it under, e.g. /dashboard/")
     p.add_argument("--preheat", type=int, default=1,
                    help="kernels kept ready with the dashboard built (default 1; 0 for none)")
-    p.add_argument("--cull-idle-timeout", type=_positive_int, default=600,
-                   help="seconds before an idle kernel with no browser is shut down (default 600)")
+    p.add_argument("--max-kernels", type=_positive_int, default=10,
+                   help="pages served at once, each with its own kernel of about 235 MB; beyond "
+                        "it a 'busy, try again in a minute' page (default 10)")
+    p.add_argument("--cull-idle-timeout", type=_positive_int, default=120,
+                   help="seconds before an idle kernel with no page connected is shut down "
+                        "(default 120)")
+    p.add_argument("--cull-connected-timeout", type=int, default=3600,
+                   help="seconds before an idle kernel is shut down even with its page open "
+                        "(default 3600; 0 for never)")
     p.set_defaults(func=_dashboard)
     return parser
 
