@@ -297,10 +297,10 @@ def test_cli_missing_columns_name_file_column_and_fix(tmp_path, capsys):
         (b"", "extract.csv: is empty", "give the GIAS 'all establishment data' extract"),
         (b"\r\n\r\n", "extract.csv: is empty", "give the GIAS 'all establishment data' extract"),
         ("URN,EstablishmentName\r\n1,Caf\u00e9".encode("cp1252") + b"\x81\r\n",
-         "extract.csv: line 2: byte 0x81 cannot be read as Windows-1252 or UTF-8",
-         "download the extract again, or save it from the spreadsheet as 'CSV UTF-8'"),
-        (b"PK\x03\x04\x00\x00binary", "extract.csv: is not a text CSV (it looks like an Excel",
-         "save it as 'CSV (Comma delimited)'"),
+         "extract.csv: line 2 is not UTF-8",
+         "or Windows-1252): save it as UTF-8"),
+        (b"PK\x03\x04\x00\x00binary", "extract.csv: is a ZIP archive (an Excel .xlsx",
+         "Save As 'CSV UTF-8 (Comma delimited)'"),
     ],
 )  # fmt: skip
 def test_cli_unreadable_files_exit_2(tmp_path, capsys, content, expected, fix):

@@ -42,6 +42,7 @@ import difflib
 import io
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ import shapely
 
 from planning import settings
 from planning._errors import CRSError, ValidationError
-from planning._validate import Problems, header_key
+from planning._validate import Problems, header_key, text_encoding
 
 __all__ = [
     "CENTRE_TYPES",
@@ -238,10 +239,9 @@ class GiasImport:
 def _decode(path: Path, label: str, encoding: str | None) -> tuple[str, str]:
     """The file's text and the name of its encoding.
 
-    Windows-1252 is the register's own encoding; a file whose bytes are valid UTF-8 (with or
-    without a byte-order mark: a re-saved extract) is read as UTF-8, because Windows-1252 text
-    with accented letters is practically never valid UTF-8. UTF-16 with a byte-order mark
-    (Excel's "Unicode text") is read too.
+    Windows-1252 is the register's own encoding; UTF-8 (a re-saved extract, with or without a
+    byte-order mark) and UTF-16 with a byte-order mark are read too. The one text reader,
+    :func:`planning._validate.text_encoding`, decides, so every input follows the same rules.
     """
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
@@ -257,38 +257,17 @@ def _decode(path: Path, label: str, encoding: str | None) -> tuple[str, str]:
                 f"{label}: cannot be read as {encoding} ({error}); give the file's own encoding "
                 "or leave it out to read Windows-1252 or UTF-8"
             ) from error
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "UTF-16"
-    if b"\x00" in data[:65_536]:
-        workbook = " (it looks like an Excel workbook)" if data.startswith(b"PK\x03\x04") else ""
-        raise ValidationError(
-            f"{label}: is not a text CSV{workbook}; open it in the spreadsheet and save it as "
-            "'CSV (Comma delimited)', or download the extract again as CSV"
-        )
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-        try:
-            return data.decode("utf-8"), "UTF-8"
-        except UnicodeDecodeError as error:
-            raise _undecodable(label, data, error, "UTF-8 (it starts with a UTF-8 mark)") from error
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError as error:
-        raise _undecodable(label, data, error, "Windows-1252 or UTF-8") from error
+    with warnings.catch_warnings():
+        # Windows-1252 is what the register publishes, not a slip worth a warning here.
+        warnings.simplefilter("ignore", UserWarning)
+        codec = text_encoding(path, label=label, windows_1252=True)
+    return data.decode(codec), _CODEC_NAMES.get(codec, codec)
 
 
-def _undecodable(label: str, data: bytes, error: UnicodeDecodeError, what: str) -> ValidationError:
-    line = data[: error.start].count(b"\n") + 1
-    byte = data[error.start : error.start + 1].hex().upper()
-    return ValidationError(
-        f"{label}: line {line}: byte 0x{byte} cannot be read as {what}, so the file is in "
-        "another encoding or damaged; download the extract again, or save it from the "
-        "spreadsheet as 'CSV UTF-8'"
-    )
+_CODEC_NAMES = {
+    "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32",
+    "cp1252": "Windows-1252",
+}
 
 
 def _match_columns(headers: Sequence[str], label: str) -> dict[str, str]:
