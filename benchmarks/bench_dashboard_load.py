@@ -1,6 +1,6 @@
 """Load the councillors' dashboard page N times and follow the server's memory until it returns.
 
-Not a test: prints figures to quote. A bounded load test of the real server (``planning._voila``):
+Not a test: prints figures to quote. A bounded load test of the real server (``planning.apps.dashboard.server``):
 
 * on 127.0.0.1 only, a fixed number of page loads (plain HTTP GETs, as an anonymous visitor or a
   crawler makes them: each page starts a kernel that builds the dashboard), ``--concurrency`` at
@@ -34,7 +34,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from planning._voila import launch
+from planning.apps.dashboard.server import launch
 
 try:
     import psutil

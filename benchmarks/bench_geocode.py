@@ -1,4 +1,4 @@
-"""Time offline postcode geocoding (planning.io.lookup_postcodes) on 100,000 postcodes.
+"""Time offline postcode geocoding (planning.inputs.centres.lookup_postcodes) on 100,000 postcodes.
 
 Not a test: prints figures to quote. The postcodes are drawn (seeded) from the ONS Postcode
 Directory for the letters of a registration extract in the East Midlands (DE, NG, S), written in
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from planning import settings
-from planning.io import _normalise_postcode, _postcode_table, lookup_postcodes, read_centres
+from planning.inputs.centres import _normalise_postcode, _postcode_table, lookup_postcodes, read_centres
 
 LETTERS = ("D", "N", "S")
 
@@ -44,7 +44,7 @@ def sample_postcodes(rows: int, seed: int = settings.RANDOM_SEED) -> list[str]:
 
 def old_lookup(postcodes: list[str]) -> pd.DataFrame:
     """The previous implementation: a Python loop with one ``.loc`` per postcode."""
-    from planning.io import _POSTCODE_PATTERN, _display_postcode
+    from planning.inputs.centres import _POSTCODE_PATTERN, _display_postcode
 
     given = [str(p) for p in postcodes]
     compact = [_normalise_postcode(p) for p in given]

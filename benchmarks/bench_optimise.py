@@ -17,9 +17,9 @@ import numpy as np
 import pulp
 
 from planning import load_areas, settings
-from planning.accessibility import area_points
-from planning.allocation import LocationAllocation, candidate_sites
-from planning.io import read_centres
+from planning.analysis.distance import area_points
+from planning.analysis.allocation import LocationAllocation, candidate_sites
+from planning.inputs.centres import read_centres
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Time reach and targeting on Derby and on a large authority (Birmingham, ~640 LSOAs).
 
-Not a test: prints figures to quote. Extracts are synthetic (planning.synthetic), written to a
+Not a test: prints figures to quote. Extracts are synthetic (planning.inputs.synthetic), written to a
 temporary folder that is removed afterwards. Large authorities use illustrative centres: one per
 ~1,580 under-5s, placed by under-5-weighted k-means (as benchmarks/bench_sufficiency.py).
 
@@ -20,12 +20,12 @@ import pandas as pd
 from sklearn.cluster import KMeans
 
 from planning import load_areas, settings
-from planning.config import Standards
-from planning.reach import assess_reach, publish_reach, read_registrations
-from planning.sufficiency import assess_sufficiency
-from planning.synthetic import synthetic_registrations, write_synthetic_registrations
-from planning.targeting import compare_outreach, gains_table
-from planning.targeting_model import area_features, evaluate_targeting, reach_labels
+from planning.standards import Standards
+from planning.runs.reach import assess_reach, publish_reach, read_registrations
+from planning.analysis.sufficiency import assess_sufficiency
+from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
+from planning.analysis.targeting import compare_outreach, gains_table
+from planning.analysis.targeting_model import area_features, evaluate_targeting, reach_labels
 
 
 def centres_for(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

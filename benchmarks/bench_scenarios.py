@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from planning import load_areas, settings
-from planning.io import read_centres
-from planning.scenarios import Scenario, ScenarioEngine, table_to_centres
+from planning.inputs.centres import read_centres
+from planning.analysis.scenarios import Scenario, ScenarioEngine, table_to_centres
 
 
 def from_scratch(areas: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, reach_m: float) -> float:

@@ -4,8 +4,8 @@ Not a test: prints figures to quote. Only Derby has a centres file; for every ot
 this script builds illustrative centres (marked ``source=illustrative``) in a temporary folder:
 under-5-weighted k-means sites over the authority's LSOAs, one per ~1,580 under-5s (Derby's
 ratio with its ten centres), each in the district of its nearest LSOA as its locality, written
-with :func:`planning.io.write_centres`. The schedule then runs through
-:func:`planning.schedule.run_schedule` exactly as ``planning report --schedule`` does.
+with :func:`planning.inputs.centres.write_centres`. The schedule then runs through
+:func:`planning.outputs.schedule.run_schedule` exactly as ``planning report --schedule`` does.
 
     .venv/bin/python benchmarks/bench_schedule.py                 # all 153 (long)
     .venv/bin/python benchmarks/bench_schedule.py --limit 16      # a spread of sizes, then
@@ -33,9 +33,9 @@ import pandas as pd
 from sklearn.cluster import KMeans
 
 from planning import list_authorities, load_areas, settings
-from planning.io import write_centres
-from planning.reporting import find_chromium
-from planning.schedule import load_schedule, run_schedule
+from planning.inputs.centres import write_centres
+from planning.outputs.report import find_chromium
+from planning.outputs.schedule import load_schedule, run_schedule
 
 UNDER5_PER_SITE = 1_580
 
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep reports here (default: temp)")
     args = parser.parse_args()
     logging.basicConfig(format="%(message)s")
-    logging.getLogger("planning.schedule").setLevel(logging.INFO)
+    logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
 
     authorities = list_authorities()
     chosen = pick(authorities, args.limit)

@@ -19,9 +19,9 @@ import pandas as pd
 from sklearn.cluster import KMeans
 
 from planning import load_areas, settings
-from planning.catchments import assign_catchments
-from planning.io import read_centres
-from planning.sufficiency import assess_sufficiency
+from planning.analysis.catchments import assign_catchments
+from planning.inputs.centres import read_centres
+from planning.analysis.sufficiency import assess_sufficiency
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:

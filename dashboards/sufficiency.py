@@ -7,6 +7,6 @@ centres = None
 standards = None
 
 # %%
-from planning.dashboard import build_dashboard
+from planning.apps.dashboard.view import build_dashboard
 
 build_dashboard(authority, centres=centres, standards=standards)

@@ -22,10 +22,11 @@ centres = None
 standards = None
 
 # %%
-from planning import resolve_authority, workbench
-from planning.config import load_standards
-from planning.datasets import ATTRIBUTION
-from planning.mapping import need_map
+from planning import resolve_authority
+from planning.apps import workbench
+from planning.standards import load_standards
+from planning.inputs.areas import ATTRIBUTION
+from planning.outputs.maps import need_map
 
 code, name = resolve_authority(authority)
 need = workbench.load_need(code, standards=standards)

@@ -23,12 +23,13 @@ centres = None
 standards = None
 
 # %%
-from planning import reporting, workbench
-from planning.mapping import sufficiency_map
+from planning.apps import workbench
+from planning.outputs import report
+from planning.outputs.maps import sufficiency_map
 
 run = workbench.assess(authority, centres=centres, standards=standards)
 s = run.result.standards
-reporting.notes_block(run)
+report.notes_block(run)
 
 # %% [markdown]
 # ## How many under-5s are within reach
@@ -37,7 +38,7 @@ reporting.notes_block(run)
 # nationally and for the rest: the equity split reviews of closures report.
 
 # %%
-reporting.access_table(run)
+report.access_table(run)
 
 # %% [markdown]
 # ## Map: distance, catchments and reach
@@ -65,10 +66,10 @@ sufficiency_map(
 # against the 600-1,200 range, and the share of its catchment within reach.
 
 # %%
-reporting.centre_table(run)
+report.centre_table(run)
 
 # %% [markdown]
 # ## Access by ward
 
 # %%
-reporting.ward_table(run)
+report.ward_table(run)

@@ -25,20 +25,21 @@ standards = None
 # %%
 from IPython.display import display
 
-from planning import reporting, workbench
+from planning.apps import workbench
+from planning.outputs import report
 
 run = workbench.assess(authority, centres=centres, standards=standards)
-display(reporting.title_block(run))
-display(reporting.notes_block(run))
+display(report.title_block(run))
+display(report.notes_block(run))
 
 # %% [markdown]
 # ## Headline figures and the verdict
 
 # %%
-reporting.headline_cards(run)
+report.headline_cards(run)
 
 # %%
-reporting.reasons_block(run)
+report.reasons_block(run)
 
 # %% [markdown]
 # ## Localities
@@ -46,7 +47,7 @@ reporting.reasons_block(run)
 # Each small area belongs to the locality of the centre that serves it.
 
 # %%
-reporting.locality_table(run)
+report.locality_table(run)
 
 # %% [markdown]
 # ## Map
@@ -56,7 +57,7 @@ reporting.locality_table(run)
 # locality's verdict). Switch layers at the top right.
 
 # %%
-reporting.report_map(run)
+report.report_map(run)
 
 # %% [markdown]
 # ## Gaps
@@ -71,10 +72,10 @@ workbench.gap_areas(run.result)
 # ## Centres and wards
 
 # %%
-reporting.centre_table(run)
+report.centre_table(run)
 
 # %%
-reporting.ward_table(run)
+report.ward_table(run)
 
 # %% [markdown]
 # ## Standards applied
@@ -83,4 +84,4 @@ reporting.ward_table(run)
 # standard.
 
 # %%
-reporting.standards_table(run)
+report.standards_table(run)

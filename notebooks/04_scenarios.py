@@ -40,7 +40,7 @@ open_postcode = None
 scenario = None
 
 # %%
-from planning import workbench
+from planning.apps import workbench
 
 engine = workbench.scenario_engine(authority, centres=centres, standards=standards)
 change = workbench.example_scenario(

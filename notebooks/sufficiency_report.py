@@ -18,13 +18,13 @@ import datetime as dt
 
 from IPython.display import display
 
-from planning import changes, consultation, reporting
-from planning.workflow import run_sufficiency
+from planning.outputs import changes, consultation, report
+from planning.runs.sufficiency import run_sufficiency
 
 run = run_sufficiency(authority, centres=centres, standards=standards)
 date = dt.date.fromisoformat(report_date) if report_date else dt.date.today()
-display(reporting.title_block(run, date=date))
-display(reporting.notes_block(run))
+display(report.title_block(run, date=date))
+display(report.notes_block(run))
 
 # %%
 figures = changes.report_figures(run, date=date)
@@ -38,14 +38,14 @@ display(changes.changes_block(figures, previous=previous))
 # area (LSOA) to its nearest centre, against the standard below.
 
 # %%
-display(reporting.headline_cards(run))
+display(report.headline_cards(run))
 
 # %% [markdown]
 # ## Verdict and reasons
 # The verdict is the worst of the rules below (standards at the end of this report).
 
 # %%
-display(reporting.reasons_block(run))
+display(report.reasons_block(run))
 
 # %% [markdown]
 # When this report is run with a scenario, the consultation evidence follows: the proposed
@@ -61,31 +61,31 @@ display(consultation.scenario_section(run, scenario))
 # show the reach standard and 1 mile; hatched areas are in the 30% most deprived and out of reach.
 
 # %%
-reporting.report_map(run)
+report.report_map(run)
 
 # %% [markdown]
 # ## Access by deprivation
 
 # %%
-display(reporting.access_table(run))
+display(report.access_table(run))
 
 # %% [markdown]
 # ## Localities
 
 # %%
-display(reporting.locality_table(run))
+display(report.locality_table(run))
 
 # %% [markdown]
 # ## Centres
 
 # %%
-display(reporting.centre_table(run))
+display(report.centre_table(run))
 
 # %% [markdown]
 # ## Wards
 
 # %%
-display(reporting.ward_table(run))
+display(report.ward_table(run))
 
 # %% [markdown]
 # ## Targeting and outreach
@@ -93,19 +93,19 @@ display(reporting.ward_table(run))
 # for sharing outreach hours would reach.
 
 # %%
-display(reporting.targeting_section(run))
+display(report.targeting_section(run))
 
 # %%
-display(reporting.reach_section(run, registrations))
+display(report.reach_section(run, registrations))
 
 # %% [markdown]
 # ## Standards applied
 
 # %%
-display(reporting.standards_table(run))
+display(report.standards_table(run))
 
 # %% [markdown]
 # ## Data and sources
 
 # %%
-display(reporting.sources_block(run))
+display(report.sources_block(run))

@@ -1,6 +1,6 @@
 """Write data/centres/<authority>_illustrative.csv: illustrative centre sites for an authority.
 
-The rule is :func:`planning.illustrative.illustrative_centres` (one site per ~1,580 under-5s by
+The rule is :func:`planning.inputs.illustrative.illustrative_centres` (one site per ~1,580 under-5s by
 under-5-weighted k-means, snapped to small-area points; localities by k-means on the sites;
 hubs where the most under-5s in the 30% most deprived areas live). Derby (the default) runs ten
 children's centres (2024: six family hubs and four branch centres) on a locality basis, but no
@@ -25,9 +25,9 @@ from pathlib import Path
 import geopandas as gpd
 
 from planning import settings
-from planning.datasets import load_areas, resolve_authority
-from planning.illustrative import illustrative_centres, illustrative_centres_path
-from planning.io import lookup_postcodes, write_centres
+from planning.inputs.areas import load_areas, resolve_authority
+from planning.inputs.illustrative import illustrative_centres, illustrative_centres_path
+from planning.inputs.centres import lookup_postcodes, write_centres
 
 DERBY = "E06000015"
 SITES = 10

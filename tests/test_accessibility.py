@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from planning import CRSError, toy_town
-from planning.accessibility import (
+from planning.analysis.distance import (
     area_points,
     nearest,
     pairs_within,

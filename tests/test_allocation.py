@@ -5,8 +5,8 @@ import pulp
 import pytest
 
 from planning import InfeasibleError, ValidationError
-from planning.allocation import LocationAllocation, optimise
-from planning.io import read_centres, write_centres
+from planning.analysis.allocation import LocationAllocation, optimise
+from planning.inputs.centres import read_centres, write_centres
 
 
 # A line of five areas 1 km apart with weights 10, 1, 1, 1, 10; sites at each area's point.

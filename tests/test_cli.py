@@ -7,14 +7,14 @@ import sys
 import pandas as pd
 import pytest
 
-from planning.cli import main
+from planning.apps.cli import main
 
 from conftest import REPO
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "planning.cli", *args], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "planning.apps.cli", *args], capture_output=True, text=True, cwd=REPO
     )
 
 

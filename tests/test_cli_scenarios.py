@@ -12,7 +12,7 @@ from conftest import REPO
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "planning.cli", *args], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "planning.apps.cli", *args], capture_output=True, text=True, cwd=REPO
     )
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from planning import ValidationError
-from planning.config import Standards, load_standards
+from planning.standards import Standards, load_standards
 
 
 def test_packaged_defaults_match_domain():

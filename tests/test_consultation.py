@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from planning import consultation
-from planning.mapping import assert_offline
-from planning.scenarios import Scenario
-from planning.workflow import run_sufficiency
+from planning.outputs import consultation
+from planning.outputs.maps import assert_offline
+from planning.analysis.scenarios import Scenario
+from planning.runs.sufficiency import run_sufficiency
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from planning import ValidationError
-from planning._voila import (
+from planning.apps.dashboard.server import (
     ALLOWED_MESSAGE_TYPES,
     DEFAULT_CULL_CONNECTED_TIMEOUT,
     DEFAULT_CULL_IDLE_TIMEOUT,
@@ -22,16 +22,16 @@ from planning._voila import (
     busy_page,
     voila_command,
 )
-from planning.dashboard import (
+from planning.apps.dashboard.model import (
     MAX_ADDED_SITES,
     WHOLE_AUTHORITY,
     Dashboard,
-    build_dashboard,
     format_count,
     format_share,
 )
-from planning.io import read_centres
-from planning.scenarios import Scenario, ScenarioEngine
+from planning.apps.dashboard.view import build_dashboard
+from planning.inputs.centres import read_centres
+from planning.analysis.scenarios import Scenario, ScenarioEngine
 
 from conftest import REPO, make_centres
 
@@ -236,7 +236,7 @@ def test_other_authority_needs_centres():
 
 @pytest.fixture(scope="module")
 def app():
-    from planning._dashboard_view import DashboardApp
+    from planning.apps.dashboard.view import DashboardApp
 
     return DashboardApp("E06000015")
 
@@ -305,10 +305,10 @@ def test_map_click_adds_a_site_only_in_click_mode(view):
 
 
 def test_refused_toggle_puts_the_checkbox_back(app):
-    from planning._dashboard_view import DashboardView
+    from planning.apps.dashboard.view import DashboardView
 
     centres = make_centres({"A": (X0 + 500, Y)}, locality=["West"])
-    from planning.datasets import toy_town
+    from planning.inputs.areas import toy_town
 
     lone = DashboardView(Dashboard(toy_town(rows=1, columns=5), centres))
     lone.toggles["A"].value = False
@@ -374,20 +374,20 @@ def test_voila_command_locks_the_server_down():
     for flag in (
         "--Voila.ip=127.0.0.1",
         "--Voila.base_url=/dash/",
-        "--Voila.kernel_websocket_connection_class=planning._voila.WidgetOnlyConnection",
+        "--Voila.kernel_websocket_connection_class=planning.apps.dashboard.server.WidgetOnlyConnection",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.file_denylist=.*",
         "--MappingKernelManager.cull_idle_timeout=120",
         "--MappingKernelManager.cull_interval=30",
         "--MappingKernelManager.cull_connected=False",
-        "--VoilaConfiguration.multi_kernel_manager_class=planning._voila.PlanningKernelManager",
+        "--VoilaConfiguration.multi_kernel_manager_class=planning.apps.dashboard.server.PlanningKernelManager",
         "--PlanningKernelManager.max_kernels=10",
         "--PlanningKernelManager.cull_connected_timeout=3600",
     ):
         assert flag in text
     # Served by our Voila application (bounded page handler, X-Frame-Options), not plain Voila.
-    assert command[1:3] == ["-m", "planning._voila"]
+    assert command[1:3] == ["-m", "planning.apps.dashboard.server"]
 
 
 def test_voila_command_refuses_a_zero_kernel_limit():
@@ -440,8 +440,8 @@ def test_websocket_allow_list(channel, msg_type, content, allowed):
 
 
 def test_cli_dashboard_passes_options(monkeypatch):
-    from planning import _voila
-    from planning.cli import main
+    from planning.apps.dashboard import server as _voila
+    from planning.apps.cli import main
 
     seen = {}
     monkeypatch.setattr(_voila, "serve", lambda **options: seen.update(options) or 0)
@@ -459,8 +459,8 @@ def test_cli_dashboard_passes_options(monkeypatch):
 
 
 def test_cli_dashboard_refuses_a_negative_connected_timeout(monkeypatch, capsys):
-    from planning import _voila
-    from planning.cli import main
+    from planning.apps.dashboard import server as _voila
+    from planning.apps.cli import main
 
     monkeypatch.setattr(_voila, "serve", lambda **options: 0)
     assert main(["dashboard", "--cull-connected-timeout", "-5"]) == 2

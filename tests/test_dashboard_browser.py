@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from planning._voila import launch
-from planning.dashboard import Dashboard
-from planning.io import read_centres
-from planning.scenarios import Scenario, ScenarioEngine
+from planning.apps.dashboard.server import launch
+from planning.apps.dashboard.model import Dashboard
+from planning.inputs.centres import read_centres
+from planning.analysis.scenarios import Scenario, ScenarioEngine
 
 from conftest import REPO
 

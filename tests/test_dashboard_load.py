@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from planning._voila import RETRY_AFTER_S, launch
+from planning.apps.dashboard.server import RETRY_AFTER_S, launch
 
 from conftest import REPO
 

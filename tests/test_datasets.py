@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from planning import ValidationError, list_authorities, load_areas, resolve_authority
-from planning.datasets import DATA_VINTAGES
+from planning.inputs.areas import DATA_VINTAGES
 
 from conftest import REPO, SHARED
 

@@ -16,10 +16,10 @@ import pytest
 import shapely
 
 from planning._errors import ValidationError
-from planning.cli import main
-from planning.datasets import list_authorities
-from planning.gias import DROP_REASONS, import_gias, is_gias_extract, la_name_key
-from planning.io import lookup_postcodes, read_centres
+from planning.apps.cli import main
+from planning.inputs.areas import list_authorities
+from planning.inputs.gias import DROP_REASONS, import_gias, is_gias_extract, la_name_key
+from planning.inputs.centres import lookup_postcodes, read_centres
 
 # The columns of a GIAS "all establishment data" extract, in the register's order (a subset).
 HEADER = [

@@ -11,14 +11,14 @@ import pytest
 import shapely
 
 from planning import ValidationError, toy_town
-from planning.illustrative import (
+from planning.inputs.illustrative import (
     UNDER5_PER_SITE,
     illustrative_centres,
     illustrative_centres_path,
     locality_names,
     resolve_centres,
 )
-from planning.io import read_centres
+from planning.inputs.centres import read_centres
 
 from conftest import REPO
 

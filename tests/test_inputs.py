@@ -13,10 +13,10 @@ import pytest
 import shapely
 
 from planning import ValidationError
-from planning.cli import main
-from planning.config import load_standards
-from planning.dashboard import Dashboard
-from planning.io import (
+from planning.apps.cli import main
+from planning.standards import load_standards
+from planning.apps.dashboard.model import Dashboard
+from planning.inputs.centres import (
     MAX_SITE_DISTANCE_M,
     _postcode_table,
     distance_from_authority,
@@ -27,8 +27,8 @@ from planning.io import (
     write_centres,
     write_csv,
 )
-from planning.scenarios import Scenario, ScenarioEngine, load_scenario
-from planning.schedule import load_schedule
+from planning.analysis.scenarios import Scenario, ScenarioEngine, load_scenario
+from planning.outputs.schedule import load_schedule
 
 CENTRES = "id,name,easting,northing\nA,Caf\u00e9 Hub,436000,335000\nB,Branch,433000,336000\n"
 STANDARDS = "# Standards for Derby: caf\u00e9 notes\nreach:\n  distance_km: 2.0\n"

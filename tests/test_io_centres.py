@@ -1,4 +1,4 @@
-"""Reading, checking and writing centres files (planning.io)."""
+"""Reading, checking and writing centres files (planning.inputs.centres)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import shapely
 
 from planning import settings
 from planning._errors import CRSError, ValidationError
-from planning.datasets import load_areas
-from planning.io import (
+from planning.inputs.areas import load_areas
+from planning.inputs.centres import (
     CENTRES_COLUMNS,
     CENTRES_CSV_COLUMNS,
     lookup_postcodes,

@@ -16,9 +16,9 @@ import shapely
 import shapely.geometry
 
 from planning import ValidationError
-from planning.datasets import toy_town
+from planning.inputs.areas import toy_town
 from planning.settings import RANDOM_SEED
-from planning.mapping import (
+from planning.outputs.maps import (
     SCHEMES,
     OfflineMap,
     assert_offline,

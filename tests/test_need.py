@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from planning import ValidationError, toy_town
-from planning.need import assess_need, deprivation_band, need_index, under5_income_deprived
+from planning.analysis.need import assess_need, deprivation_band, need_index, under5_income_deprived
 
 
 def test_need_index_rank_by_hand():

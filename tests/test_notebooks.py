@@ -10,8 +10,10 @@ import jupytext
 import nbformat
 import pytest
 
-from planning import load_areas, reporting, workbench
-from planning.mapping import assert_offline
+from planning import load_areas
+from planning.outputs import report
+from planning.apps import workbench
+from planning.outputs.maps import assert_offline
 
 from conftest import REPO
 
@@ -78,7 +80,7 @@ def test_planner_notebook_is_thin_with_a_parameters_cell(stem):
     for cell in code:
         logic = [type(node).__name__ for node in ast.walk(ast.parse(cell.source))
                  if isinstance(node, _LOGIC)]  # fmt: skip
-        assert not logic, f"{stem}: move {logic} into the library (planning.workbench)"
+        assert not logic, f"{stem}: move {logic} into the library (planning.apps.workbench)"
     markdown = [cell for cell in notebook.cells if cell.cell_type == "markdown"]
     assert markdown[0].source.startswith("# ") and len(markdown) >= 3  # a narrative
 
@@ -125,11 +127,11 @@ def _expected(stem: str, authority: str) -> tuple[list[str], list[str]]:
     if stem in ("02_access_and_catchments", "03_sufficiency"):
         run = workbench.assess(authority)
         if stem.startswith("02"):
-            return [], [reporting.access_table(run).data, reporting.centre_table(run).data]
+            return [], [report.access_table(run).data, report.centre_table(run).data]
         return [], [
-            reporting.headline_cards(run).data,
-            reporting.reasons_block(run).data,
-            reporting.locality_table(run).data,
+            report.headline_cards(run).data,
+            report.reasons_block(run).data,
+            report.locality_table(run).data,
         ]
     engine = workbench.scenario_engine(authority)
     comparison = engine.compare(workbench.example_scenario(engine, **SCENARIO[authority]))

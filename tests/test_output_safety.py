@@ -24,8 +24,8 @@ from planning._files import (
     write_json,
 )
 from planning._errors import ValidationError
-from planning.cli import main
-from planning.workflow import run_sufficiency, write_sufficiency_outputs
+from planning.apps.cli import main
+from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs
 
 from conftest import REPO
 
@@ -194,7 +194,7 @@ def test_stale_staging_from_a_killed_run_is_cleaned_and_said(tmp_path, capsys):
     foreign.mkdir()
     (foreign / "keep.txt").write_text("x")
     done = subprocess.run(
-        [sys.executable, "-m", "planning.cli", "sufficiency", "--out", str(out)],
+        [sys.executable, "-m", "planning.apps.cli", "sufficiency", "--out", str(out)],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr

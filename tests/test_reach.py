@@ -12,10 +12,10 @@ import pytest
 from scipy.stats import binomtest
 
 from planning import ValidationError, toy_town
-from planning.cli import main
-from planning.config import Standards
-from planning.disclosure import protect_counts
-from planning.reach import (
+from planning.apps.cli import main
+from planning.standards import Standards
+from planning.analysis.disclosure import protect_counts
+from planning.runs.reach import (
     assess_reach,
     publish_reach,
     reach_band,
@@ -24,8 +24,8 @@ from planning.reach import (
     wilson_interval,
     write_reach_outputs,
 )
-from planning.sufficiency import assess_sufficiency
-from planning.synthetic import synthetic_registrations, write_synthetic_registrations
+from planning.analysis.sufficiency import assess_sufficiency
+from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
 
 from conftest import make_centres
 
@@ -314,7 +314,7 @@ def test_suppression_linear_audit_on_random_tables():
 
 
 def test_synthetic_is_labelled_seeded_and_has_the_planted_signal(tmp_path, derby_areas):
-    from planning.workflow import run_sufficiency
+    from planning.runs.sufficiency import run_sufficiency
 
     areas = run_sufficiency("Derby").result.areas
     one = synthetic_registrations(areas, seed=7, as_of=AS_OF)

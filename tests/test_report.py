@@ -8,8 +8,8 @@ import re
 import pytest
 
 from planning import PlanningError
-from planning.mapping import assert_offline
-from planning.reporting import run_report
+from planning.outputs.maps import assert_offline
+from planning.outputs.schedule import run_report
 
 pytestmark = pytest.mark.slow
 

@@ -5,15 +5,15 @@ import pandas as pd
 import pytest
 
 from planning import ValidationError
-from planning.config import Standards
-from planning.io import read_centres
-from planning.scenarios import (
+from planning.standards import Standards
+from planning.inputs.centres import read_centres
+from planning.analysis.scenarios import (
     Scenario,
     ScenarioEngine,
     load_scenario,
     table_to_centres,
 )
-from planning.sufficiency import assess_sufficiency
+from planning.analysis.sufficiency import assess_sufficiency
 
 from conftest import make_centres
 

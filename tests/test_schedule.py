@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 
 from planning import ValidationError
-from planning.changes import compare_figures
-from planning.cli import main
-from planning.config import file_sha256
-from planning.mapping import assert_offline
-from planning.reporting import find_chromium
-from planning.schedule import load_schedule, report_spec, run_schedule
+from planning.outputs.changes import compare_figures
+from planning.apps.cli import main
+from planning.standards import file_sha256
+from planning.outputs.maps import assert_offline
+from planning.outputs.report import find_chromium
+from planning.outputs.schedule import load_schedule, report_spec, run_schedule
 
 from conftest import REPO
 
@@ -199,7 +199,7 @@ def first_run(tmp_path_factory):
     )
     root = folder / "reports"
     done = subprocess.run(
-        [sys.executable, "-m", "planning.cli", "report", "--schedule", str(schedule),
+        [sys.executable, "-m", "planning.apps.cli", "report", "--schedule", str(schedule),
          "--out", str(root), "--workers", "2", "--date", FIRST.isoformat()],
         capture_output=True, text=True, cwd=folder, timeout=300,
     )

@@ -19,8 +19,8 @@ import pytest
 
 from planning import ValidationError
 from planning._files import STAGING_MARKER
-from planning.cli import main
-from planning.schedule import load_schedule, prepare_schedule, report_spec, write_index
+from planning.apps.cli import main
+from planning.outputs.schedule import load_schedule, prepare_schedule, report_spec, write_index
 
 from conftest import REPO
 
@@ -162,7 +162,7 @@ def test_a_signal_stops_workers_and_nothing_is_published_after_it(sig, workers, 
     )
     root = tmp_path / "reports"
     process = subprocess.Popen(
-        [sys.executable, "-m", "planning.cli", "report", "--schedule", str(schedule),
+        [sys.executable, "-m", "planning.apps.cli", "report", "--schedule", str(schedule),
          "--out", str(root), "--workers", str(workers), "--date", DATE.isoformat()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from planning import CRSError, ValidationError
-from planning.config import Standards
-from planning.sufficiency import assess_sufficiency, summarise
+from planning.standards import Standards
+from planning.analysis.sufficiency import assess_sufficiency, summarise
 
 from conftest import make_centres
 
@@ -83,7 +83,7 @@ def test_rural_standard_applies_to_rural_areas_only(strip_town):
 
 
 def test_reach_never_falls_as_the_standard_loosens(derby_areas, derby_centres_file):
-    from planning.io import read_centres
+    from planning.inputs.centres import read_centres
 
     centres = read_centres(derby_centres_file)
     shares = [
@@ -97,7 +97,7 @@ def test_reach_never_falls_as_the_standard_loosens(derby_areas, derby_centres_fi
 
 
 def test_results_aligned_and_inputs_untouched(derby_areas, derby_centres_file):
-    from planning.io import read_centres
+    from planning.inputs.centres import read_centres
 
     centres = read_centres(derby_centres_file)
     shuffled = derby_areas.sample(frac=1, random_state=3)

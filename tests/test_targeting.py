@@ -10,10 +10,10 @@ import pytest
 from sklearn.base import clone
 
 from planning import ValidationError, toy_town
-from planning.cli import main
-from planning.reach import assess_reach, registration_counts
-from planning.synthetic import synthetic_registrations, write_synthetic_registrations
-from planning.targeting import (
+from planning.apps.cli import main
+from planning.runs.reach import assess_reach, registration_counts
+from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
+from planning.analysis.targeting import (
     ALLOCATION_RULES,
     OutreachModel,
     allocate_outreach,
@@ -22,7 +22,7 @@ from planning.targeting import (
     gains_table,
     targeting_errors,
 )
-from planning.targeting_model import (
+from planning.analysis.targeting_model import (
     TargetingModel,
     area_features,
     evaluate_targeting,
@@ -141,7 +141,7 @@ def test_reach_models_by_hand(strip4):
 
 
 def test_workers_are_whole_and_sum(derby_areas):
-    from planning.workflow import run_sufficiency
+    from planning.runs.sufficiency import run_sufficiency
 
     areas = run_sufficiency("Derby").result.areas
     table = allocate_outreach(areas, workers=7, by="centre_id", rule="need_index")
@@ -158,7 +158,7 @@ def test_workers_are_whole_and_sum(derby_areas):
 
 @pytest.fixture(scope="module")
 def derby_run():
-    from planning.workflow import run_sufficiency
+    from planning.runs.sufficiency import run_sufficiency
 
     return run_sufficiency("Derby").result
 
@@ -239,8 +239,8 @@ def test_target_command(tmp_path, capsys, derby_run):
 def test_targeting_reuses_a_given_sufficiency_run():
     import pandas as pd
 
-    from planning.targeting_workflow import run_targeting
-    from planning.workflow import run_sufficiency
+    from planning.runs.targeting import run_targeting
+    from planning.runs.sufficiency import run_sufficiency
 
     run = run_sufficiency("Derby")
     given = run_targeting("Derby", run=run)

@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from planning import ValidationError, toy_town, workbench
-from planning.mapping import OfflineMap, assert_offline, offline_html
-from planning.need import assess_need
-from planning.scenarios import ScenarioEngine
-from planning.sufficiency import assess_sufficiency
+from planning import ValidationError, toy_town
+from planning.apps import workbench
+from planning.outputs.maps import OfflineMap, assert_offline, offline_html
+from planning.analysis.need import assess_need
+from planning.analysis.scenarios import ScenarioEngine
+from planning.analysis.sufficiency import assess_sufficiency
 
 from conftest import REPO, make_centres
 

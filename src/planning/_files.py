@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from planning import settings
 from planning._errors import PlanningError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -75,30 +76,16 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
 # Which folders may be replaced
 
 
-def _package_dir() -> Path:
-    return Path(__file__).resolve().parent
-
-
-def _repository_root() -> Path | None:
-    """The source checkout this package runs from (src layout), if any."""
-    candidate = _package_dir().parents[1]
-    if (candidate / "pyproject.toml").is_file() and (candidate / "src" / "planning").is_dir():
-        return candidate
-    return None
-
-
 def protected_folders() -> dict[Path, str]:
     """Folders that are never replaced, with the reason shown in the refusal."""
-    from planning import settings
-
     folders: dict[Path, str] = {
         Path("/").resolve(): "the file system root",
         Path.home().resolve(): "your home folder",
         Path.cwd().resolve(): "the current folder",
-        _package_dir(): "the planning package",
+        settings.PACKAGE_DIR: "the planning package",
         Path(settings.DATA_DIR).resolve(): "the workbench's embedded data folder",
     }
-    repository = _repository_root()
+    repository = settings.REPOSITORY_DIR
     if repository is not None:
         folders[repository] = "the workbench's repository"
     return folders
@@ -110,14 +97,12 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def why_protected(target: Path, *, inputs: Iterable[str | Path | None] = ()) -> str | None:
     """Why ``target`` must never be replaced (even with ``--force``), or None."""
-    from planning import settings
-
     for folder, what in protected_folders().items():
         if _inside(folder, target):
             same = "is" if folder == target else "holds"
             return f"{target} {same} {what} ({folder})"
     for folder, what in (
-        (_package_dir(), "the planning package"),
+        (settings.PACKAGE_DIR, "the planning package"),
         (Path(settings.DATA_DIR).resolve(), "the workbench's embedded data folder"),
     ):
         if _inside(target, folder):
@@ -261,8 +246,6 @@ def remove_stale_staging(parent: str | Path) -> list[Path]:
 
 
 def _write_marker(staging: Path, *, kind: str) -> None:
-    from planning import __version__
-
     files = {
         name: file_sha256(path)
         for name, path in _listed_files(staging).items()
@@ -270,7 +253,7 @@ def _write_marker(staging: Path, *, kind: str) -> None:
     }
     marker = {
         "written_by": _WRITER,
-        "planning_version": __version__,
+        "planning_version": settings.VERSION,
         "kind": kind,
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "note": "Written by the planning workbench: it may replace this folder only while every "

@@ -1,7 +1,7 @@
 """Package-wide defaults: the working CRS, where the embedded data live, the random seed.
 
 Analysis choices (distance standards, need weights) are not here: they live in the commented
-standards YAML (:mod:`planning.config`) so that every report can say which it applied.
+standards YAML (:mod:`planning.standards`) so that every report can say which it applied.
 """
 
 from __future__ import annotations
@@ -15,6 +15,30 @@ WORKING_CRS = "EPSG:27700"
 MAP_CRS = "EPSG:4326"
 #: Seed for everything random (k-means sites, synthetic data) so runs repeat exactly.
 RANDOM_SEED = 20_061_205  # the Childcare Act 2006 received Royal Assent in 2006
+
+
+#: The installed package's folder (templates, static assets and the standards live in it).
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout the package runs from (src layout), or None when installed from a wheel.
+REPOSITORY_DIR: Path | None = (
+    PACKAGE_DIR.parents[1]
+    if (PACKAGE_DIR.parents[1] / "pyproject.toml").is_file()
+    and (PACKAGE_DIR.parents[1] / "src" / "planning").is_dir()
+    else None
+)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("planning")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.1.0"
+
+
+#: The package version, written into every summary and manifest.
+VERSION = _version()
 
 
 def _default_data_dir() -> Path:

@@ -1,0 +1,481 @@
+"""Location-allocation: which network of sites would serve need best.
+
+Three classic models on a candidate set (existing centres, every small area's point, and an
+optional candidates file such as schools or libraries), solved exactly as mixed-integer
+programmes with PuLP and the HiGHS solver (from the ``highspy`` wheel):
+
+* ``coverage`` -- maximal covering location (Church and ReVelle, 1974): with ``p`` sites, cover
+  the most weighted under-5s within the reach standard;
+* ``median`` -- p-median (Hakimi, 1964; ReVelle and Swain, 1970): with ``p`` sites, least
+  weighted distance from each area to its assigned site;
+* ``cover-all`` -- location set covering (Toregas et al., 1971): fewest sites so that every area
+  is within the reach standard.
+
+Options: lock the existing centres open, limit closures of existing centres, require a share of
+the under-5s in the 30% most deprived areas to be within reach (equity), and keep every site's
+assigned under-5s inside the 600-1,200 load band. A request that cannot be met raises
+:class:`planning.InfeasibleError` saying which constraint fails and by how much.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pulp
+
+from planning._errors import InfeasibleError, ValidationError
+from planning.analysis.distance import area_points
+from planning.standards import Standards
+from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, centre_table
+from planning.analysis.sufficiency import need_measures
+
+OBJECTIVES = ("coverage", "median", "cover-all")
+
+
+def _need_weighted(areas: pd.DataFrame, need: pd.DataFrame) -> np.ndarray:
+    return (areas["under5"] + need["under5_income_deprived"]).to_numpy(float)
+
+
+#: Demand weights: name -> function of (areas, need measures). ``need_weighted`` counts every
+#: under-5 once and those in income-deprived families twice (under5 + under5_income_deprived),
+#: so the model favours the families in greatest need without ignoring the rest.
+WEIGHTS: dict[str, Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]] = {
+    "need_weighted": _need_weighted,
+    "under5": lambda areas, need: areas["under5"].to_numpy(float),
+    "under5_income_deprived": lambda areas, need: need["under5_income_deprived"].to_numpy(float),
+}
+
+
+class LocationAllocation:
+    """Solve a location-allocation model on a dense cost matrix (scikit-learn conventions).
+
+    Parameters
+    ----------
+    objective : {'coverage', 'median', 'cover-all'}
+    p : int, optional
+        Number of sites (required for coverage and median; an upper limit for cover-all).
+    service_metres : float
+        The reach standard: an area is covered by a site no further than this.
+    lock : array of bool, optional
+        Sites that must be open (e.g. the existing centres).
+    existing : array of bool, optional
+        Which sites are existing centres (for ``max_closures``).
+    max_closures : int, optional
+        At most this many existing centres may close.
+    min_deprived_share : float, optional
+        At least this share of the under-5s in the 30% most deprived areas must be covered.
+    load_band : (float, float), optional
+        Every open site's assigned under-5s must lie in this band (capacitated assignment: areas
+        are then assigned to meet the band, not necessarily to their nearest site).
+    time_limit : float
+        Seconds the solver may take.
+
+    Attributes
+    ----------
+    selected_ : ndarray of int
+        Indices of the chosen sites.
+    objective_value_ : float
+        Covered weight (coverage), weighted metres (median) or number of sites (cover-all).
+    assignment_ : ndarray of int
+        Site index serving each area (nearest chosen site, or the capacitated assignment).
+    covered_share_ : float
+        Share of the total weight within ``service_metres`` of a chosen site.
+    solve_seconds_ : float
+    """
+
+    def __init__(
+        self,
+        objective: str = "coverage",
+        *,
+        p: int | None = None,
+        service_metres: float = 2_500.0,
+        lock: np.ndarray | None = None,
+        existing: np.ndarray | None = None,
+        max_closures: int | None = None,
+        min_deprived_share: float | None = None,
+        load_band: tuple[float, float] | None = None,
+        time_limit: float = 120.0,
+    ) -> None:
+        self.objective = objective
+        self.p = p
+        self.service_metres = service_metres
+        self.lock = lock
+        self.existing = existing
+        self.max_closures = max_closures
+        self.min_deprived_share = min_deprived_share
+        self.load_band = load_band
+        self.time_limit = time_limit
+
+    # -- checks that need no solver ----------------------------------------------------------
+    def _precheck(self, cost: np.ndarray, weights: np.ndarray, under5: np.ndarray) -> None:
+        n_sites = cost.shape[1]
+        if self.objective not in OBJECTIVES:
+            raise ValidationError(
+                f"unknown objective '{self.objective}'; valid: {', '.join(OBJECTIVES)}"
+            )
+        if self.objective != "cover-all" and self.p is None:
+            raise ValidationError(f"objective '{self.objective}' needs the number of sites p")
+        if self.p is not None and not 1 <= self.p <= n_sites:
+            raise InfeasibleError(f"p = {self.p}: must be between 1 and the {n_sites} candidate sites")
+        if np.any(weights < 0) or np.any(under5 < 0):
+            raise ValidationError("demand weights and under-5 counts must not be negative")
+        if self.min_deprived_share is not None and not 0 <= self.min_deprived_share <= 1:
+            raise ValidationError(
+                f"min_deprived_share must be a share between 0 and 1, found {self.min_deprived_share}"
+            )
+        locked = int(np.sum(self.lock)) if self.lock is not None else 0
+        if self.p is not None and locked > self.p:
+            raise InfeasibleError(
+                f"locking the {locked} existing centres needs p >= {locked}; p = {self.p} is "
+                f"short by {locked - self.p}"
+            )
+        if self.max_closures is not None and self.existing is not None and self.p is not None:
+            must_keep = int(np.sum(self.existing)) - self.max_closures
+            if must_keep > self.p:
+                raise InfeasibleError(
+                    f"closing at most {self.max_closures} of {int(np.sum(self.existing))} existing "
+                    f"centres keeps {must_keep} open, more than p = {self.p} (short by "
+                    f"{must_keep - self.p})"
+                )
+        if self.load_band is not None and self.p is not None:
+            low, high = self.load_band
+            total = float(under5.sum())
+            if self.p * high < total:
+                raise InfeasibleError(
+                    f"load band: {self.p} sites x {high:,.0f} under-5s = {self.p * high:,.0f}, fewer "
+                    f"than the {total:,.0f} under-5s to serve; need p >= {math.ceil(total / high)}"
+                )
+            if self.objective != "cover-all" and self.p * low > total:
+                raise InfeasibleError(
+                    f"load band: {self.p} sites x {low:,.0f} under-5s = {self.p * low:,.0f}, more "
+                    f"than the {total:,.0f} under-5s; need p <= {math.floor(total / low)}"
+                )
+        if self.objective == "cover-all":
+            reachable = (cost <= self.service_metres).any(axis=1)
+            if not reachable.all():
+                worst = np.flatnonzero(~reachable)
+                gap = cost[worst].min(axis=1)
+                raise InfeasibleError(
+                    f"cover-all: {len(worst)} area(s) are beyond {self.service_metres / 1000:g} km "
+                    f"of every candidate site (the nearest is {gap.max() / 1000:.1f} km away); add "
+                    "candidate sites there or loosen the reach standard"
+                )
+
+    def solve(
+        self,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        *,
+        under5: np.ndarray | None = None,
+        deprived: np.ndarray | None = None,
+    ) -> "LocationAllocation":
+        """Solve the model. ``cost`` is areas x sites in metres; ``weights`` the demand weight
+        of each area; ``under5`` and ``deprived`` feed the load band and equity constraints."""
+        cost = np.asarray(cost, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        under5 = weights if under5 is None else np.asarray(under5, dtype=float)
+        self._precheck(cost, weights, under5)
+        start = time.perf_counter()
+        status, chosen, assignment = self._solve_milp(cost, weights, under5, deprived)
+        self.solve_seconds_ = time.perf_counter() - start
+        if status != "Optimal":
+            raise self._diagnose(cost, weights, under5, deprived, status)
+        self.selected_ = chosen
+        self.assignment_ = assignment
+        covered = (cost[:, chosen] <= self.service_metres).any(axis=1)
+        self.covered_share_ = float(weights[covered].sum() / max(weights.sum(), 1e-12))
+        if self.objective == "coverage":
+            self.objective_value_ = float(weights[covered].sum())
+        elif self.objective == "median":
+            self.objective_value_ = float(
+                (weights * cost[np.arange(len(weights)), assignment]).sum()
+            )
+        else:
+            self.objective_value_ = float(len(chosen))
+        return self
+
+    def _solve_milp(
+        self,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        under5: np.ndarray,
+        deprived: np.ndarray | None,
+    ) -> tuple[str, np.ndarray, np.ndarray]:
+        n_areas, n_sites = cost.shape
+        cover = cost <= self.service_metres
+        sense = pulp.LpMaximize if self.objective == "coverage" else pulp.LpMinimize
+        problem = pulp.LpProblem(self.objective.replace("-", "_"), sense)
+        y = [problem.add_variable(f"open_{j}", cat="Binary") for j in range(n_sites)]
+        needs_cover = self.objective == "coverage" or self.min_deprived_share is not None
+        z = (
+            [problem.add_variable(f"covered_{i}", lowBound=0, upBound=1) for i in range(n_areas)]
+            if needs_cover
+            else []
+        )
+        needs_assignment = self.objective == "median" or self.load_band is not None
+        x: dict[tuple[int, int], pulp.LpVariable] = {}
+        if needs_assignment:
+            x = {
+                (i, j): problem.add_variable(f"assign_{i}_{j}", lowBound=0, upBound=1)
+                for i in range(n_areas)
+                for j in range(n_sites)
+            }
+        if self.objective == "coverage":
+            problem += pulp.lpSum(weights[i] * z[i] for i in range(n_areas))
+        elif self.objective == "median":
+            problem += pulp.lpSum(weights[i] * cost[i, j] * x[i, j] for (i, j) in x)
+        else:
+            problem += pulp.lpSum(y)
+            for i in range(n_areas):
+                problem += pulp.lpSum(y[j] for j in np.flatnonzero(cover[i])) >= 1
+        if self.p is not None:
+            if self.objective == "cover-all":
+                problem += pulp.lpSum(y) <= self.p
+            else:
+                problem += pulp.lpSum(y) == self.p
+        for i in range(len(z)):
+            problem += z[i] <= pulp.lpSum(y[j] for j in np.flatnonzero(cover[i]))
+        if needs_assignment:
+            for i in range(n_areas):
+                problem += pulp.lpSum(x[i, j] for j in range(n_sites)) == 1
+            for (i, j), var in x.items():
+                problem += var <= y[j]
+        if self.load_band is not None:
+            low, high = self.load_band
+            for j in range(n_sites):
+                load = pulp.lpSum(under5[i] * x[i, j] for i in range(n_areas))
+                problem += load <= high * y[j]
+                problem += load >= low * y[j]
+        if self.lock is not None:
+            for j in np.flatnonzero(self.lock):
+                problem += y[j] == 1
+        if self.max_closures is not None and self.existing is not None:
+            kept = pulp.lpSum(y[j] for j in np.flatnonzero(self.existing))
+            problem += kept >= int(np.sum(self.existing)) - self.max_closures
+        if self.min_deprived_share is not None and deprived is not None:
+            target = self.min_deprived_share * float(under5[deprived].sum())
+            problem += pulp.lpSum(under5[i] * z[i] for i in np.flatnonzero(deprived)) >= target
+        # gapRel=0: prove optimality exactly (HiGHS stops at a 0.01% gap by default).
+        solver = pulp.HiGHS(msg=False, timeLimit=self.time_limit, gapRel=0.0)
+        problem.solve(solver)
+        status = pulp.LpStatus[problem.status]
+        if status != "Optimal":
+            return status, np.array([], dtype=int), np.array([], dtype=int)
+        if self.existing is not None and np.any(self.existing) and self.lock is None:
+            # Many networks are often equally good (e.g. full coverage). Among them, keep as
+            # many current centres as possible: a second solve with the first objective held
+            # at its optimum (lexicographic optimisation), so the primary optimum is unchanged.
+            first = {var.name: var.value() for var in problem.variables()}
+            primary = problem.objective
+            best = pulp.value(primary)
+            # A relative slack well inside the solver's feasibility tolerance keeps the held
+            # objective feasible after rounding; a worse network would differ by at least one
+            # area's weight (about an under-5 or more), thousands of times the slack.
+            slack = 1e-6 * max(abs(best), 1.0)
+            if sense == pulp.LpMaximize:
+                problem += primary >= best - slack
+            else:
+                problem += primary <= best + slack
+            problem.sense = pulp.LpMaximize
+            problem.setObjective(pulp.lpSum(y[j] for j in np.flatnonzero(self.existing)))
+            problem.solve(solver)
+            if pulp.LpStatus[problem.status] != "Optimal":
+                for var in problem.variables():  # keep the first optimum
+                    var.varValue = first.get(var.name)
+        chosen = np.array([j for j in range(n_sites) if (y[j].value() or 0) > 0.5], dtype=int)
+        if x:
+            values = np.zeros((n_areas, n_sites))
+            for (i, j), var in x.items():
+                values[i, j] = var.value() or 0.0
+            assignment = values.argmax(axis=1)
+        else:
+            assignment = chosen[cost[:, chosen].argmin(axis=1)]
+        return status, chosen, assignment
+
+    def _diagnose(
+        self,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        under5: np.ndarray,
+        deprived: np.ndarray | None,
+        status: str,
+    ) -> InfeasibleError:
+        """Explain an infeasible request: which constraint, and by how much."""
+        if self.objective == "cover-all" and self.p is not None:
+            relaxed = LocationAllocation(
+                "cover-all", service_metres=self.service_metres, lock=self.lock,
+                time_limit=self.time_limit,
+            )
+            try:
+                needed = len(relaxed.solve(cost, weights, under5=under5).selected_)
+            except InfeasibleError:
+                needed = None
+            if needed is not None and needed > self.p:
+                return InfeasibleError(
+                    f"covering every area within {self.service_metres / 1000:g} km needs at least "
+                    f"{needed} sites; p = {self.p} is short by {needed - self.p}"
+                )
+        if self.min_deprived_share is not None and deprived is not None and self.p is not None:
+            best = LocationAllocation(
+                "coverage", p=self.p, service_metres=self.service_metres, lock=self.lock,
+                existing=self.existing, max_closures=self.max_closures,
+                time_limit=self.time_limit,
+            )
+            deprived_weight = np.where(deprived, under5, 0.0)
+            try:
+                best.solve(cost, deprived_weight, under5=under5)
+                reachable = best.objective_value_ / max(deprived_weight.sum(), 1e-12)
+            except InfeasibleError:
+                reachable = None
+            if reachable is not None and reachable < self.min_deprived_share:
+                return InfeasibleError(
+                    f"equity: with {self.p} sites at most {100 * reachable:.1f}% of under-5s in the "
+                    f"30% most deprived areas can be within {self.service_metres / 1000:g} km; "
+                    f"{100 * self.min_deprived_share:.1f}% was asked for (short by "
+                    f"{100 * (self.min_deprived_share - reachable):.1f} points)"
+                )
+        if self.load_band is not None:
+            return InfeasibleError(
+                f"no network of {self.p} sites keeps every site's under-5s within "
+                f"{self.load_band[0]:,.0f}-{self.load_band[1]:,.0f} together with the other "
+                "constraints; widen the band or change p"
+            )
+        return InfeasibleError(
+            f"the solver found no solution ({status}) for the constraints given; relax "
+            "lock/closure/equity options"
+        )
+
+
+@dataclass(frozen=True)
+class OptimisationResult:
+    """The chosen network, the model that chose it, and its comparison with the current one."""
+
+    chosen: gpd.GeoDataFrame
+    model: LocationAllocation
+    sites: gpd.GeoDataFrame
+    comparison: Comparison
+
+
+def candidate_sites(
+    areas: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    *,
+    candidates: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """The candidate set: existing centres, then any candidates file, then every area's point.
+
+    Returns a GeoDataFrame indexed by ``site_id`` with ``name``, ``existing`` and ``source``.
+    """
+    current = centre_table(centres)
+    parts = [
+        pd.DataFrame(
+            {"name": current["name"], "existing": True, "source": "existing",
+             "x": current["easting"], "y": current["northing"]},
+            index=current.index,
+        )
+    ]
+    if candidates is not None and len(candidates):
+        names = candidates["name"] if "name" in candidates else candidates.index.to_series()
+        parts.append(
+            pd.DataFrame(
+                {"name": names.astype(str).to_numpy(), "existing": False, "source": "candidates",
+                 "x": candidates.geometry.x.to_numpy(), "y": candidates.geometry.y.to_numpy()},
+                index=candidates.index.astype(str),
+            )
+        )
+    xy = area_points(areas)
+    labels = areas["area_name"] if "area_name" in areas else areas.index.to_series()
+    parts.append(
+        pd.DataFrame(
+            {"name": [f"Site near {label}" for label in labels], "existing": False,
+             "source": "area point", "x": xy[:, 0], "y": xy[:, 1]},
+            index=pd.Index([f"LSOA:{code}" for code in areas.index]),
+        )
+    )
+    sites = pd.concat(parts)
+    if sites.index.duplicated().any():
+        dup = sites.index[sites.index.duplicated()][0]
+        raise ValidationError(f"candidate site id '{dup}' is used twice; ids must be unique")
+    sites.index.name = "site_id"
+    return gpd.GeoDataFrame(
+        sites.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(sites.x, sites.y),
+        crs=centres.crs,
+    )
+
+
+def optimise(
+    areas: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    *,
+    objective: str = "coverage",
+    p: int | None = None,
+    standards: Standards | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    lock_existing: bool = False,
+    max_closures: int | None = None,
+    min_deprived_share: float | None = None,
+    load_bands: bool = False,
+    weight: str = "need_weighted",
+) -> OptimisationResult:
+    """Choose sites for an authority and compare the chosen network with the current one.
+
+    The chosen network is returned as a centres frame (existing centres keep their ids, names
+    and localities; new sites get ids ``NEW01``.. and join the locality of the nearest existing
+    centre) that :func:`planning.inputs.centres.write_centres` writes and ``sufficiency``/``scenario``
+    read back.
+    """
+    if standards is None:
+        from planning.standards import load_standards
+
+        standards = load_standards()
+    if weight not in WEIGHTS:
+        raise ValidationError(f"unknown weight '{weight}'; valid: {', '.join(WEIGHTS)}")
+    sites = candidate_sites(areas, centres, candidates=candidates)
+    xy = area_points(areas)
+    site_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    cost = np.hypot(xy[:, 0, None] - site_xy[None, :, 0], xy[:, 1, None] - site_xy[None, :, 1])
+    need = need_measures(areas, standards)
+    existing = sites["existing"].to_numpy(bool)
+    model = LocationAllocation(
+        objective,
+        p=p,
+        service_metres=standards.reach_m,
+        lock=existing if lock_existing else None,
+        existing=existing,
+        max_closures=max_closures,
+        min_deprived_share=min_deprived_share,
+        load_band=(standards.load_min, standards.load_max) if load_bands else None,
+    ).solve(
+        cost,
+        WEIGHTS[weight](areas, need),
+        under5=areas["under5"].to_numpy(float),
+        deprived=need["most_deprived_30"].to_numpy(bool),
+    )
+    chosen_sites = sites.iloc[model.selected_]
+    scenario = Scenario(f"optimised {objective}" + (f", p = {p}" if p else ""))
+    for centre_id in sites.index[existing]:
+        if centre_id not in chosen_sites.index:
+            scenario = scenario.close(centre_id)
+    new = chosen_sites[~chosen_sites["existing"]]
+    for number, (site_id, site) in enumerate(new.iterrows(), start=1):
+        scenario = scenario.open(
+            f"NEW{number:02d}", easting=site.geometry.x, northing=site.geometry.y,
+            name=f"Proposed: {site['name']}",
+        )
+    engine = ScenarioEngine(areas, centres, standards=standards, area_candidates=False)
+    comparison = engine.compare(scenario)
+    table = comparison.after.centres
+    chosen = gpd.GeoDataFrame(
+        table.drop(columns=["easting", "northing", "under5", "load_status"]).assign(
+            source=np.where(table["source"] == "scenario", "optimised", table["source"])
+        ),
+        geometry=gpd.points_from_xy(table["easting"], table["northing"]),
+        crs=centres.crs,
+    )
+    return OptimisationResult(chosen=chosen, model=model, sites=sites, comparison=comparison)

@@ -1,0 +1,796 @@
+"""What-if scenarios: open, close, move or resize centres, change a standard, and compare.
+
+A scenario is a small readable YAML file (or the same structure built in Python)::
+
+    name: Close Spondon, open at Derwent
+    actions:
+      - close: CC03
+      - open: {id: NEW1, name: Derwent Community Centre, postcode: DE21 4ET, kind: branch}
+      - move: {id: CC05, easting: 432100, northing: 335200}
+      - capacity: {id: CC02, capacity: 120}
+      - services: {id: CC02, kind: hub, services: "family hub core offer; midwifery"}
+      - standard: {reach_km: 2.0}
+
+:class:`ScenarioEngine` precomputes the distance from every small area to every current and
+candidate site once, so a scenario is re-evaluated with array operations only (milliseconds for an
+authority), using the same measures as :func:`planning.analysis.sufficiency.assess_sufficiency`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import yaml
+
+from planning._errors import ValidationError
+from planning._validate import Problems, read_text
+from planning.analysis.distance import area_points
+from planning.analysis.catchments import centre_localities
+from planning.standards import Standards
+from planning.inputs.centres import far_from_authority, locate_point
+from planning.analysis.need import BAND_LABELS
+from planning.analysis.sufficiency import (
+    SufficiencyResult,
+    _validate_centres,
+    area_reach_standard,
+    authority_figures,
+    build_result,
+    count_matrix,
+    group_sums,
+    load_status,
+    locality_table,
+    need_measures,
+    reach_flags,
+    shares_frame,
+)
+
+ACTIONS = ("close", "open", "move", "capacity", "services", "standard")
+_LOCATION_KEYS = ("easting", "northing", "latitude", "longitude", "postcode")
+_ACTION_KEYS = {
+    "open": {"id", "name", "locality", "kind", "capacity", "services", *_LOCATION_KEYS},
+    "move": {"id", *_LOCATION_KEYS},
+    "capacity": {"id", "capacity"},
+    "services": {"id", "kind", "services"},
+}
+#: Standards a scenario may change, with the dataclass field each sets.
+STANDARD_KEYS = {
+    "reach_km": "reach_km",
+    "rural_reach_km": "rural_reach_km",
+    "short_reach_km": "short_reach_km",
+    "walk_minutes": "walk_minutes",
+    "walk_speed_kmh": "walk_speed_kmh",
+    "walk_circuity": "walk_circuity",
+    "load_min": "load_min",
+    "load_target": "load_target",
+    "load_max": "load_max",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change: ``kind`` is one of :data:`ACTIONS`; ``values`` its settings."""
+
+    kind: str
+    centre_id: str | None = None
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.values).get(key, default)
+
+    def describe(self) -> str:
+        v = dict(self.values)
+        if self.kind == "close":
+            return f"close {self.centre_id}"
+        if self.kind == "open":
+            return f"open {self.centre_id} ({v.get('name', self.centre_id)}) at {_where(v)}"
+        if self.kind == "move":
+            return f"move {self.centre_id} to {_where(v)}"
+        if self.kind == "capacity":
+            return f"set capacity of {self.centre_id} to {v['capacity']:g}"
+        if self.kind == "services":
+            return f"change services at {self.centre_id}"
+        return "change standards: " + ", ".join(f"{k} = {val}" for k, val in v.items())
+
+
+def _where(values: dict[str, Any]) -> str:
+    """A site's location in words, in the form it was given (the priority of
+    :func:`planning.inputs.centres.locate_point`): 'easting 432100, northing 335200', 'latitude 52.92,
+    longitude -1.47' or the postcode."""
+
+    def given(key: str) -> bool:
+        return values.get(key) is not None and str(values[key]).strip() != ""
+
+    def number(key: str, digits: str) -> str:
+        try:
+            return format(float(values[key]), digits)
+        except (TypeError, ValueError):
+            return str(values[key])
+
+    if given("easting") or given("northing"):
+        return f"easting {number('easting', '.0f')}, northing {number('northing', '.0f')}"
+    if given("latitude") or given("longitude"):
+        return f"latitude {number('latitude', '.5g')}, longitude {number('longitude', '.5g')}"
+    if given("postcode"):
+        return str(values["postcode"]).strip()
+    return "a point"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An ordered list of changes to the centre network or the standards.
+
+    Build one from YAML with :func:`load_scenario`, or in Python::
+
+        Scenario("Close CC03").close("CC03").open("NEW1", postcode="DE21 4ET")
+    """
+
+    name: str = "current network"
+    actions: tuple[Action, ...] = ()
+    description: str = ""
+    #: Where the scenario came from (its file), for error messages.
+    source: str = ""
+
+    def _add(self, action: Action) -> "Scenario":
+        return dataclasses.replace(self, actions=self.actions + (action,))
+
+    def close(self, centre_id: str) -> "Scenario":
+        return self._add(Action("close", str(centre_id)))
+
+    def open(self, centre_id: str, **values: Any) -> "Scenario":
+        """Open a site: location as easting/northing, latitude/longitude or postcode; optional
+        name, locality, kind (hub/branch), capacity, services."""
+        return self._add(Action("open", str(centre_id), _freeze(values)))
+
+    def move(self, centre_id: str, **location: Any) -> "Scenario":
+        return self._add(Action("move", str(centre_id), _freeze(location)))
+
+    def set_capacity(self, centre_id: str, capacity: float) -> "Scenario":
+        return self._add(Action("capacity", str(centre_id), _freeze({"capacity": capacity})))
+
+    def set_services(self, centre_id: str, **values: Any) -> "Scenario":
+        return self._add(Action("services", str(centre_id), _freeze(values)))
+
+    def set_standard(self, **changes: Any) -> "Scenario":
+        return self._add(Action("standard", None, _freeze(changes)))
+
+    def describe(self) -> list[str]:
+        return [a.describe() for a in self.actions] or ["no change"]
+
+
+def _freeze(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, v) for k, v in values.items() if v is not None))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario YAML file; every problem is reported at once, naming the action."""
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError(f"scenario file {path} does not exist; check the path")
+    text = read_text(path, "scenario file (.yaml)")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"{path}: is not valid YAML ({exc}); fix the syntax") from exc
+    if raw is None:
+        raise ValidationError(f"{path}: is empty; give a name and a list of actions")
+    return scenario_from_dict(raw, source=str(path))
+
+
+def scenario_from_dict(raw: Any, *, source: str = "scenario") -> Scenario:
+    """Build a :class:`Scenario` from the YAML structure (name, description, actions)."""
+    problems = Problems(source)
+    if not isinstance(raw, dict):
+        raise ValidationError(f"{source}: must be a mapping with 'name' and 'actions'")
+    unknown = set(raw) - {"name", "description", "actions"}
+    if unknown:
+        problems.add(
+            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; valid: name, description, actions"
+        )
+    items = raw.get("actions") or []
+    if not isinstance(items, list):
+        problems.add("'actions' must be a list, each item one of: " + ", ".join(ACTIONS))
+        items = []
+    actions: list[Action] = []
+    for number, item in enumerate(items, start=1):
+        where = f"action {number}"
+        if not isinstance(item, dict) or len(item) != 1:
+            problems.add(f"{where}: must be one mapping like 'close: CC03' or 'open: {{...}}'")
+            continue
+        ((kind, body),) = item.items()
+        if kind not in ACTIONS:
+            problems.add(f"{where}: unknown action '{kind}'; valid: {', '.join(ACTIONS)}")
+            continue
+        if kind == "close":
+            if not isinstance(body, (str, int)) or str(body).strip() == "":
+                problems.add(f"{where} (close): give the centre id, e.g. 'close: CC03'")
+                continue
+            actions.append(Action("close", str(body).strip()))
+            continue
+        if not isinstance(body, dict):
+            problems.add(f"{where} ({kind}): must be a mapping of settings")
+            continue
+        if kind == "standard":
+            bad = set(body) - set(STANDARD_KEYS)
+            if bad:
+                problems.add(
+                    f"{where} (standard): unknown standard(s) {', '.join(sorted(bad))}; "
+                    f"valid: {', '.join(STANDARD_KEYS)}"
+                )
+                continue
+            actions.append(Action("standard", None, _freeze(body)))
+            continue
+        bad = set(body) - _ACTION_KEYS[kind]
+        if bad:
+            problems.add(
+                f"{where} ({kind}): unknown key(s) {', '.join(sorted(bad))}; valid: "
+                f"{', '.join(sorted(_ACTION_KEYS[kind]))}"
+            )
+            continue
+        if "id" not in body or str(body["id"]).strip() == "":
+            problems.add(f"{where} ({kind}): give the centre 'id'")
+            continue
+        values = {k: v for k, v in body.items() if k != "id"}
+        actions.append(Action(kind, str(body["id"]).strip(), _freeze(values)))
+    problems.raise_if_any()
+    return Scenario(
+        name=str(raw.get("name") or "unnamed scenario"),
+        actions=tuple(actions),
+        description=str(raw.get("description") or ""),
+        source=source,
+    )
+
+
+#: Columns of the plain centre table a scenario edits (coordinates in EPSG:27700 metres).
+CENTRE_FIELDS = (
+    "name", "locality", "kind", "capacity", "services", "source", "in_authority", "easting", "northing"
+)
+
+
+def centre_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The centres as a plain table (no geometry) with easting/northing, for fast editing."""
+    table = pd.DataFrame(index=centres.index.astype(str))
+    table.index.name = "centre_id"
+    table["name"] = centres["name"].astype(str).to_numpy() if "name" in centres else table.index
+    table["locality"] = centre_localities(centres).to_numpy()
+    for column, default in (("kind", ""), ("services", ""), ("source", "")):
+        table[column] = (
+            centres[column].astype("string").fillna(default).astype(str).to_numpy()
+            if column in centres
+            else default
+        )
+    table["capacity"] = (
+        pd.to_numeric(centres["capacity"], errors="coerce").to_numpy()
+        if "capacity" in centres
+        else np.nan
+    )
+    table["in_authority"] = (
+        centres["in_authority"].astype("boolean").array
+        if "in_authority" in centres
+        else pd.array([pd.NA] * len(centres), dtype="boolean")
+    )
+    table["easting"] = centres.geometry.x.to_numpy()
+    table["northing"] = centres.geometry.y.to_numpy()
+    return table
+
+
+def table_to_centres(table: pd.DataFrame, crs: Any = "EPSG:27700") -> gpd.GeoDataFrame:
+    """Back from the plain table to a centres GeoDataFrame (as read by ``read_centres``)."""
+    frame = table.drop(columns=["easting", "northing"])
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(table["easting"], table["northing"]), crs=crs
+    )
+
+
+def apply_scenario(
+    table: pd.DataFrame,
+    standards: Standards,
+    scenario: Scenario,
+    *,
+    source: str | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+) -> tuple[pd.DataFrame, Standards]:
+    """The centre table and standards after the scenario's actions, in order.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame, optional
+        The authority's areas: when given, a site opened or moved more than 10 km from them is
+        refused (:func:`planning.inputs.centres.far_from_authority`, the dashboard's rule).
+
+    Raises
+    ------
+    ValidationError
+        Unknown centre ids (the valid ones are listed), malformed or out-of-England points,
+        sites far from ``areas``, contradictory actions (closing a centre twice, changing a
+        closed centre, opening an id that is already open), or closing every centre. All
+        problems at once.
+    """
+
+    def locate(action: Action, what: str) -> tuple[float, float]:
+        x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+        if areas is not None:
+            far = far_from_authority(areas, [x], [y])[0]
+            if far is not None:
+                raise ValidationError(f"{what}: the site at {_where(dict(action.values))} {far}")
+        return x, y
+
+    source = source or (
+        f"{scenario.source} (scenario '{scenario.name}')"
+        if scenario.source
+        else f"scenario '{scenario.name}'"
+    )
+    problems = Problems(source)
+    original_table = table
+    table = table.copy()
+    original = set(table.index)
+    closed: set[str] = set()
+    changes: dict[str, Any] = {}
+
+    def known(number: int, action: Action) -> bool:
+        cid = action.centre_id
+        if cid in closed:
+            problems.add(
+                f"action {number} ({action.kind}): centre {cid} was closed by an earlier action; "
+                "remove one of the two"
+            )
+            return False
+        if cid not in table.index:
+            listed = ", ".join(sorted(table.index)[:12])
+            problems.add(
+                f"action {number} ({action.kind}): unknown centre id '{cid}'; "
+                f"the centres are {listed}"
+            )
+            return False
+        return True
+
+    for number, action in enumerate(scenario.actions, start=1):
+        cid = action.centre_id
+        what = f"action {number} ({action.kind} {cid})"
+        try:
+            if action.kind == "close":
+                if known(number, action):
+                    table = table.drop(index=cid)
+                    closed.add(str(cid))
+            elif action.kind == "open":
+                if cid in table.index:
+                    problems.add(
+                        f"{what}: centre id {cid} is already open; choose a new id or 'move' it"
+                    )
+                    continue
+                x, y = locate(action, what)
+                kind = str(action.get("kind", "") or "").lower()
+                if kind not in ("", "hub", "branch"):
+                    raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
+                name = str(action.get("name", cid))
+                row = {
+                    "name": name,
+                    "locality": str(action.get("locality", "") or _nearest_locality(original_table, x, y)),
+                    "kind": kind,
+                    "capacity": _capacity(action.get("capacity"), what),
+                    "services": str(action.get("services", "") or ""),
+                    "source": "scenario",
+                    "in_authority": pd.NA,
+                    "easting": x,
+                    "northing": y,
+                }
+                new = pd.DataFrame([row], index=pd.Index([str(cid)], name=table.index.name))
+                table = pd.concat([table, new.astype(table.dtypes.to_dict())])
+                closed.discard(str(cid))
+            elif action.kind == "move":
+                if known(number, action):
+                    x, y = locate(action, what)
+                    table.loc[cid, ["easting", "northing"]] = [x, y]
+                    # Inside the authority or not is worked out again for the new place.
+                    table.loc[cid, "in_authority"] = pd.NA
+            elif action.kind == "capacity":
+                if known(number, action):
+                    table.loc[cid, "capacity"] = _capacity(action.get("capacity"), what)
+            elif action.kind == "services":
+                if known(number, action):
+                    kind = action.get("kind")
+                    if kind is not None:
+                        kind = str(kind).lower()
+                        if kind not in ("hub", "branch", ""):
+                            raise ValidationError(
+                                f"{what}: kind must be 'hub' or 'branch', found {kind!r}"
+                            )
+                        table.loc[cid, "kind"] = kind
+                    if action.get("services") is not None:
+                        table.loc[cid, "services"] = str(action.get("services"))
+            elif action.kind == "standard":
+                changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
+        except ValidationError as exc:
+            problems.add(str(exc))
+    if len(table) == 0 and not problems:
+        problems.add("the scenario closes every centre; at least one must stay open")
+    problems.raise_if_any()
+    if changes:
+        try:
+            standards = standards.replace(**changes)
+        except ValidationError as exc:
+            raise ValidationError(f"{source}: standard change: {exc}") from None
+    # Keep the original order for unchanged centres (ties go to the centre listed first).
+    order = [c for c in table.index if c in original] + [c for c in table.index if c not in original]
+    return table.loc[order], standards
+
+
+def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
+    """A new site joins the locality of the nearest current centre (open or not in the scenario)
+    unless the scenario names one: localities are places, not buildings."""
+    if len(table) == 0:
+        return "New sites"
+    gap = np.hypot(table["easting"].to_numpy(float) - x, table["northing"].to_numpy(float) - y)
+    return str(table["locality"].iloc[int(gap.argmin())])
+
+
+def _capacity(value: Any, what: str) -> float:
+    if value is None or value == "":
+        return float("nan")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what}: capacity must be a number, found {value!r}") from None
+    if not np.isfinite(number) or number < 0:
+        raise ValidationError(f"{what}: capacity must be 0 or more, found {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One scenario's figures, from :meth:`ScenarioEngine.evaluate`.
+
+    Attributes
+    ----------
+    figures : dict
+        Authority-wide figures, ``rag`` and ``reasons`` (as ``SufficiencyResult.authority``).
+    localities : DataFrame
+        Per locality figures with ``rag`` and ``reasons``.
+    centres : DataFrame
+        The centre table after the scenario, with ``under5`` (load) and ``load_status``.
+    areas : DataFrame
+        Per area: ``centre_id``, ``distance_m``, ``within_reach``, ``within_short``,
+        ``within_walk``.
+    bands : DataFrame
+        Under-5s and IDACI children within reach by national deprivation band.
+    """
+
+    scenario: Scenario
+    standards: Standards
+    figures: dict[str, Any]
+    localities: pd.DataFrame
+    centres: pd.DataFrame
+    areas: pd.DataFrame
+    bands: pd.DataFrame
+    _engine: "ScenarioEngine" = field(repr=False, compare=False)
+
+    def to_result(self) -> SufficiencyResult:
+        """The full :class:`SufficiencyResult` (maps, tables, 2SFCA) for this scenario."""
+        engine = self._engine
+        catchment = self.areas[["centre_id", "distance_m"]]
+        return build_result(
+            engine.areas,
+            engine.need_for(self.standards),
+            catchment,
+            table_to_centres(self.centres[list(CENTRE_FIELDS)], engine.crs),
+            self.standards,
+        )
+
+
+class ScenarioEngine:
+    """Evaluate many scenarios quickly for one authority.
+
+    On construction, the distances from every area's point to every current centre and every
+    candidate site (``candidates``, plus each area's own point when ``area_candidates``) are
+    computed once (EPSG:27700 metres). A scenario then costs an ``argmin`` over the open sites'
+    columns and a few array sums. New points (a postcode, a click) get a column on first use.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        As for :func:`planning.analysis.sufficiency.assess_sufficiency`.
+    centres : GeoDataFrame
+        The current network.
+    standards : Standards, optional
+    candidates : GeoDataFrame, optional
+        Extra candidate sites (points, EPSG:27700), e.g. schools or libraries.
+    area_candidates : bool
+        Also precompute each area's point as a candidate site.
+    """
+
+    def __init__(
+        self,
+        areas: gpd.GeoDataFrame,
+        centres: gpd.GeoDataFrame,
+        *,
+        standards: Standards | None = None,
+        candidates: gpd.GeoDataFrame | None = None,
+        area_candidates: bool = True,
+    ) -> None:
+        if standards is None:
+            from planning.standards import load_standards
+
+            standards = load_standards()
+        _validate_centres(centres)
+        self.areas = areas
+        self.crs = centres.crs
+        self.standards = standards
+        self.current = centre_table(centres)
+        self._need = {self._need_key(standards): need_measures(areas, standards)}
+        self.area_xy = area_points(areas)
+        site_xy = [self.current[["easting", "northing"]].to_numpy(float)]
+        if candidates is not None and len(candidates):
+            site_xy.append(np.column_stack([candidates.geometry.x, candidates.geometry.y]))
+        if area_candidates:
+            site_xy.append(self.area_xy)
+        xy = np.vstack(site_xy)
+        self._columns: dict[tuple[float, float], int] = {}
+        for position, (x, y) in enumerate(xy):
+            self._columns.setdefault((round(float(x), 1), round(float(y), 1)), position)
+        self.site_xy = xy
+        self.distance = np.hypot(
+            self.area_xy[:, 0, None] - xy[None, :, 0], self.area_xy[:, 1, None] - xy[None, :, 1]
+        )
+        self._boundary = None
+        self._static = self._static_arrays(areas)
+        self.baseline = self.evaluate(Scenario())
+
+    @staticmethod
+    def _need_key(standards: Standards) -> tuple[Any, ...]:
+        return (
+            standards.need_normaliser,
+            tuple(sorted(standards.need_weights.items())),
+            tuple(standards.most_deprived_deciles),
+        )
+
+    def need_for(self, standards: Standards) -> pd.DataFrame:
+        key = self._need_key(standards)
+        if key not in self._need:
+            self._need[key] = need_measures(self.areas, standards)
+        return self._need[key]
+
+    def _static_arrays(self, areas: pd.DataFrame) -> dict[str, np.ndarray]:
+        estimated = areas["idaci_estimated"] if "idaci_estimated" in areas else False
+        need = self.need_for(self.standards)
+        return {
+            "under5": areas["under5"].to_numpy(float),
+            "idaci_children": areas["idaci_children"].to_numpy(float),
+            "idaci_estimated": np.broadcast_to(np.asarray(estimated, bool), (len(areas),)),
+            "band": need["deprivation_band"].cat.codes.to_numpy(),
+        }
+
+    def _inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether points lie inside the authority (the union of its areas)."""
+        import shapely
+
+        if self._boundary is None:
+            self._boundary = self.areas.geometry.union_all()
+            shapely.prepare(self._boundary)
+        return shapely.contains_xy(self._boundary, x, y)
+
+    def column(self, easting: float, northing: float) -> int:
+        """The distance-matrix column of a site, computing it on first use."""
+        key = (round(float(easting), 1), round(float(northing), 1))
+        if key not in self._columns:
+            new = np.hypot(self.area_xy[:, 0] - easting, self.area_xy[:, 1] - northing)
+            self.distance = np.column_stack([self.distance, new])
+            self.site_xy = np.vstack([self.site_xy, [easting, northing]])
+            self._columns[key] = self.distance.shape[1] - 1
+        return self._columns[key]
+
+    def evaluate(self, scenario: Scenario) -> Evaluation:
+        """Figures for the network after ``scenario`` (the current network if empty)."""
+        table, standards = apply_scenario(
+            self.current, self.standards, scenario, areas=self.areas
+        )
+        unknown = table["in_authority"].isna().to_numpy()
+        if unknown.any():
+            table.loc[unknown, "in_authority"] = self._inside(
+                table.loc[unknown, "easting"].to_numpy(float),
+                table.loc[unknown, "northing"].to_numpy(float),
+            )
+        columns = np.array(
+            [self.column(x, y) for x, y in zip(table["easting"], table["northing"])]
+        )
+        distances = self.distance[:, columns]
+        # argmin returns the first minimum: ties go to the centre listed first, as in
+        # planning.analysis.distance.nearest.
+        nearest = distances.argmin(axis=1)
+        metres = distances[np.arange(len(nearest)), nearest]
+        need = self.need_for(standards)
+        reach_m = area_reach_standard(self.areas, standards)
+        _, within_reach, within_short, within_walk = reach_flags(metres, reach_m, standards)
+        s = self._static
+        counts = count_matrix(
+            under5=s["under5"],
+            idaci_children=s["idaci_children"],
+            under5_income_deprived=need["under5_income_deprived"].to_numpy(float),
+            deprived=need["most_deprived_30"].to_numpy(bool),
+            idaci_estimated=s["idaci_estimated"],
+            distance_m=metres,
+            within_reach=within_reach,
+            within_short=within_short,
+            within_walk=within_walk,
+        )
+        by_centre = group_sums(counts, nearest, len(table))
+        loads = pd.Series(by_centre[:, 0], index=table.index, name="under5")
+        names = table["name"]
+        localities = locality_table(
+            counts, nearest, table["locality"], loads, standards, centre_names=names
+        )
+        figures = authority_figures(
+            counts,
+            loads,
+            standards,
+            centre_names=names,
+            areas_served=by_centre[:, 12],
+            in_authority=table["in_authority"],
+        )
+        centres_after = table.copy()
+        centres_after["under5"] = loads
+        centres_after["load_status"] = load_status(loads.to_numpy(), standards)
+        areas = pd.DataFrame(
+            {
+                "centre_id": table.index.to_numpy()[nearest],
+                "distance_m": metres,
+                "within_reach": within_reach,
+                "within_short": within_short,
+                "within_walk": within_walk,
+            },
+            index=self.areas.index,
+        )
+        bands = shares_frame(
+            group_sums(counts, s["band"], len(BAND_LABELS)),
+            pd.Index(list(BAND_LABELS), name="deprivation_band"),
+        )
+        return Evaluation(
+            scenario, standards, figures, localities, centres_after, areas, bands, self
+        )
+
+    def compare(self, scenario: Scenario) -> "Comparison":
+        """Evaluate ``scenario`` and compare it with the current network."""
+        return compare(self.baseline, self.evaluate(scenario))
+
+
+#: Headline figures in a comparison: key -> (label, kind) where kind is 'count', 'share' or 'km'.
+HEADLINES: dict[str, tuple[str, str]] = {
+    "under5": ("Under-5s", "count"),
+    "under5_within_reach": ("Under-5s within reach", "count"),
+    "share_within_reach": ("Share of under-5s within reach", "share"),
+    "share_deprived_within_reach": ("Share in the 30% most deprived areas within reach", "share"),
+    "share_other_within_reach": ("Share in other areas within reach", "share"),
+    "idaci_children_within_reach": ("IDACI children within reach", "count"),
+    "share_idaci_within_reach": ("Share of IDACI children within reach", "share"),
+    "share_within_short": ("Share within 1 mile", "share"),
+    "share_within_walk": ("Share within the walking standard", "share"),
+    "mean_distance_m": ("Mean distance to nearest centre (m)", "count"),
+    "centres": ("Centres serving the area", "count"),
+    "under5_per_centre": ("Under-5s per centre", "count"),
+    "centres_per_1000_under5": ("Centres per 1,000 under-5s", "ratio"),
+    "centres_above_load_range": ("Centres above 1,200 under-5s", "count"),
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Before and after a scenario: every headline figure, the areas that change, centre loads
+    and locality verdicts."""
+
+    before: Evaluation
+    after: Evaluation
+    #: Numeric headline figures (rows) before, after and the change; verdicts are in
+    #: ``before.figures['rag']`` and ``after.figures['rag']``.
+    headline: pd.DataFrame
+    bands: pd.DataFrame
+    areas_changed: pd.DataFrame
+    loads: pd.DataFrame
+    localities: pd.DataFrame
+
+    @property
+    def is_noop(self) -> bool:
+        return bool(
+            self.areas_changed.empty
+            and np.allclose(self.headline["change"].astype(float), 0, equal_nan=True)
+            and self.before.figures["rag"] == self.after.figures["rag"]
+            and (self.localities["rag_before"] == self.localities["rag_after"]).all()
+        )
+
+    def summary_lines(self) -> list[str]:
+        """Plain-English summary of the change, most important first."""
+        lines = []
+        changed = self.areas_changed
+        for change, verb in (("loses reach", "lose"), ("gains reach", "gain")):
+            rows = changed[changed["change"] == change]
+            if len(rows):
+                deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
+                lines.append(
+                    f"{rows['under5'].sum():,.0f} under-5s in {len(rows)} small area(s) "
+                    f"{verb} reasonable reach ({deprived:,.0f} of them in the 30% most deprived "
+                    f"areas; {rows['idaci_children'].sum():,.0f} children in income-deprived "
+                    "families)."
+                )
+        if not lines:
+            lines.append("No small area gains or loses reasonable reach.")
+        b, a = self.before.figures, self.after.figures
+        lines.append(
+            f"Share of under-5s in the 30% most deprived areas within reach: "
+            f"{_pct(b['share_deprived_within_reach'])} -> {_pct(a['share_deprived_within_reach'])}."
+        )
+        lines.append(f"Authority verdict: {b['rag']} -> {a['rag']}.")
+        for name, row in self.localities.iterrows():
+            if row["rag_before"] != row["rag_after"]:
+                lines.append(f"{name}: {row['rag_before']} -> {row['rag_after']}.")
+        return lines
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
+
+
+def compare(before: Evaluation, after: Evaluation) -> Comparison:
+    """Compare two evaluations of the same areas (``after`` is usually a scenario)."""
+    rows = []
+    for key, (label, _) in HEADLINES.items():
+        b, a = before.figures.get(key, np.nan), after.figures.get(key, np.nan)
+        rows.append({"figure": label, "before": b, "after": a, "change": a - b})
+    headline = pd.DataFrame(rows).set_index("figure")
+    bands = pd.DataFrame(
+        {
+            "under5": before.bands["under5"],
+            "within_reach_before": before.bands["under5_within_reach"],
+            "within_reach_after": after.bands["under5_within_reach"],
+            "idaci_within_reach_before": before.bands["idaci_children_within_reach"],
+            "idaci_within_reach_after": after.bands["idaci_children_within_reach"],
+        }
+    )
+    bands["change"] = bands["within_reach_after"] - bands["within_reach_before"]
+    engine = before._engine
+    need = engine.need_for(before.standards)
+    flip = before.areas["within_reach"] != after.areas["within_reach"]
+    areas = engine.areas.loc[flip]
+    areas_changed = pd.DataFrame(
+        {
+            "area_name": areas.get("area_name", pd.Series(areas.index, index=areas.index)),
+            "ward_name": areas.get("ward_name", ""),
+            "deprivation_band": need.loc[flip, "deprivation_band"].astype(str),
+            "most_deprived_30": need.loc[flip, "most_deprived_30"],
+            "under5": areas["under5"],
+            "idaci_children": areas["idaci_children"],
+            "centre_before": before.areas.loc[flip, "centre_id"],
+            "centre_after": after.areas.loc[flip, "centre_id"],
+            "distance_before_m": before.areas.loc[flip, "distance_m"],
+            "distance_after_m": after.areas.loc[flip, "distance_m"],
+            "change": np.where(after.areas.loc[flip, "within_reach"], "gains reach", "loses reach"),
+        },
+        index=areas.index,
+    ).sort_values(["change", "under5"], ascending=[False, False])
+    loads = pd.DataFrame(
+        {
+            "name": after.centres["name"].combine_first(before.centres["name"]),
+            "under5_before": before.centres["under5"],
+            "under5_after": after.centres["under5"],
+            "status_before": before.centres["load_status"],
+            "status_after": after.centres["load_status"],
+        }
+    )
+    loads["status_before"] = loads["status_before"].fillna("not open")
+    loads["status_after"] = loads["status_after"].fillna("closed")
+    loads["change"] = loads["under5_after"].fillna(0) - loads["under5_before"].fillna(0)
+    localities = pd.DataFrame(
+        {
+            "rag_before": before.localities["rag"],
+            "rag_after": after.localities["rag"],
+            "share_within_reach_before": before.localities["share_within_reach"],
+            "share_within_reach_after": after.localities["share_within_reach"],
+            "reasons_before": before.localities["reasons"],
+            "reasons_after": after.localities["reasons"],
+        }
+    )
+    localities["rag_before"] = localities["rag_before"].fillna("not open")
+    localities["rag_after"] = localities["rag_after"].fillna("closed")
+    return Comparison(before, after, headline, bands, areas_changed, loads, localities)

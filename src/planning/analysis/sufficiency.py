@@ -1,0 +1,573 @@
+"""Sufficiency of children's centre provision (Childcare Act 2006 s.5A).
+
+Applies the standards (``standards.yaml``) to every small area, centre, locality, ward and the
+authority as a whole, and gives a red/amber/green verdict with plain-English reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planning._errors import ValidationError
+from planning._validate import Problems, require_non_empty, require_projected, require_unique_index
+from planning.analysis.distance import (
+    area_points,
+    centre_points,
+    pairs_within,
+    two_step_fca,
+    walking_minutes,
+)
+from planning.analysis.catchments import assign_catchments, centre_localities
+from planning.standards import Standards
+from planning.analysis.need import assess_need
+
+RAG_ORDER = {"Green": 0, "Amber": 1, "Red": 2}
+
+
+
+@dataclass(frozen=True)
+class SufficiencyResult:
+    """Everything a sufficiency assessment produces.
+
+    Attributes
+    ----------
+    areas : GeoDataFrame
+        One row per small area (input index and columns kept) with need, centre, distance and
+        reach flags.
+    centres : GeoDataFrame
+        One row per centre with its catchment's under-5s (its load) and load status.
+    localities, wards : DataFrame
+        Aggregates with shares within reach; localities also carry ``rag`` and ``reasons``.
+    authority : dict
+        Authority-wide figures, ``rag`` and ``reasons``.
+    standards : Standards
+        The standards applied.
+    notes : list of str
+        Caveats every output must carry (illustrative centres, estimated IDACI counts).
+    """
+
+    areas: gpd.GeoDataFrame
+    centres: gpd.GeoDataFrame
+    localities: pd.DataFrame
+    wards: pd.DataFrame
+    authority: dict[str, Any]
+    standards: Standards
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        """The per-area table (the main result), aligned to the input areas."""
+        return self.areas
+
+
+def _validate_centres(centres: gpd.GeoDataFrame) -> None:
+    require_non_empty(centres, "centres", "centre")
+    require_projected(centres, "centres")
+    problems = Problems("centres")
+    require_unique_index(centres, "centre id", problems)
+    if not (centres.geometry.geom_type == "Point").all():
+        problems.add("every centre must be a point geometry")
+    problems.raise_if_any()
+
+
+def reach_flags(
+    distance_m: np.ndarray, reach_m: np.ndarray, standards: Standards
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Walking minutes and the three reach flags for distances to the nearest centre.
+
+    ``within_reach``: distance <= the area's reach standard (the rural standard for rural areas
+    when one is set); ``within_short``: <= the short distance (1 mile); ``within_walk``: walking
+    minutes (:func:`planning.analysis.distance.walking_minutes`) <= the walking standard.
+    """
+    minutes = walking_minutes(
+        distance_m, speed_kmh=standards.walk_speed_kmh, circuity=standards.walk_circuity
+    )
+    return (
+        minutes,
+        distance_m <= reach_m,
+        distance_m <= standards.short_reach_m,
+        minutes <= standards.walk_minutes,
+    )
+
+
+def area_reach_standard(areas: pd.DataFrame, standards: Standards) -> np.ndarray:
+    """The reach standard in metres for each area (rural areas may have their own)."""
+    rural = areas["rural"].to_numpy(bool) if "rural" in areas else np.zeros(len(areas), bool)
+    return np.where(rural, standards.rural_reach_m, standards.reach_m)
+
+
+def need_measures(areas: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+    """:func:`planning.analysis.need.assess_need` with the weights and deciles of ``standards``."""
+    return assess_need(
+        areas,
+        weights=standards.need_weights,
+        normaliser=standards.need_normaliser,
+        most_deprived_deciles=standards.most_deprived_deciles,
+    )
+
+
+#: Columns of the count matrix, one row per area; groups sum these before shares are taken.
+COUNT_COLUMNS = (
+    "under5",
+    "idaci_children",
+    "under5_income_deprived",
+    "under5_within_reach",
+    "under5_within_short",
+    "under5_within_walk",
+    "deprived_under5",
+    "deprived_under5_within_reach",
+    "other_under5",
+    "other_under5_within_reach",
+    "idaci_children_within_reach",
+    "under5_distance_m",
+    "areas",
+    "idaci_estimated_areas",
+)
+
+
+def count_matrix(
+    *,
+    under5: np.ndarray,
+    idaci_children: np.ndarray,
+    under5_income_deprived: np.ndarray,
+    deprived: np.ndarray,
+    idaci_estimated: np.ndarray,
+    distance_m: np.ndarray,
+    within_reach: np.ndarray,
+    within_short: np.ndarray,
+    within_walk: np.ndarray,
+) -> np.ndarray:
+    """``(n_areas, len(COUNT_COLUMNS))`` matrix of counts that groups of areas add up."""
+    u5 = under5.astype(float)
+    reach = within_reach.astype(bool)
+    deprived = deprived.astype(bool)
+    return np.column_stack(
+        [
+            u5,
+            idaci_children,
+            under5_income_deprived,
+            u5 * reach,
+            u5 * within_short,
+            u5 * within_walk,
+            u5 * deprived,
+            u5 * (deprived & reach),
+            u5 * ~deprived,
+            u5 * (~deprived & reach),
+            idaci_children * reach,
+            u5 * distance_m,
+            np.ones(len(u5)),
+            idaci_estimated.astype(float),
+        ]
+    ).astype(float)
+
+
+def group_sums(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the rows of ``matrix`` by integer group code (``0 .. n_groups-1``)."""
+    sums = np.zeros((n_groups, matrix.shape[1]))
+    np.add.at(sums, codes, matrix)
+    return sums
+
+
+def shares_frame(sums: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Counts and the shares taken from them, one row per group.
+
+    ``share_within_reach = sum(under5 * within_reach) / sum(under5)``; likewise for the 1-mile and
+    walking standards, for the 30% most deprived areas (``share_deprived_within_reach``), the rest
+    (``share_other_within_reach``) and IDACI children. ``mean_distance_m`` is under-5-weighted.
+    Shares are NaN where the denominator is zero.
+    """
+    col = {name: sums[:, i] for i, name in enumerate(COUNT_COLUMNS)}
+
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        d = col[denominator]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(d > 0, col[numerator] / np.where(d > 0, d, 1), np.nan)
+
+    data = {name: values for name, values in col.items() if name != "under5_distance_m"}
+    data["share_within_reach"] = ratio("under5_within_reach", "under5")
+    data["share_within_short"] = ratio("under5_within_short", "under5")
+    data["share_within_walk"] = ratio("under5_within_walk", "under5")
+    data["share_deprived_within_reach"] = ratio("deprived_under5_within_reach", "deprived_under5")
+    data["share_other_within_reach"] = ratio("other_under5_within_reach", "other_under5")
+    data["share_idaci_within_reach"] = ratio("idaci_children_within_reach", "idaci_children")
+    data["mean_distance_m"] = ratio("under5_distance_m", "under5")
+    return pd.DataFrame(data, index=index)
+
+
+def _frame_counts(frame: pd.DataFrame) -> np.ndarray:
+    estimated = frame["idaci_estimated"] if "idaci_estimated" in frame else np.zeros(len(frame))
+    return count_matrix(
+        under5=frame["under5"].to_numpy(float),
+        idaci_children=frame["idaci_children"].to_numpy(float),
+        under5_income_deprived=frame["under5_income_deprived"].to_numpy(float),
+        deprived=frame["most_deprived_30"].to_numpy(bool),
+        idaci_estimated=np.asarray(estimated, dtype=bool),
+        distance_m=frame["distance_m"].to_numpy(float),
+        within_reach=frame["within_reach"].to_numpy(bool),
+        within_short=frame["within_short"].to_numpy(bool),
+        within_walk=frame["within_walk"].to_numpy(bool),
+    )
+
+
+def summarise(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Sum counts over groups of areas, then take shares (counts and rates never mixed).
+
+    ``frame`` is a per-area table as in :attr:`SufficiencyResult.areas`; ``by`` a column to
+    group on (``None``: one row for all areas). See :func:`shares_frame` for the shares.
+    """
+    matrix = _frame_counts(frame)
+    if by is None:
+        return shares_frame(matrix.sum(axis=0, keepdims=True), pd.RangeIndex(1))
+    codes, labels = pd.factorize(frame[by], sort=True)
+    keep = codes >= 0
+    sums = group_sums(matrix[keep], codes[keep], len(labels))
+    return shares_frame(sums, pd.Index(labels, name=by))
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _rate_rag(share: float, green: float, amber: float) -> str:
+    return "Green" if share >= green else "Amber" if share >= amber else "Red"
+
+
+def verdict(
+    figures: pd.Series | dict[str, Any],
+    standards: Standards,
+    *,
+    centre_loads: np.ndarray | pd.Series | None = None,
+    centre_names: np.ndarray | pd.Series | None = None,
+) -> tuple[str, list[str]]:
+    """Red/amber/green verdict with one plain-English reason per rule, worst first.
+
+    Rules (thresholds in ``standards.yaml``): the share of under-5s in the 30% most deprived areas
+    within reach; the share of all under-5s within reach; under-5s per centre against the
+    600-1,200 range (above the maximum is amber, above ``red_load_factor`` times it red); each
+    centre's own load against the maximum (amber). The verdict is the worst rule's colour.
+    """
+    s = standards
+    reach = f"{s.reach_km:g} km"
+    found: list[tuple[str, str]] = []
+    deprived = float(figures["deprived_under5"])
+    if deprived > 0:
+        share = float(figures["share_deprived_within_reach"])
+        rag = _rate_rag(share, s.deprived_green, s.deprived_amber)
+        if rag == "Green":
+            text = (
+                f"{_pct(share)} of under-5s in the 30% most deprived areas live within {reach} "
+                f"of a centre (green needs {_pct(s.deprived_green)})"
+            )
+        else:
+            text = (
+                f"{_pct(1 - share)} of under-5s in the 30% most deprived areas live more than "
+                f"{reach} from a centre (green needs at least {_pct(s.deprived_green)} within "
+                f"reach, amber {_pct(s.deprived_amber)})"
+            )
+        found.append((rag, text))
+    else:
+        found.append(("Green", "no small area here is in the 30% most deprived nationally"))
+    share = float(figures["share_within_reach"]) if figures["under5"] > 0 else 1.0
+    rag = _rate_rag(share, s.all_green, s.all_amber)
+    if rag == "Green":
+        text = f"{_pct(share)} of all under-5s live within {reach} of a centre"
+    else:
+        text = (
+            f"{_pct(1 - share)} of all under-5s live more than {reach} from a centre (green needs "
+            f"at least {_pct(s.all_green)} within reach, amber {_pct(s.all_amber)})"
+        )
+    found.append((rag, text))
+    centres = float(figures.get("centres", 0) or 0)
+    if centres > 0:
+        per_centre = float(figures["under5"]) / centres
+        band = f"{s.load_min:,.0f}-{s.load_max:,.0f}"
+        if per_centre > s.red_load_factor * s.load_max:
+            found.append(
+                ("Red", f"{per_centre:,.0f} under-5s per centre, far above the {band} range "
+                 f"(more than {s.red_load_factor:g} x {s.load_max:,.0f})")
+            )
+        elif per_centre > s.load_max:
+            found.append(("Amber", f"{per_centre:,.0f} under-5s per centre, above the {band} range"))
+        elif per_centre < s.load_min:
+            found.append(
+                ("Green", f"{per_centre:,.0f} under-5s per centre, below the {band} range: "
+                 "generous provision, or room to consolidate")
+            )
+        else:
+            found.append(("Green", f"{per_centre:,.0f} under-5s per centre, within the {band} range"))
+    if centre_loads is not None:
+        loads = np.asarray(centre_loads, dtype=float)
+        labels = np.asarray(centre_names if centre_names is not None else centre_loads.index)
+        for position in np.argsort(-loads, kind="stable"):
+            load, name = loads[position], labels[position]
+            if load <= s.load_max:
+                break
+            found.append(
+                ("Amber", f"{name} serves {load:,.0f} under-5s, above the {s.load_max:,.0f} maximum")
+            )
+    found.sort(key=lambda item: -RAG_ORDER[item[0]])
+    overall = found[0][0]
+    return overall, [f"{rag}: {text}" for rag, text in found]
+
+
+def load_status(load: np.ndarray, standards: Standards) -> np.ndarray:
+    """'below range', 'within range' or 'above range' of the 600-1,200 under-5s per centre."""
+    return np.select(
+        [load < standards.load_min, load > standards.load_max],
+        ["below range", "above range"],
+        default="within range",
+    )
+
+
+def _capacity(centres: gpd.GeoDataFrame) -> pd.Series | None:
+    if "capacity" not in centres:
+        return None
+    capacity = pd.to_numeric(centres["capacity"], errors="coerce")
+    if capacity.isna().all():
+        return None
+    if capacity.isna().any():
+        missing = ", ".join(map(str, centres.index[capacity.isna()][:5]))
+        raise ValidationError(
+            f"centres: capacity is given for some centres but not for {missing}; give every "
+            "centre a capacity (the two-step floating catchment needs all) or leave the column empty"
+        )
+    return capacity
+
+
+def authority_figures(
+    counts: np.ndarray,
+    centre_under5: pd.Series,
+    standards: Standards,
+    *,
+    centre_names: pd.Series,
+    areas_served: np.ndarray,
+    in_authority: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Authority-wide figures, verdict and reasons from the count matrix and centre loads.
+
+    ``centres`` counts the centres that serve at least one area (``areas_served > 0``);
+    ``under5_per_centre`` and ``centres_per_1000_under5`` (IFS's exposure measure) use it.
+    """
+    total = shares_frame(counts.sum(axis=0, keepdims=True), pd.RangeIndex(1)).iloc[0]
+    figures: dict[str, Any] = {k: _plain(v) for k, v in total.items()}
+    serving = centre_under5.index[np.asarray(areas_served) > 0]
+    figures["centres"] = int(len(serving))
+    figures["centres_listed"] = int(len(centre_under5))
+    if in_authority is not None:
+        inside = in_authority.astype("boolean").fillna(False).to_numpy(bool)
+        figures["centres_in_authority"] = int(inside.sum())
+        figures["centres_outside_serving"] = int(
+            (~inside & centre_under5.index.isin(serving)).sum()
+        )
+    figures["under5_per_centre"] = figures["under5"] / max(figures["centres"], 1)
+    figures["centres_per_1000_under5"] = 1000 * figures["centres"] / max(figures["under5"], 1)
+    status = load_status(centre_under5.to_numpy(float), standards)
+    figures["centres_above_load_range"] = int((status == "above range").sum())
+    figures["centres_below_load_range"] = int((status == "below range").sum())
+    rag, why = verdict(
+        figures,
+        standards,
+        centre_loads=centre_under5.to_numpy(float),
+        centre_names=np.asarray(centre_names, dtype=object),
+    )
+    figures["rag"] = rag
+    figures["reasons"] = why
+    return figures
+
+
+def locality_table(
+    counts: np.ndarray,
+    area_centre: np.ndarray,
+    centre_locality: pd.Series,
+    centre_under5: pd.Series,
+    standards: Standards,
+    *,
+    centre_names: pd.Series,
+) -> pd.DataFrame:
+    """Figures, verdict and reasons for each locality (the localities of the centres listed).
+
+    Areas belong to the locality of the centre that serves them (``area_centre`` holds the
+    centre's position in ``centre_locality``); a locality's centres are the centres listed in it.
+    """
+    codes, labels = pd.factorize(centre_locality, sort=True)
+    sums = group_sums(counts, codes[area_centre], len(labels))
+    table = shares_frame(sums, pd.Index(labels, name="locality"))
+    table["centres"] = np.bincount(codes, minlength=len(labels))
+    table["under5_per_centre"] = table["under5"] / table["centres"].where(table["centres"] > 0)
+    rags, reasons = [], []
+    loads = centre_under5.to_numpy(float)
+    names = np.asarray(centre_names, dtype=object)
+    for position, row in enumerate(table.to_dict("records")):
+        members = codes == position
+        rag, why = verdict(
+            row, standards, centre_loads=loads[members], centre_names=names[members]
+        )
+        rags.append(rag)
+        reasons.append(why)
+    table["rag"] = rags
+    table["reasons"] = reasons
+    return table
+
+
+def assess_sufficiency(
+    areas: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    *,
+    standards: Standards | None = None,
+) -> SufficiencyResult:
+    """Apply the sufficiency standards to an authority's areas and centres.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Small areas in EPSG:27700, indexed by area code, with ``under5``, ``children_0_15``,
+        ``idaci_children``, ``imd_decile``, ``imd_score`` (see :func:`planning.load_areas`).
+    centres : GeoDataFrame
+        Centres in EPSG:27700, indexed by ``centre_id``, with ``name`` and optionally
+        ``locality``, ``kind``, ``capacity`` (see :func:`planning.inputs.centres.read_centres`).
+    standards : Standards, optional
+        Defaults to the packaged ``standards.yaml``.
+
+    Returns
+    -------
+    SufficiencyResult
+    """
+    if standards is None:
+        from planning.standards import load_standards
+
+        standards = load_standards()
+    require_non_empty(areas, "areas", "small area")
+    require_projected(areas, "areas")
+    _validate_centres(centres)
+    need = need_measures(areas, standards)
+    catchment = assign_catchments(areas, centres)
+    return build_result(areas, need, catchment, centres, standards)
+
+
+_AREA_RESULT_COLUMNS = (
+    "centre_name", "locality", "walk_minutes", "reach_standard_m", "within_reach", "within_short",
+    "within_walk", "places_per_under5_2sfca",
+)
+
+
+def build_result(
+    areas: gpd.GeoDataFrame,
+    need: pd.DataFrame,
+    catchment: pd.DataFrame,
+    centres: gpd.GeoDataFrame,
+    standards: Standards,
+) -> SufficiencyResult:
+    """Assemble a :class:`SufficiencyResult` from need measures and a catchment assignment.
+
+    ``catchment`` has ``centre_id`` and ``distance_m`` per area (as from
+    :func:`planning.analysis.catchments.assign_catchments`); the scenario engine passes its own.
+    """
+    distance = catchment["distance_m"].to_numpy(float)
+    minutes, within_reach, within_short, within_walk = reach_flags(
+        distance, area_reach_standard(areas, standards), standards
+    )
+    localities = centre_localities(centres)
+    names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
+    # A result table passed back in as areas (e.g. a scenario on a previous result) keeps only
+    # its inputs: every column computed here is computed afresh.
+    computed = [*need.columns, *catchment.columns, *_AREA_RESULT_COLUMNS]
+    area_table = areas.drop(columns=[c for c in computed if c in areas]).join(need).join(catchment)
+    area_table["centre_name"] = area_table["centre_id"].map(names)
+    area_table["locality"] = area_table["centre_id"].map(localities)
+    area_table["walk_minutes"] = minutes
+    area_table["reach_standard_m"] = area_reach_standard(areas, standards)
+    area_table["within_reach"] = within_reach
+    area_table["within_short"] = within_short
+    area_table["within_walk"] = within_walk
+    counts = _frame_counts(area_table)
+
+    area_centre = centres.index.get_indexer(catchment["centre_id"])
+    by_centre = shares_frame(group_sums(counts, area_centre, len(centres)), centres.index)
+    centre_under5 = by_centre["under5"]
+    centre_table = centres.copy()
+    centre_table["locality"] = localities
+    centre_table["under5"] = by_centre["under5"]
+    centre_table["idaci_children"] = by_centre["idaci_children"]
+    centre_table["under5_income_deprived"] = by_centre["under5_income_deprived"]
+    centre_table["areas_served"] = by_centre["areas"].astype(int)
+    centre_table["share_within_reach"] = by_centre["share_within_reach"]
+    centre_table["load_ratio"] = centre_table["under5"] / standards.load_target
+    centre_table["load_status"] = load_status(centre_table["under5"].to_numpy(float), standards)
+    capacity = _capacity(centres)
+    if capacity is not None:
+        origin, destination, metres = pairs_within(
+            area_points(areas), centre_points(centres), standards.reach_m
+        )
+        access, ratio = two_step_fca(
+            areas["under5"].to_numpy(dtype=float),
+            capacity.to_numpy(dtype=float),
+            origin,
+            destination,
+            metres,
+            max_metres=standards.reach_m,
+        )
+        area_table["places_per_under5_2sfca"] = access
+        centre_table["places_per_under5_in_reach"] = ratio
+        centre_table["places_per_catchment_under5"] = capacity / centre_table["under5"].where(
+            centre_table["under5"] > 0
+        )
+
+    locality_frame = locality_table(
+        counts, area_centre, localities, centre_under5, standards, centre_names=names
+    )
+    wards = summarise(area_table, by="ward_name") if "ward_name" in area_table else pd.DataFrame()
+    figures = authority_figures(
+        counts,
+        centre_under5,
+        standards,
+        centre_names=names,
+        areas_served=by_centre["areas"].to_numpy(),
+        in_authority=centres["in_authority"] if "in_authority" in centres else None,
+    )
+    if "utla_code" in areas and areas["utla_code"].nunique() == 1:
+        figures["authority_code"] = str(areas["utla_code"].iloc[0])
+        figures["authority_name"] = str(areas["utla_name"].iloc[0])
+    return SufficiencyResult(
+        areas=gpd.GeoDataFrame(area_table, geometry=areas.geometry.name, crs=areas.crs),
+        centres=gpd.GeoDataFrame(centre_table, geometry=centres.geometry.name, crs=centres.crs),
+        localities=locality_frame,
+        wards=wards,
+        authority=figures,
+        standards=standards,
+        notes=result_notes(area_table, centre_table),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    return value
+
+
+ILLUSTRATIVE_NOTE = (
+    "The centres used are ILLUSTRATIVE sites, not the council's real centres: they were placed by "
+    "under-5-weighted k-means over real small-area demand (data/centres/README.md). Supply the "
+    "council's own centres file with --centres FILE (format in data/centres/README.md) before "
+    "relying on any figure."
+)
+
+
+def result_notes(areas: pd.DataFrame, centres: pd.DataFrame) -> list[str]:
+    """Caveats that every output of this result must carry."""
+    notes = []
+    if "source" in centres and (centres["source"].astype(str) == "illustrative").any():
+        notes.append(ILLUSTRATIVE_NOTE)
+    if "idaci_estimated" in areas and areas["idaci_estimated"].astype(bool).any():
+        n = int(areas["idaci_estimated"].astype(bool).sum())
+        notes.append(
+            f"{n} small area(s) have an IDACI count suppressed in the published indicators "
+            "(fewer than 10 children); their count is estimated within 0-9 and flagged "
+            "'idaci_estimated' (method in data/README.md)."
+        )
+    return notes

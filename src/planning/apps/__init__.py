@@ -1,0 +1,1 @@
+"""Apps: the command line, the planners' notebook views and the councillors' dashboard."""

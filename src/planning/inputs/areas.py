@@ -1,0 +1,218 @@
+"""The embedded real data (English LSOAs with deprivation and population) and the toy town.
+
+Real data come from ``data/`` (built by ``scripts/build_data.py`` from ONS and MHCLG open data;
+see ``data/README.md`` for provenance and the Open Government Licence attribution).
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planning import settings
+from planning._errors import ValidationError
+from planning._validate import require_projected
+
+#: Attribution that every output built on the embedded data must carry.
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. "
+    "Contains OS data © Crown copyright and database right 2021-2025. Source: Office for "
+    "National Statistics; Ministry of Housing, Communities and Local Government."
+)
+
+#: What each embedded table is and when it was published; written into every summary.
+DATA_VINTAGES: dict[str, str] = {
+    "geography": "LSOA 2021 (ONS, December 2021 generalised boundaries)",
+    "deprivation": "English Indices of Deprivation 2025 (MHCLG), IMD and domains on LSOA 2021",
+    "idaci_children": (
+        "IoD2025 underlying indicators: IDACI numerator (children 0-15 in income-deprived "
+        "families); suppressed cells (<10) estimated and flagged"
+    ),
+    "under5_population": (
+        "ONS mid-2020 small area population estimates, single years 0-4, LSOA 2011, carried "
+        "to LSOA 2021 by the ONS best-fit lookup (split areas apportioned by Census 2021 "
+        "households, merged areas summed; totals conserved exactly)"
+    ),
+    "wards": "ONS LSOA 2021 to ward 2024 to district 2024 lookup",
+    "authorities": "ONS district to upper-tier authority lookup 2023",
+    "rural_urban": "ONS 2021 rural-urban classification of LSOAs",
+}
+
+VINTAGE_FILES = {2021: "lsoa21_england.parquet", 2011: "lsoa11_england.parquet"}
+
+
+def _data_path(name: str) -> Path:
+    path = settings.DATA_DIR / name
+    if not path.exists():
+        raise ValidationError(
+            f"embedded data file {path} is missing; run from a full clone of the repository "
+            "or set PLANNING_DATA_DIR to the folder holding it"
+        )
+    return path
+
+
+@lru_cache(maxsize=1)
+def list_authorities() -> pd.DataFrame:
+    """The English upper-tier authorities (counties and unitaries) that can be loaded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``name``, ``districts``, ``lsoa_count``, ``under5``; one row per
+        authority (153), sorted by code.
+    """
+    return pd.read_csv(_data_path("authorities.csv")).sort_values("code").reset_index(drop=True)
+
+
+def resolve_authority(authority: str) -> tuple[str, str]:
+    """Return ``(code, name)`` for an authority given by ONS code or name (any case).
+
+    Raises
+    ------
+    ValidationError
+        If no authority matches; the message suggests the closest names.
+    """
+    table = list_authorities()
+    wanted = str(authority).strip()
+    by_code = table[table["code"].str.upper() == wanted.upper()]
+    if len(by_code) == 1:
+        return str(by_code.iloc[0]["code"]), str(by_code.iloc[0]["name"])
+    by_name = table[table["name"].str.casefold() == wanted.casefold()]
+    if len(by_name) == 1:
+        return str(by_name.iloc[0]["code"]), str(by_name.iloc[0]["name"])
+    close = difflib.get_close_matches(wanted, table["name"].tolist(), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValidationError(
+        f"unknown authority '{authority}': give an English upper-tier authority code "
+        f"(e.g. E06000015) or name (e.g. Derby).{hint} Run `planning authorities` for the list."
+    )
+
+
+def load_areas(authority: str | None = None, *, vintage: int = 2021) -> gpd.GeoDataFrame:
+    """Load the small areas (LSOAs) of one authority, or of all England, in EPSG:27700.
+
+    Parameters
+    ----------
+    authority : str, optional
+        Upper-tier authority code or name; ``None`` loads every English LSOA.
+    vintage : {2021, 2011}
+        2021: LSOA 2021 with IoD2025 (default). 2011: LSOA 2011 with IoD2019 (IMD score
+        rebuilt from File 9 with the published domain weights) and mid-2020 population.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``area_code``. Counts: ``under5``, ``age_0`` .. ``age_4``,
+        ``children_0_15``, ``idaci_children`` (2021; estimated where suppressed, see
+        ``idaci_estimated``). Rates and ranks: ``imd_score``, ``imd_rank``, ``imd_decile`` and
+        the domains. ``point_easting``/``point_northing``: a point inside each polygon.
+    """
+    if vintage not in VINTAGE_FILES:
+        raise ValidationError(f"vintage must be one of {sorted(VINTAGE_FILES)}, not {vintage!r}")
+    path = _data_path(VINTAGE_FILES[vintage])
+    filters = None
+    if authority is not None:
+        code, _ = resolve_authority(authority)
+        filters = [("utla_code", "==", code)]
+    areas = gpd.read_parquet(path, filters=filters)
+    areas.index.name = "area_code"
+    return areas
+
+
+def toy_town(
+    *,
+    rows: int = 3,
+    columns: int = 3,
+    cell_metres: float = 1_000.0,
+    under5: float | np.ndarray = 100.0,
+    imd_decile: int | np.ndarray = 5,
+    idaci_share: float = 0.2,
+    origin: tuple[float, float] = (430_000.0, 335_000.0),
+) -> gpd.GeoDataFrame:
+    """A grid of square small areas whose answers are easy to compute by hand.
+
+    Cell ``(r, c)`` is the square ``[x0 + c*s, x0 + (c+1)*s] x [y0 + r*s, y0 + (r+1)*s]`` and
+    its point is the square's centre. Codes are ``T{r}{c}`` (row-major). Counts are exact.
+
+    Parameters
+    ----------
+    under5, imd_decile : scalar or array of length ``rows * columns`` in row-major order.
+    idaci_share : float
+        ``idaci_children = round(idaci_share * children_0_15)`` with
+        ``children_0_15 = 3 * under5``.
+    """
+    n = rows * columns
+    x0, y0 = origin
+    codes, polys, east, north = [], [], [], []
+    for r in range(rows):
+        for c in range(columns):
+            codes.append(f"T{r}{c}")
+            polys.append(
+                shapely.box(
+                    x0 + c * cell_metres,
+                    y0 + r * cell_metres,
+                    x0 + (c + 1) * cell_metres,
+                    y0 + (r + 1) * cell_metres,
+                )
+            )
+            east.append(x0 + (c + 0.5) * cell_metres)
+            north.append(y0 + (r + 0.5) * cell_metres)
+    u5 = np.broadcast_to(np.asarray(under5, dtype=float), (n,)).copy()
+    decile = np.broadcast_to(np.asarray(imd_decile, dtype=int), (n,)).copy()
+    children = 3 * u5
+    frame = pd.DataFrame(
+        {
+            "area_name": [f"Toy {code}" for code in codes],
+            "utla_code": "T00000001",
+            "utla_name": "Toy Town",
+            "ward_code": [f"W{r}" for r in range(rows) for _ in range(columns)],
+            "ward_name": [f"Ward {r}" for r in range(rows) for _ in range(columns)],
+            "imd_decile": decile,
+            # A score that falls as the decile rises, so ranks and scores agree.
+            "imd_score": 60.0 - 5.0 * decile,
+            "imd_rank": decile * 3_000,
+            "income_score": 0.3 - 0.02 * decile,
+            "under5": u5,
+            "children_0_15": children,
+            "idaci_children": np.round(idaci_share * children),
+            "idaci_estimated": False,
+            "rural": False,
+            "point_easting": east,
+            "point_northing": north,
+        },
+        index=pd.Index(codes, name="area_code"),
+    )
+    return gpd.GeoDataFrame(frame, geometry=polys, crs=settings.WORKING_CRS)
+
+
+def area_points(areas: pd.DataFrame, *, source: str = "areas") -> np.ndarray:
+    """``(n, 2)`` array of each area's point in metres.
+
+    Uses ``point_easting``/``point_northing`` when present (the embedded data store a point inside
+    each LSOA: its centroid when that falls inside, else a point on its surface). ONS
+    population-weighted centroids are not shipped; where a frame has no point columns, the
+    polygon's representative point is used.
+    """
+    require_projected(areas, source)
+    if {"point_easting", "point_northing"} <= set(areas.columns):
+        xy = areas[["point_easting", "point_northing"]].to_numpy(dtype=float)
+    else:
+        points = areas.geometry.representative_point()
+        xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+    if not np.isfinite(xy).all():
+        bad = areas.index[~np.isfinite(xy).all(axis=1)]
+        raise ValidationError(f"{source}: area {bad[0]} has no usable point (empty geometry?)")
+    return xy
+
+
+def centre_points(centres: pd.DataFrame, *, source: str = "centres") -> np.ndarray:
+    """``(m, 2)`` array of centre coordinates in metres."""
+    require_projected(centres, source)
+    geometry = centres.geometry
+    return np.column_stack([geometry.x.to_numpy(), geometry.y.to_numpy()])

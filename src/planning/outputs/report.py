@@ -1,0 +1,364 @@
+"""Sufficiency reports: presentation blocks for the report notebook, and the Papermill run that
+executes it and renders a self-contained HTML file with no code and nothing fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planning._errors import PlanningError
+from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, resolve_authority
+from planning.runs.sufficiency import SufficiencyRun
+
+logger = logging.getLogger(__name__)
+
+REPORT_NOTEBOOK = "sufficiency_report.ipynb"
+
+
+def _notebooks_dir() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "notebooks" / REPORT_NOTEBOOK
+        if candidate.exists():
+            return candidate.parent
+    raise FileNotFoundError(
+        f"notebooks/{REPORT_NOTEBOOK} not found; run from a clone of the repository"
+    )
+
+
+def _html(text: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(text)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def rag_badge(rag: str) -> str:
+    return f'<span class="rag rag-{html.escape(rag)}">{html.escape(rag)}</span>'
+
+
+def title_block(run: SufficiencyRun, *, date: dt.date | None = None) -> Any:
+    """Report title with authority, date and the verdict."""
+    date = date or dt.date.today()
+    return _html(
+        f"<h1>Children's centre sufficiency: {html.escape(run.authority_name)} "
+        f"({html.escape(run.authority_code)})</h1>"
+        f"<p>Childcare Act 2006 s.5A assessment, {date:%d %B %Y}. "
+        f"Verdict: {rag_badge(run.result.authority['rag'])}</p>"
+    )
+
+
+def notes_block(run: SufficiencyRun) -> Any:
+    """Caveats that must be read before any figure (illustrative centres, estimated counts)."""
+    return _html("".join(f'<div class="note">{html.escape(n)}</div>' for n in run.result.notes))
+
+
+def headline_cards(run: SufficiencyRun) -> Any:
+    """Headline figures: under-5s, children in income-deprived families, reach, verdict."""
+    a = run.result.authority
+    reach = run.result.standards.reach_label()
+    cards = [
+        (_num(a["under5"]), "children under 5"),
+        (_num(a["idaci_children"]), "children 0-15 in income-deprived families (IDACI)"),
+        (_pct(a["share_within_reach"]), f"of under-5s within {reach} of a centre"),
+        (
+            _pct(a["share_deprived_within_reach"]),
+            f"of under-5s in the 30% most deprived areas within {reach}",
+        ),
+        (_num(a["under5_per_centre"]), "under-5s per centre (standard 600-1,200)"),
+        (f"{a['centres_per_1000_under5']:.2f}", "centres per 1,000 under-5s"),
+        (rag_badge(a["rag"]), "verdict"),
+    ]
+    body = "".join(
+        f'<div class="card"><div class="value">{v}</div><div class="label">{html.escape(k)}</div>'
+        "</div>"
+        for v, k in cards
+    )
+    return _html(f'<div class="cards">{body}</div>')
+
+
+def reasons_block(run: SufficiencyRun) -> Any:
+    """The authority verdict and each reason, worst first."""
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in run.result.authority["reasons"])
+    return _html(f"<p>{rag_badge(run.result.authority['rag'])}</p><ul>{items}</ul>")
+
+
+def _table(frame: pd.DataFrame) -> Any:
+    return _html(frame.to_html(classes="planning", border=0, escape=True, na_rep="n/a"))
+
+
+def locality_table(run: SufficiencyRun) -> Any:
+    """One row per locality: under-5s, centres, load, reach overall and for the most deprived."""
+    loc = run.result.localities
+    frame = pd.DataFrame(
+        {
+            "Verdict": loc["rag"],
+            "Centres": loc["centres"],
+            "Under-5s": loc["under5"].map(_num),
+            "Under-5s per centre": loc["under5_per_centre"].map(_num),
+            "Within reach": loc["share_within_reach"].map(_pct),
+            "Most deprived 30% within reach": loc["share_deprived_within_reach"].map(_pct),
+            "Others within reach": loc["share_other_within_reach"].map(_pct),
+            "Reasons": loc["reasons"].map(lambda r: "; ".join(r)),
+        }
+    )
+    frame.index.name = "Locality"
+    return _table(frame)
+
+
+def centre_table(run: SufficiencyRun) -> Any:
+    """One row per centre: locality, hub or branch, catchment under-5s and load status."""
+    c = run.result.centres
+    frame = pd.DataFrame(
+        {
+            "Centre": c["name"],
+            "Locality": c["locality"],
+            "Hub/branch": c.get("kind", ""),
+            "Under-5s in catchment": c["under5"].map(_num),
+            "IDACI children": c["idaci_children"].map(_num),
+            "Load": c["load_status"],
+            "Within reach": c["share_within_reach"].map(_pct),
+        }
+    )
+    if "in_authority" in c:
+        frame["In authority"] = c["in_authority"].map({True: "yes", False: "no"}).fillna("")
+    frame.index.name = "Id"
+    return _table(frame)
+
+
+def ward_table(run: SufficiencyRun) -> Any:
+    """One row per ward: under-5s and the shares within reach."""
+    w = run.result.wards
+    frame = pd.DataFrame(
+        {
+            "Under-5s": w["under5"].map(_num),
+            "IDACI children": w["idaci_children"].map(_num),
+            "Within reach": w["share_within_reach"].map(_pct),
+            "Within 1 mile": w["share_within_short"].map(_pct),
+            "Most deprived 30% within reach": w["share_deprived_within_reach"].map(_pct),
+            "Mean distance (km)": (w["mean_distance_m"] / 1000).map(lambda v: f"{v:.1f}"),
+        }
+    )
+    frame.index.name = "Ward"
+    return _table(frame)
+
+
+def access_table(run: SufficiencyRun) -> Any:
+    """Shares within each distance standard, overall and by deprivation group."""
+    r = run.result
+    s = r.standards
+    a = r.areas
+    rows = {}
+    groups = {"All areas": a.index == a.index, "30% most deprived": a["most_deprived_30"],
+              "Other areas": ~a["most_deprived_30"]}
+    for label, mask in groups.items():
+        u5 = a.loc[mask, "under5"]
+        total = u5.sum()
+        rows[label] = {
+            "Under-5s": _num(total),
+            f"Within {s.reach_km:g} km": _pct((u5 * a.loc[mask, "within_reach"]).sum() / total)
+            if total else "n/a",
+            "Within 1 mile": _pct((u5 * a.loc[mask, "within_short"]).sum() / total)
+            if total else "n/a",
+            f"Within {s.walk_minutes:g} min walk": _pct((u5 * a.loc[mask, "within_walk"]).sum() / total)
+            if total else "n/a",
+        }
+    return _table(pd.DataFrame(rows).T)
+
+
+def standards_table(run: SufficiencyRun) -> Any:
+    """The standards applied, so a reader can see what 'sufficient' meant here."""
+    s = run.result.standards
+    rows = {
+        "Reasonable reach": f"{s.reach_km:g} km straight line"
+        + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
+        "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
+        f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
+        "Reach-area size": f"{s.load_target:,.0f} under-5s per centre (range {s.load_min:,.0f}-"
+        f"{s.load_max:,.0f})",
+        "Most deprived": f"IMD deciles {', '.join(map(str, s.most_deprived_deciles))} nationally",
+        "Green / amber (most deprived within reach)": f"{_pct(s.deprived_green)} / "
+        f"{_pct(s.deprived_amber)}",
+        "Green / amber (all within reach)": f"{_pct(s.all_green)} / {_pct(s.all_amber)}",
+        "Need index weights": ", ".join(f"{k} {v:g}" for k, v in s.need_weights.items())
+        + f" ({s.need_normaliser} normalised)",
+        "Standards file": s.source,
+    }
+    frame = pd.DataFrame({"Standard": list(rows), "Applied": list(rows.values())}).set_index(
+        "Standard"
+    )
+    return _table(frame)
+
+
+def sources_block(run: SufficiencyRun) -> Any:
+    """Data vintages, input hashes and the Open Government Licence attribution."""
+    vintages = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DATA_VINTAGES.items()
+    )
+    inputs = "".join(
+        f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in run.inputs.items()
+    )
+    return _html(
+        f'<div class="sources"><ul>{vintages}</ul><p>Inputs:</p><ul>{inputs}</ul>'
+        f"<p>{html.escape(ATTRIBUTION)}</p></div>"
+    )
+
+
+def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> Any:
+    """Folium map of need, centres, catchments, the reach rings and gap areas (offline-safe)."""
+    from planning.outputs.maps import sufficiency_map
+
+    s = run.result.standards
+    note = " ".join(run.result.notes[:1]) or None
+    return sufficiency_map(
+        run.result.areas,
+        run.result.centres,
+        reach_metres=(s.reach_m, s.short_reach_m),
+        tiles=tiles,
+        title=f"{run.authority_name}: need, centres and reach",
+        note=note,
+        localities=run.result.localities,
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def render_html(notebook: Path) -> str:
+    """Render an executed notebook to one self-contained HTML page without code cells.
+
+    Uses the ``offline_report`` template (the JupyterLab template without require.js, MathJax
+    or Mermaid from a CDN) and embeds images; raises if any external script or stylesheet remains.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from planning.outputs.maps import assert_offline
+
+    templates = resources.files("planning").joinpath("templates")
+    exporter = HTMLExporter(
+        template_name="offline_report",
+        extra_template_basedirs=[str(templates)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    assert_offline(body)
+    return body
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-pdf-header-footer",
+    # Print what the HTML holds and nothing more: no request leaves the machine (map tiles
+    # included), so a scheduled PDF is reproducible and runs with no network.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable for PDF output: ``$PLANNING_CHROMIUM`` or the first of
+    ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH; ``None`` if none."""
+    configured = os.environ.get("PLANNING_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(
+    html_file: str | Path,
+    pdf_file: str | Path,
+    *,
+    chromium: str | None = None,
+    timeout: float = 180.0,
+) -> Path:
+    """Print an HTML report to PDF with headless Chromium (``--print-to-pdf``).
+
+    Runs with a throwaway profile (``--user-data-dir``) and without background traffic, so it
+    works unattended under cron or systemd. Raises :class:`PlanningError` if Chromium is missing,
+    fails, or writes something that is not a PDF.
+    """
+    source, target = Path(html_file).resolve(), Path(pdf_file).resolve()
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise PlanningError(
+            "PDF output needs Chromium, which was not found: install it (`make system-deps`) or "
+            "set PLANNING_CHROMIUM to its path"
+        )
+    with tempfile.TemporaryDirectory(prefix="planning-chromium-", ignore_cleanup_errors=True) as p:
+        command = [
+            executable, *CHROMIUM_FLAGS, f"--user-data-dir={p}", f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout,
+                stdin=subprocess.DEVNULL, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise PlanningError(
+                f"Chromium did not print {source.name} to PDF within {timeout:.0f} s"
+            ) from None
+    ok = target.is_file() and target.read_bytes()[:5] == b"%PDF-"
+    if done.returncode != 0 or not ok:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise PlanningError(
+            f"Chromium could not print {source.name} to PDF (exit status {done.returncode}):\n"
+            f"{tail}"
+        )
+    return target
+
+
+def targeting_section(run: SufficiencyRun) -> Any:
+    """Targeting and outreach for the report: how well area-based targeting finds the children
+    in income-deprived families, and what each outreach rule would reach (no registrations
+    needed; see :mod:`planning.runs.targeting`)."""
+    from planning.runs.targeting import run_targeting, targeting_html
+
+    targeting = run_targeting(run.authority_code, run=run)
+    return _html(targeting_html(targeting))
+
+
+def reach_section(run: SufficiencyRun, registrations: str | Path | None) -> Any:
+    """Reach from a registration extract, after disclosure control (empty without one).
+
+    The extract is reduced to small-area counts as it is read; only protected counts reach the
+    page (see :mod:`planning.runs.reach` and :mod:`planning.analysis.disclosure`)."""
+    if registrations is None or str(registrations) == "":
+        return _html("")
+    from planning.runs.reach import publish_reach, reach_html, run_reach
+
+    reach = run_reach(run.authority_code, registrations, run=run)
+    return _html(reach_html(publish_reach(reach.result)))

@@ -1,0 +1,1251 @@
+"""Scheduled sufficiency reports: schedule files, unattended runs, manifests, "what changed".
+
+A schedule is a YAML list of report runs (authority, centres file, standards, scenario, output
+root, formats). :func:`run_schedule` executes each run's report notebook with Papermill (in
+parallel processes), publishes it under ``<out>/<authority>/<YYYY-MM-DD>/`` atomically together
+with a ``manifest.json`` (parameters, input hashes, data vintages, versions, timings, status) and a
+``figures.json``, keeps anything that failed in ``<out>/failed/<authority>/<date>-<time>/`` with a
+readable ``error.txt``, and rewrites ``<out>/index.html``. Each report opens with what changed
+since the previous successful report for the same authority
+(:func:`planning.outputs.changes.compare_figures`).
+
+    .venv/bin/planning report --schedule schedules/example.yaml --workers 2
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from planning import settings
+from planning._errors import PlanningError, ValidationError
+from planning._validate import Problems, require_file
+from planning.outputs.changes import compare_figures, load_figures
+from planning._files import file_sha256
+from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
+from planning.outputs.report import (
+    REPORT_NOTEBOOK,
+    _notebooks_dir,
+    find_chromium,
+    html_to_pdf,
+    render_html,
+    slug,
+)
+from planning._files import (
+    atomic_directory,
+    check_output_folder,
+    publishing_stopped,
+    remove_stale_staging,
+    stop_publishing,
+    why_protected,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Output formats a schedule entry may ask for; HTML is always written (the PDF is printed from it).
+FORMATS = ("html", "pdf")
+#: Keys a schedule entry may have.
+SCHEDULE_KEYS = ("authority", "centres", "standards", "scenario", "out", "formats")
+#: Keys a schedule file may have at its top level (when it is a mapping).
+TOP_LEVEL_KEYS = ("runs", "defaults", "allow_out_outside")
+#: Seconds any one notebook cell may run before the report is failed (a hung run must not block
+#: the rest of an unattended schedule).
+DEFAULT_CELL_TIMEOUT = 1800.0
+FAILED_DIR = "failed"
+MANIFEST = "manifest.json"
+FIGURES = "figures.json"
+PREVIOUS_FIGURES = "previous-figures.json"
+INDEX = "index.html"
+#: Marks an index page as the tool's own (a page without it is never overwritten).
+INDEX_GENERATOR = "planning workbench reports index"
+_MANIFEST_SCHEMA = 1
+#: Signals that stop a schedule (a scheduler's stop, or Ctrl-C).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+# --------------------------------------------------------------------------------------------
+# Schedule files
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report run: which authority, with which inputs, written where, in which formats.
+
+    Paths are absolute so that the spec can be run from any process or working directory.
+    """
+
+    authority: str
+    name: str
+    centres: Path | None = None
+    standards: Path | None = None
+    scenario: Path | None = None
+    out: Path = Path("reports")
+    formats: tuple[str, ...] = ("html",)
+    origin: str = "command line"
+    #: Replace a report folder even if it holds files this tool did not write (``--force``).
+    force: bool = False
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        """The run's own input files (its report folder must never hold one)."""
+        return tuple(p for p in (self.centres, self.standards, self.scenario) if p is not None)
+
+    @property
+    def slug(self) -> str:
+        return slug(self.name)
+
+    def folder(self, date: dt.date) -> Path:
+        """Where the report for ``date`` is published."""
+        return self.out / self.slug / date.isoformat()
+
+
+def _path(value: Any, *, key: str, base: Path, where: str, problems: Problems) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        problems.add(f"{where}: '{key}' must be a file path, found {value!r}")
+        return None
+    path = Path(value).expanduser()
+    resolved = (path if path.is_absolute() else base / path).resolve()
+    if not resolved.is_file():
+        problems.add(
+            f"{where}: {key} file '{value}' not found (looked for {resolved}); check the path "
+            "(relative paths are read from the schedule file's folder)"
+        )
+        return None
+    return resolved
+
+
+def _formats(value: Any, *, where: str, problems: Problems) -> tuple[str, ...]:
+    if value is None:
+        return ("html",)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        problems.add(f"{where}: 'formats' must be a list such as [html, pdf], found {value!r}")
+        return ("html",)
+    wanted = [v.strip().lower() for v in items]
+    unknown = [v for v in wanted if v not in FORMATS]
+    if unknown:
+        problems.add(
+            f"{where}: formats {', '.join(repr(v) for v in unknown)} not known; "
+            f"use {' and/or '.join(FORMATS)}"
+        )
+    if "pdf" in wanted and find_chromium() is None:
+        problems.add(
+            f"{where}: format 'pdf' needs Chromium, which was not found; install it "
+            "(`make system-deps`), set PLANNING_CHROMIUM, or drop pdf from 'formats'"
+        )
+    return ("html", "pdf") if "pdf" in wanted else ("html",)
+
+
+def _spec(
+    entry: Mapping[str, Any],
+    *,
+    base: Path,
+    default_out: Path,
+    where: str,
+    problems: Problems,
+    require_centres: bool,
+    allow_out_outside: bool = False,
+    force: bool = False,
+) -> ReportSpec | None:
+    unknown = [k for k in entry if k not in SCHEDULE_KEYS]
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), SCHEDULE_KEYS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        problems.add(
+            f"{where}: unknown key '{key}'{hint} Valid keys: {', '.join(SCHEDULE_KEYS)}"
+        )
+    authority = entry.get("authority")
+    if authority is None or not str(authority).strip():
+        problems.add(
+            f"{where}: 'authority' is missing; give an ONS code (e.g. E06000015) or a name "
+            "(e.g. Derby)"
+        )
+        return None
+    try:
+        code, name = resolve_authority(str(authority))
+    except ValidationError as exc:
+        problems.add(f"{where}: {exc}")
+        return None
+    where = f"{where} ({name})"
+    centres = _path(entry.get("centres"), key="centres", base=base, where=where, problems=problems)
+    if require_centres and entry.get("centres") is None and code != settings.DEFAULT_AUTHORITY:
+        problems.add(
+            f"{where}: 'centres' is missing; the default centres are Derby's illustrative sites, "
+            f"meaningless for {name}: give the council's centres file "
+            "(format in data/centres/README.md)"
+        )
+    standards = _path(
+        entry.get("standards"), key="standards", base=base, where=where, problems=problems
+    )
+    scenario = _path(
+        entry.get("scenario"), key="scenario", base=base, where=where, problems=problems
+    )
+    if scenario is not None and scenario.exists():
+        # Check the scenario file now, so a bad one is reported before anything runs.
+        from planning.analysis.scenarios import load_scenario
+
+        try:
+            load_scenario(scenario)
+        except ValidationError as exc:
+            problems.add(f"{where}: 'scenario': {exc}")
+    out = _out_folder(
+        entry.get("out"), root=default_out, where=where, problems=problems,
+        allow_outside=allow_out_outside,
+    )
+    formats = _formats(entry.get("formats"), where=where, problems=problems)
+    return ReportSpec(
+        authority=code, name=name, centres=centres, standards=standards, scenario=scenario,
+        out=out, formats=formats, origin=where, force=force,
+    )
+
+
+def _out_folder(
+    value: Any, *, root: Path, where: str, problems: Problems, allow_outside: bool
+) -> Path:
+    """A run's reports root: ``--out`` itself, or a folder inside it (relative paths are read
+    from ``--out``). A folder outside ``--out`` needs ``allow_out_outside: true`` at the top of
+    the schedule, so a schedule file alone cannot send reports anywhere on the machine."""
+    root = Path(root).expanduser().resolve()
+    if value is None:
+        out = root
+    elif isinstance(value, str) and value.strip():
+        given = Path(value).expanduser()
+        out = (given if given.is_absolute() else root / given).resolve()
+        if not allow_outside and out != root and root not in out.parents:
+            problems.add(
+                f"{where}: 'out' {value!r} is outside the reports folder {root} (--out); give a "
+                "folder inside it, or set 'allow_out_outside: true' at the top of the schedule "
+                "if the schedule's author may write reports anywhere"
+            )
+    else:
+        problems.add(f"{where}: 'out' must be a folder path, found {value!r}")
+        out = root
+    reason = why_protected(out)
+    if reason is not None:
+        problems.add(
+            f"{where}: reports folder {reason}; reports are never written there. Give a folder "
+            "of their own, e.g. reports/"
+        )
+    return out
+
+
+def report_spec(
+    authority: str = settings.DEFAULT_AUTHORITY,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | None = None,
+    scenario: str | Path | None = None,
+    out: str | Path = "reports",
+    formats: Sequence[str] = ("html",),
+    force: bool = False,
+) -> ReportSpec:
+    """A validated :class:`ReportSpec` for one report (what ``planning report --authority`` runs).
+
+    Relative paths are read from the current folder. Unlike a schedule entry, an authority other
+    than Derby may use the default (illustrative Derby) centres, as ``planning report`` always has.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem: unknown authority, missing files, unknown formats.
+    """
+    problems = Problems("planning report")
+    entry = {
+        "authority": authority,
+        "centres": None if centres is None else str(centres),
+        "standards": None if standards is None else str(standards),
+        "scenario": None if scenario is None else str(scenario),
+        "formats": list(formats),
+    }
+    spec = _spec(
+        entry, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
+        require_centres=False, force=force,
+    )
+    problems.raise_if_any()
+    assert spec is not None
+    return spec
+
+
+def load_schedule(
+    path: str | Path, *, out: str | Path = "reports", force: bool = False
+) -> list[ReportSpec]:
+    """Read and validate a schedule file.
+
+    The file is YAML: either a list of runs, or a mapping with ``runs`` (that list) and optional
+    ``defaults`` (keys applied to every run unless the run sets them)::
+
+        defaults: {formats: [html, pdf]}
+        runs:
+          - authority: Derby
+          - authority: E06000034            # Thurrock
+            centres: centres/thurrock.csv   # relative to this file's folder
+            standards: standards.yaml
+            scenario: scenarios/close_two.yaml
+            out: thurrock                   # inside --out
+
+    Keys: ``authority`` (required; ONS code or name), ``centres`` (required except for Derby,
+    whose default centres are illustrative), ``standards``, ``scenario`` (passed to the notebook
+    as the ``scenario`` parameter), ``out`` (default: the ``out`` argument, i.e. ``--out``; a
+    relative path is read from ``--out`` and an absolute one must lie inside it unless the
+    schedule sets ``allow_out_outside: true`` at its top level) and ``formats`` (``html``,
+    ``pdf``; default html). Other relative paths are read from the schedule file's folder.
+
+    Raises
+    ------
+    ValidationError
+        One error listing every problem, each with the entry number, the key and the fix.
+    """
+    import yaml
+
+    from planning._validate import read_text
+
+    path = require_file(path, "schedule file", suffixes=(".yaml", ".yml"))
+    label = str(path)
+    try:
+        raw = yaml.safe_load(read_text(path, "schedule file (.yaml)"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidationError(
+            f"{label}{where}: not valid YAML ({problem}); a schedule is a list of runs such as "
+            "'- authority: Derby'"
+        ) from None
+    defaults: Any = {}
+    allow_outside: Any = False
+    if isinstance(raw, dict):
+        extra = [k for k in raw if k not in TOP_LEVEL_KEYS]
+        if extra:
+            raise ValidationError(
+                f"{label}: unknown top-level key(s) {', '.join(map(repr, extra))}; a schedule is "
+                "either a list of runs or a mapping with 'runs' and optional 'defaults' and "
+                "'allow_out_outside'"
+            )
+        runs, defaults = raw.get("runs"), raw.get("defaults") or {}
+        allow_outside = raw.get("allow_out_outside", False)
+        if not isinstance(allow_outside, bool):
+            raise ValidationError(
+                f"{label}: 'allow_out_outside' must be true or false, found {allow_outside!r}"
+            )
+    else:
+        runs = raw
+    if not isinstance(runs, list) or not runs:
+        raise ValidationError(
+            f"{label}: expected a list of runs (e.g. '- authority: Derby'), found "
+            f"{type(runs).__name__ if runs is not None else 'nothing'}"
+        )
+    problems = Problems(label)
+    if not isinstance(defaults, dict):
+        problems.add(f"'defaults' must be a mapping of keys, found {defaults!r}")
+        defaults = {}
+    elif "authority" in defaults:
+        problems.add("'defaults' cannot set 'authority'; name it in each run")
+    specs: list[ReportSpec] = []
+    for number, entry in enumerate(runs, start=1):
+        if not isinstance(entry, dict):
+            problems.add(
+                f"entry {number}: expected a mapping with keys {', '.join(SCHEDULE_KEYS)}, "
+                f"found {entry!r}"
+            )
+            continue
+        spec = _spec(
+            {**defaults, **entry}, base=path.resolve().parent, default_out=Path(out),
+            where=f"entry {number}", problems=problems, require_centres=True,
+            allow_out_outside=allow_outside, force=force,
+        )
+        if spec is not None:
+            specs.append(spec)
+    seen: dict[tuple[Path, str], str] = {}
+    for spec in specs:
+        key = (spec.out, spec.slug)
+        if key in seen:
+            problems.add(
+                f"{seen[key]} and {spec.origin} both write {spec.out / spec.slug}/<date>; give "
+                "one of them a different 'out' folder"
+            )
+        seen[key] = spec.origin
+    problems.raise_if_any()
+    return specs
+
+
+# --------------------------------------------------------------------------------------------
+# One run
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What happened to one report run (picklable: returned from worker processes)."""
+
+    authority: str
+    name: str
+    date: dt.date
+    status: str  # "ok" or "failed"
+    folder: Path  # the published folder, or the failed/ folder
+    out: Path
+    duration_seconds: float
+    origin: str = "command line"
+    verdict: str | None = None
+    changes: int | None = None  # None: no previous report to compare with
+    previous_date: str | None = None
+    error: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def html(self) -> Path | None:
+        name = self.files.get("html")
+        return self.folder / name if name and self.ok else None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def previous_report(out: str | Path, authority_slug: str, *, date: dt.date) -> Path | None:
+    """The newest published report folder for an authority dated on or before ``date`` whose
+    manifest says it succeeded and whose ``figures.json`` is readable (the same date counts: a
+    re-run compares itself with the report it replaces)."""
+    folder = Path(out) / authority_slug
+    if not folder.is_dir():
+        return None
+    dated = []
+    for child in folder.iterdir():
+        try:
+            when = dt.date.fromisoformat(child.name)
+        except ValueError:
+            continue
+        if when <= date:
+            dated.append((when, child))
+    for _, child in sorted(dated, reverse=True):
+        manifest = _read_json(child / MANIFEST)
+        if manifest and manifest.get("status") == "ok":
+            try:
+                load_figures(child / FIGURES)
+            except ValidationError:
+                continue
+            return child
+    return None
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"planning": settings.VERSION, "python": platform.python_version()}
+    for package in ("papermill", "nbconvert", "nbclient", "pandas", "geopandas", "numpy", "folium"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _source_revision() -> str | None:
+    """The git commit of a source checkout, if the package runs from one (read-only)."""
+    root = settings.REPOSITORY_DIR
+    if root is None or not (root / ".git").exists() or shutil.which("git") is None:
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+            timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _input(path: Path | None, default: Path | None = None) -> dict[str, Any] | None:
+    used = path or default
+    if used is None:
+        return None
+    return {"path": str(used), "sha256": file_sha256(used), "default": path is None}
+
+
+def _inputs(spec: ReportSpec, template: Path) -> dict[str, Any]:
+    standards = Path(str(resources.files("planning").joinpath("standards.yaml")))
+    data = settings.DATA_DIR / VINTAGE_FILES[2021]
+    return {
+        "centres": _input(spec.centres, settings.DEFAULT_CENTRES),
+        "standards": _input(spec.standards, standards),
+        "scenario": _input(spec.scenario),
+        "notebook": _input(template),
+        "data": _input(data),
+    }
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def _describe_error(exc: BaseException) -> tuple[str, str]:
+    """(one-line summary, full text) of an exception, readable without a terminal."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        summary = f"{exc.ename}: {exc.evalue}".strip()
+        detail = (
+            f"The notebook stopped in cell {exc.cell_index} (execution count {exc.exec_count}).\n"
+            + _strip_ansi("\n".join(exc.traceback))
+        )
+        return summary, detail
+    summary = f"{type(exc).__name__}: {exc}".strip()
+    return summary, "".join(traceback.format_exception(exc))
+
+
+def _unique_folder(base: Path) -> Path:
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _keep_failure(
+    spec: ReportSpec,
+    *,
+    date: dt.date,
+    started: dt.datetime,
+    staging: Path | None,
+    manifest: dict[str, Any],
+    step: str,
+    exc: BaseException,
+) -> tuple[Path | None, str]:
+    """Copy what a failed run produced to ``<out>/failed/<authority>/<date>-<time>/`` with an
+    ``error.txt`` and a failed manifest. Never raises: a failure must not hide the first one."""
+    summary, detail = _describe_error(exc)
+    local = started.astimezone()
+    folder = _unique_folder(
+        spec.out / FAILED_DIR / spec.slug / f"{date.isoformat()}-{local:%H%M%S}"
+    )
+    try:
+        if staging is not None and staging.is_dir():
+            shutil.copytree(staging, folder)
+        else:
+            folder.mkdir(parents=True)
+        folder.chmod(0o755)
+        text = (
+            f"The sufficiency report for {spec.name} ({spec.authority}) dated {date.isoformat()} "
+            f"FAILED while {step}.\nNothing was published: any earlier report for this date is "
+            "untouched.\n\n"
+            f"Error: {summary}\n\n"
+            f"Run: {spec.origin}\n"
+            f"Started: {started.isoformat(timespec='seconds')}\n\n"
+            "Fix the input or setting named in the error and run the schedule again (re-running "
+            "is safe: each report replaces its own date's folder only when it succeeds).\n\n"
+            f"Details:\n{detail}\n"
+        )
+        (folder / "error.txt").write_text(text, encoding="utf-8")
+        files = {
+            kind: name for kind, name in manifest.get("files", {}).items()
+            if (folder / name).exists()
+        }
+        files["error"] = "error.txt"
+        finished = _now()
+        record = {
+            **manifest,
+            "status": "failed",
+            "failed_step": step,
+            "error": summary,
+            "finished": finished.isoformat(timespec="seconds"),
+            "duration_seconds": round((finished - started).total_seconds(), 2),
+            "files": files,
+        }
+        (folder / MANIFEST).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        return folder, summary
+    except OSError:
+        logger.exception("could not keep the failed run of %s in %s", spec.name, folder)
+        return None, summary
+
+
+def run_scheduled_report(
+    spec: ReportSpec,
+    *,
+    date: dt.date | None = None,
+    notebook: str | Path | None = None,
+    cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
+) -> ReportOutcome:
+    """Run one report: execute the notebook, render HTML (and PDF), write the manifest, publish.
+
+    Everything is made in a staging folder beside ``<out>/<authority>/<date>/`` and replaces it
+    in one rename only when every step succeeded. On any failure the staging folder (with the
+    partly executed notebook) goes to ``<out>/failed/<authority>/<date>-<HHMMSS>/`` with an
+    ``error.txt``; the outcome says ``failed`` and nothing is raised, so a schedule carries on.
+
+    Parameters
+    ----------
+    spec : ReportSpec
+        From :func:`load_schedule` or :func:`report_spec`.
+    date : datetime.date, optional
+        Report date (default today); names the folder.
+    notebook : path, optional
+        The report notebook (default ``notebooks/sufficiency_report.ipynb``).
+    cell_timeout : float, optional
+        Seconds any one cell may run (default 1800; None for no limit).
+    """
+    import papermill
+
+    date = date or dt.date.today()
+    started, clock = _now(), time.perf_counter()
+    step = "preparing the run"
+    stem = f"sufficiency-{spec.slug}-{date.isoformat()}"
+    manifest: dict[str, Any] = {
+        "schema": _MANIFEST_SCHEMA,
+        "status": "running",
+        "authority": {"code": spec.authority, "name": spec.name},
+        "report_date": date.isoformat(),
+        "run": spec.origin,
+        "started": started.isoformat(timespec="seconds"),
+        "files": {"notebook": f"{stem}.ipynb"},
+    }
+    staging_seen: Path | None = None
+    try:
+        template = Path(notebook).resolve() if notebook else _notebooks_dir() / REPORT_NOTEBOOK
+        target = spec.folder(date)
+        previous = previous_report(spec.out, spec.slug, date=date)
+        parameters: dict[str, Any] = {
+            "authority": spec.authority,
+            "centres": str(spec.centres) if spec.centres else None,
+            "standards": str(spec.standards) if spec.standards else None,
+            "report_date": date.isoformat(),
+            "previous": PREVIOUS_FIGURES if previous else None,
+            "figures_out": FIGURES,
+        }
+        if spec.scenario is not None:
+            parameters["scenario"] = str(spec.scenario)
+        manifest.update(
+            parameters=parameters,
+            formats=list(spec.formats),
+            inputs=_inputs(spec, template),
+            data_vintages=DATA_VINTAGES,
+            versions=_versions(),
+            source_revision=_source_revision(),
+            previous=None if previous is None else {
+                "report_date": previous.name, "folder": os.path.relpath(previous, spec.out),
+            },
+        )
+        if publishing_stopped():
+            raise Interrupted(signal.SIGTERM)
+        with atomic_directory(
+            target, inputs=spec.inputs, force=spec.force, kind="report", option="report folder"
+        ) as staging:
+            staging_seen = staging
+            try:
+                staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
+                if previous is not None:
+                    shutil.copyfile(previous / FIGURES, staging / PREVIOUS_FIGURES)
+                step = "executing the notebook"
+                logger.debug("executing %s for %s", template, spec.name)
+                papermill.execute_notebook(
+                    str(template),
+                    str(staging / f"{stem}.ipynb"),
+                    parameters=parameters,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(staging),
+                    execution_timeout=cell_timeout,
+                )
+                step = "reading the figures the notebook wrote"
+                figures = load_figures(staging / FIGURES)
+                changes = (
+                    compare_figures(load_figures(staging / PREVIOUS_FIGURES), figures)
+                    if previous is not None else None
+                )
+                step = "rendering the HTML report"
+                (staging / f"{stem}.html").write_text(
+                    render_html(staging / f"{stem}.ipynb"), encoding="utf-8"
+                )
+                manifest["files"]["html"] = f"{stem}.html"
+                if "pdf" in spec.formats:
+                    step = "printing the PDF with Chromium"
+                    html_to_pdf(staging / f"{stem}.html", staging / f"{stem}.pdf")
+                    manifest["files"]["pdf"] = f"{stem}.pdf"
+                manifest["files"]["figures"] = FIGURES
+                if previous is not None:
+                    manifest["files"]["previous_figures"] = PREVIOUS_FIGURES
+                step = "writing the manifest"
+                finished = _now()
+                manifest.update(
+                    status="ok",
+                    finished=finished.isoformat(timespec="seconds"),
+                    duration_seconds=round(time.perf_counter() - clock, 2),
+                    verdict=figures.get("verdict"),
+                    changes=None if changes is None else changes.to_dict(orient="records"),
+                )
+                (staging / MANIFEST).write_text(
+                    json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+                )
+                step = "publishing"
+            except Exception as exc:  # not KeyboardInterrupt: that stops, staging is removed
+                folder, summary = _keep_failure(
+                    spec, date=date, started=started, staging=staging, manifest=manifest,
+                    step=step, exc=exc,
+                )
+                raise _Kept(folder, summary) from exc
+    except _Kept as kept:
+        return _failed_outcome(spec, date, clock, kept.folder, kept.summary)
+    except Exception as exc:
+        folder, summary = _keep_failure(
+            spec, date=date, started=started, staging=staging_seen, manifest=manifest, step=step,
+            exc=exc,
+        )
+        return _failed_outcome(spec, date, clock, folder, summary)
+    return ReportOutcome(
+        authority=spec.authority, name=spec.name, date=date, status="ok", folder=target,
+        out=spec.out, duration_seconds=time.perf_counter() - clock, origin=spec.origin,
+        verdict=manifest.get("verdict"),
+        changes=None if changes is None else len(changes),
+        previous_date=previous.name if previous is not None else None,
+        files=dict(manifest["files"]),
+    )
+
+
+class _Kept(Exception):
+    """A failure already kept in failed/ (carries where, and the one-line summary)."""
+
+    def __init__(self, folder: Path | None, summary: str) -> None:
+        super().__init__(summary)
+        self.folder, self.summary = folder, summary
+
+
+def _failed_outcome(
+    spec: ReportSpec, date: dt.date, clock: float, folder: Path | None, summary: str
+) -> ReportOutcome:
+    return ReportOutcome(
+        authority=spec.authority, name=spec.name, date=date, status="failed",
+        folder=folder or spec.out / FAILED_DIR, out=spec.out,
+        duration_seconds=time.perf_counter() - clock, origin=spec.origin, error=summary,
+        files={"error": "error.txt"},
+    )
+
+
+def run_report(
+    authority: str,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | None = None,
+    scenario: str | Path | None = None,
+    out_root: str | Path = "reports",
+    date: dt.date | None = None,
+) -> Path:
+    """Run one report as ``planning report --authority`` does and return the published HTML.
+
+    A convenience over :func:`planning.outputs.schedule.run_scheduled_report` (Papermill, nbconvert,
+    manifest, atomic publication); raises :class:`planning.PlanningError` with the error log's
+    location when the run fails, having published nothing.
+    """
+    spec = report_spec(
+        authority, centres=centres, standards=standards, scenario=scenario, out=out_root
+    )
+    outcome = run_scheduled_report(spec, date=date)
+    if not outcome.ok or outcome.html is None:
+        raise PlanningError(f"report for {outcome.name} failed: {outcome.error} ({outcome.folder})")
+    return outcome.html
+
+
+
+# --------------------------------------------------------------------------------------------
+# Many runs, the index and the summary
+
+
+def _outcome_line(outcome: ReportOutcome, number: int, total: int) -> str:
+    head = f"[{number}/{total}] {outcome.name} ({outcome.authority}) {outcome.date.isoformat()}"
+    if outcome.ok:
+        if outcome.changes is None:
+            change = "first report"
+        elif outcome.changes == 0:
+            change = f"no change since {outcome.previous_date}"
+        else:
+            change = f"{outcome.changes} change(s) since {outcome.previous_date}"
+        return (
+            f"{head}: published in {outcome.duration_seconds:.1f} s, {outcome.verdict}, {change}: "
+            f"{outcome.folder}"
+        )
+    return (
+        f"{head}: FAILED after {outcome.duration_seconds:.1f} s: {outcome.error} "
+        f"(kept in {outcome.folder})"
+    )
+
+
+def _crashed(spec: ReportSpec, date: dt.date, exc: BaseException) -> ReportOutcome:
+    """A run whose worker process died: record it in failed/ from the parent."""
+    started = _now()
+    manifest = {
+        "schema": _MANIFEST_SCHEMA, "authority": {"code": spec.authority, "name": spec.name},
+        "report_date": date.isoformat(), "run": spec.origin,
+        "started": started.isoformat(timespec="seconds"), "files": {},
+    }
+    folder, summary = _keep_failure(
+        spec, date=date, started=started, staging=None, manifest=manifest,
+        step="running in a worker process", exc=exc,
+    )
+    return _failed_outcome(spec, date, time.perf_counter(), folder, summary)
+
+
+def run_schedule(
+    specs: Sequence[ReportSpec],
+    *,
+    date: dt.date | None = None,
+    workers: int = 1,
+    notebook: str | Path | None = None,
+    cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
+    progress: bool | None = None,
+    executor: Executor | None = None,
+) -> list[ReportOutcome]:
+    """Run every report in a schedule; a failed report never stops the others.
+
+    Parameters
+    ----------
+    specs : sequence of ReportSpec
+        From :func:`load_schedule`.
+    date : datetime.date, optional
+        Report date for every run (default today), fixed at the start so a schedule that runs
+        past midnight files every report under one date.
+    workers : int
+        Reports run at once, each in its own process (and Jupyter kernel). 1 runs them one after
+        another in this process.
+    notebook : path, optional
+        The report notebook (default ``notebooks/sufficiency_report.ipynb``).
+    cell_timeout : float, optional
+        Seconds any one notebook cell may run before that report is failed.
+    progress : bool, optional
+        Show a tqdm bar on stderr; default: only when stderr is a terminal.
+    executor : concurrent.futures.Executor, optional
+        Run the reports on this executor instead of a local process pool, e.g.
+        ``dask.distributed.Client(...).get_executor()`` (workers must see the same ``out``
+        folders and have the package and its data installed).
+
+    Returns
+    -------
+    list of ReportOutcome
+        In schedule order. Progress is logged (logger ``planning.outputs.schedule``, INFO) one line per
+        report as it finishes, and ``<out>/index.html`` is rewritten after each.
+    """
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    specs = list(specs)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"workers must be a whole number of at least 1, not {workers!r}")
+    date = date or dt.date.today()
+    show = sys.stderr.isatty() if progress is None else progress
+    done: dict[int, ReportOutcome] = {}
+
+    def finish(position: int, outcome: ReportOutcome) -> None:
+        done[position] = outcome
+        try:
+            write_index(outcome.out)
+        except OSError:
+            logger.exception("could not rewrite %s", outcome.out / INDEX)
+        logger.info(_outcome_line(outcome, len(done), len(specs)))
+        bar.update()
+
+    prepare_schedule(specs, date=date)
+    options = {"date": date, "notebook": notebook, "cell_timeout": cell_timeout}
+    redirect = logging_redirect_tqdm() if show else nullcontext()
+    pool: ProcessPoolExecutor | None = None
+    try:
+        with _stop_on_signals(), redirect, tqdm(
+            total=len(specs), unit="report", disable=not show, desc="reports"
+        ) as bar:
+            if executor is None and (workers == 1 or len(specs) <= 1):
+                for position, spec in enumerate(specs):
+                    finish(position, run_scheduled_report(spec, **options))  # type: ignore[arg-type]
+            else:
+                if executor is None:
+                    pool = ProcessPoolExecutor(
+                        max_workers=min(workers, len(specs)),
+                        # spawn: a clean interpreter per worker (no forked threads or sockets)
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_worker_started,
+                    )
+                run = run_scheduled_report if executor is not None else _run_in_worker
+                futures: dict[Future[ReportOutcome], int] = {
+                    (executor or pool).submit(run, spec, **options): i  # type: ignore[union-attr]
+                    for i, spec in enumerate(specs)
+                }
+                for future in as_completed(futures):
+                    position = futures[future]
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # the worker died (killed, out of memory)
+                        outcome = _crashed(specs[position], date, exc)
+                    finish(position, outcome)
+    except Interrupted as stop:
+        stop_publishing()
+        if pool is not None:
+            _stop_workers(pool)
+        elif executor is None:
+            _stop_kernels()
+        unfinished = [spec for i, spec in enumerate(specs) if i not in done]
+        raise ScheduleInterrupted(
+            stop.signum, finished=[done[i] for i in sorted(done)], unfinished=unfinished
+        ) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=not publishing_stopped(), cancel_futures=True)
+    for root in {spec.out for spec in specs}:
+        write_index(root)
+    return [done[i] for i in range(len(specs))]
+
+
+def prepare_schedule(specs: Sequence[ReportSpec], *, date: dt.date) -> None:
+    """Before anything runs: refuse report folders or index pages the runs may not replace,
+    and remove staging folders left by killed runs (each is logged as a warning).
+
+    Raises
+    ------
+    ValidationError
+        Listing every refused folder, so a schedule never fails half-way for this reason.
+    """
+    problems = Problems("schedule")
+    for spec in specs:
+        try:
+            check_output_folder(
+                spec.folder(date), inputs=spec.inputs, force=spec.force, option="report folder"
+            )
+        except ValidationError as exc:
+            problems.add(f"{spec.origin}: {exc}")
+    for root in sorted({spec.out for spec in specs}):
+        try:
+            check_index(root)
+        except ValidationError as exc:
+            problems.add(str(exc))
+    problems.raise_if_any()
+    for root in sorted({spec.out for spec in specs}):
+        for folder in [root, *sorted(p for p in root.glob("*") if p.is_dir())]:
+            for cleaned in remove_stale_staging(folder):
+                logger.warning("cleaned up %s left by an interrupted run", cleaned)
+
+
+# --------------------------------------------------------------------------------------------
+# Stopping: SIGTERM or SIGINT stops the workers, and nothing is published after the stop
+
+
+class Interrupted(BaseException):
+    """A stop signal (a BaseException, like KeyboardInterrupt, so no ``except Exception`` in a
+    run can swallow it and carry on)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = int(signum)
+
+
+class ScheduleInterrupted(Exception):
+    """A schedule stopped by a signal: what finished before the stop, and what did not."""
+
+    def __init__(
+        self,
+        signum: int,
+        *,
+        finished: Sequence[ReportOutcome],
+        unfinished: Sequence[ReportSpec],
+    ) -> None:
+        self.signum = int(signum)
+        self.signal_name = signal.Signals(signum).name
+        self.finished, self.unfinished = list(finished), list(unfinished)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """What a scheduler's log needs: the signal, what was published, what was not."""
+        published = [o for o in self.finished if o.ok]
+        lines = [
+            f"Stopped by {self.signal_name}: {len(published)} report(s) published before the "
+            f"stop, {len(self.finished) - len(published)} failed, {len(self.unfinished)} left "
+            "unfinished (nothing was published for them after the stop)."
+        ]
+        lines += [f"  published  {o.name} ({o.authority}): {o.folder}" for o in published]
+        lines += [f"  unfinished {s.name} ({s.authority}) [{s.origin}]" for s in self.unfinished]
+        lines.append("Run the schedule again to finish them; re-running is safe.")
+        return "\n".join(lines)
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    stop_publishing()
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Interrupted` in the main thread while a schedule runs
+    (signal handlers can only be set there; elsewhere the caller's own handling applies)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _worker_started() -> None:
+    """In each worker process: a stop signal stops publishing, ends the run (its staging folder
+    is removed on the way out), shuts its kernel and exits the worker."""
+
+    def stop(signum: int, frame: Any) -> None:
+        stop_publishing()
+        _stop_kernels()
+        raise Interrupted(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, stop)
+
+
+def _run_in_worker(spec: ReportSpec, **options: Any) -> ReportOutcome:
+    """One report in a pool worker; a stop signal ends the worker process itself (after the run
+    removed its staging folder), so no orphaned worker goes on to the next report."""
+    try:
+        return run_scheduled_report(spec, **options)
+    except Interrupted as stop:
+        logging.shutdown()
+        os._exit(128 + stop.signum)
+
+
+def _stop_kernels(timeout: float = 10.0) -> None:
+    """Stop this process's child processes (Jupyter kernels run in their own sessions, so a
+    signal to the worker does not reach them)."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        with suppress(psutil.Error):
+            child.kill()
+
+
+def _stop_workers(pool: ProcessPoolExecutor, timeout: float = 60.0) -> None:
+    """Signal every worker process (and so its kernel) to stop, wait, then kill what is left."""
+    import psutil
+
+    # ProcessPoolExecutor has no public way to reach its processes; _processes is stable
+    # from Python 3.8 to 3.13.
+    workers = [psutil.Process(p.pid) for p in list(getattr(pool, "_processes", {}).values())
+               if p.is_alive()]
+    tree = list(workers)
+    for worker in workers:
+        with suppress(psutil.Error):
+            tree += worker.children(recursive=True)
+    for worker in workers:
+        with suppress(psutil.Error):
+            worker.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    for process in alive:
+        with suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def format_summary(outcomes: Sequence[ReportOutcome], *, elapsed: float | None = None) -> str:
+    """A plain-text summary of a schedule: one line per report, then the totals."""
+    failed = [o for o in outcomes if not o.ok]
+    lines = []
+    width = max((len(f"{o.name} ({o.authority})") for o in outcomes), default=10)
+    for o in outcomes:
+        label = f"{o.name} ({o.authority})".ljust(width)
+        if o.ok:
+            change = (
+                "first report" if o.changes is None
+                else "no change" if o.changes == 0 else f"{o.changes} change(s)"
+            )
+            lines.append(
+                f"  {label}  ok      {o.duration_seconds:6.1f} s  {o.verdict or '':5}  {change}: "
+                f"{o.folder}"
+            )
+        else:
+            lines.append(
+                f"  {label}  FAILED  {o.duration_seconds:6.1f} s  {o.error}\n"
+                f"  {'':{width}}  see {o.folder / 'error.txt'}"
+            )
+    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+    head = (
+        f"{len(outcomes)} report(s){took}: {len(outcomes) - len(failed)} published, "
+        f"{len(failed)} failed"
+    )
+    indexes = sorted({str(o.out / INDEX) for o in outcomes})
+    return "\n".join([head, *lines, *(f"Index: {i}" for i in indexes)])
+
+
+_INDEX_CSS = """
+body { font-family: Arial, Helvetica, sans-serif; max-width: 1100px; margin: 1em auto;
+       padding: 0 1em; }
+table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 4px; color: #fff;
+         font-weight: bold; }
+.ok { background: #1e8449; } .failed { background: #c0392b; }
+.Red { background: #c0392b; } .Amber { background: #d68910; } .Green { background: #1e8449; }
+.error { color: #922b21; font-size: 0.9em; }
+"""
+
+
+_LINK_LABELS = {
+    "html": "<b>report</b>", "pdf": "PDF", "error": "<b>error.txt</b>", "notebook": "notebook",
+    "manifest": "manifest", "figures": "figures", "previous_figures": "previous figures",
+}
+
+
+def _relative(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _index_rows(root: Path) -> list[tuple[dict[str, Any], Path]]:
+    found = []
+    patterns = ("*/*/" + MANIFEST, f"{FAILED_DIR}/*/*/{MANIFEST}")
+    for pattern in patterns:
+        for path in root.glob(pattern):
+            parts = path.relative_to(root).parts
+            if any(p.startswith(".") for p in parts):
+                continue  # staging folders of runs in progress
+            if pattern.startswith("*") and parts[0] == FAILED_DIR:
+                continue
+            manifest = _read_json(path)
+            if manifest is not None:
+                found.append((manifest, path.parent))
+    found.sort(key=lambda item: str(item[0].get("started", "")), reverse=True)
+    return found
+
+
+def _index_is_ours(page: Path) -> bool:
+    try:
+        head = page.read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{INDEX_GENERATOR}">' in head or (
+        # indexes written before the generator tag was added
+        head.startswith('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+                        "<title>Children's centre sufficiency reports</title>")
+    )
+
+
+def check_index(out: str | Path) -> None:
+    """Refuse a reports folder whose ``index.html`` this tool did not write.
+
+    Raises
+    ------
+    ValidationError
+        Naming the page and the fix; nothing is overwritten.
+    """
+    page = Path(out) / INDEX
+    if page.is_symlink() or (page.exists() and not page.is_file()):
+        raise ValidationError(f"{page} is not a plain file; move it, or give another --out folder")
+    if page.exists() and not _index_is_ours(page):
+        raise ValidationError(
+            f"{page} was not written by this tool, and the schedule would replace it with the "
+            "reports index; move it, or give another --out folder"
+        )
+
+
+def write_index(out: str | Path) -> Path:
+    """Write ``<out>/index.html``: every run found under ``out`` (published and failed), newest
+    first, with status, verdict, what changed and links. Self-contained (inline CSS, no
+    scripts) and replaced atomically."""
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    entries = _index_rows(root)
+    for manifest, folder in entries:
+        status = str(manifest.get("status", "unknown"))
+        authority = manifest.get("authority", {})
+        files = manifest.get("files", {})
+        shown = {**files, "manifest": MANIFEST}
+        links = " ".join(
+            f'<a href="{html.escape(_relative(folder / shown[kind], root))}">'
+            f"{_LINK_LABELS.get(kind, kind)}</a>"
+            for kind in sorted(shown, key=lambda k: list(_LINK_LABELS).index(k)
+                               if k in _LINK_LABELS else len(_LINK_LABELS))
+            if (folder / shown[kind]).exists()
+        )
+        verdict = manifest.get("verdict")
+        changes = manifest.get("changes")
+        if status != "ok":
+            change = f'<span class="error">{html.escape(str(manifest.get("error", "")))}</span>'
+        elif changes is None:
+            change = "first report"
+        elif not changes:
+            change = f"no change since {html.escape(str(manifest['previous']['report_date']))}"
+        else:
+            verdict_change = [c for c in changes if c.get("section") == "Verdict"]
+            extra = (
+                f"; verdict {html.escape(verdict_change[0]['before'])} → "
+                f"{html.escape(verdict_change[0]['after'])}" if verdict_change else ""
+            )
+            change = (
+                f"{len(changes)} change(s) since "
+                f"{html.escape(str(manifest['previous']['report_date']))}{extra}"
+            )
+        duration = manifest.get("duration_seconds")
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(str(manifest.get('report_date', '')))}</td>"
+            f"<td>{html.escape(str(authority.get('name', '')))} "
+            f"({html.escape(str(authority.get('code', '')))})</td>"
+            f'<td><span class="badge {html.escape(status)}">{html.escape(status)}</span></td>'
+            + (
+                f'<td><span class="badge {html.escape(str(verdict))}">'
+                f"{html.escape(str(verdict))}</span></td>" if verdict else "<td></td>"
+            )
+            + f"<td>{change}</td>"
+            f"<td>{html.escape(str(manifest.get('started', '')).replace('T', ' ')[:16])}</td>"
+            f"<td>{'' if duration is None else f'{float(duration):.1f} s'}</td>"
+            f"<td>{links}</td></tr>"
+        )
+    failed = sum(1 for m, _ in entries if m.get("status") != "ok")
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="generator" content="{INDEX_GENERATOR}">'
+        "<title>Children's centre sufficiency reports</title>"
+        f"<style>{_INDEX_CSS}</style></head><body>"
+        "<h1>Children's centre sufficiency reports</h1>"
+        f"<p>{len(entries)} run(s), newest first: {len(entries) - failed} published, {failed} "
+        f"failed. Updated {_now().isoformat(timespec='seconds')}.</p>"
+        "<table><tr><th>Report date</th><th>Authority</th><th>Status</th><th>Verdict</th>"
+        "<th>What changed</th><th>Run at (UTC)</th><th>Duration</th><th>Files</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
+    target = root / INDEX
+    check_index(root)
+    handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=root)
+    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,677 @@
+"""Reach from registration records: small-area counts -> reach rates -> safe tables.
+
+Registration extracts are read by :mod:`planning.inputs.registrations` (counts per small area, no
+row-level data kept); this module turns the counts into reach per small area, centre, locality,
+deprivation band, ward and target group, and publishes them through disclosure control.
+
+Measures (DOMAIN.md)
+--------------------
+* ``reach = registered / under5``: registered children living in the unit over its resident
+  under-5s (ONS mid-year estimate), with a 95% Wilson score interval;
+* ``sustained_reach = sustained / under5``, where *sustained engagement* means at least
+  ``sustained_contacts`` (default 3) contacts in the last 12 months; and
+  ``sustained_share = sustained / registered``;
+* bands: >= 90% "almost all", 75-90% "most", 50-75% "majority", < 50% "minority"; the 65% "good"
+  benchmark is flagged separately (``meets_good_benchmark``).
+
+Everything published goes through :func:`planning.analysis.disclosure.protect_counts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from planning import settings
+from planning._errors import ValidationError
+from planning.analysis.disclosure import DEFAULT_THRESHOLD, Suppression, apply_suppression, protect_counts
+from planning.inputs.registrations import (
+    AGE_BANDS,
+    DEFAULT_SUSTAINED_CONTACTS,
+    TARGET_GROUPS,
+    RegistrationCounts,
+    read_registrations,
+    registration_counts,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AGE_BANDS",
+    "REACH_BANDS",
+    "TARGET_GROUPS",
+    "RegistrationCounts",
+    "PublishedReach",
+    "ReachResult",
+    "ReachRun",
+    "assess_reach",
+    "publish_reach",
+    "reach_band",
+    "reach_html",
+    "read_registrations",
+    "registration_counts",
+    "run_reach",
+    "wilson_interval",
+    "write_reach_outputs",
+]
+
+#: Reach bands (DOMAIN.md), highest first: (lower bound, label).
+REACH_BANDS: tuple[tuple[float, str], ...] = (
+    (0.90, "almost all"),
+    (0.75, "most"),
+    (0.50, "majority"),
+    (0.0, "minority"),
+)
+#: The de facto "good" reach benchmark (DOMAIN.md).
+GOOD_BENCHMARK = 0.65
+
+# --------------------------------------------------------------------------------------------
+# Rates
+
+
+def wilson_interval(
+    successes: np.ndarray | pd.Series | float,
+    trials: np.ndarray | pd.Series | float,
+    *,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion (Wilson 1927; Newcombe 1998 method 3).
+
+    ``centre = (p + z^2/2n) / (1 + z^2/n)``, ``half = z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n)``
+    with ``p = successes / trials`` capped at 1 (registrations can exceed a population
+    estimate). NaN where ``trials`` is 0.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(65, 100)
+    >>> round(float(low), 3), round(float(high), 3)
+    (0.553, 0.736)
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.clip(np.where(n > 0, k / n, np.nan), 0.0, 1.0)
+        denominator = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+def reach_band(rate: pd.Series | np.ndarray) -> pd.Series:
+    """DOMAIN.md band of each reach rate: 'almost all', 'most', 'majority' or 'minority'."""
+    values = pd.Series(np.asarray(rate, dtype=float))
+    out = pd.Series(pd.NA, index=values.index, dtype=object)
+    for lower, label in reversed(REACH_BANDS):
+        out = out.mask(values >= lower, label)
+    if isinstance(rate, pd.Series):
+        out.index = rate.index
+    return out
+
+
+def _rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Add reach, sustained reach and sustained share (with Wilson intervals) to count columns."""
+    out = table.copy()
+    u5 = out["under5"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["reach"] = (out["registered"] / u5.where(u5 > 0)).astype(float)
+        out["sustained_reach"] = (out["sustained"] / u5.where(u5 > 0)).astype(float)
+        reg = out["registered"].astype(float)
+        out["sustained_share"] = (out["sustained"] / reg.where(reg > 0)).astype(float)
+    out["reach_low"], out["reach_high"] = wilson_interval(out["registered"], u5)
+    out["reach_band"] = reach_band(out["reach"])
+    out["meets_good_benchmark"] = (out["reach"] >= GOOD_BENCHMARK).where(out["reach"].notna())
+    out["sustained_reach_low"], out["sustained_reach_high"] = wilson_interval(out["sustained"], u5)
+    out["sustained_share_low"], out["sustained_share_high"] = wilson_interval(
+        out["sustained"], out["registered"]
+    )
+    return out
+
+
+#: Published figures derived from each count (blanked when the count is withheld).
+DERIVED: dict[str, list[str]] = {
+    "reach": ["registered"],
+    "reach_low": ["registered"],
+    "reach_high": ["registered"],
+    "reach_band": ["registered"],
+    "meets_good_benchmark": ["registered"],
+    "sustained_reach": ["sustained"],
+    "sustained_reach_low": ["sustained"],
+    "sustained_reach_high": ["sustained"],
+    "sustained_share": ["sustained", "registered"],
+    "sustained_share_low": ["sustained", "registered"],
+    "sustained_share_high": ["sustained", "registered"],
+}
+
+#: Groupings of areas reached tables are published for: result attribute -> area column.
+GROUPINGS: dict[str, str] = {
+    "centres": "centre_id",
+    "localities": "locality",
+    "bands": "deprivation_band",
+    "wards": "ward_name",
+}
+
+
+@dataclass(frozen=True)
+class ReachResult:
+    """Reach per small area and group: unsuppressed (for analysis inside the council).
+
+    Publish only what :func:`publish_reach` returns.
+
+    Attributes
+    ----------
+    areas : DataFrame
+        Per LSOA: ``under5``, ``under5_income_deprived``, grouping columns, ``distance_m`` (when
+        known), counts and rates.
+    groups : dict of name -> DataFrame
+        ``centres``, ``localities``, ``bands``, ``wards`` (those the areas allow), each with a
+        final ``All`` row.
+    authority : dict
+        Authority-wide counts and rates.
+    target_groups : DataFrame
+        Per target group and unit (authority, deprivation band, locality): registered, sustained,
+        sustained share.
+    ages : DataFrame
+        Per age band: registered, resident under-5s, reach.
+    counts : RegistrationCounts
+    notes : list of str
+    """
+
+    areas: pd.DataFrame
+    groups: dict[str, pd.DataFrame]
+    authority: dict[str, Any]
+    target_groups: pd.DataFrame
+    ages: pd.DataFrame
+    counts: RegistrationCounts
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.areas
+
+
+_AREA_KEEP = (
+    "under5", "under5_income_deprived", "idaci_children", "imd_decile", "centre_id", "locality",
+    "deprivation_band", "ward_name", "distance_m",
+)
+
+
+def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult:
+    """Reach rates per small area, centre, locality, deprivation band, ward and target group.
+
+    Parameters
+    ----------
+    counts : RegistrationCounts
+        From :func:`read_registrations`.
+    areas : DataFrame
+        The authority's areas, ideally a sufficiency result's areas
+        (``run_sufficiency(...).result.areas``) so that each has its centre, locality,
+        deprivation band and distance; with plain :func:`planning.load_areas` output only the
+        bands and wards are available.
+
+    Returns
+    -------
+    ReachResult
+        Counts and rates, not yet protected from disclosure: see :func:`publish_reach`.
+    """
+    from planning.analysis.need import deprivation_band, under5_income_deprived
+
+    missing = sorted(set(counts.counts.index) - set(areas.index))
+    if missing:
+        raise ValidationError(
+            f"registration counts hold areas not in the areas given ({', '.join(missing[:5])}); "
+            "read the extract with the same authority's areas"
+        )
+    base = pd.DataFrame(index=areas.index)
+    for column in _AREA_KEEP:
+        if column in areas:
+            base[column] = areas[column]
+    if "under5_income_deprived" not in base and {"idaci_children", "children_0_15"} <= set(areas):
+        base["under5_income_deprived"] = under5_income_deprived(areas)
+    if "deprivation_band" not in base and "imd_decile" in areas:
+        base["deprivation_band"] = deprivation_band(areas["imd_decile"])
+    for column in ("deprivation_band",):
+        if column in base:
+            base[column] = base[column].astype(str)
+    table = base.join(counts.counts.reindex(base.index).fillna(0).astype(int))
+    area_table = _rates(table)
+
+    summed = ["under5", "registered", "sustained"] + (
+        ["under5_income_deprived"] if "under5_income_deprived" in table else []
+    )
+    groups: dict[str, pd.DataFrame] = {}
+    for name, column in GROUPINGS.items():
+        if column not in table:
+            continue
+        sums = table.groupby(column, sort=True)[summed].sum()
+        sums.loc["All"] = table[summed].sum()
+        sums["areas"] = table.groupby(column).size().reindex(sums.index).fillna(len(table))
+        sums.index.name = column
+        groups[name] = _rates(sums)
+    total = _rates(table[summed].sum().to_frame().T).iloc[0]
+    authority = {k: (v.item() if hasattr(v, "item") else v) for k, v in total.items()}
+
+    rows = []
+    units: list[tuple[str, str, pd.Series]] = [("authority", "All", pd.Series(True, table.index))]
+    if "deprivation_band" in table:
+        units += [
+            ("deprivation band", str(b), table["deprivation_band"] == b)
+            for b in sorted(table["deprivation_band"].unique())
+        ]
+    if "locality" in table:
+        units += [
+            ("locality", str(loc), table["locality"] == loc)
+            for loc in sorted(table["locality"].unique())
+        ]
+    for group in counts.groups:
+        for level, unit, mask in units:
+            sub = table.loc[mask]
+            rows.append(
+                {
+                    "group": group,
+                    "label": TARGET_GROUPS[group],
+                    "level": level,
+                    "unit": unit,
+                    "registered": int(sub[group].sum()),
+                    "sustained": int(sub[f"{group}_sustained"].sum()),
+                    "unit_registered": int(sub["registered"].sum()),
+                }
+            )
+    target = pd.DataFrame(
+        rows,
+        columns=["group", "label", "level", "unit", "registered", "sustained", "unit_registered"],
+    )
+    if len(target):
+        reg = target["registered"].astype(float)
+        target["share_of_registered"] = target["registered"] / target["unit_registered"].where(
+            target["unit_registered"] > 0
+        )
+        target["sustained_share"] = target["sustained"] / reg.where(reg > 0)
+        target["sustained_share_low"], target["sustained_share_high"] = wilson_interval(
+            target["sustained"], reg
+        )
+
+    ages = pd.DataFrame(index=pd.Index(list(AGE_BANDS), name="age_band"))
+    ages["registered"] = [int(table["age_0_1"].sum()), int(table["age_2_4"].sum())]
+    if all(f"age_{a}" in areas for a in range(5)):
+        ages["under5"] = [
+            float(sum(areas[f"age_{a}"].sum() for a in years)) for years in AGE_BANDS.values()
+        ]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ages["reach"] = ages["registered"] / ages["under5"].where(ages["under5"] > 0)
+        ages["reach_low"], ages["reach_high"] = wilson_interval(ages["registered"], ages["under5"])
+
+    notes = []
+    if counts.synthetic:
+        notes.append(
+            f"SYNTHETIC DATA: {counts.source} is a synthetic registration extract made by "
+            "planning.inputs.synthetic for demonstration; no figure describes real families."
+        )
+    if counts.rows_outside:
+        notes.append(
+            f"{counts.rows_outside} registration(s) of children living outside the authority are "
+            "left out (the denominator is resident under-5s)."
+        )
+    over = area_table.index[area_table["reach"] > 1]
+    if len(over):
+        notes.append(
+            f"{len(over)} small area(s) have more registered children than the ONS estimate of "
+            "resident under-5s (the estimate is mid-2020); their reach is shown above 100% and "
+            "their interval capped at 100%."
+        )
+    notes.append(
+        f"Sustained engagement: at least {counts.sustained_contacts} contacts in the 12 months "
+        f"to {counts.as_of:%d %B %Y}."
+    )
+    return ReachResult(
+        areas=area_table,
+        groups=groups,
+        authority=authority,
+        target_groups=target,
+        ages=ages,
+        counts=counts,
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing
+
+
+@dataclass(frozen=True)
+class PublishedReach:
+    """Reach tables safe to publish: small counts and what they could be deduced from withheld.
+
+    ``tables`` maps an output name (``areas``, ``centres``, ``localities``, ``bands``,
+    ``wards``, ``target_groups``, ``ages``) to a frame whose withheld cells are blank (NA).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    authority: dict[str, Any]
+    threshold: int
+    withheld: int
+    notes: list[str]
+    suppression: Suppression = field(repr=False)
+
+
+def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) -> PublishedReach:
+    """Apply disclosure control to every reach table (see :mod:`planning.analysis.disclosure`).
+
+    Registered and sustained counts per small area are protected together with every group
+    total published beside them (centres, localities, deprivation bands, wards, the authority),
+    so no count below ``threshold`` can be worked out by subtracting published figures; rates,
+    intervals and bands computed from a withheld count are withheld too. Target-group counts are
+    published only for the authority, deprivation bands and localities, protected the same way;
+    age bands likewise.
+    """
+    areas = result.areas
+    groupings = {
+        name: areas[column] for name, column in GROUPINGS.items() if column in areas
+    }
+    counts = areas[["registered", "sustained"]].astype(int)
+    protection = protect_counts(
+        counts,
+        groupings=groupings,
+        threshold=threshold,
+        not_greater=[("sustained", "registered")],
+    )
+    tables: dict[str, pd.DataFrame] = {}
+    hidden_areas = protection.cells
+    # Per area only registered and sustained (and their rates) are published: ages and target
+    # groups per area would be small counts everywhere, so they are published only for groups.
+    private = [c for c in result.counts.counts.columns if c not in ("registered", "sustained")]
+    tables["areas"] = apply_suppression(
+        areas.drop(columns=private, errors="ignore"), hidden_areas, derived=DERIVED
+    )
+    for name, frame in result.groups.items():
+        hidden = protection.totals[name].copy()
+        hidden.loc["All"] = protection.totals["All"].loc["All"]
+        hidden.index = hidden.index.astype(str)
+        frame = frame.copy()
+        frame.index = frame.index.astype(str)
+        tables[name] = apply_suppression(frame, hidden.reindex(frame.index), derived=DERIVED)
+    all_hidden = protection.totals["All"].loc["All"]
+    authority = dict(result.authority)
+    for column in ["registered", "sustained", *DERIVED]:
+        sources = DERIVED.get(column, [column])
+        if any(bool(all_hidden.get(s, False)) for s in sources):
+            authority[column] = None
+    withheld = protection.withheld
+
+    # Target groups: counts per area are never published, only these totals.
+    target = result.target_groups.copy()
+    if len(target):
+        target_hidden = pd.DataFrame(False, index=target.index, columns=["registered", "sustained"])
+        area_registered = counts["registered"].where(~hidden_areas["registered"])
+        area_sustained = counts["sustained"].where(~hidden_areas["sustained"])
+        level_of = {"deprivation band": "bands", "locality": "localities"}
+        for group in result.counts.groups:
+            group_counts = areas[[]].join(result.counts.counts[[group, f"{group}_sustained"]])
+            group_counts.columns = ["registered", "sustained"]
+            bounds = pd.DataFrame(
+                {"registered": area_registered, "sustained": area_sustained}
+            ).astype(float)
+            group_groupings = {
+                name: areas[GROUPINGS[name]]
+                for name in ("bands", "localities")
+                if name in groupings
+            }
+            p = protect_counts(
+                group_counts,
+                groupings=group_groupings,
+                threshold=threshold,
+                publish_cells=False,
+                not_greater=[("sustained", "registered")],
+                upper_bounds=bounds,
+            )
+            for position, row in target[target["group"] == group].iterrows():
+                key = "All" if row["level"] == "authority" else level_of[row["level"]]
+                frame = p.totals[key]
+                frame = frame.set_axis(frame.index.astype(str))
+                target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
+            withheld += int(sum(t.to_numpy().sum() for t in p.totals.values()))
+        # The unit's registered count is published in the other tables (or withheld there).
+        unit_hidden = pd.Series(False, index=target.index)
+        for position, row in target.iterrows():
+            name = {"authority": None, "deprivation band": "bands", "locality": "localities"}[
+                row["level"]
+            ]
+            if name is None:
+                unit_hidden[position] = bool(all_hidden["registered"])
+            else:
+                frame = protection.totals[name]
+                frame = frame.set_axis(frame.index.astype(str))
+                unit_hidden[position] = bool(frame.loc[str(row["unit"]), "registered"])
+        target_hidden["unit_registered"] = unit_hidden
+        target = apply_suppression(
+            target,
+            target_hidden,
+            derived={
+                "share_of_registered": ["registered", "unit_registered"],
+                "sustained_share": ["sustained", "registered"],
+                "sustained_share_low": ["sustained", "registered"],
+                "sustained_share_high": ["sustained", "registered"],
+            },
+        )
+    tables["target_groups"] = target
+
+    # Age bands: a line whose total is the authority's registered count.
+    ages = result.ages.copy()
+    age_protection = protect_counts(ages[["registered"]].astype(int), threshold=threshold)
+    age_hidden = age_protection.cells.copy()
+    if all_hidden["registered"]:
+        age_hidden[:] = True
+    withheld += int(age_hidden.to_numpy().sum())
+    tables["ages"] = apply_suppression(
+        ages, age_hidden,
+        derived={c: ["registered"] for c in ("reach", "reach_low", "reach_high")},
+    )
+    notes = list(result.notes) + [
+        f"Disclosure control: counts of 1-{threshold - 1} are withheld, and further counts where "
+        "a published total would give them back (cell suppression audited by linear "
+        f"programming); {withheld} figure(s) withheld. Rates from a withheld count are withheld."
+    ]
+    return PublishedReach(
+        tables=tables,
+        authority=authority,
+        threshold=threshold,
+        withheld=withheld,
+        notes=notes,
+        suppression=protection,
+    )
+
+
+def _pct(value: object) -> str:
+    return "withheld" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+
+
+def _count(value: object) -> str:
+    return "withheld" if value is None or pd.isna(value) else f"{float(value):,.0f}"
+
+
+def reach_html(published: PublishedReach, *, title: str = "Reach from registrations") -> str:
+    """An HTML block (a ``<section>``) for a report: headline reach, tables, notes.
+
+    Built only from a :class:`PublishedReach`, so it shows nothing disclosure control withheld.
+    Tables: reach by locality and deprivation band, and sustained engagement by target group
+    for the authority. Classes follow the sufficiency report (``planning``, ``note``, ``cards``).
+
+    Examples
+    --------
+    In a notebook::
+
+        from IPython.display import HTML
+        HTML(reach_html(publish_reach(assess_reach(counts, run.result.areas))))
+    """
+    a = published.authority
+    cards = [
+        (_pct(a.get("reach")), "of under-5s registered with a centre"),
+        (_pct(a.get("sustained_reach")), "of under-5s with sustained engagement"),
+        (str(a.get("reach_band") or "withheld"), "reach band (DOMAIN.md)"),
+    ]
+    bands = published.tables.get("bands")
+    if bands is not None and "0-30%" in bands.index:
+        cards.append(
+            (_pct(bands.loc["0-30%", "reach"]), "registered in the 30% most deprived areas")
+        )
+    parts = [f'<section class="reach"><h2>{html.escape(title)}</h2>']
+    parts += [f'<div class="note">{html.escape(n)}</div>' for n in published.notes]
+    parts.append(
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="value">{html.escape(v)}</div>'
+            f'<div class="label">{html.escape(k)}</div></div>'
+            for v, k in cards
+        )
+        + "</div>"
+    )
+
+    def table(frame: pd.DataFrame, name: str) -> str:
+        show = pd.DataFrame(
+            {
+                "Under-5s": frame["under5"].map(_count),
+                "Registered": frame["registered"].map(_count),
+                "Reach": frame["reach"].map(_pct),
+                "95% interval": [
+                    "withheld" if pd.isna(lo) else f"{100 * lo:.0f}-{100 * hi:.0f}%"
+                    for lo, hi in zip(frame["reach_low"], frame["reach_high"])
+                ],
+                "Band": frame["reach_band"].fillna("withheld"),
+                "Sustained engagement": frame["sustained_reach"].map(_pct),
+            },
+            index=frame.index,
+        )
+        show.index.name = name
+        return show.to_html(classes="planning", border=0, escape=True)
+
+    for key, name in (("localities", "Locality"), ("bands", "Deprivation band (national)")):
+        if key in published.tables:
+            parts.append(f"<h3>Reach by {html.escape(name.lower())}</h3>")
+            parts.append(table(published.tables[key], name))
+    target = published.tables.get("target_groups")
+    if target is not None and len(target):
+        own = target[target["level"] == "authority"]
+        show = pd.DataFrame(
+            {
+                "Registered": own["registered"].map(_count),
+                "Share of registrations": own["share_of_registered"].map(_pct),
+                "Sustained engagement": own["sustained_share"].map(_pct),
+            }
+        )
+        show.index = own["label"].to_numpy()
+        show.index.name = "Target group"
+        parts.append("<h3>Target groups (authority)</h3>")
+        parts.append(show.to_html(classes="planning", border=0, escape=True))
+    parts.append(
+        f"<p>Reach = registered children living in the area / resident under-5s (ONS). Bands: "
+        f"90%+ almost all, 75-90% most, 50-75% majority, below 50% minority; the 'good' "
+        f"benchmark is {GOOD_BENCHMARK:.0%}. Counts below {published.threshold} are withheld.</p>"
+        "</section>"
+    )
+    return "".join(parts)
+
+
+def write_reach_outputs(
+    published: PublishedReach,
+    out: str | Path,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the published reach tables into ``out`` atomically.
+
+    Files: ``areas.csv``, ``centres.csv``, ``localities.csv``, ``deprivation_bands.csv``,
+    ``wards.csv`` (each with a final ``All`` row), ``target_groups.csv``, ``ages.csv``,
+    ``summary.json`` and ``reach.html``. Only :class:`PublishedReach` tables are written: no
+    row-level data, no withheld count.
+    """
+    from planning._files import atomic_directory
+    from planning._files import json_safe as _json
+
+    names = {"bands": "deprivation_bands"}
+    out = Path(out)
+    with atomic_directory(out) as staging:
+        for key, frame in published.tables.items():
+            frame = frame.drop(columns=["geometry"], errors="ignore")
+            frame.to_csv(staging / f"{names.get(key, key)}.csv", index=key != "target_groups")
+        summary = {
+            "figures": {k: _json(v) for k, v in published.authority.items()},
+            "threshold": published.threshold,
+            "withheld": published.withheld,
+            "notes": published.notes,
+            **(dict(provenance) if provenance else {}),
+        }
+        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2, default=_json, ensure_ascii=False)
+        page = (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reach</title></head><body>"
+            + reach_html(published)
+            + "</body></html>"
+        )
+        (staging / "reach.html").write_text(page, encoding="utf-8")
+    return out
+
+
+@dataclass(frozen=True)
+class ReachRun:
+    """A reach result with the sufficiency run that placed each area, and provenance."""
+
+    result: ReachResult
+    sufficiency: Any  # planning.runs.sufficiency.SufficiencyRun
+    provenance: dict[str, Any]
+
+
+def run_reach(
+    authority: str = settings.DEFAULT_AUTHORITY,
+    registrations: str | Path | None = None,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | None = None,
+    sustained_contacts: int = DEFAULT_SUSTAINED_CONTACTS,
+    as_of: dt.date | str | None = None,
+    run: Any = None,
+) -> ReachRun:
+    """Load an authority, assess sufficiency (for catchments), read an extract, assess reach.
+
+    Parameters are those of :func:`planning.runs.sufficiency.run_sufficiency` and
+    :func:`read_registrations`; ``run``, a :class:`planning.runs.sufficiency.SufficiencyRun` already
+    made (e.g. by the report), is used instead of assessing again. The provenance records the
+    extract's file name and SHA-256 (not its folder or contents).
+    """
+    from planning.runs.sufficiency import run_sufficiency
+
+    if registrations is None:
+        raise ValidationError("give a registration extract (--registrations FILE)")
+    if run is None:
+        run = run_sufficiency(authority, centres=centres, standards=standards)
+    counts = read_registrations(
+        registrations, run.result.areas, sustained_contacts=sustained_contacts, as_of=as_of
+    )
+    result = assess_reach(counts, run.result.areas)
+    result.notes.extend(run.result.notes)
+    provenance = {
+        "authority": {"code": run.authority_code, "name": run.authority_name},
+        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "registrations": {
+            "file": counts.source,
+            "sha256": counts.sha256,
+            "as_of": counts.as_of.isoformat(),
+            "synthetic": counts.synthetic,
+            "registrations_counted": counts.rows,
+            "registrations_outside_authority": counts.rows_outside,
+            "sustained_contacts": counts.sustained_contacts,
+            "target_groups": list(counts.groups),
+        },
+        "inputs": run.inputs,
+    }
+    return ReachRun(result=result, sufficiency=run, provenance=provenance)

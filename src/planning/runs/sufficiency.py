@@ -1,0 +1,213 @@
+"""The sufficiency run as planners and the command line use it: load, assess, write.
+
+``run_sufficiency`` loads an authority's embedded data, a centres file and a standards file and
+assesses them; ``write_sufficiency_outputs`` writes the tables, GeoPackage and summary.json into a
+folder atomically (a failed run leaves no half-written folder behind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planning import settings
+from planning._files import atomic_directory, file_sha256, json_safe, write_json
+from planning.standards import Standards, load_standards
+from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
+from planning.inputs.centres import read_centres, write_csv
+from planning.analysis.sufficiency import SufficiencyResult, assess_sufficiency
+
+
+@dataclass(frozen=True)
+class SufficiencyRun:
+    """A sufficiency result with the inputs that produced it (for provenance)."""
+
+    result: SufficiencyResult
+    authority_code: str
+    authority_name: str
+    inputs: dict[str, Any]
+
+
+def run_sufficiency(
+    authority: str = settings.DEFAULT_AUTHORITY,
+    *,
+    centres: str | Path | None = None,
+    standards: str | Path | Standards | None = None,
+    layer: str | None = None,
+) -> SufficiencyRun:
+    """Load an authority's data, its centres and standards, and assess sufficiency.
+
+    Parameters
+    ----------
+    authority : str
+        Upper-tier authority code or name (default Derby, E06000015).
+    centres : path, optional
+        Centres file (CSV, GeoJSON or GeoPackage); default: the authority's illustrative sites
+        (shipped for Derby and Thurrock, otherwise placed by
+        :func:`planning.inputs.illustrative.illustrative_centres`), flagged as illustrative in every
+        output.
+    standards : path or Standards, optional
+        Standards YAML; default: the packaged ``standards.yaml``.
+    layer : str, optional
+        The layer of a GeoPackage centres file that holds the centres (``--layer``).
+    """
+    code, name = resolve_authority(authority)
+    areas = load_areas(code)
+    from planning.inputs.illustrative import resolve_centres
+
+    centres_path = resolve_centres(code, centres)
+    if isinstance(standards, Standards):
+        applied, standards_file = standards, None
+    else:
+        applied = load_standards(standards)
+        standards_file = Path(standards) if standards is not None else None
+    centre_frame = read_centres(centres_path, areas=areas, layer=layer)
+    result = assess_sufficiency(areas, centre_frame, standards=applied)
+    data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
+    inputs: dict[str, Any] = {
+        "centres_file": str(centres_path),
+        "centres_sha256": file_sha256(centres_path),
+        "standards_file": str(standards_file) if standards_file else "packaged default",
+        "standards_sha256": file_sha256(standards_file) if standards_file else None,
+        "data_file": data_file.name,
+        "data_sha256": file_sha256(data_file),
+    }
+    return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+
+
+def summary(run: SufficiencyRun) -> dict[str, Any]:
+    """The authority-wide summary written to ``summary.json``."""
+    result = run.result
+    localities = result.localities[
+        ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
+    ]
+    return {
+        "authority": {"code": run.authority_code, "name": run.authority_name},
+        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "planning_version": settings.VERSION,
+        "verdict": result.authority["rag"],
+        "reasons": result.authority["reasons"],
+        "figures": {k: v for k, v in result.authority.items() if k not in ("rag", "reasons")},
+        "localities": {
+            str(name): {k: _json(v) for k, v in row.items()} for name, row in localities.iterrows()
+        },
+        "standards": result.standards.describe(),
+        "notes": result.notes,
+        "data_vintages": DATA_VINTAGES,
+        "attribution": ATTRIBUTION,
+        "inputs": run.inputs,
+    }
+
+
+def _json(value: Any) -> Any:
+    """One value as plain JSON (kept for callers; see :func:`planning._files.json_safe`)."""
+    return json_safe(value)
+
+
+def run_input_files(inputs: dict[str, Any]) -> list[str]:
+    """The input files named in a run's ``inputs`` record (an output folder must not hold one)."""
+    return [
+        str(value) for key, value in inputs.items()
+        if key.endswith("_file") and value and Path(str(value)).is_file()
+    ]
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain columns for CSV/GPKG: categoricals as text, lists joined with ' | '."""
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name) if hasattr(frame, "geometry") else frame)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(str)
+        elif out[column].map(lambda v: isinstance(v, list)).any():
+            out[column] = out[column].map(lambda v: " | ".join(v) if isinstance(v, list) else v)
+    return out
+
+
+def write_sufficiency_outputs(
+    run: SufficiencyRun, out: str | Path, *, force: bool = False
+) -> Path:
+    """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
+
+    ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
+    (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
+    """
+    import geopandas as gpd
+
+    result = run.result
+    out = Path(out)
+    with atomic_directory(
+        out, inputs=run_input_files(run.inputs), force=force, kind="sufficiency"
+    ) as staging:
+        areas = _flat(result.areas)
+        write_csv(areas, staging / "areas.csv", index_label="area_code")
+        centres = _flat(result.centres)
+        centres.insert(0, "easting", result.centres.geometry.x.round(1))
+        centres.insert(1, "northing", result.centres.geometry.y.round(1))
+        write_csv(centres, staging / "centres.csv", index_label="centre_id")
+        write_csv(_flat(result.localities), staging / "localities.csv", index_label="locality")
+        write_csv(_flat(result.wards), staging / "wards.csv", index_label="ward_name")
+        gpd.GeoDataFrame(areas, geometry=result.areas.geometry, crs=result.areas.crs).to_file(
+            staging / "areas.gpkg", layer="areas", driver="GPKG"
+        )
+        gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
+            staging / "areas.gpkg", layer="centres", driver="GPKG"
+        )
+        write_json(staging / "summary.json", summary(run))
+    return out.resolve()
+
+
+def comparison_summary(comparison: Any) -> dict[str, Any]:
+    """JSON-ready summary of a scenario comparison (headline before/after, verdicts, lines)."""
+    before, after = comparison.before, comparison.after
+    return {
+        "scenario": comparison.after.scenario.name,
+        "actions": comparison.after.scenario.describe(),
+        "summary": comparison.summary_lines(),
+        "verdict_before": before.figures["rag"],
+        "verdict_after": after.figures["rag"],
+        "reasons_before": before.figures["reasons"],
+        "reasons_after": after.figures["reasons"],
+        "headline": {
+            str(k): {c: _json(v) for c, v in row.items()}
+            for k, row in comparison.headline.iterrows()
+        },
+        "standards_before": before.standards.describe(),
+        "standards_after": after.standards.describe(),
+    }
+
+
+def write_comparison_outputs(
+    comparison: Any,
+    out: str | Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write a scenario comparison into ``out`` atomically.
+
+    Files: ``comparison.csv`` (headline figures before, after, change), ``bands.csv`` (within
+    reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
+    ``loads.csv`` (under-5s per centre), ``localities.csv`` (verdicts before and after),
+    ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
+    ``summary.json``.
+    """
+    from planning.inputs.centres import write_centres
+    from planning.analysis.scenarios import CENTRE_FIELDS, table_to_centres
+
+    out = Path(out)
+    inputs = run_input_files(dict((extra or {}).get("inputs", {})))
+    with atomic_directory(out, inputs=inputs, force=force, kind="comparison") as staging:
+        write_csv(comparison.headline, staging / "comparison.csv")
+        write_csv(comparison.bands, staging / "bands.csv")
+        write_csv(comparison.areas_changed, staging / "areas_changed.csv", index_label="area_code")
+        write_csv(comparison.loads, staging / "loads.csv", index_label="centre_id")
+        write_csv(_flat(comparison.localities), staging / "localities.csv", index_label="locality")
+        after = comparison.after.centres[[c for c in CENTRE_FIELDS if c != "in_authority"]]
+        write_centres(table_to_centres(after), staging / "scenario_centres.csv")
+        write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
+    return out.resolve()

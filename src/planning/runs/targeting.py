@@ -1,0 +1,347 @@
+"""The targeting run as planners and the ``planning target`` command use it.
+
+``run_targeting`` loads an authority (and, optionally, a registration extract), computes gains of
+area rankings, targeting errors, outreach allocations and, with registrations, fits and honestly
+evaluates the targeting model; ``write_targeting_outputs`` writes the tables atomically;
+``targeting_html`` gives a report section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planning import settings
+from planning.analysis.targeting import (
+    ALLOCATION_RULES,
+    RANKING_LABELS,
+    OutreachModel,
+    allocate_outreach,
+    compare_outreach,
+    gains_table,
+    targeting_errors,
+)
+from planning.analysis.targeting_model import (
+    TargetingEvaluation,
+    TargetingModel,
+    area_features,
+    evaluate_targeting,
+    reach_labels,
+)
+
+__all__ = ["TargetingRun", "run_targeting", "targeting_html", "write_targeting_outputs"]
+
+#: Shares of areas at which gains are tabulated.
+GAIN_SHARES = tuple(round(0.05 * k, 2) for k in range(1, 21))
+
+
+@dataclass(frozen=True)
+class TargetingRun:
+    """Everything ``planning target`` computes (no row-level or small-area registration counts).
+
+    Attributes
+    ----------
+    gains : DataFrame
+        :func:`planning.analysis.targeting.gains_table` of IMD, IDACI, the need index and (with
+        registrations) the model's out-of-fold score, at 5% steps.
+    errors : DataFrame
+        One row per targeting definition (the national 30% most deprived, and the top 30% of the
+        authority's areas by each ranking): coverage, exclusion and inclusion errors.
+    outreach : DataFrame
+        :func:`planning.analysis.targeting.compare_outreach` at the level of localities, centres and
+        small areas (column ``level``).
+    allocation : DataFrame
+        Hours per locality under each rule (column ``rule``).
+    evaluation : TargetingEvaluation or None
+    scores : DataFrame or None
+        Per area: ``score`` (calibrated probability, model fitted on all areas),
+        ``score_out_of_fold``, ``rank``, ``idaci_rank``, ``reasons``.
+    model : TargetingModel or None
+    notes : list of str
+    provenance : dict
+    """
+
+    authority_code: str
+    authority_name: str
+    gains: pd.DataFrame
+    errors: pd.DataFrame
+    outreach: pd.DataFrame
+    allocation: pd.DataFrame
+    evaluation: TargetingEvaluation | None
+    scores: pd.DataFrame | None
+    model: TargetingModel | None
+    notes: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def run_targeting(
+    authority: str = settings.DEFAULT_AUTHORITY,
+    *,
+    registrations: str | Path | None = None,
+    centres: str | Path | None = None,
+    standards: str | Path | None = None,
+    hours: float = 2_000.0,
+    outreach_model: OutreachModel | None = None,
+    target: str = "unmet_need",
+    as_of: dt.date | str | None = None,
+    model: TargetingModel | None = None,
+    run: Any = None,
+) -> TargetingRun:
+    """Gains, targeting errors and outreach for an authority; with registrations, the model.
+
+    Parameters
+    ----------
+    authority, centres, standards
+        As :func:`planning.runs.sufficiency.run_sufficiency`.
+    registrations : path, optional
+        A registration extract (:mod:`planning.runs.reach`); without it there is no model.
+    hours : float
+        Outreach hours to allocate (default 2,000: about one and a half full-time workers).
+    outreach_model : OutreachModel, optional
+    target : {'unmet_need', 'shortfall'}
+        What the model predicts (:func:`planning.analysis.targeting_model.reach_labels`).
+    as_of : date, optional
+        The extract date.
+    model : TargetingModel, optional
+    run : planning.runs.sufficiency.SufficiencyRun, optional
+        A sufficiency run already made (e.g. by the report), used instead of assessing again.
+    """
+    from planning.runs.sufficiency import run_sufficiency
+
+    provenance: dict[str, Any] = {}
+    if registrations is not None:
+        from planning.runs.reach import run_reach
+
+        reach_run = run_reach(
+            authority, registrations, centres=centres, standards=standards, as_of=as_of, run=run
+        )
+        run = reach_run.sufficiency
+        provenance = dict(reach_run.provenance)
+        reach_areas = reach_run.result.areas
+        notes = list(reach_run.result.notes)
+    else:
+        if run is None:
+            run = run_sufficiency(authority, centres=centres, standards=standards)
+        provenance = {
+            "authority": {"code": run.authority_code, "name": run.authority_name},
+            "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "inputs": run.inputs,
+        }
+        reach_areas = None
+        notes = list(run.result.notes)
+    areas = run.result.areas
+    outreach_model = outreach_model or OutreachModel()
+
+    evaluation = scores = fitted = None
+    rankings: dict[str, Any] = {name: name for name in ("imd", "idaci", "need_index")}
+    if reach_areas is not None:
+        features = area_features(areas)
+        labels = reach_labels(reach_areas, target=target)
+        groups = areas["ward_code"] if "ward_code" in areas else areas.index.to_series()
+        estimator = model or TargetingModel()
+        evaluation = evaluate_targeting(
+            features, labels, groups, baseline=features["idaci_rate"], model=estimator
+        )
+        fitted = estimator.__class__(**estimator.get_params()).fit(features, labels, groups=groups)
+        score = pd.Series(fitted.predict_proba(features)[:, 1], index=areas.index)
+        scores = pd.DataFrame(
+            {
+                "area_name": areas.get("area_name", pd.Series(areas.index, index=areas.index)),
+                "ward_name": areas.get("ward_name", pd.Series("", index=areas.index)),
+                "locality": areas.get("locality", pd.Series("", index=areas.index)),
+                "score": score,
+                "score_out_of_fold": evaluation.predictions["model"],
+                "rank": score.rank(ascending=False, method="first").astype(int),
+                "idaci_rank": features["idaci_rate"]
+                .rank(ascending=False, method="first")
+                .astype(int),
+                "reasons": fitted.reasons(features),
+            }
+        ).sort_values("rank")
+        rankings["model"] = evaluation.predictions["model"].rename("model")
+        notes.append(f"Targeting model: {evaluation.summary}")
+
+    gains = gains_table(areas, rankings=rankings, shares=GAIN_SHARES)
+    error_rows = []
+    if "imd_decile" in areas:
+        national = areas["imd_decile"].astype(int) <= 3
+        error_rows.append(
+            {"targeting": "national 30% most deprived (IMD deciles 1-3)"}
+            | targeting_errors(areas, national)
+        )
+    top30 = gains[np.isclose(gains["share_target"], 0.3)]
+    for _, row in top30.iterrows():
+        label = RANKING_LABELS.get(row["ranking"], "model score (out-of-fold)")
+        error_rows.append(
+            {"targeting": f"top 30% of the authority's areas by {label}"}
+            | {k: row[k] for k in row.index if k not in ("ranking", "share_target")}
+        )
+    errors = pd.DataFrame(error_rows)
+
+    levels = [("locality", "locality"), ("centre", "centre_id"), ("small area", None)]
+    outreach = pd.concat(
+        [
+            compare_outreach(areas, hours=hours, by=by, model=outreach_model).assign(level=level)
+            for level, by in levels
+            if by is None or by in areas
+        ],
+        ignore_index=True,
+    )
+    by = "locality" if "locality" in areas else None
+    allocation = pd.concat(
+        [
+            allocate_outreach(areas, hours=hours, by=by, rule=rule, model=outreach_model)
+            .assign(rule=rule)
+            .reset_index()
+            for rule in ALLOCATION_RULES
+        ],
+        ignore_index=True,
+    )
+    provenance["outreach_model"] = {
+        "hours": hours,
+        "families_per_hour": outreach_model.families_per_hour,
+        "under5_per_family": outreach_model.under5_per_family,
+        "hours_per_worker": outreach_model.hours_per_worker,
+    }
+    if evaluation is not None:
+        provenance["model"] = {
+            "target": target,
+            "params": fitted.get_params() if fitted is not None else {},
+            "features": fitted.features_ if fitted is not None else [],
+            "coefficients_per_sd": fitted.coef_.round(4).to_dict() if fitted is not None else {},
+            "folds": evaluation.folds,
+            "groups": evaluation.groups,
+            "metrics": evaluation.metrics.round(4).to_dict(orient="index"),
+            "summary": evaluation.summary,
+        }
+    return TargetingRun(
+        authority_code=run.authority_code,
+        authority_name=run.authority_name,
+        gains=gains,
+        errors=errors,
+        outreach=outreach,
+        allocation=allocation,
+        evaluation=evaluation,
+        scores=scores,
+        model=fitted,
+        notes=notes,
+        provenance=provenance,
+    )
+
+
+def _pct(value: object) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+
+
+def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
+    """An HTML block (a ``<section>``) for a report: targeting errors, gains, outreach, model.
+
+    Shows the share of the authority's under-5s in income-deprived families living outside its
+    national 30% most deprived areas, the gains of each ranking at 10-50% of areas, expected
+    outreach reach by rule (localities), and, when a model was fitted, its honest comparison with
+    the IDACI baseline and the areas it ranks highest with their reasons.
+    """
+    name = html.escape(run.authority_name)
+    parts = [f'<section class="targeting"><h2>Targeting and outreach: {name}</h2>']
+    parts += [f'<div class="note">{html.escape(n)}</div>' for n in run.notes]
+    if len(run.errors):
+        first = run.errors.iloc[0]
+        parts.append(
+            f"<p>{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
+            f"({first['in_need_missed']:,.0f} of {first['in_need_total']:,.0f}) live outside the "
+            f"{html.escape(str(first['targeting']))}; {_pct(first['inclusion_error'])} of under-5s "
+            "inside them are not in income-deprived families.</p>"
+        )
+        show = pd.DataFrame(
+            {
+                "Areas": run.errors["areas_targeted"].astype(int),
+                "Under-5s in need found": run.errors["coverage"].map(_pct),
+                "Missed (exclusion error)": run.errors["exclusion_error"].map(_pct),
+                "Not in need (inclusion error)": run.errors["inclusion_error"].map(_pct),
+            }
+        )
+        show.index = run.errors["targeting"].to_numpy()
+        parts.append(show.to_html(classes="planning", border=0, escape=True))
+    wide = run.gains[run.gains["share_target"].isin([0.1, 0.2, 0.3, 0.5])].pivot(
+        index="share_target", columns="ranking", values="coverage"
+    )
+    wide.index = [f"top {p:.0%} of areas" for p in wide.index]
+    wide.columns = [RANKING_LABELS.get(c, "model score") for c in wide.columns]
+    parts.append("<h3>Share of under-5s in income-deprived families in the targeted areas</h3>")
+    parts.append(wide.map(_pct).to_html(classes="planning", border=0, escape=True))
+    local = run.outreach[
+        (run.outreach["level"] == run.outreach["level"].iloc[0])
+        & (run.outreach["reach_model"] == "saturating")
+    ]
+    parts.append(
+        f"<h3>Outreach: {local['hours'].iloc[0]:,.0f} hours split between "
+        f"{html.escape(str(run.outreach['level'].iloc[0]))} groups</h3>"
+    )
+    show = pd.DataFrame(
+        {
+            "Families in need reached": local["in_need_reached"].map(lambda v: f"{v:,.0f}"),
+            "Per 100 hours": local["reached_per_100_hours"].map(lambda v: f"{v:,.1f}"),
+        }
+    )
+    show.index = local["rule"].to_numpy()
+    parts.append(show.to_html(classes="planning", border=0, escape=True))
+    parts.append(
+        "<p>Reach model: contacts = hours x families per hour, falling at random on the group's "
+        "families (expected in-need reached = in need x (1 - exp(-contacts / families))).</p>"
+    )
+    if run.evaluation is not None and run.scores is not None:
+        parts.append(f"<h3>Targeting model</h3><p>{html.escape(run.evaluation.summary)}</p>")
+        parts.append(
+            run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]]
+            .round(3)
+            .to_html(classes="planning", border=0)
+        )
+        top = run.scores.head(top_areas)
+        show = pd.DataFrame(
+            {
+                "Area": top["area_name"],
+                "Ward": top["ward_name"],
+                "Score": top["score"].map(_pct),
+                "Why": top["reasons"],
+            }
+        )
+        parts.append(show.to_html(classes="planning", border=0, escape=True))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def write_targeting_outputs(run: TargetingRun, out: str | Path) -> Path:
+    """Write ``gains.csv``, ``targeting_errors.csv``, ``outreach.csv``,
+    ``outreach_allocation.csv``, ``scores.csv`` (with a model), ``summary.json`` and
+    ``targeting.html`` into ``out``, atomically. No registration count is written."""
+    from planning._files import atomic_directory
+    from planning._files import json_safe as _json
+
+    out = Path(out)
+    with atomic_directory(out) as staging:
+        run.gains.to_csv(staging / "gains.csv", index=False)
+        run.errors.to_csv(staging / "targeting_errors.csv", index=False)
+        run.outreach.to_csv(staging / "outreach.csv", index=False)
+        run.allocation.to_csv(staging / "outreach_allocation.csv", index=False)
+        if run.scores is not None:
+            run.scores.to_csv(staging / "scores.csv", index_label="area_code")
+        summary = {
+            **run.provenance,
+            "targeting_errors": run.errors.to_dict(orient="records"),
+            "notes": run.notes,
+        }
+        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2, default=_json, ensure_ascii=False)
+        page = (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Targeting</title></head>"
+            f"<body>{targeting_html(run)}</body></html>"
+        )
+        (staging / "targeting.html").write_text(page, encoding="utf-8")
+    return out
