@@ -184,8 +184,10 @@ def _positive_int(text: str) -> int:
 
 
 def _reach(args: argparse.Namespace) -> int:
+    from planning.disclosure import check_threshold
     from planning.reach import publish_reach, run_reach, write_reach_outputs
 
+    check_threshold(args.threshold)  # before the (slow) run: below 3 is refused, exit 2
     run = run_reach(
         args.authority, args.registrations, centres=args.centres, standards=args.standards,
         sustained_contacts=args.sustained_contacts, as_of=args.as_of,
@@ -313,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registrations", type=Path, required=True,
                    help="registration extract CSV (format: planning.reach module docs)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--threshold", type=_positive_int, default=5,
-                   help="smallest publishable count (default 5)")
+    p.add_argument("--threshold", type=int, default=5,
+                   help="smallest publishable count (default 5; at least 3)")
     p.add_argument("--sustained-contacts", type=_positive_int, default=3,
                    help="contacts in 12 months that count as sustained engagement (default 3)")
     p.add_argument("--as-of", type=_iso_date, default=None,

@@ -284,20 +284,15 @@ class _Problem:
         lower[blank] = np.maximum(lower[blank], self.blank_floor)
         return lower, self.upper
 
-    def interval(
-        self,
-        cell_state: np.ndarray,
-        total_state: dict[str, np.ndarray],
-        rows: np.ndarray,
-        column: int,
-    ) -> tuple[float, float, float]:
-        """``(low, high, floor)`` of ``sum(values[rows, column])`` given everything published.
+    def system(
+        self, cell_state: np.ndarray, total_state: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        """The linear system over the cells not published, given everything published.
 
-        Published cells are constants, so the linear programme has one variable per cell not
-        published: each published total gives ``sum(hidden members) = total - sum(published
-        members)``, each withheld total ``sum(members) >= 1``, each ordering ``x_small <=
-        x_large`` a row or a bound. ``floor`` is the least the sum can be from the per-cell
-        bounds alone.
+        Published cells are constants, so there is one variable per cell not published: each
+        published total gives ``sum(hidden members) = total - sum(published members)``, each
+        withheld total ``sum(members) >= 1``, each ordering ``x_small <= x_large`` a row or a
+        bound.
         """
         n, m = self.n, self.m
         hidden_flat = (cell_state != PUBLISHED).T.reshape(-1)
@@ -306,13 +301,8 @@ class _Problem:
         count = int(hidden_flat.sum())
         position = np.full(n * m, -1)
         position[hidden_flat] = np.arange(count)
-        target = column * n + np.asarray(rows)
-        constant = float(values_flat[target][~hidden_flat[target]].sum())
-        mine = position[target][hidden_flat[target]]
         lower = lower_all.T.reshape(-1)[hidden_flat].astype(float).copy()
         upper = upper_all.T.reshape(-1)[hidden_flat].astype(float).copy()
-        if len(mine) == 0:
-            return constant, constant, constant
         eq_rows: list[np.ndarray] = []
         eq_cols: list[np.ndarray] = []
         b_eq: list[float] = []
@@ -355,10 +345,42 @@ class _Problem:
                     upper[position[a]] = min(upper[position[a]], values_flat[b])
                 elif hidden_flat[b]:
                     lower[position[b]] = max(lower[position[b]], values_flat[a])
-        floor = constant + float(lower[mine].sum())
-        objective = np.zeros(count)
-        objective[mine] = 1.0
-        kwargs: dict[str, Any] = {"bounds": np.column_stack([lower, upper]), "method": "highs"}
+        constrained = np.zeros(count, dtype=bool)
+        for cols in eq_cols + ub_cols:
+            constrained[cols] = True
+        return {
+            "count": count, "position": position, "hidden": hidden_flat,
+            "values": values_flat, "lower": lower, "upper": upper,
+            "eq": (eq_rows, eq_cols, b_eq), "ub": (ub_rows, ub_cols, ub_vals, b_ub),
+            "constrained": constrained,
+        }
+
+    def _item(self, system: dict[str, Any], rows: np.ndarray, column: int):
+        target = column * self.n + np.asarray(rows)
+        hidden = system["hidden"][target]
+        constant = float(system["values"][target][~hidden].sum())
+        mine = system["position"][target][hidden]
+        floor = constant + float(system["lower"][mine].sum())
+        return constant, mine, floor
+
+    @staticmethod
+    def _solve(system: dict[str, Any], objective: np.ndarray, extra: int = 0,
+               extra_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
+               extra_bounds: np.ndarray | None = None) -> Any:
+        """``linprog`` over the system, with ``extra`` more variables and <= rows."""
+        count = system["count"] + extra
+        eq_rows, eq_cols, b_eq = system["eq"]
+        ub_rows, ub_cols, ub_vals, b_ub = system["ub"]
+        ub_rows, ub_cols, ub_vals, b_ub = list(ub_rows), list(ub_cols), list(ub_vals), list(b_ub)
+        for cols, vals, _, bound in extra_rows:
+            ub_rows.append(np.full(len(cols), len(b_ub)))
+            ub_cols.append(cols)
+            ub_vals.append(vals)
+            b_ub.append(bound)
+        bounds = np.column_stack([system["lower"], system["upper"]])
+        if extra_bounds is not None:
+            bounds = np.vstack([bounds, extra_bounds])
+        kwargs: dict[str, Any] = {"bounds": bounds, "method": "highs"}
         if b_eq:
             kwargs["A_eq"] = sparse.csr_array(
                 (np.ones(sum(len(r) for r in eq_rows)),
@@ -372,24 +394,80 @@ class _Problem:
                 shape=(len(b_ub), count),
             )
             kwargs["b_ub"] = np.array(b_ub)
-        constrained = set()
-        for cols in eq_cols + ub_cols:
-            constrained.update(cols.tolist())
-        free_above = any(int(v) not in constrained and not np.isfinite(upper[v]) for v in mine)
-        low = linprog(objective, **kwargs)
-        if low.status == 2:
+        result = linprog(objective, **kwargs)
+        if result.status == 2:
             raise DisclosureError(
                 "the disclosure audit found the published tables inconsistent with the counts "
                 "(a zero withheld as a blank?); this is a bug in the workbench: please report it"
             )
+        return result
+
+    def interval(
+        self,
+        cell_state: np.ndarray,
+        total_state: dict[str, np.ndarray],
+        rows: np.ndarray,
+        column: int,
+    ) -> tuple[float, float, float]:
+        """``(low, high, floor)`` of ``sum(values[rows, column])`` given everything published.
+
+        ``floor`` is the least the sum can be from the per-cell bounds alone.
+        """
+        system = self.system(cell_state, total_state)
+        constant, mine, floor = self._item(system, rows, column)
+        if len(mine) == 0:
+            return constant, constant, constant
+        objective = np.zeros(system["count"])
+        objective[mine] = 1.0
+        low = self._solve(system, objective)
         lo = float(low.fun) if low.status == 0 else -np.inf
-        if free_above:
-            hi = np.inf
-        else:
-            high = linprog(-objective, **kwargs)
-            hi = float(-high.fun) if high.status == 0 else np.inf
+        free = (~system["constrained"][mine]) & ~np.isfinite(system["upper"][mine])
+        if free.any():
+            return constant + lo, np.inf, floor
+        high = self._solve(system, -objective)
+        hi = float(-high.fun) if high.status == 0 else np.inf
         return constant + lo, constant + hi, floor
 
+    def witnesses(
+        self,
+        cell_state: np.ndarray,
+        total_state: dict[str, np.ndarray],
+        items: list[tuple[np.ndarray, int]],
+        threshold: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which items are shown safe by two solutions of the system for all items at once.
+
+        One solution minimises the sum of the items: an item at its floor there can be that
+        small. The other maximises ``sum(min(item, threshold))`` (one helper variable per item):
+        an item at the threshold there can be that large. Any feasible point stays feasible when
+        more is withheld, so these certificates hold for the final pattern too.
+        """
+        system = self.system(cell_state, total_state)
+        count = system["count"]
+        parts = [self._item(system, rows, c) for rows, c in items]
+        objective = np.zeros(count)
+        for _, mine, _ in parts:
+            objective[mine] += 1.0
+        low_ok = np.zeros(len(items), dtype=bool)
+        high_ok = np.zeros(len(items), dtype=bool)
+        result = self._solve(system, objective)
+        if result.status == 0:
+            x = result.x
+            low_ok = np.array([c + x[mine].sum() <= f + 1e-4 for c, mine, f in parts])
+        # y_j <= constant_j + sum(x[mine_j]), 0 <= y_j <= threshold; maximise sum(y).
+        extra_rows = []
+        for j, (c, mine, _) in enumerate(parts):
+            cols = np.concatenate([[count + j], mine]).astype(int)
+            vals = np.concatenate([[1.0], -np.ones(len(mine))])
+            extra_rows.append((cols, vals, None, c))
+        objective = np.concatenate([np.zeros(count), -np.ones(len(items))])
+        bounds = np.column_stack([np.zeros(len(items)), np.full(len(items), float(threshold))])
+        result = self._solve(system, objective, extra=len(items), extra_rows=extra_rows,
+                             extra_bounds=bounds)
+        if result.status == 0:
+            y = result.x[count:]
+            high_ok = y >= threshold - 1e-4
+        return low_ok, high_ok
 
 def _primary(values: np.ndarray, threshold: int, suppress_zeros: bool) -> np.ndarray:
     small = values < threshold
@@ -549,17 +627,40 @@ def protect_counts(
         for g in groups:
             for k in np.flatnonzero(primary_totals[g][:, c]):
                 items.append((g, labels[g][k], problem.members[g][k], c, False))
-    audit_rows = []
     limit = n * m + sum(t.size for t in total_state.values()) + 1
-    for kind, label, rows, c, _ in items:
-        lo = hi = floor = np.nan
-        for _ in range(limit):
-            lo, hi, floor = problem.interval(cell_state, total_state, rows, c)
-            if _safe(lo, hi, floor, threshold):
-                break
-            if not state.complement(kind, rows, c):
-                break  # nothing left to withhold around it
-            state.line_rule()
+    found: dict[int, tuple[float, float, float]] = {}
+    todo = list(range(len(items)))
+    while todo:
+        # Items shown safe by two solutions for all open items at once (most of them), then
+        # a block of the rest one at a time, with complementary suppression until safe.
+        low_ok, high_ok = problem.witnesses(
+            cell_state, total_state, [(items[j][2], items[j][3]) for j in todo], threshold
+        )
+        system = problem.system(cell_state, total_state)
+        for j, ok in zip(todo, low_ok & high_ok):
+            if ok:
+                floor = problem._item(system, items[j][2], items[j][3])[2]
+                found[j] = (floor, float("nan"), floor)
+        todo = [j for j, ok in zip(todo, low_ok & high_ok) if not ok]
+        for j in todo[:20]:
+            kind, _, rows, c, _ = items[j]
+            for _ in range(limit):
+                lo, hi, floor = problem.interval(cell_state, total_state, rows, c)
+                if _safe(lo, hi, floor, threshold):
+                    break
+                # A withheld cell ordered with this one may be what pins it (a sustained count
+                # deduced to be at least 2 bounds its registered count below): widen that first.
+                if kind == "cell" and state.complement_partner(rows, c, low=lo > floor + _EPS):
+                    state.line_rule()
+                    continue
+                if not state.complement(kind, rows, c):
+                    break  # nothing left to withhold around it
+                state.line_rule()
+            found[j] = (lo, hi, floor)
+        todo = todo[20:]
+    audit_rows = []
+    for j, (kind, label, rows, c, _) in enumerate(items):
+        lo, hi, floor = found[j]
         audit_rows.append(
             {
                 "item": f"{kind} {label}" if kind != "cell" else f"{label}",
@@ -567,8 +668,10 @@ def protect_counts(
                 "value": float(values[rows, c].sum()),
                 "floor": floor,
                 "low": lo,
-                "high": hi,
-                "protected": _safe(lo, hi, floor, threshold),
+                # Witnessed items: at least the threshold (the exact maximum was not needed).
+                "high": float(threshold) if np.isnan(hi) else hi,
+                "protected": _safe(lo, float(threshold) if np.isnan(hi) else hi, floor,
+                                   threshold),
             }
         )
     audit = pd.DataFrame(
@@ -719,6 +822,30 @@ class _State:
         if self._can_withhold(self.p.totals[g][k, c], self.totals[g][k, c], c):
             self.totals[g][k, c] = WITHHELD
             return True
+        return False
+
+    def complement_partner(self, rows: np.ndarray, column: int, *, low: bool) -> bool:
+        """Widen a withheld cell that bounds this one through an ordering, if it is too narrow.
+
+        ``low``: the item's lower side failed, so look at cells known to be smaller (e.g. its
+        sustained count); otherwise at cells known to be larger.
+        """
+        p = self.p
+        partners = (
+            [small for small, large in p.not_greater if large == column] if low
+            else [large for small, large in p.not_greater if small == column]
+        )
+        for pc in partners:
+            if not self.mutable[pc]:
+                continue
+            for i in rows:
+                if self.cells[i, pc] == PUBLISHED:
+                    continue
+                one = np.array([i])
+                lo, hi, floor = p.interval(self.cells, self.totals, one, pc)
+                narrow = lo > floor + _EPS if low else hi < self.threshold - _EPS
+                if narrow and self.complement("cell", one, pc):
+                    return True
         return False
 
     def complement(self, kind: str, rows: np.ndarray, column: int) -> bool:

@@ -172,12 +172,16 @@ GROUPINGS: dict[str, str] = {
     "bands": "deprivation_band",
     "wards": "ward_name",
 }
-#: Groupings that are the same whatever the centre network: published exactly, with cell
-#: suppression audited together with the small-area table.
-FIXED_GROUPINGS: dict[str, str] = {"bands": "deprivation_band", "wards": "ward_name"}
-#: Groupings that change with the centre network or scenario: published as sums of rounded
-#: small-area counts (:func:`planning.disclosure.round_counts`), so they cannot be differenced.
-NETWORK_GROUPINGS: dict[str, str] = {"centres": "centre_id", "localities": "locality"}
+#: Large groupings that are the same whatever the centre network: published exactly, with
+#: cell suppression audited together with the small-area table.
+FIXED_GROUPINGS: dict[str, str] = {"bands": "deprivation_band"}
+#: Groupings published as sums of rounded small-area counts
+#: (:func:`planning.disclosure.round_counts`): those that change with the centre network or
+#: scenario (so they cannot be differenced) and wards (a few areas each: exact ward totals
+#: would force many more blanks in the small-area table).
+NETWORK_GROUPINGS: dict[str, str] = {
+    "centres": "centre_id", "localities": "locality", "wards": "ward_name",
+}
 
 
 def _group_table(table: pd.DataFrame, column: str, summed: list[str]) -> pd.DataFrame:
@@ -414,13 +418,14 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
     extract with different centre networks or scenarios, gives back a count below
     ``threshold``:
 
-    * the small-area table and the tables whose groups do not depend on the centre network
-      (deprivation bands, wards, the authority, age bands, target groups for the authority and
-      by band) are exact, with cell suppression audited against an intruder who knows all of
+    * the small-area table and the large groupings that do not depend on the centre network
+      (deprivation bands, the authority, age bands, target groups for the authority and by
+      band) are exact, with cell suppression audited against an intruder who knows all of
       them; the suppression pattern depends only on the extract, so it is the same whatever
       centres are assessed;
     * the tables whose groups depend on the centre network (centres, localities, target groups
-      by locality) are sums of small-area counts rounded by
+      by locality), and wards (small groups whose exact totals would force many more blanks),
+      are sums of small-area counts rounded by
       :func:`planning.disclosure.round_counts` (totals from the rounded cells, as ONS does), so
       they hold nothing beyond each area's rounded count, which the audit assumes the intruder
       knows (a scenario can give any one area a centre of its own).
@@ -509,11 +514,11 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         "from this extract); "
         + (f"{withheld:,} figures" if withheld >= 5 else "some figures" if withheld else "none")
         + " withheld. Rates from a withheld count are withheld.",
-        f"Centre and locality tables (and target groups by locality) are sums of small-area "
-        f"counts rounded to the nearest {ROUNDING_BASE}, with any count from 1 to "
+        f"Centre, locality and ward tables (and target groups by locality) are sums of "
+        f"small-area counts rounded to the nearest {ROUNDING_BASE}, with any count from 1 to "
         f"{smallest + 2} shown as {smallest}, so they are the same whatever centre network is "
         "assessed and cannot be subtracted from one another; their totals differ slightly from "
-        "the exact totals in the band and ward tables.",
+        "the exact totals in the deprivation band table.",
     ]
     audit = pd.concat(audits, ignore_index=True)
     return PublishedReach(
