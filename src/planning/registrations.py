@@ -87,7 +87,7 @@ DEFAULT_SUSTAINED_CONTACTS = 3
 # An aggregated extract: each row stands for `count` children (read as a weight, never ignored).
 _COUNT_ALIASES = (
     "count", "n", "children", "number_of_children", "num_children", "no_of_children",
-    "child_count", "children_count", "number", "frequency", "freq", "registrations",
+    "child_count", "children_count", "number", "frequency", "freq", "registrations", "total",
 )
 _ALIASES: dict[str, tuple[str, ...]] = {
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa21cd", "lsoa21_code", "lsoa_2021", "area_code"),
