@@ -14,7 +14,12 @@ Measures (DOMAIN.md)
 * bands: >= 90% "almost all", 75-90% "most", 50-75% "majority", < 50% "minority"; the 65% "good"
   benchmark is flagged separately (``meets_good_benchmark``).
 
-Everything published goes through :func:`planning.disclosure.protect_counts`.
+Everything published goes through :mod:`planning.disclosure`: the small-area table and the
+deprivation-band, authority, age and target-group (authority, band) tables are exact with cell
+suppression whose pattern depends only on the extract; centre, locality and ward tables (and
+target groups by locality) are sums of rounded small-area counts, so publications made with
+different centre networks or scenarios cannot be subtracted from one another
+(:func:`publish_reach`).
 """
 
 from __future__ import annotations
