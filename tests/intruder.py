@@ -245,7 +245,10 @@ def cell_intervals(attack: Attack) -> pd.DataFrame:
     open_low = [v for _, _, v in attack.cells]
     while open_low:
         _, x = model.solve({v: 1.0 for v in open_low})
-        assert x is not None, "the published tables are inconsistent with any extract"
+        assert x is not None, (
+            "no extract fits the publications with every blank >= 1: a zero was withheld, or "
+            "the tables contradict each other"
+        )
         done = [v for v in open_low if x[v] <= 1]
         for v in done:
             low[v] = x[v]

@@ -139,7 +139,6 @@ def _county(n_rows: int = 25, n_columns: int = 40) -> pd.DataFrame:
     return assess_sufficiency(town, centres, standards=Standards()).areas
 
 
-@pytest.mark.slow
 def test_county_of_1000_areas(tmp_path):
     areas = _county()
     extract = synthetic_registrations(areas, seed=2, base_reach=0.1, as_of=AS_OF)

@@ -15,8 +15,8 @@ knows:
 * that a withheld (blank) count is at least 1, because zeros are published; a withheld total too;
 * every ordering that holds (sustained <= registered, a target group <= registered);
 * the rounded value (:func:`round_counts`) of every small-area count, because tables whose
-  groupings can change (centres, localities) are sums of rounded small-area counts, and a
-  scenario can give one small area a centre of its own;
+  groupings can change (centres, localities) or are small (wards) are sums of rounded
+  small-area counts, and a scenario can give one small area a centre of its own;
 * the method itself, including which counts are withheld.
 
 The protection rule
@@ -61,6 +61,17 @@ the threshold (a published 0 would tell that a withheld count is 1 or 2). Tables
 depend on the centre network are published as sums of rounded small-area counts, so no choice of
 network can give back more than each area's rounded value, which the audit assumes the intruder
 has.
+
+Why both designs
+----------------
+Exact counts with suppression keep the figures planners quote (the authority's reach, reach in
+the 30% most deprived areas) exact, and a suppression pattern computed from the extract alone
+is the same for every centre network, so the small-area table cannot be differenced. But a
+centre's total is a sum over a catchment the user chooses (a scenario can move, add or close
+centres): any exact sum over user-chosen groups can be differenced down to one area. Summing
+rounded counts instead (ONS 2019) makes every such table a function of the areas' rounded
+counts, whatever the groups, and the audit already grants the intruder those. Wards are rounded
+too: with a few areas each, exact ward totals would force many more blanks.
 
 The audit relaxes integrality (linear programming); the tests check the result with an
 independent integer-programming intruder.
