@@ -72,7 +72,7 @@ def bench(authority: str, base_reach: float) -> None:
         f"{authority}: {len(result)} LSOAs, {len(extract):,} registrations (base reach "
         f"{base_reach:.0%}); read {read_s:.2f} s, reach {assess_s:.2f} s, disclosure control "
         f"{publish_s:.2f} s ({published.withheld} withheld, "
-        f"{len(published.suppression.audit)} small counts audited), gains+outreach "
+        f"{len(published.audit)} small counts audited in all tables), gains+outreach "
         f"{gains_s:.2f} s, model CV {model_s:.2f} s (AUC {auc['model']:.2f} vs IDACI "
         f"{auc['baseline']:.2f})"
     )

@@ -225,7 +225,7 @@ def test_target_command(tmp_path, capsys, derby_run):
     assert "of under-5s in income-deprived families" in stdout and "SYNTHETIC" in stdout
     assert {p.name for p in out.iterdir()} == {
         "gains.csv", "targeting_errors.csv", "outreach.csv", "outreach_allocation.csv",
-        "scores.csv", "summary.json", "targeting.html",
+        "scores.csv", "summary.json", "targeting.html", ".planning-output.json",
     }
     scores = pd.read_csv(out / "scores.csv", index_col="area_code")
     assert len(scores) == 152 and scores["reasons"].str.len().gt(10).all()

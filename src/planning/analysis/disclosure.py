@@ -1,92 +1,244 @@
-"""Statistical disclosure control for published counts: primary and secondary suppression.
+"""Statistical disclosure control for published counts: suppression audited against an intruder.
 
 Registration counts are about identifiable children, so every count the workbench publishes from
-them goes through :func:`protect_counts` first.
+them goes through :func:`protect_counts` (exact counts, cell suppression) or
+:func:`round_counts` (rounded counts) first.
+
+The intruder
+------------
+Disclosure control is only as good as the intruder it is tested against. The audit's intruder
+knows:
+
+* every table published from the same extract: the small-area table, the ward, deprivation-band
+  and authority totals, the centre and locality tables, the target-group tables and the age bands
+  (callers pass them all to one audit: :func:`planning.runs.reach.publish_reach`);
+* that a withheld (blank) count is at least 1, because zeros are published; a withheld total too;
+* every ordering that holds (sustained <= registered, a target group <= registered);
+* the rounded value (:func:`round_counts`) of every small-area count, because tables whose
+  groupings can change (centres, localities) or are small (wards) are sums of rounded
+  small-area counts, and a scenario can give one small area a centre of its own;
+* the method itself, including which counts are withheld.
+
+The protection rule
+-------------------
+A count ``x`` with ``1 <= x < threshold`` (default 5; never below 3) is *sensitive*. Following the
+protection-interval formulation of Hundepool et al. (2012), section 4.2 (and tau-ARGUS), a
+suppression pattern is safe when, for every sensitive count, the interval ``[low, high]`` the
+intruder can deduce by linear programming satisfies a lower and an upper protection level
+around the true value:
+
+* upper protection level ``threshold - x``: ``high >= threshold``, so the intruder cannot rule
+  out that the count is at least the threshold (that it would have been published);
+* lower protection level ``x - floor``: ``low <= floor``, where ``floor`` is the least the count
+  can be from the blanks alone (1 for a withheld cell; for a total, its published members plus 1
+  per withheld member), so the equations in the published tables tell the intruder nothing
+  about how small the count is beyond "not zero".
+
+For a withheld cell this says ``[1, threshold]`` must lie inside the intruder's interval: the
+intruder cannot tell a withheld 1 from a withheld 4 or from a publishable 5. We chose these
+levels (rather than a percentage "safety range", which protects nothing at counts of 1-4) because
+the threshold rule's purpose (DOMAIN.md, ONS 2019) is that a reader cannot learn that a
+small-area count is small, nor how small.
 
 The method
 ----------
-*Primary suppression*: a count ``0 < v < threshold`` (default 5, DOMAIN.md; some councils use
-10) is withheld, and so is a total below the threshold. Zeros are published unless
-``suppress_zeros``.
+*Primary suppression*: a count ``0 < v < threshold`` is withheld, and so is a total below the
+threshold. Zeros are published (``suppress_zeros`` withholds them too).
 
-*Secondary suppression*: published totals could give a withheld count back by subtraction (a
-locality total minus its published areas). Two passes prevent that:
+*Secondary suppression*: a line rule (in every line whose total is published, one withheld member
+or withheld members too small to hide each other: the next smallest non-zero member is withheld,
+or else the total), then the audit by linear programming above: a sensitive count that fails gets
+one more complementary suppression (a non-zero published count that shares most published totals
+with it, smallest first) and is audited again until it passes. Zeros are never withheld as
+complements, so "a blank is at least 1" stays true. Extra suppression only widens intervals, so
+counts that passed stay passed. If a sensitive count cannot be protected, :func:`protect_counts`
+raises :class:`DisclosureError`: the publication is refused, never published with a failed
+audit.
 
-1. the line rule: in every line with a published total (each group of each grouping, and the
-   grand total), if the withheld members are exactly one, or sum to less than the threshold, the
-   next smallest published member is withheld too (non-zero members first); repeated until
-   nothing changes;
-2. an audit by linear programming, which is what makes the result sound for linked tables (areas
-   nested in centres in localities, crossed with deprivation bands and wards): for every
-   primary-suppressed count, an intruder who knows every published cell and total, that counts are
-   non-negative and any stated ordering (sustained <= registered) can narrow it to an interval
-   ``[low, high]``; we require ``high - low >= threshold``. A count that fails gets one more
-   complementary suppression (the published count that shares most published totals with it,
-   non-zero and smallest first) and is audited again, until every count passes. Extra
-   suppression only widens intervals, so counts that passed stay passed.
+*Rounding*: :func:`round_counts` rounds to the nearest 5 (ONS practice for administrative data),
+except that a non-zero count is never rounded below the smallest multiple of 5 that is at least
+the threshold (a published 0 would tell that a withheld count is 1 or 2). Tables whose groups
+depend on the centre network are published as sums of rounded small-area counts, so no choice of
+network can give back more than each area's rounded value, which the audit assumes the intruder
+has.
 
-The audit relaxes integrality (intervals are those of the linear relaxation). The intruder is not
-assumed to know which withheld cells are primary.
+Why both designs
+----------------
+Exact counts with suppression keep the figures planners quote (the authority's reach, reach in
+the 30% most deprived areas) exact, and a suppression pattern computed from the extract alone
+is the same for every centre network, so the small-area table cannot be differenced. But a
+centre's total is a sum over a catchment the user chooses (a scenario can move, add or close
+centres): any exact sum over user-chosen groups can be differenced down to one area. Summing
+rounded counts instead (ONS 2019) makes every such table a function of the areas' rounded
+counts, whatever the groups, and the audit already grants the intruder those. Wards are rounded
+too: with a few areas each, exact ward totals would force many more blanks.
 
-References: Hundepool et al. (2012) *Statistical Disclosure Control*, ch. 4 (cell suppression,
-audit by linear programming); ONS (2019) *Disclosure control guidance for tables produced from
-administrative sources*.
+The audit relaxes integrality (linear programming); the tests check the result with an
+independent integer-programming intruder.
+
+References: Hundepool, A. et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell
+suppression, protection levels, audit by linear programming) and ch. 5 (frequency tables,
+rounding); ONS (2019) *Disclosure control guidance for tables produced from administrative
+sources*.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
 
-from planning._errors import ValidationError
+from planning._errors import PlanningError, ValidationError
+
+__all__ = [
+    "ALL",
+    "DEFAULT_THRESHOLD",
+    "MIN_THRESHOLD",
+    "ROUNDING_BASE",
+    "DisclosureError",
+    "Suppression",
+    "apply_suppression",
+    "check_threshold",
+    "describe_count",
+    "protect_counts",
+    "round_counts",
+    "rounding_interval",
+]
 
 #: Default smallest publishable count (DOMAIN.md: counts below 5 are suppressed).
 DEFAULT_THRESHOLD = 5
+#: The smallest threshold accepted: below 3, counts of 1 or 2 would be published.
+MIN_THRESHOLD = 3
+#: Base of the rounding of counts in tables whose groups depend on the centre network.
+ROUNDING_BASE = 5
 #: Label of the grand-total grouping that every protection includes.
 ALL = "All"
+
+# State of a count in a publication.
+PUBLISHED, WITHHELD, UNPUBLISHED = 0, 1, 2
+_EPS = 1e-6
+
+
+class DisclosureError(PlanningError):
+    """A publication whose disclosure audit failed: it is refused, not published."""
+
+
+def check_threshold(threshold: object) -> int:
+    """Return the suppression threshold, refusing values below :data:`MIN_THRESHOLD`.
+
+    Raises
+    ------
+    ValidationError
+        If ``threshold`` is not a whole number of at least 3.
+    """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, np.integer))
+        or threshold < MIN_THRESHOLD
+    ):
+        raise ValidationError(
+            f"suppression threshold {threshold!r} is too low: it must be a whole number of at "
+            f"least {MIN_THRESHOLD} (below that, counts of 1 and 2 children would be published); "
+            f"use the default {DEFAULT_THRESHOLD}, or 10 as some councils do"
+        )
+    return int(threshold)
+
+
+def _smallest_rounded(threshold: int) -> int:
+    return ROUNDING_BASE * math.ceil(threshold / ROUNDING_BASE)
+
+
+def round_counts(values: Any, *, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Round counts for publication in tables whose groups can change.
+
+    ``r(0) = 0``; otherwise ``r(x) = max(5 * floor(x / 5 + 1/2), m)`` with ``m`` the smallest
+    multiple of 5 that is at least ``threshold``: nearest-5 rounding (ONS 2019), except that a
+    non-zero count is never shown as less than ``m``, so a small count is indistinguishable from
+    any other count from 1 to ``m + 2``.
+
+    Examples
+    --------
+    >>> round_counts([0, 1, 4, 7, 8, 12, 13, 40]).tolist()
+    [0, 5, 5, 5, 10, 10, 15, 40]
+    """
+    threshold = check_threshold(threshold)
+    v = np.asarray(values, dtype=float)
+    nearest = ROUNDING_BASE * np.floor(v / ROUNDING_BASE + 0.5)
+    return np.where(v <= 0, 0.0, np.maximum(nearest, _smallest_rounded(threshold))).astype(int)
+
+
+def rounding_interval(
+    rounded: Any, *, threshold: int = DEFAULT_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """The counts ``[low, high]`` that :func:`round_counts` maps to each rounded value."""
+    r = np.asarray(rounded, dtype=float)
+    m = _smallest_rounded(check_threshold(threshold))
+    low = np.where(r <= 0, 0.0, np.where(r <= m, 1.0, r - 2))
+    high = np.where(r <= 0, 0.0, r + 2)
+    return low, high
+
+
+def describe_count(count: int, *, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """A count of people as it may be published in a sentence: 'no', 'fewer than 5', 'about 35'.
+
+    Examples
+    --------
+    >>> describe_count(3), describe_count(0), describe_count(33)
+    ('fewer than 5', 'no', 'about 35')
+    """
+    threshold = check_threshold(threshold)
+    if count <= 0:
+        return "no"
+    if count < threshold:
+        return f"fewer than {threshold}"
+    return f"about {int(round_counts([count], threshold=threshold)[0]):,}"
 
 
 @dataclass(frozen=True)
 class Suppression:
-    """Which counts may be published.
+    """Which counts may be published, with the audit that shows the pattern is safe.
 
     Attributes
     ----------
     cells : DataFrame of bool
-        Aligned to the counts given; True = withheld.
+        Aligned to the counts given; True = not published (withheld, or never published when
+        cells are not published at all).
     totals : dict of grouping name -> DataFrame of bool
-        For each grouping (and ``"All"``, the grand total), one row per group; True = withheld.
+        For each grouping (and ``"All"``, the grand total), one row per group; True = not
+        published.
     threshold : int
         Smallest publishable count.
     audit : DataFrame
-        One row per primary-suppressed count: ``item``, ``column``, ``value`` and the interval
-        ``low``..``high`` an intruder can deduce (``high - low >= threshold`` for all).
+        One row per sensitive count: ``item``, ``column``, ``value``, the least it can be from
+        the blanks alone (``floor``), the interval ``low``..``high`` the intruder can deduce,
+        and ``protected`` (``low <= floor`` and ``high >= threshold``).
     """
 
     cells: pd.DataFrame
     totals: dict[str, pd.DataFrame]
     threshold: int
     audit: pd.DataFrame = field(repr=False)
+    cell_state: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    total_state: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
 
     @property
     def withheld(self) -> int:
-        """Number of cells and totals withheld."""
-        totals = sum(t.to_numpy().sum() for t in self.totals.values())
-        return int(self.cells.to_numpy().sum() + totals)
-
-
-def _primary(values: np.ndarray, threshold: int, suppress_zeros: bool) -> np.ndarray:
-    small = values < threshold
-    return small if suppress_zeros else small & (values > 0)
+        """Number of published cells and totals withheld (blank)."""
+        if self.cell_state.empty and not self.total_state:
+            totals = sum(t.to_numpy().sum() for t in self.totals.values())
+            return int(self.cells.to_numpy().sum() + totals)
+        totals = sum(int((t.to_numpy() == WITHHELD).sum()) for t in self.total_state.values())
+        return int((self.cell_state.to_numpy() == WITHHELD).sum() + totals)
 
 
 class _Problem:
-    """The counts as a linear system over one variable per (cell, column)."""
+    """The counts as a linear system over one variable per (cell, column) not published."""
 
     def __init__(
         self,
@@ -94,14 +246,18 @@ class _Problem:
         groups: dict[str, np.ndarray],
         labels: dict[str, np.ndarray],
         not_greater: Sequence[tuple[int, int]],
+        lower: np.ndarray,
         upper: np.ndarray,
+        blank_floor: float,
     ) -> None:
         self.values = values  # (n, m)
         self.n, self.m = values.shape
         self.groups = groups  # grouping -> integer code per row
         self.labels = labels  # grouping -> label per code
         self.not_greater = list(not_greater)
+        self.lower = lower
         self.upper = upper
+        self.blank_floor = blank_floor
         self._nesting: dict[tuple[str, str], np.ndarray | None] = {}
         self.members = {
             g: [np.flatnonzero(codes == k) for k in range(len(labels[g]))]
@@ -132,90 +288,201 @@ class _Problem:
             self._nesting[key] = parents if ok else None
         return self._nesting[key]
 
-    def var(self, row: int, column: int) -> int:
-        return column * self.n + row
+    def bounds(self, cell_state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-cell bounds the intruder knows: a blank is at least ``blank_floor``."""
+        lower = self.lower.copy()
+        blank = cell_state == WITHHELD
+        lower[blank] = np.maximum(lower[blank], self.blank_floor)
+        return lower, self.upper
 
-    def interval(
-        self,
-        cell_hidden: np.ndarray,
-        total_hidden: dict[str, np.ndarray],
-        rows: np.ndarray,
-        column: int,
-    ) -> tuple[float, float]:
-        """Range of ``sum(values[rows, column])`` given everything published.
+    def system(
+        self, cell_state: np.ndarray, total_state: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        """The linear system over the cells not published, given everything published.
 
-        Published cells are constants, so the linear programme has one variable per withheld
-        cell only: each published total gives ``sum(withheld members) = total - sum(published
-        members)``, each ordering ``x_small <= x_large`` a row or a bound.
+        Published cells are constants, so there is one variable per cell not published: each
+        published total gives ``sum(hidden members) = total - sum(published members)``, each
+        withheld total ``sum(members) >= 1``, each ordering ``x_small <= x_large`` a row or a
+        bound.
         """
         n, m = self.n, self.m
-        hidden_flat = cell_hidden.T.reshape(-1)
+        hidden_flat = (cell_state != PUBLISHED).T.reshape(-1)
         values_flat = self.values.T.reshape(-1).astype(float)
-        position = np.full(n * m, -1)
-        position[hidden_flat] = np.arange(int(hidden_flat.sum()))
+        lower_all, upper_all = self.bounds(cell_state)
         count = int(hidden_flat.sum())
-        target = column * n + np.asarray(rows)
-        constant = float(values_flat[target][~hidden_flat[target]].sum())
-        mine = position[target][hidden_flat[target]]
-        if len(mine) == 0:
-            return constant, constant
-        upper = self.upper.T.reshape(-1)[hidden_flat].astype(float).copy()
-        lower = np.zeros(count)
-        eq_rows: list[int] = []
-        eq_cols: list[int] = []
+        position = np.full(n * m, -1)
+        position[hidden_flat] = np.arange(count)
+        lower = lower_all.T.reshape(-1)[hidden_flat].astype(float).copy()
+        upper = upper_all.T.reshape(-1)[hidden_flat].astype(float).copy()
+        eq_rows: list[np.ndarray] = []
+        eq_cols: list[np.ndarray] = []
         b_eq: list[float] = []
-        for g, hidden in total_hidden.items():
+        ub_rows: list[np.ndarray] = []
+        ub_cols: list[np.ndarray] = []
+        ub_vals: list[np.ndarray] = []
+        b_ub: list[float] = []
+        for g, states in total_state.items():
             for k, members in enumerate(self.members[g]):
+                if len(members) == 0:
+                    continue
                 for c in range(m):
-                    if hidden[k, c] or len(members) == 0:
+                    state = states[k, c]
+                    if state == UNPUBLISHED:
                         continue
                     flat = c * n + members
                     unknown = position[flat][hidden_flat[flat]]
                     if len(unknown) == 0:
                         continue
                     known = float(values_flat[flat][~hidden_flat[flat]].sum())
-                    eq_rows.extend([len(b_eq)] * len(unknown))
-                    eq_cols.extend(unknown.tolist())
-                    b_eq.append(self.totals[g][k, c] - known)
-        ub_rows: list[int] = []
-        ub_cols: list[int] = []
-        ub_vals: list[float] = []
+                    if state == PUBLISHED:
+                        eq_rows.append(np.full(len(unknown), len(b_eq)))
+                        eq_cols.append(unknown)
+                        b_eq.append(self.totals[g][k, c] - known)
+                    elif self.blank_floor > 0 and 1 - known > lower[unknown].sum() + _EPS:
+                        # A withheld total is at least 1: -sum(unknown) <= known - 1.
+                        ub_rows.append(np.full(len(unknown), len(b_ub)))
+                        ub_cols.append(unknown)
+                        ub_vals.append(np.full(len(unknown), -1.0))
+                        b_ub.append(known - 1.0)
         for small, large in self.not_greater:
             for i in range(n):
                 a, b = small * n + i, large * n + i
                 if hidden_flat[a] and hidden_flat[b]:
-                    r = len(ub_rows) // 2
-                    ub_rows += [r, r]
-                    ub_cols += [int(position[a]), int(position[b])]
-                    ub_vals += [1.0, -1.0]
+                    ub_rows.append(np.full(2, len(b_ub)))
+                    ub_cols.append(np.array([position[a], position[b]]))
+                    ub_vals.append(np.array([1.0, -1.0]))
+                    b_ub.append(0.0)
                 elif hidden_flat[a]:
                     upper[position[a]] = min(upper[position[a]], values_flat[b])
                 elif hidden_flat[b]:
                     lower[position[b]] = max(lower[position[b]], values_flat[a])
-        constrained = set(eq_cols) | set(ub_cols)
-        if any(int(v) not in constrained and not np.isfinite(upper[v]) for v in mine):
-            return constant + float(lower[mine].sum()), np.inf
-        objective = np.zeros(count)
-        objective[mine] = 1.0
-        n_ub = len(ub_rows) // 2
-        # Small dense systems: cheaper to hand to HiGHS than sparse ones at this size.
-        a_eq = np.zeros((len(b_eq), count))
-        a_eq[eq_rows, eq_cols] = 1.0
-        a_ub = np.zeros((n_ub, count))
-        a_ub[ub_rows, ub_cols] = ub_vals
-        kwargs: dict[str, Any] = {
-            "A_eq": a_eq if b_eq else None,
-            "b_eq": np.array(b_eq) if b_eq else None,
-            "A_ub": a_ub if n_ub else None,
-            "b_ub": np.zeros(n_ub) if n_ub else None,
-            "bounds": np.column_stack([lower, upper]),
-            "method": "highs",
+        constrained = np.zeros(count, dtype=bool)
+        for cols in eq_cols + ub_cols:
+            constrained[cols] = True
+        return {
+            "count": count, "position": position, "hidden": hidden_flat,
+            "values": values_flat, "lower": lower, "upper": upper,
+            "eq": (eq_rows, eq_cols, b_eq), "ub": (ub_rows, ub_cols, ub_vals, b_ub),
+            "constrained": constrained,
         }
-        low = linprog(objective, **kwargs)
-        high = linprog(-objective, **kwargs)
+
+    def _item(self, system: dict[str, Any], rows: np.ndarray, column: int):
+        target = column * self.n + np.asarray(rows)
+        hidden = system["hidden"][target]
+        constant = float(system["values"][target][~hidden].sum())
+        mine = system["position"][target][hidden]
+        floor = constant + float(system["lower"][mine].sum())
+        return constant, mine, floor
+
+    @staticmethod
+    def _solve(system: dict[str, Any], objective: np.ndarray, extra: int = 0,
+               extra_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
+               extra_bounds: np.ndarray | None = None) -> Any:
+        """``linprog`` over the system, with ``extra`` more variables and <= rows."""
+        count = system["count"] + extra
+        eq_rows, eq_cols, b_eq = system["eq"]
+        ub_rows, ub_cols, ub_vals, b_ub = system["ub"]
+        ub_rows, ub_cols, ub_vals, b_ub = list(ub_rows), list(ub_cols), list(ub_vals), list(b_ub)
+        for cols, vals, _, bound in extra_rows:
+            ub_rows.append(np.full(len(cols), len(b_ub)))
+            ub_cols.append(cols)
+            ub_vals.append(vals)
+            b_ub.append(bound)
+        bounds = np.column_stack([system["lower"], system["upper"]])
+        if extra_bounds is not None:
+            bounds = np.vstack([bounds, extra_bounds])
+        kwargs: dict[str, Any] = {"bounds": bounds, "method": "highs"}
+        if b_eq:
+            kwargs["A_eq"] = sparse.csr_array(
+                (np.ones(sum(len(r) for r in eq_rows)),
+                 (np.concatenate(eq_rows), np.concatenate(eq_cols))),
+                shape=(len(b_eq), count),
+            )
+            kwargs["b_eq"] = np.array(b_eq)
+        if b_ub:
+            kwargs["A_ub"] = sparse.csr_array(
+                (np.concatenate(ub_vals), (np.concatenate(ub_rows), np.concatenate(ub_cols))),
+                shape=(len(b_ub), count),
+            )
+            kwargs["b_ub"] = np.array(b_ub)
+        result = linprog(objective, **kwargs)
+        if result.status == 2:
+            raise DisclosureError(
+                "the disclosure audit found the published tables inconsistent with the counts "
+                "(a zero withheld as a blank?); this is a bug in the workbench: please report it"
+            )
+        return result
+
+    def interval(
+        self,
+        cell_state: np.ndarray,
+        total_state: dict[str, np.ndarray],
+        rows: np.ndarray,
+        column: int,
+    ) -> tuple[float, float, float]:
+        """``(low, high, floor)`` of ``sum(values[rows, column])`` given everything published.
+
+        ``floor`` is the least the sum can be from the per-cell bounds alone.
+        """
+        system = self.system(cell_state, total_state)
+        constant, mine, floor = self._item(system, rows, column)
+        if len(mine) == 0:
+            return constant, constant, constant
+        objective = np.zeros(system["count"])
+        objective[mine] = 1.0
+        low = self._solve(system, objective)
         lo = float(low.fun) if low.status == 0 else -np.inf
+        free = (~system["constrained"][mine]) & ~np.isfinite(system["upper"][mine])
+        if free.any():
+            return constant + lo, np.inf, floor
+        high = self._solve(system, -objective)
         hi = float(-high.fun) if high.status == 0 else np.inf
-        return constant + lo, constant + hi
+        return constant + lo, constant + hi, floor
+
+    def witnesses(
+        self,
+        cell_state: np.ndarray,
+        total_state: dict[str, np.ndarray],
+        items: list[tuple[np.ndarray, int]],
+        threshold: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which items are shown safe by two solutions of the system for all items at once.
+
+        One solution minimises the sum of the items: an item at its floor there can be that
+        small. The other maximises ``sum(min(item, threshold))`` (one helper variable per item):
+        an item at the threshold there can be that large. Any feasible point stays feasible when
+        more is withheld, so these certificates hold for the final pattern too.
+        """
+        system = self.system(cell_state, total_state)
+        count = system["count"]
+        parts = [self._item(system, rows, c) for rows, c in items]
+        objective = np.zeros(count)
+        for _, mine, _ in parts:
+            objective[mine] += 1.0
+        low_ok = np.zeros(len(items), dtype=bool)
+        high_ok = np.zeros(len(items), dtype=bool)
+        result = self._solve(system, objective)
+        if result.status == 0:
+            x = result.x
+            low_ok = np.array([c + x[mine].sum() <= f + 1e-4 for c, mine, f in parts])
+        # y_j <= constant_j + sum(x[mine_j]), 0 <= y_j <= threshold; maximise sum(y).
+        extra_rows = []
+        for j, (c, mine, _) in enumerate(parts):
+            cols = np.concatenate([[count + j], mine]).astype(int)
+            vals = np.concatenate([[1.0], -np.ones(len(mine))])
+            extra_rows.append((cols, vals, None, c))
+        objective = np.concatenate([np.zeros(count), -np.ones(len(items))])
+        bounds = np.column_stack([np.zeros(len(items)), np.full(len(items), float(threshold))])
+        result = self._solve(system, objective, extra=len(items), extra_rows=extra_rows,
+                             extra_bounds=bounds)
+        if result.status == 0:
+            y = result.x[count:]
+            high_ok = y >= threshold - 1e-4
+        return low_ok, high_ok
+
+def _primary(values: np.ndarray, threshold: int, suppress_zeros: bool) -> np.ndarray:
+    small = values < threshold
+    return small if suppress_zeros else small & (values > 0)
 
 
 def protect_counts(
@@ -225,10 +492,14 @@ def protect_counts(
     threshold: int = DEFAULT_THRESHOLD,
     publish_cells: bool = True,
     not_greater: Sequence[tuple[str, str]] = (),
+    lower_bounds: pd.DataFrame | None = None,
     upper_bounds: pd.DataFrame | None = None,
     suppress_zeros: bool = False,
+    rounding_known: bool = False,
+    known: Suppression | None = None,
+    totals_for: Sequence[str] | None = None,
 ) -> Suppression:
-    """Decide which counts, and which group totals, may be published.
+    """Decide which counts, and which group totals, may be published; refuse if none is safe.
 
     Parameters
     ----------
@@ -236,23 +507,38 @@ def protect_counts(
         Non-negative integer counts, one row per cell (e.g. per small area), one column per
         measure (e.g. ``registered``, ``sustained``).
     groupings : mapping of name -> Series aligned to ``counts``, optional
-        Each a partition of the rows whose group totals are published (centre, locality,
-        deprivation band...). The grand total (``"All"``) is always included.
+        Each a partition of the rows whose group totals are published (ward, deprivation
+        band...). The grand total (``"All"``) is always included.
     threshold : int
-        Smallest publishable non-zero count (default 5).
+        Smallest publishable non-zero count (default 5; at least 3).
     publish_cells : bool
-        False when only group totals are published (the cells are then all withheld).
+        False when only group totals are published (the cells are then unknown to the
+        intruder, not blanks).
     not_greater : sequence of (column, column)
         Orderings an intruder knows, e.g. ``("sustained", "registered")``.
-    upper_bounds : DataFrame, optional
-        Known upper bounds per cell (e.g. published registered counts bounding a sub-group); NaN
-        or inf where none.
+    lower_bounds, upper_bounds : DataFrame, optional
+        Other per-cell bounds the intruder knows; NaN where none.
     suppress_zeros : bool
-        Treat zeros as disclosive too.
+        Treat zeros as disclosive too (blanks are then only known to be >= 0).
+    rounding_known : bool
+        The intruder knows :func:`round_counts` of every cell (true when tables over groupings
+        that can change are published as sums of rounded cells).
+    known : Suppression, optional
+        A protection already decided for some of the columns (e.g. registered counts when
+        protecting a target group): its published and withheld counts are part of the
+        intruder's knowledge and are not changed. Its groupings must be among ``groupings``.
+    totals_for : sequence of str, optional
+        Groupings whose totals are published for the columns protected here (default all;
+        ``"All"`` always).
 
     Returns
     -------
     Suppression
+
+    Raises
+    ------
+    DisclosureError
+        If some sensitive count cannot be protected: the publication must be refused.
 
     Examples
     --------
@@ -261,11 +547,10 @@ def protect_counts(
     >>> s.cells["registered"].tolist()        # 3 is withheld, and 40 so the total cannot give it
     [True, True, False]
     """
-    if threshold < 1:
-        raise ValidationError(f"suppression threshold must be at least 1, not {threshold}")
+    threshold = check_threshold(threshold)
     values = counts.to_numpy(dtype=float)
-    if np.isnan(values).any() or (values < 0).any():
-        raise ValidationError("counts to protect must be non-negative numbers with no blanks")
+    if np.isnan(values).any() or (values < 0).any() or (values != np.round(values)).any():
+        raise ValidationError("counts to protect must be whole numbers, 0 or more, no blanks")
     n, m = values.shape
     columns = list(counts.columns)
     groups: dict[str, np.ndarray] = {}
@@ -288,26 +573,63 @@ def protect_counts(
         if small not in index_of or large not in index_of:
             raise ValidationError(f"not_greater names unknown columns {small!r}, {large!r}")
         pairs.append((index_of[small], index_of[large]))
-    upper = (
-        np.full((n, m), np.inf)
-        if upper_bounds is None
-        else np.nan_to_num(
-            upper_bounds.reindex(index=counts.index, columns=columns).to_numpy(dtype=float),
-            nan=np.inf,
-        )
-    )
-    problem = _Problem(values, groups, labels, pairs, upper)
 
-    primary_cells = _primary(values, threshold, suppress_zeros)
-    cell_hidden = primary_cells.copy() if publish_cells else np.ones((n, m), dtype=bool)
-    primary_totals = {
-        g: _primary(problem.totals[g], threshold, suppress_zeros) for g in groups
+    def frame_bounds(frame: pd.DataFrame | None, fill: float) -> np.ndarray:
+        if frame is None:
+            return np.full((n, m), fill)
+        aligned = frame.reindex(index=counts.index, columns=columns).to_numpy(dtype=float)
+        return np.where(np.isnan(aligned), fill, aligned)
+
+    lower = np.maximum(frame_bounds(lower_bounds, 0.0), 0.0)
+    upper = frame_bounds(upper_bounds, np.inf)
+    if rounding_known:
+        low_r, high_r = rounding_interval(round_counts(values, threshold=threshold),
+                                          threshold=threshold)
+        lower, upper = np.maximum(lower, low_r), np.minimum(upper, high_r)
+    blank_floor = 0.0 if suppress_zeros else 1.0
+    problem = _Problem(values, groups, labels, pairs, lower, upper, blank_floor)
+
+    # States: published / withheld / never published; columns a `known` protection fixed.
+    mutable = np.array([known is None or c not in known.cells.columns for c in columns])
+    cell_state = np.full((n, m), PUBLISHED if publish_cells else UNPUBLISHED, dtype=int)
+    published_groupings = set(groups) if totals_for is None else {*totals_for, ALL}
+    total_state = {
+        g: np.full((len(labels[g]), m), PUBLISHED if g in published_groupings else UNPUBLISHED)
+        for g in groups
     }
-    total_hidden = {g: t.copy() for g, t in primary_totals.items()}
+    if known is not None:
+        for c, column in enumerate(columns):
+            if mutable[c]:
+                continue
+            states = (
+                known.cell_state[column] if not known.cell_state.empty
+                else known.cells[column].map({True: WITHHELD, False: PUBLISHED})
+            )
+            cell_state[:, c] = states.reindex(counts.index).to_numpy(dtype=int)
+            for g in groups:
+                if g in known.total_state:
+                    frame = known.total_state[g][column]
+                    frame = frame.set_axis(frame.index.astype(str))
+                    total_state[g][:, c] = frame.reindex(
+                        [str(x) for x in labels[g]]
+                    ).fillna(UNPUBLISHED).to_numpy(dtype=int)
+                else:
+                    total_state[g][:, c] = UNPUBLISHED
 
-    _line_rule(problem, cell_hidden, total_hidden, threshold, publish_cells)
+    primary_cells = _primary(values, threshold, suppress_zeros) & mutable[None, :]
+    if publish_cells:
+        cell_state[primary_cells] = WITHHELD
+    primary_totals = {
+        g: _primary(problem.totals[g], threshold, suppress_zeros)
+        & mutable[None, :] & (total_state[g] == PUBLISHED)
+        for g in groups
+    }
+    for g, primary in primary_totals.items():
+        total_state[g][primary] = WITHHELD
 
-    # Items to protect: primary cells (when cells are published at all) and primary totals.
+    state = _State(problem, cell_state, total_state, mutable, threshold, suppress_zeros)
+    state.line_rule()
+
     items: list[tuple[str, object, np.ndarray, int, bool]] = []
     for c in range(m):
         if publish_cells:
@@ -316,203 +638,329 @@ def protect_counts(
         for g in groups:
             for k in np.flatnonzero(primary_totals[g][:, c]):
                 items.append((g, labels[g][k], problem.members[g][k], c, False))
+    limit = n * m + sum(t.size for t in total_state.values()) + 1
+    found: dict[int, tuple[float, float, float]] = {}
+    todo = list(range(len(items)))
+    while todo:
+        # Items shown safe by two solutions for all open items at once (most of them), then
+        # a block of the rest one at a time, with complementary suppression until safe.
+        low_ok, high_ok = problem.witnesses(
+            cell_state, total_state, [(items[j][2], items[j][3]) for j in todo], threshold
+        )
+        system = problem.system(cell_state, total_state)
+        for j, ok in zip(todo, low_ok & high_ok):
+            if ok:
+                floor = problem._item(system, items[j][2], items[j][3])[2]
+                found[j] = (floor, float("nan"), floor)
+        todo = [j for j, ok in zip(todo, low_ok & high_ok) if not ok]
+        for j in todo[:20]:
+            kind, _, rows, c, _ = items[j]
+            for _ in range(limit):
+                lo, hi, floor = problem.interval(cell_state, total_state, rows, c)
+                if _safe(lo, hi, floor, threshold):
+                    break
+                # A withheld cell ordered with this one may be what pins it (a sustained count
+                # deduced to be at least 2 bounds its registered count below): widen that first.
+                if kind == "cell" and state.complement_partner(rows, c, low=lo > floor + _EPS):
+                    state.line_rule()
+                    continue
+                if not state.complement(kind, rows, c):
+                    break  # nothing left to withhold around it
+                state.line_rule()
+            found[j] = (lo, hi, floor)
+        todo = todo[20:]
     audit_rows = []
-    limit = n * m + sum(t.size for t in total_hidden.values())
-    for kind, label, rows, c, is_cell in items:
-        for _ in range(limit):
-            lo, hi = problem.interval(cell_hidden, total_hidden, rows, c)
-            if hi - lo >= threshold - 1e-6:
-                break
-            if not _complement(problem, cell_hidden, total_hidden, kind, rows, c, publish_cells):
-                break  # nothing left to withhold: everything around it is hidden already
-            # Keep the simple lines sound after each extra suppression too.
-            _line_rule(problem, cell_hidden, total_hidden, threshold, publish_cells)
+    for j, (kind, label, rows, c, _) in enumerate(items):
+        lo, hi, floor = found[j]
         audit_rows.append(
             {
                 "item": f"{kind} {label}" if kind != "cell" else f"{label}",
                 "column": columns[c],
                 "value": float(values[rows, c].sum()),
+                "floor": floor,
                 "low": lo,
-                "high": hi,
-                "protected": bool(hi - lo >= threshold - 1e-6),
+                # Witnessed items: at least the threshold (the exact maximum was not needed).
+                "high": float(threshold) if np.isnan(hi) else hi,
+                "protected": _safe(lo, float(threshold) if np.isnan(hi) else hi, floor,
+                                   threshold),
             }
         )
-    cells = pd.DataFrame(cell_hidden, index=counts.index, columns=columns)
+    audit = pd.DataFrame(
+        audit_rows, columns=["item", "column", "value", "floor", "low", "high", "protected"]
+    )
+    failed = audit[~audit["protected"].astype(bool)]
+    if len(failed):
+        names = "; ".join(f"{r.item} ({r.column})" for r in failed.head(5).itertuples())
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise DisclosureError(
+            f"disclosure audit failed for {names}{more}: an intruder using the published tables "
+            f"could narrow these counts below the protection interval (1 to {threshold}) even "
+            "with every other count around them withheld, so nothing was published. Publish "
+            "fewer tables (or coarser groups) from this extract"
+        )
+    cells = pd.DataFrame(cell_state != PUBLISHED, index=counts.index, columns=columns)
     totals = {
-        g: pd.DataFrame(total_hidden[g], index=pd.Index(labels[g], name=g), columns=columns)
+        g: pd.DataFrame(
+            total_state[g] != PUBLISHED, index=pd.Index(labels[g], name=g), columns=columns
+        )
         for g in groups
     }
-    audit = pd.DataFrame(
-        audit_rows, columns=["item", "column", "value", "low", "high", "protected"]
+    return Suppression(
+        cells=cells,
+        totals=totals,
+        threshold=threshold,
+        audit=audit,
+        cell_state=pd.DataFrame(cell_state, index=counts.index, columns=columns),
+        total_state={
+            g: pd.DataFrame(total_state[g], index=pd.Index(labels[g], name=g), columns=columns)
+            for g in groups
+        },
     )
-    return Suppression(cells=cells, totals=totals, threshold=threshold, audit=audit)
 
 
-def _line_rule(
-    problem: _Problem,
-    cell_hidden: np.ndarray,
-    total_hidden: dict[str, np.ndarray],
-    threshold: int,
-    publish_cells: bool,
-) -> None:
-    """Withhold the next smallest member of any line whose withheld members could be deduced.
-
-    Lines: the cells of each group (total = the group's), the groups of each grouping (total =
-    the grand total), and the groups of a grouping nested in another (centres within a
-    locality: total = the locality's). A published total over a single withheld member is
-    withheld too.
-    """
-    values = problem.values
-    nested = [
-        (g, h, problem.nesting(g, h))
-        for g in problem.groups
-        for h in problem.groups
-        if g != h and g != ALL and h != ALL and problem.nesting(g, h) is not None
-    ]
-    changed = True
-    while changed:
-        changed = False
-
-        def line(member_values: np.ndarray, hidden: np.ndarray) -> int | None:
-            if _withhold_next(member_values, hidden, threshold):
-                return _smallest(member_values, hidden)
-            return None
-
-        for c in range(problem.m):
-            for g, members_of in problem.members.items():
-                if publish_cells:
-                    for k, members in enumerate(members_of):
-                        if total_hidden[g][k, c] or len(members) == 0:
-                            continue
-                        if len(members) == 1 and cell_hidden[members[0], c]:
-                            total_hidden[g][k, c] = True
-                            changed = True
-                            continue
-                        pick = line(values[members, c], cell_hidden[members, c])
-                        if pick is not None:
-                            cell_hidden[members[pick], c] = True
-                            changed = True
-                if g != ALL and not total_hidden[ALL][0, c]:
-                    pick = line(problem.totals[g][:, c], total_hidden[g][:, c])
-                    if pick is not None:
-                        total_hidden[g][pick, c] = True
-                        changed = True
-            for g, h, parent in nested:
-                for k in range(len(problem.labels[h])):
-                    if total_hidden[h][k, c]:
-                        continue
-                    inside = np.flatnonzero(parent == k)
-                    if len(inside) == 1 and total_hidden[g][inside[0], c]:
-                        total_hidden[h][k, c] = True
-                        changed = True
-                        continue
-                    pick = line(problem.totals[g][inside, c], total_hidden[g][inside, c])
-                    if pick is not None:
-                        total_hidden[g][inside[pick], c] = True
-                        changed = True
+def _safe(lo: float, hi: float, floor: float, threshold: int) -> bool:
+    """The two-sided protection rule: ``low <= floor`` and ``high >= threshold``."""
+    return bool(lo <= floor + _EPS and hi >= threshold - _EPS)
 
 
-def _withhold_next(values: np.ndarray, hidden: np.ndarray, threshold: int) -> bool:
-    if not hidden.any() or hidden.all():
-        return False
-    return bool(hidden.sum() == 1 or values[hidden].sum() < threshold)
+class _State:
+    """The suppression pattern being built, with the rules that extend it."""
 
+    def __init__(
+        self,
+        problem: _Problem,
+        cell_state: np.ndarray,
+        total_state: dict[str, np.ndarray],
+        mutable: np.ndarray,
+        threshold: int,
+        suppress_zeros: bool,
+    ) -> None:
+        self.p = problem
+        self.cells = cell_state
+        self.totals = total_state
+        self.mutable = mutable
+        self.threshold = threshold
+        self.suppress_zeros = suppress_zeros
 
-def _smallest(values: np.ndarray, hidden: np.ndarray) -> int:
-    candidates = np.flatnonzero(~hidden)
-    # Non-zero first: withholding a zero protects nothing in a sum.
-    order = sorted(candidates, key=lambda i: (values[i] == 0, values[i], i))
-    return int(order[0])
-
-
-def _complement(
-    problem: _Problem,
-    cell_hidden: np.ndarray,
-    total_hidden: dict[str, np.ndarray],
-    kind: str,
-    rows: np.ndarray,
-    column: int,
-    publish_cells: bool,
-) -> bool:
-    """Withhold one more published count near the item; False when none is left."""
-    values, c = problem.values, column
-    row_set = set(rows.tolist())
-    # Published totals that contain the item's rows (lines it sits in).
-    lines = [
-        (g, problem.groups[g][rows[0]])
-        for g in problem.groups
-        if g != kind and len(rows) and not total_hidden[g][problem.groups[g][rows[0]], c]
-        and set(problem.members[g][problem.groups[g][rows[0]]].tolist()) >= row_set
-    ]
-
-    def shared(row: int) -> int:
-        return sum(
-            1 for g in problem.groups
-            if not total_hidden[g][problem.groups[g][row], c]
-            and problem.groups[g][row] == problem.groups[g][rows[0]]
+    def _can_withhold(self, value: float, state: int, column: int) -> bool:
+        # Zeros are never withheld as complements, so a blank is always at least 1.
+        return bool(
+            state == PUBLISHED and self.mutable[column] and (value > 0 or self.suppress_zeros)
         )
 
-    if kind == "cell":
-        candidates: list[tuple[tuple, tuple]] = []
-        if publish_cells:
+    def _weak(self, values: np.ndarray, hidden: np.ndarray) -> bool:
+        """Withheld members of a line with a published total that cannot hide each other."""
+        k = int(hidden.sum())
+        if k == 0 or k == len(hidden):
+            return False
+        floor = 0 if self.suppress_zeros else 1
+        return bool(k == 1 or values[hidden].sum() - (k - 1) * floor < self.threshold)
+
+    def _pick(self, values: np.ndarray, states: np.ndarray, column: int) -> int | None:
+        candidates = [
+            i for i in range(len(values)) if self._can_withhold(values[i], states[i], column)
+        ]
+        if not candidates:
+            return None
+        return int(min(candidates, key=lambda i: (values[i] == 0, values[i], i)))
+
+    def line_rule(self) -> None:
+        """Withhold the next smallest member of any line whose withheld members could be deduced.
+
+        Lines: the cells of each group (total = the group's), the groups of each grouping
+        (total = the grand total), and the groups of a grouping nested in another. When no
+        member can be withheld, the line's total is withheld instead.
+        """
+        p = self.p
+        nested = [
+            (g, h, p.nesting(g, h))
+            for g in p.groups
+            for h in p.groups
+            if g != h and g != ALL and h != ALL and p.nesting(g, h) is not None
+        ]
+        changed = True
+        while changed:
+            changed = False
+            for c in range(p.m):
+                if not self.mutable[c]:
+                    continue
+                for g, members_of in p.members.items():
+                    for k, members in enumerate(members_of):
+                        if self.totals[g][k, c] != PUBLISHED or len(members) == 0:
+                            continue
+                        states = self.cells[members, c]
+                        if (states == UNPUBLISHED).any():
+                            continue
+                        if self._weak(p.values[members, c], states != PUBLISHED):
+                            changed |= self._extend(
+                                p.values[members, c], states,
+                                lambda i, rows=members: self.cells.__setitem__((rows[i], c),
+                                                                               WITHHELD),
+                                g, k, c,
+                            )
+                    if g != ALL and self.totals[ALL][0, c] == PUBLISHED:
+                        states = self.totals[g][:, c]
+                        if not (states == UNPUBLISHED).any() and self._weak(
+                            p.totals[g][:, c], states != PUBLISHED
+                        ):
+                            changed |= self._extend(
+                                p.totals[g][:, c], states,
+                                lambda i, g=g: self.totals[g].__setitem__((i, c), WITHHELD),
+                                ALL, 0, c,
+                            )
+                for g, h, parent in nested:
+                    for k in range(len(p.labels[h])):
+                        if self.totals[h][k, c] != PUBLISHED:
+                            continue
+                        inside = np.flatnonzero(parent == k)
+                        states = self.totals[g][inside, c]
+                        if (states == UNPUBLISHED).any():
+                            continue
+                        if self._weak(p.totals[g][inside, c], states != PUBLISHED):
+                            changed |= self._extend(
+                                p.totals[g][inside, c], states,
+                                lambda i, g=g, inside=inside: self.totals[g].__setitem__(
+                                    (inside[i], c), WITHHELD
+                                ),
+                                h, k, c,
+                            )
+
+    def _extend(self, values, states, withhold, g: str, k: int, c: int) -> bool:
+        pick = self._pick(values, states, c)
+        if pick is not None:
+            withhold(pick)
+            return True
+        if self._can_withhold(self.p.totals[g][k, c], self.totals[g][k, c], c):
+            self.totals[g][k, c] = WITHHELD
+            return True
+        return False
+
+    def complement_partner(self, rows: np.ndarray, column: int, *, low: bool) -> bool:
+        """Widen a withheld cell that bounds this one through an ordering, if it is too narrow.
+
+        ``low``: the item's lower side failed, so look at cells known to be smaller (e.g. its
+        sustained count); otherwise at cells known to be larger.
+        """
+        p = self.p
+        partners = (
+            [small for small, large in p.not_greater if large == column] if low
+            else [large for small, large in p.not_greater if small == column]
+        )
+        for pc in partners:
+            if not self.mutable[pc]:
+                continue
+            for i in rows:
+                if self.cells[i, pc] == PUBLISHED:
+                    continue
+                one = np.array([i])
+                lo, hi, floor = p.interval(self.cells, self.totals, one, pc)
+                narrow = lo > floor + _EPS if low else hi < self.threshold - _EPS
+                if narrow and self.complement("cell", one, pc):
+                    return True
+        return False
+
+    def complement(self, kind: str, rows: np.ndarray, column: int) -> bool:
+        """Withhold one more published count near the item; False when none is left."""
+        p, c = self.p, column
+        row_set = set(rows.tolist())
+        # Published totals that contain the item's rows (lines it sits in).
+        lines = [
+            (g, p.groups[g][rows[0]])
+            for g in p.groups
+            if g != kind and len(rows)
+            and self.totals[g][p.groups[g][rows[0]], c] == PUBLISHED
+            and set(p.members[g][p.groups[g][rows[0]]].tolist()) >= row_set
+        ]
+
+        def shared(row: int) -> int:
+            return sum(
+                1 for g in p.groups
+                if self.totals[g][p.groups[g][row], c] == PUBLISHED
+                and p.groups[g][row] == p.groups[g][rows[0]]
+            )
+
+        if kind == "cell":
+            candidates: list[tuple[tuple, tuple[int, int]]] = []
             for g, k in lines:
-                for i in problem.members[g][k]:
-                    if i not in row_set and not cell_hidden[i, c]:
-                        v = values[i, c]
-                        candidates.append(((v == 0, -shared(i), v, i), ("cell", i, c)))
-            for small, large in problem.not_greater:
+                for i in p.members[g][k]:
+                    v = p.values[i, c]
+                    if i not in row_set and self._can_withhold(v, self.cells[i, c], c):
+                        candidates.append(((-shared(i), v, i), (i, c)))
+            for small, large in p.not_greater:
                 partner = large if small == c else small if large == c else None
                 if partner is not None:
                     for i in rows:
-                        if not cell_hidden[i, partner]:
-                            v = values[i, partner]
-                            candidates.append(((v == 0, 0, v, i), ("cell", i, partner)))
-        if candidates:
-            _, (_, i, col) = min(candidates, key=lambda t: t[0])
-            cell_hidden[i, col] = True
+                        v = p.values[i, partner]
+                        if self._can_withhold(v, self.cells[i, partner], partner):
+                            candidates.append(((0, v, i), (i, partner)))
+            if candidates:
+                _, (i, col) = min(candidates, key=lambda t: t[0])
+                self.cells[i, col] = WITHHELD
+                return True
+            totals = [
+                (p.totals[g][k, c], g, k) for g, k in lines
+                if self._can_withhold(p.totals[g][k, c], self.totals[g][k, c], c)
+            ]
+            if totals:
+                _, g, k = min(totals, key=lambda t: t[0])
+                self.totals[g][k, c] = WITHHELD
+                return True
+            return False
+
+        # A group total: first a sibling in the same grouping that shares most published totals.
+        g = kind
+        mine = p.groups[g][rows[0]]
+        siblings = []
+        for k, members in enumerate(p.members[g]):
+            v = p.totals[g][k, c]
+            if k == mine or len(members) == 0 or not self._can_withhold(v, self.totals[g][k, c], c):
+                continue
+            common = sum(
+                1 for h in p.groups if h not in (g, ALL)
+                and len(set(p.groups[h][members]) & set(p.groups[h][rows])) > 0
+            )
+            siblings.append(((-common, v, k), k))
+        if siblings:
+            _, k = min(siblings, key=lambda t: t[0])
+            self.totals[g][k, c] = WITHHELD
             return True
-        totals = [(problem.totals[g][k, c], g, k) for g, k in lines]
-        if totals:
-            _, g, k = min(totals, key=lambda t: (t[0] == 0, t[0]))
-            total_hidden[g][k, c] = True
+        # Then the same totals of a column it is ordered with (a target group's sustained
+        # count is bounded by its registered count): the group's own, then its siblings.
+        partners = sorted(
+            {large for small, large in p.not_greater if small == c}
+            | {small for small, large in p.not_greater if large == c}
+        )
+        for cc in partners:
+            if self._can_withhold(p.totals[g][mine, cc], self.totals[g][mine, cc], cc):
+                self.totals[g][mine, cc] = WITHHELD
+                return True
+            siblings = [
+                ((p.totals[g][k, cc], k), k) for k in range(len(p.members[g]))
+                if k != mine and self._can_withhold(p.totals[g][k, cc], self.totals[g][k, cc], cc)
+            ]
+            if siblings:
+                _, k = min(siblings, key=lambda t: t[0])
+                self.totals[g][k, cc] = WITHHELD
+                return True
+        # Then published totals of other groupings that overlap it, then its published members.
+        others = []
+        for order, cc in enumerate([c, *partners]):
+            for h in p.groups:
+                if h == g:
+                    continue
+                for k in set(p.groups[h][rows].tolist()):
+                    v = p.totals[h][k, cc]
+                    if self._can_withhold(v, self.totals[h][k, cc], cc):
+                        others.append(((order, v, h, k), h, k, cc))
+        if others:
+            _, h, k, cc = min(others, key=lambda t: t[0])
+            self.totals[h][k, cc] = WITHHELD
+            return True
+        members = [i for i in rows if self._can_withhold(p.values[i, c], self.cells[i, c], c)]
+        if members:
+            self.cells[members[0], c] = WITHHELD
             return True
         return False
-
-    # A group total: first a sibling in the same grouping that shares most published totals.
-    g = kind
-    mine = problem.groups[g][rows[0]]
-    siblings = []
-    for k, members in enumerate(problem.members[g]):
-        if k == mine or total_hidden[g][k, c] or len(members) == 0:
-            continue
-        common = sum(
-            1 for h in problem.groups if h not in (g, ALL)
-            and len(set(problem.groups[h][members]) & set(problem.groups[h][rows])) > 0
-        )
-        v = problem.totals[g][k, c]
-        siblings.append(((v == 0, -common, v, k), k))
-    if siblings:
-        _, k = min(siblings, key=lambda t: t[0])
-        total_hidden[g][k, c] = True
-        return True
-    # Then published totals of other groupings that overlap it, then its published members.
-    others = []
-    for h in problem.groups:
-        if h == g:
-            continue
-        for k in set(problem.groups[h][rows].tolist()):
-            if not total_hidden[h][k, c]:
-                others.append(((problem.totals[h][k, c] == 0, problem.totals[h][k, c]), h, k))
-    if others:
-        _, h, k = min(others, key=lambda t: t[0])
-        total_hidden[h][k, c] = True
-        return True
-    if publish_cells:
-        members = [i for i in rows if not cell_hidden[i, c]]
-        if members:
-            cell_hidden[members[0], c] = True
-            return True
-    return False
 
 
 def apply_suppression(

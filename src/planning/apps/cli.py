@@ -220,9 +220,12 @@ def _positive_int(text: str) -> int:
 
 
 def _reach(args: argparse.Namespace) -> int:
+    from planning.analysis.disclosure import check_threshold
     from planning.runs.reach import publish_reach, run_reach, write_reach_outputs
     from planning.runs.sufficiency import run_sufficiency
 
+    check_threshold(args.threshold)  # before the (slow) run: below 3 is refused, exit 2
+    _check_out(args)
     run = run_reach(
         args.authority, args.registrations, centres=args.centres, standards=args.standards,
         sustained_contacts=args.sustained_contacts, as_of=args.as_of,
@@ -230,7 +233,10 @@ def _reach(args: argparse.Namespace) -> int:
                             layer=args.layer),
     )
     published = publish_reach(run.result, threshold=args.threshold)
-    out = write_reach_outputs(published, args.out, provenance=run.provenance)
+    out = write_reach_outputs(
+        published, args.out, provenance=run.provenance,
+        inputs=[args.registrations, args.centres, args.standards], force=args.force,
+    )
     a, name = published.authority, run.sufficiency.authority_name
 
     def pct(value: object) -> str:
@@ -250,6 +256,7 @@ def _target(args: argparse.Namespace) -> int:
     from planning.runs.targeting import run_targeting, write_targeting_outputs
     from planning.runs.sufficiency import run_sufficiency
 
+    _check_out(args)
     run = run_targeting(
         args.authority, registrations=args.registrations, centres=args.centres,
         standards=args.standards, hours=args.outreach_hours,
@@ -258,7 +265,9 @@ def _target(args: argparse.Namespace) -> int:
         run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
                             layer=args.layer),
     )
-    out = write_targeting_outputs(run, args.out)
+    out = write_targeting_outputs(
+        run, args.out, inputs=[args.registrations, args.centres, args.standards], force=args.force
+    )
     for row in run.errors.head(1).itertuples():
         print(f"{run.authority_name}: {100 * row.exclusion_error:.0f}% of under-5s in "
               f"income-deprived families ({row.in_need_missed:,.0f} of {row.in_need_total:,.0f}) "
@@ -430,8 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="registration extract CSV (format: planning.runs.reach module docs)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
-    p.add_argument("--threshold", type=_positive_int, default=5,
-                   help="smallest publishable count (default 5)")
+    p.add_argument("--threshold", type=int, default=5,
+                   help="smallest publishable count (default 5; at least 3)")
     p.add_argument("--sustained-contacts", type=_positive_int, default=3,
                    help="contacts in 12 months that count as sustained engagement (default 3)")
     p.add_argument("--as-of", type=_iso_date, default=None,

@@ -17,10 +17,17 @@ column                 meaning
 target groups          optional true/false columns (``1/0``, ``yes/no``): see
                        :data:`TARGET_GROUPS`; blank means "not recorded" (counted as false)
 ``synthetic``          optional: true marks a synthetic (made-up) extract
+``count``              optional: the number of children the row stands for (an aggregated
+                       extract, e.g. one row per area, age and contact band); whole number >= 0
 =====================  =========================================================================
 
-A file holding a column that identifies a person (name, date of birth, NHS number, address,
-phone, e-mail...) is refused before any row is read. Other unknown columns are never read.
+A file holding a column that identifies a person is refused before any row is read. Headers are
+compared after normalising (lower case, letters and digits only), so ``DateOfBirth``, ``D.O.B.``,
+``ChildName``, ``Address1``, ``NHSNumber``, ``NHS No``, ``Tel``, ``Mobile``, ``UPRN``,
+``E-mail`` and their relatives are all refused. A column that looks like a number of children
+per row (``count``, ``n``, ``children``, ``total``...) is read as ``count`` or, if it is not one
+of those names or there are two, refused: it is never silently ignored. Other unknown columns are
+never read.
 Example::
 
     lsoa_code,age,registration_date,contacts_12m,lone_parent,workless_household
@@ -46,7 +53,8 @@ import pandas as pd
 
 from planning import settings
 from planning._errors import ValidationError
-from planning._validate import header_key, match_headers, rows_label
+from planning._validate import csv_encoding, header_key, match_headers, require_file, rows_label
+from planning.analysis.disclosure import describe_count
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +84,11 @@ AGE_BANDS: dict[str, tuple[int, ...]] = {"0-1": (0, 1), "2-4": (2, 3, 4)}
 #: Contacts in 12 months that count as sustained engagement (configurable).
 DEFAULT_SUSTAINED_CONTACTS = 3
 
+# An aggregated extract: each row stands for `count` children (read as a weight, never ignored).
+_COUNT_ALIASES = (
+    "count", "n", "children", "number_of_children", "num_children", "no_of_children",
+    "child_count", "children_count", "number", "frequency", "freq", "registrations", "total",
+)
 _ALIASES: dict[str, tuple[str, ...]] = {
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa21cd", "lsoa21_code", "lsoa_2021", "area_code"),
     "postcode": ("postcode", "post_code", "home_postcode"),
@@ -85,16 +98,29 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "contacts_12m": ("contacts_12m", "contacts", "contacts_last_12_months", "contacts_12_months"),
     "synthetic": ("synthetic",),
+    "count": _COUNT_ALIASES,
     **{g: (g,) for g in TARGET_GROUPS},
 }
 _REQUIRED = ("age", "registration_date", "contacts_12m")
-# A column whose name says it identifies a person. Matched on whole words of the header.
-_IDENTIFYING = re.compile(
-    r"(^|_)(names?|forenames?|first_?name|surname|last_?name|full_?name|dob|birth|birthdate|"
-    r"date_of_birth|nhs|nhs_?no|address|addr|street|house|phone|telephone|mobile|email|e_mail|"
-    r"upn|nino|ni_number|national_insurance)(_|$)"
+# Headers are compared after normalising: lower case, everything but letters and digits removed
+# ('D.O.B.' -> 'dob', 'Address Line 1' -> 'addressline1', 'E-mail' -> 'email').
+_IDENTIFYING_PARTS = (
+    "dateofbirth", "birthdate", "birthday", "birth", "dob", "forename", "firstname",
+    "givenname", "middlename", "surname", "lastname", "familyname", "fullname", "nhsnumber",
+    "nhsno", "address", "telephone", "phone", "mobile", "email", "uprn", "nationalinsurance",
+    "ninumber", "streetname", "housenumber", "houseno", "housename",
 )
-_NOT_IDENTIFYING = {"centre_name", "ward_name", "lsoa_name", "area_name", "locality_name"}
+_IDENTIFYING_WHOLE = re.compile(r"^(name|names|tel|telno|telnum|telnumber|nhs\w*|addr\w*|street|"
+                                r"house|upn|uln|nino|ni)\d*$")
+# Names of places and services, not of people.
+_PLACE_NAMES = {
+    f"{stem}name" for stem in (
+        "centre", "center", "ward", "lsoa", "lsoa21", "lsoa11", "msoa", "area", "locality", "hub",
+        "site", "setting", "service", "group", "targetgroup", "authority", "la", "ltla", "utla",
+        "district", "county",
+    )
+}
+_COUNT_LIKE = re.compile(r"count|total|freq|^num|^number|^no(of)?children")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 _AGE_TEXT = {
@@ -191,23 +217,56 @@ def _england_lsoas() -> frozenset[str]:
     return frozenset(table.index.astype(str))
 
 
+def normalised_header(header: object) -> str:
+    """A header as compared with identifying names: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", str(header).lower())
+
+
+def identifying(header: object) -> bool:
+    """Whether a column header names something that identifies a person.
+
+    Examples
+    --------
+    >>> [identifying(h) for h in ("D.O.B.", "ChildName", "Address1", "Tel", "centre_name")]
+    [True, True, True, True, False]
+    """
+    key = normalised_header(header)
+    if not key or key in _PLACE_NAMES:
+        return False
+    if _IDENTIFYING_WHOLE.match(key) or any(part in key for part in _IDENTIFYING_PARTS):
+        return True
+    return "name" in key
+
+
 def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
     """Map canonical names to the file's headers; refuse identifying and missing columns."""
     import difflib
 
-    identifying = [
-        h for h in header
-        if header_key(h) not in _NOT_IDENTIFYING and _IDENTIFYING.search(header_key(h))
-    ]
-    if identifying:
-        names = ", ".join(repr(h) for h in identifying)
+    refused = [h for h in header if identifying(h)]
+    if refused:
+        names = ", ".join(repr(h) for h in refused)
         raise ValidationError(
-            f"{label}: column{'s' if len(identifying) > 1 else ''} {names} "
-            f"identif{'y' if len(identifying) > 1 else 'ies'} a person; a registration extract "
-            "must not hold names, dates of birth, NHS numbers, addresses or contact details. "
-            "Export the extract again without "
-            f"{'them' if len(identifying) > 1 else 'it'} (give age as 0-4 or a band '0-1'/'2-4' "
+            f"{label}: column{'s' if len(refused) > 1 else ''} {names} "
+            f"identif{'y' if len(refused) > 1 else 'ies'} a person; a registration extract "
+            "must not hold names, dates of birth, NHS numbers, addresses, UPRNs or contact "
+            "details. Export the extract again without "
+            f"{'them' if len(refused) > 1 else 'it'} (give age as 0-4 or a band '0-1'/'2-4' "
             "instead of a date of birth). No row was read."
+        )
+    counts = [h for h in header if header_key(h) in _COUNT_ALIASES]
+    count_like = [
+        h for h in header
+        if h not in counts and _COUNT_LIKE.search(normalised_header(h))
+        and header_key(h) not in {a for names in _ALIASES.values() for a in names}
+    ]
+    if len(counts) > 1 or count_like:
+        names = ", ".join(repr(h) for h in counts + count_like)
+        raise ValidationError(
+            f"{label}: column{'s' if len(counts + count_like) > 1 else ''} {names} look"
+            f"{'' if len(counts + count_like) > 1 else 's'} like a number of children per row, "
+            "which would otherwise be ignored; keep one such column and name it 'count' (each "
+            "row is then read as that many children), or remove it if every row is one child. "
+            "No row was read."
         )
     found = match_headers(header, _ALIASES)
     missing = [c for c in _REQUIRED if c not in found]
@@ -413,17 +472,42 @@ def _chunk_counts(
         bad |= bad_flag
         flags[name] = truthy
 
+    # Children per row: 1, or the row's count in an aggregated extract.
+    weight = np.ones(n, dtype=np.int64)
+    if "count" in columns:
+        raw_count = column("count")
+        number = pd.to_numeric(raw_count, errors="coerce")
+        negative = (number < 0).to_numpy()
+        issues.add(
+            f"{{where}}: column '{columns['count']}' is negative{{found}}; a number of children "
+            "cannot be negative: correct the row (0 if it stands for no child)",
+            row_numbers[negative],
+            raw_count[negative].tolist(),
+        )
+        not_whole = (
+            ~negative & (number.isna() | (number != np.floor(number.fillna(0)))).to_numpy()
+        )
+        issues.add(
+            f"{{where}}: column '{columns['count']}' is not a whole number of children{{found}}; "
+            "give the number of children the row stands for (0 or more)",
+            row_numbers[not_whole],
+            raw_count[not_whole].tolist(),
+        )
+        bad |= negative | not_whole
+        weight = np.where(bad, 0, number.fillna(0).to_numpy()).astype(np.int64)
+
     counted = ~bad & ~outside
     keys = area.to_numpy()[counted]
+    w = weight[counted]
     sustained = (contacts.fillna(0).to_numpy() >= sustained_contacts)[counted]
     frame = pd.DataFrame(
         {
-            "registered": 1,
-            "sustained": sustained.astype(int),
-            "age_0_1": band_0_1[counted].astype(int),
-            "age_2_4": (~band_0_1[counted]).astype(int),
+            "registered": w,
+            "sustained": sustained.astype(int) * w,
+            "age_0_1": band_0_1[counted].astype(int) * w,
+            "age_2_4": (~band_0_1[counted]).astype(int) * w,
             **{
-                column_name: values
+                column_name: values * w
                 for g in TARGET_GROUPS if g in flags
                 for column_name, values in (
                     (g, flags[g][counted].astype(int)),
@@ -435,7 +519,7 @@ def _chunk_counts(
     )
     counts = frame.groupby(level=0).sum()
     synthetic = bool(flags.get("synthetic", np.zeros(0, dtype=bool)).any())
-    return counts, int(counted.sum()), int((~bad & outside).sum()), synthetic
+    return counts, int(w.sum()), int(weight[~bad & outside].sum()), synthetic
 
 
 def _chunks(
@@ -493,21 +577,18 @@ def read_registrations(
         in the future, a negative or fractional number of contacts, a flag that is not
         true/false. Children living outside the authority are left out with a warning.
     """
-    path = Path(path)
+    path = require_file(path, "registration extract", suffixes=(".csv",))
     label = path.name
-    if not path.exists():
-        raise ValidationError(f"{label}: file not found at {path}; check the path")
     if sustained_contacts < 1:
         raise ValidationError(
             "sustained_contacts must be a whole number of contacts, 1 or more, "
             f"not {sustained_contacts}"
         )
     as_of_ts = pd.Timestamp(as_of if as_of is not None else dt.date.today()).normalize()
-    encoding = "utf-8-sig"
+    # One reader for every input: UTF-8 (BOM or not), UTF-16 with a BOM, or Windows-1252 with a
+    # warning; semicolon-separated files get a hint instead of a misreading.
+    encoding = csv_encoding(path, label=label)
     try:
-        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
-    except UnicodeDecodeError:
-        encoding = "cp1252"
         header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
     except pd.errors.EmptyDataError as error:
         raise ValidationError(f"{label}: is empty; {_FORMAT_HINT}") from error
@@ -562,12 +643,14 @@ def read_registrations(
     if rows == 0:
         raise ValidationError(
             f"{label}: holds no registrations of children living in the authority (all "
-            f"{outside} live elsewhere); check that the extract is for this authority"
+            "live elsewhere); check that the extract is for this authority"
         )
     if outside:
+        # Warnings can end up in published reports: the count is described, not given.
         warnings.warn(
-            f"{label}: {outside} registration(s) are of children living outside the authority; "
-            "they are left out of reach, whose denominator is the authority's resident under-5s",
+            f"{label}: {describe_count(outside)} registrations are of children living outside "
+            "the authority; they are left out of reach, whose denominator is the authority's "
+            "resident under-5s",
             UserWarning,
             stacklevel=2,
         )

@@ -14,16 +14,20 @@ Measures (DOMAIN.md)
 * bands: >= 90% "almost all", 75-90% "most", 50-75% "majority", < 50% "minority"; the 65% "good"
   benchmark is flagged separately (``meets_good_benchmark``).
 
-Everything published goes through :func:`planning.analysis.disclosure.protect_counts`.
+Everything published goes through :mod:`planning.analysis.disclosure`: the small-area table and the
+deprivation-band, authority, age and target-group (authority, band) tables are exact with cell
+suppression whose pattern depends only on the extract; centre, locality and ward tables (and
+target groups by locality) are sums of rounded small-area counts, so publications made with
+different centre networks or scenarios cannot be subtracted from one another
+(:func:`publish_reach`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,17 @@ from scipy.stats import norm
 
 from planning import settings
 from planning._errors import ValidationError
-from planning.analysis.disclosure import DEFAULT_THRESHOLD, Suppression, apply_suppression, protect_counts
+from planning.analysis.disclosure import (
+    ALL,
+    DEFAULT_THRESHOLD,
+    ROUNDING_BASE,
+    Suppression,
+    apply_suppression,
+    check_threshold,
+    describe_count,
+    protect_counts,
+    round_counts,
+)
 from planning.inputs.registrations import (
     AGE_BANDS,
     DEFAULT_SUSTAINED_CONTACTS,
@@ -162,6 +176,25 @@ GROUPINGS: dict[str, str] = {
     "bands": "deprivation_band",
     "wards": "ward_name",
 }
+#: Large groupings that are the same whatever the centre network: published exactly, with
+#: cell suppression audited together with the small-area table.
+FIXED_GROUPINGS: dict[str, str] = {"bands": "deprivation_band"}
+#: Groupings published as sums of rounded small-area counts
+#: (:func:`planning.analysis.disclosure.round_counts`): those that change with the centre network or
+#: scenario (so they cannot be differenced) and wards (a few areas each: exact ward totals
+#: would force many more blanks in the small-area table).
+NETWORK_GROUPINGS: dict[str, str] = {
+    "centres": "centre_id", "localities": "locality", "wards": "ward_name",
+}
+
+
+def _group_table(table: pd.DataFrame, column: str, summed: list[str]) -> pd.DataFrame:
+    """Sums of ``summed`` per group of ``column`` with a final ``All`` row, and their rates."""
+    sums = table.groupby(column, sort=True)[summed].sum()
+    sums.loc["All"] = table[summed].sum()
+    sums["areas"] = table.groupby(column).size().reindex(sums.index).fillna(len(table))
+    sums.index.name = column
+    return _rates(sums)
 
 
 @dataclass(frozen=True)
@@ -252,13 +285,8 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
     )
     groups: dict[str, pd.DataFrame] = {}
     for name, column in GROUPINGS.items():
-        if column not in table:
-            continue
-        sums = table.groupby(column, sort=True)[summed].sum()
-        sums.loc["All"] = table[summed].sum()
-        sums["areas"] = table.groupby(column).size().reindex(sums.index).fillna(len(table))
-        sums.index.name = column
-        groups[name] = _rates(sums)
+        if column in table:
+            groups[name] = _group_table(table, column, summed)
     total = _rates(table[summed].sum().to_frame().T).iloc[0]
     authority = {k: (v.item() if hasattr(v, "item") else v) for k, v in total.items()}
 
@@ -319,9 +347,11 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
             "planning.inputs.synthetic for demonstration; no figure describes real families."
         )
     if counts.rows_outside:
+        # No count here: notes are published (targeting, reports); publish_reach says how many,
+        # protected, with its threshold.
         notes.append(
-            f"{counts.rows_outside} registration(s) of children living outside the authority are "
-            "left out (the denominator is resident under-5s)."
+            "Registrations of children living outside the authority are left out (the "
+            "denominator is resident under-5s)."
         )
     over = area_table.index[area_table["reach"] > 1]
     if len(over):
@@ -355,6 +385,8 @@ class PublishedReach:
 
     ``tables`` maps an output name (``areas``, ``centres``, ``localities``, ``bands``,
     ``wards``, ``target_groups``, ``ages``) to a frame whose withheld cells are blank (NA).
+    ``audit`` holds every sensitive count of every table (column ``table``) with the interval
+    the audit's intruder could deduce; all are protected (otherwise publishing is refused).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -363,29 +395,66 @@ class PublishedReach:
     withheld: int
     notes: list[str]
     suppression: Suppression = field(repr=False)
+    audit: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    disclosure: dict[str, Any] = field(default_factory=dict)
+
+
+def _rounded_group_table(
+    areas: pd.DataFrame, column: str, threshold: int
+) -> pd.DataFrame:
+    """A network grouping's table from small-area counts rounded before summing."""
+    table = areas[[column, "under5"]].copy()
+    if "under5_income_deprived" in areas:
+        table["under5_income_deprived"] = areas["under5_income_deprived"]
+    for count in ("registered", "sustained"):
+        table[count] = round_counts(areas[count], threshold=threshold)
+    summed = [c for c in ("under5", "registered", "sustained", "under5_income_deprived")
+              if c in table]
+    frame = _group_table(table, column, summed)
+    frame.index = frame.index.astype(str)
+    return frame
 
 
 def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) -> PublishedReach:
     """Apply disclosure control to every reach table (see :mod:`planning.analysis.disclosure`).
 
-    Registered and sustained counts per small area are protected together with every group
-    total published beside them (centres, localities, deprivation bands, wards, the authority),
-    so no count below ``threshold`` can be worked out by subtracting published figures; rates,
-    intervals and bands computed from a withheld count are withheld too. Target-group counts are
-    published only for the authority, deprivation bands and localities, protected the same way;
-    age bands likewise.
+    Two designs together, so that no publication, and no set of publications from the same
+    extract with different centre networks or scenarios, gives back a count below
+    ``threshold``:
+
+    * the small-area table and the large groupings that do not depend on the centre network
+      (deprivation bands, the authority, age bands, target groups for the authority and by
+      band) are exact, with cell suppression audited against an intruder who knows all of
+      them; the suppression pattern depends only on the extract, so it is the same whatever
+      centres are assessed;
+    * the tables whose groups depend on the centre network (centres, localities, target groups
+      by locality), and wards (small groups whose exact totals would force many more blanks),
+      are sums of small-area counts rounded by
+      :func:`planning.analysis.disclosure.round_counts` (totals from the rounded cells, as ONS does), so
+      they hold nothing beyond each area's rounded count, which the audit assumes the intruder
+      knows (a scenario can give any one area a centre of its own).
+
+    Rates, intervals and bands computed from a withheld count are withheld too.
+
+    Raises
+    ------
+    ValidationError
+        If ``threshold`` is below 3.
+    DisclosureError
+        If any table's audit fails: nothing is published.
     """
+    threshold = check_threshold(threshold)
     areas = result.areas
-    groupings = {
-        name: areas[column] for name, column in GROUPINGS.items() if column in areas
-    }
+    fixed = {name: areas[column] for name, column in FIXED_GROUPINGS.items() if column in areas}
     counts = areas[["registered", "sustained"]].astype(int)
     protection = protect_counts(
         counts,
-        groupings=groupings,
+        groupings=fixed,
         threshold=threshold,
         not_greater=[("sustained", "registered")],
+        rounding_known=True,
     )
+    audits = [protection.audit.assign(table="areas")]
     tables: dict[str, pd.DataFrame] = {}
     hidden_areas = protection.cells
     # Per area only registered and sustained (and their rates) are published: ages and target
@@ -395,13 +464,16 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         areas.drop(columns=private, errors="ignore"), hidden_areas, derived=DERIVED
     )
     for name, frame in result.groups.items():
+        if name in NETWORK_GROUPINGS:
+            tables[name] = _rounded_group_table(areas, NETWORK_GROUPINGS[name], threshold)
+            continue
         hidden = protection.totals[name].copy()
-        hidden.loc["All"] = protection.totals["All"].loc["All"]
+        hidden.loc[ALL] = protection.totals[ALL].loc[ALL]
         hidden.index = hidden.index.astype(str)
         frame = frame.copy()
         frame.index = frame.index.astype(str)
         tables[name] = apply_suppression(frame, hidden.reindex(frame.index), derived=DERIVED)
-    all_hidden = protection.totals["All"].loc["All"]
+    all_hidden = protection.totals[ALL].loc[ALL]
     authority = dict(result.authority)
     for column in ["registered", "sustained", *DERIVED]:
         sources = DERIVED.get(column, [column])
@@ -409,79 +481,50 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
             authority[column] = None
     withheld = protection.withheld
 
-    # Target groups: counts per area are never published, only these totals.
-    target = result.target_groups.copy()
-    if len(target):
-        target_hidden = pd.DataFrame(False, index=target.index, columns=["registered", "sustained"])
-        area_registered = counts["registered"].where(~hidden_areas["registered"])
-        area_sustained = counts["sustained"].where(~hidden_areas["sustained"])
-        level_of = {"deprivation band": "bands", "locality": "localities"}
-        for group in result.counts.groups:
-            group_counts = areas[[]].join(result.counts.counts[[group, f"{group}_sustained"]])
-            group_counts.columns = ["registered", "sustained"]
-            bounds = pd.DataFrame(
-                {"registered": area_registered, "sustained": area_sustained}
-            ).astype(float)
-            group_groupings = {
-                name: areas[GROUPINGS[name]]
-                for name in ("bands", "localities")
-                if name in groupings
-            }
-            p = protect_counts(
-                group_counts,
-                groupings=group_groupings,
-                threshold=threshold,
-                publish_cells=False,
-                not_greater=[("sustained", "registered")],
-                upper_bounds=bounds,
-            )
-            for position, row in target[target["group"] == group].iterrows():
-                key = "All" if row["level"] == "authority" else level_of[row["level"]]
-                frame = p.totals[key]
-                frame = frame.set_axis(frame.index.astype(str))
-                target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
-            withheld += int(sum(t.to_numpy().sum() for t in p.totals.values()))
-        # The unit's registered count is published in the other tables (or withheld there).
-        unit_hidden = pd.Series(False, index=target.index)
-        for position, row in target.iterrows():
-            name = {"authority": None, "deprivation band": "bands", "locality": "localities"}[
-                row["level"]
-            ]
-            if name is None:
-                unit_hidden[position] = bool(all_hidden["registered"])
-            else:
-                frame = protection.totals[name]
-                frame = frame.set_axis(frame.index.astype(str))
-                unit_hidden[position] = bool(frame.loc[str(row["unit"]), "registered"])
-        target_hidden["unit_registered"] = unit_hidden
-        target = apply_suppression(
-            target,
-            target_hidden,
-            derived={
-                "share_of_registered": ["registered", "unit_registered"],
-                "sustained_share": ["sustained", "registered"],
-                "sustained_share_low": ["sustained", "registered"],
-                "sustained_share_high": ["sustained", "registered"],
-            },
-        )
-    tables["target_groups"] = target
+    tables["target_groups"], group_audits, group_withheld = _publish_target_groups(
+        result, protection, fixed, threshold
+    )
+    audits += group_audits
+    withheld += group_withheld
 
     # Age bands: a line whose total is the authority's registered count.
     ages = result.ages.copy()
-    age_protection = protect_counts(ages[["registered"]].astype(int), threshold=threshold)
-    age_hidden = age_protection.cells.copy()
+    age_counts = ages[["registered"]].astype(int)
     if all_hidden["registered"]:
-        age_hidden[:] = True
-    withheld += int(age_hidden.to_numpy().sum())
+        # Without the authority's total there is no line: each band is protected on its own.
+        age_hidden = pd.DataFrame(True, index=ages.index, columns=["registered"])
+        age_withheld = int((age_counts["registered"] > 0).sum())
+    else:
+        age_protection = protect_counts(age_counts, threshold=threshold)
+        audits.append(age_protection.audit.assign(table="ages"))
+        age_hidden = age_protection.cells.copy()
+        age_withheld = age_protection.withheld
+    withheld += age_withheld
     tables["ages"] = apply_suppression(
         ages, age_hidden,
         derived={c: ["registered"] for c in ("reach", "reach_low", "reach_high")},
     )
-    notes = list(result.notes) + [
-        f"Disclosure control: counts of 1-{threshold - 1} are withheld, and further counts where "
-        "a published total would give them back (cell suppression audited by linear "
-        f"programming); {withheld} figure(s) withheld. Rates from a withheld count are withheld."
+    smallest = int(round_counts([1], threshold=threshold)[0])
+    notes = list(result.notes)
+    if result.counts.rows_outside:
+        notes.append(
+            f"{describe_count(result.counts.rows_outside, threshold=threshold).capitalize()} "
+            "registrations of children living outside the authority are left out."
+        )
+    notes += [
+        f"Disclosure control: counts below {threshold} are withheld, and further counts where "
+        "the published tables together would narrow a withheld count down (cell suppression "
+        "audited by linear programming against an intruder who knows every table published "
+        "from this extract); "
+        + (f"{withheld:,} figures" if withheld >= 5 else "some figures" if withheld else "none")
+        + " withheld. Rates from a withheld count are withheld.",
+        f"Centre, locality and ward tables (and target groups by locality) are sums of "
+        f"small-area counts rounded to the nearest {ROUNDING_BASE}, with any count from 1 to "
+        f"{smallest + 2} shown as {smallest}, so they are the same whatever centre network is "
+        "assessed and cannot be subtracted from one another; their totals differ slightly from "
+        "the exact totals in the deprivation band table.",
     ]
+    audit = pd.concat(audits, ignore_index=True)
     return PublishedReach(
         tables=tables,
         authority=authority,
@@ -489,7 +532,114 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         withheld=withheld,
         notes=notes,
         suppression=protection,
+        audit=audit,
+        disclosure={
+            "threshold": threshold,
+            "rounding_base": ROUNDING_BASE,
+            "smallest_rounded": smallest,
+            "exact_tables": ["areas", *[n for n in fixed], "ages", "target_groups (authority, "
+                             "deprivation band)"],
+            "rounded_tables": [n for n in NETWORK_GROUPINGS if n in tables]
+            + ["target_groups (locality)"],
+            "sensitive_counts_audited": int(len(audit)),
+        },
     )
+
+
+def _publish_target_groups(
+    result: ReachResult,
+    protection: Suppression,
+    fixed: dict[str, pd.Series],
+    threshold: int,
+) -> tuple[pd.DataFrame, list[pd.DataFrame], int]:
+    """Target-group table: exact and audited for the authority and bands, rounded by locality.
+
+    Each group is audited together with the published registered and sustained counts (the
+    intruder knows a group's count is at most the registered count, and every published and
+    withheld count of the main tables), and with every area's rounded group count known.
+    """
+    areas = result.areas
+    target = result.target_groups.copy()
+    if not len(target):
+        return target, [], 0
+    counts = areas[["registered", "sustained"]].astype(int)
+    target_hidden = pd.DataFrame(False, index=target.index, columns=["registered", "sustained"])
+    audits: list[pd.DataFrame] = []
+    withheld = 0
+    level_of = {"deprivation band": "bands", "authority": ALL}
+    for group in result.counts.groups:
+        joint = counts.join(
+            result.counts.counts[[group, f"{group}_sustained"]].reindex(counts.index).fillna(0)
+            .astype(int)
+            .rename(columns={group: "group", f"{group}_sustained": "group_sustained"})
+        )
+        p = protect_counts(
+            joint,
+            groupings=fixed,
+            threshold=threshold,
+            publish_cells=False,
+            not_greater=[
+                ("sustained", "registered"), ("group_sustained", "group"),
+                ("group", "registered"), ("group_sustained", "sustained"),
+            ],
+            rounding_known=True,
+            known=protection,
+            totals_for=[name for name in ("bands",) if name in fixed],
+        )
+        audit = p.audit.copy()
+        audit["column"] = audit["column"].map(
+            {"group": "registered", "group_sustained": "sustained"}
+        )
+        audits.append(audit.assign(table=f"target group {group}"))
+        for g, states in p.total_state.items():
+            withheld += int((states[["group", "group_sustained"]].to_numpy() == 1).sum())
+        rows = target["group"] == group
+        for position, row in target[rows].iterrows():
+            key = level_of.get(row["level"])
+            if key is None:
+                continue
+            frame = p.totals[key][["group", "group_sustained"]]
+            frame = frame.set_axis(frame.index.astype(str))
+            target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
+        if "locality" in areas:
+            rounded = pd.DataFrame(
+                {
+                    "registered": round_counts(joint["group"], threshold=threshold),
+                    "sustained": round_counts(joint["group_sustained"], threshold=threshold),
+                    "unit_registered": round_counts(joint["registered"], threshold=threshold),
+                },
+                index=joint.index,
+            ).groupby(areas["locality"].astype(str)).sum()
+            for position, row in target[rows & (target["level"] == "locality")].iterrows():
+                for column in rounded.columns:
+                    target.loc[position, column] = int(rounded.loc[str(row["unit"]), column])
+    # The unit's registered count: published in the band table (or withheld there).
+    unit_hidden = pd.Series(False, index=target.index)
+    for position, row in target.iterrows():
+        key = level_of.get(row["level"])
+        if key is not None:
+            frame = protection.totals[key]
+            frame = frame.set_axis(frame.index.astype(str))
+            unit_hidden[position] = bool(frame.loc[str(row["unit"]), "registered"])
+    target_hidden["unit_registered"] = unit_hidden
+    reg = target["registered"].astype(float)
+    unit = target["unit_registered"].astype(float)
+    target["share_of_registered"] = reg / unit.where(unit > 0)
+    target["sustained_share"] = target["sustained"].astype(float) / reg.where(reg > 0)
+    target["sustained_share_low"], target["sustained_share_high"] = wilson_interval(
+        target["sustained"].astype(float), reg
+    )
+    published = apply_suppression(
+        target,
+        target_hidden,
+        derived={
+            "share_of_registered": ["registered", "unit_registered"],
+            "sustained_share": ["sustained", "registered"],
+            "sustained_share_low": ["sustained", "registered"],
+            "sustained_share_high": ["sustained", "registered"],
+        },
+    )
+    return published, audits, withheld
 
 
 def _pct(value: object) -> str:
@@ -587,32 +737,38 @@ def write_reach_outputs(
     out: str | Path,
     *,
     provenance: Mapping[str, Any] | None = None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> Path:
     """Write the published reach tables into ``out`` atomically.
+
+    ``out`` is replaced only if it is empty or an earlier output of this tool (or with
+    ``force``), and never if it holds one of ``inputs`` (the extract, centres, standards):
+    :func:`planning._files.atomic_directory`.
 
     Files: ``areas.csv``, ``centres.csv``, ``localities.csv``, ``deprivation_bands.csv``,
     ``wards.csv`` (each with a final ``All`` row), ``target_groups.csv``, ``ages.csv``,
     ``summary.json`` and ``reach.html``. Only :class:`PublishedReach` tables are written: no
     row-level data, no withheld count.
     """
-    from planning._files import atomic_directory
-    from planning._files import json_safe as _json
+    from planning._files import atomic_directory, write_json
+    from planning.inputs.centres import write_csv
 
     names = {"bands": "deprivation_bands"}
     out = Path(out)
-    with atomic_directory(out) as staging:
+    with atomic_directory(out, inputs=inputs, force=force, kind="reach") as staging:
         for key, frame in published.tables.items():
             frame = frame.drop(columns=["geometry"], errors="ignore")
-            frame.to_csv(staging / f"{names.get(key, key)}.csv", index=key != "target_groups")
+            write_csv(frame, staging / f"{names.get(key, key)}.csv", index=key != "target_groups")
         summary = {
-            "figures": {k: _json(v) for k, v in published.authority.items()},
+            "figures": dict(published.authority),
             "threshold": published.threshold,
             "withheld": published.withheld,
+            "disclosure": published.disclosure,
             "notes": published.notes,
             **(dict(provenance) if provenance else {}),
         }
-        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2, default=_json, ensure_ascii=False)
+        write_json(staging / "summary.json", summary)
         page = (
             "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reach</title></head><body>"
             + reach_html(published)
@@ -667,8 +823,8 @@ def run_reach(
             "sha256": counts.sha256,
             "as_of": counts.as_of.isoformat(),
             "synthetic": counts.synthetic,
-            "registrations_counted": counts.rows,
-            "registrations_outside_authority": counts.rows_outside,
+            # No registration counts here: provenance is published (reach and targeting
+            # summaries), and the protected figures say how many were counted.
             "sustained_contacts": counts.sustained_contacts,
             "target_groups": list(counts.groups),
         },

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -317,28 +317,37 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     return "".join(parts)
 
 
-def write_targeting_outputs(run: TargetingRun, out: str | Path) -> Path:
+def write_targeting_outputs(
+    run: TargetingRun,
+    out: str | Path,
+    *,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
+) -> Path:
     """Write ``gains.csv``, ``targeting_errors.csv``, ``outreach.csv``,
     ``outreach_allocation.csv``, ``scores.csv`` (with a model), ``summary.json`` and
-    ``targeting.html`` into ``out``, atomically. No registration count is written."""
-    from planning._files import atomic_directory
-    from planning._files import json_safe as _json
+    ``targeting.html`` into ``out``, atomically. No registration count is written.
+
+    ``out`` is replaced only if it is empty or an earlier output of this tool (or with
+    ``force``), and never if it holds one of ``inputs``: :func:`planning._files.atomic_directory`.
+    """
+    from planning._files import atomic_directory, write_json
+    from planning.inputs.centres import write_csv
 
     out = Path(out)
-    with atomic_directory(out) as staging:
-        run.gains.to_csv(staging / "gains.csv", index=False)
-        run.errors.to_csv(staging / "targeting_errors.csv", index=False)
-        run.outreach.to_csv(staging / "outreach.csv", index=False)
-        run.allocation.to_csv(staging / "outreach_allocation.csv", index=False)
+    with atomic_directory(out, inputs=inputs, force=force, kind="targeting") as staging:
+        write_csv(run.gains, staging / "gains.csv", index=False)
+        write_csv(run.errors, staging / "targeting_errors.csv", index=False)
+        write_csv(run.outreach, staging / "outreach.csv", index=False)
+        write_csv(run.allocation, staging / "outreach_allocation.csv", index=False)
         if run.scores is not None:
-            run.scores.to_csv(staging / "scores.csv", index_label="area_code")
+            write_csv(run.scores, staging / "scores.csv", index_label="area_code")
         summary = {
             **run.provenance,
             "targeting_errors": run.errors.to_dict(orient="records"),
             "notes": run.notes,
         }
-        with open(staging / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2, default=_json, ensure_ascii=False)
+        write_json(staging / "summary.json", summary)
         page = (
             "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Targeting</title></head>"
             f"<body>{targeting_html(run)}</body></html>"
