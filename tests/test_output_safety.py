@@ -243,3 +243,18 @@ def test_json_safe_handles_numpy_pandas_and_non_finite(tmp_path):
         "g": "2026-11-29T00:00:00",
     }
     assert json_safe((1, 2)) == [1, 2]
+
+
+def test_synthetic_extract_never_overwrites_a_real_file(tmp_path, capsys):
+    real = tmp_path / "registrations_synthetic.csv"  # a real extract unluckily named
+    real.write_text("area_code,age\nE01013482,2\n")
+    code, text = run_cli(
+        ["synthetic-registrations", "--out", str(real), "--seed", "1"], capsys
+    )
+    assert code == 2 and "never overwritten" in text
+    assert real.read_text() == "area_code,age\nE01013482,2\n"
+    made = tmp_path / "demo_synthetic.csv"
+    assert run_cli(["synthetic-registrations", "--out", str(made)], capsys)[0] == 0
+    first = made.read_text()
+    assert run_cli(["synthetic-registrations", "--out", str(made)], capsys)[0] == 0  # ours
+    assert made.read_text() == first

@@ -195,6 +195,30 @@ def write_synthetic_registrations(frame: pd.DataFrame, path: str | Path) -> Path
         )
     if "synthetic" not in frame or not frame["synthetic"].astype(bool).all():
         raise ValidationError("the frame is not marked synthetic (column 'synthetic' all 1)")
+    if path.is_dir():
+        raise ValidationError(f"{path}: is a folder; give a file name such as extract_synthetic.csv")
+    if path.exists() and not _is_synthetic_extract(path):
+        raise ValidationError(
+            f"{path}: already exists and is not a synthetic extract written by this tool; it is "
+            "never overwritten. Give another file name"
+        )
+    from planning.inputs.centres import write_csv
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    staging = path.with_name(f".{path.name}.partial")
+    try:
+        write_csv(frame, staging, index=False)
+        staging.replace(path)  # one rename: a reader never sees half a file
+    finally:
+        staging.unlink(missing_ok=True)
     return path
+
+
+def _is_synthetic_extract(path: Path) -> bool:
+    """Whether an existing file is a synthetic extract (header has the ``synthetic`` marker)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            header = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "synthetic" in [name.strip() for name in header.split(",")]
