@@ -7,7 +7,7 @@ works: ``centres=None`` means the illustrative sites for it
 
 Examples
 --------
->>> from planning.apps import notebook as workbench
+>>> from planning.apps import workbench
 >>> need = workbench.load_need("Derby")                           # doctest: +SKIP
 >>> workbench.need_summary(need)                                  # doctest: +SKIP
 >>> engine = workbench.scenario_engine("Derby")                   # doctest: +SKIP
