@@ -505,7 +505,8 @@ def schema_problem(
             f": {', '.join(choices)}"
         )
     at = place(loc)
-    subject = f"'{at.key}' " if at.key else ""
+    head, item, tail = at.key.partition(" item ")
+    subject = f"'{head}'{item}{tail} " if at.key else ""  # 'formats' item 2
     node = schema_node(schema, loc)
     found = yaml_value(value)
     if kind == "extra_forbidden":
