@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
 import os
 import re
 import warnings
@@ -420,9 +421,9 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 
 def yaml_value(value: object) -> str:
     """How the user typed a value: ``.nan``/``.inf`` as YAML spells them, else ``repr``."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return ".nan"
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+    if isinstance(value, float) and math.isinf(value):
         return ".inf" if value > 0 else "-.inf"
     return repr(value)
 
@@ -557,7 +558,8 @@ def schema_problem(
     if kind in ("literal_error", "enum"):
         choices = _choices(node, ctx)
         hint = did_you_mean(value, choices)
-        return f"{at.where}{subject}is {found}{hint}{' Valid' if hint else '; valid'}: {', '.join(choices)}"
+        listed = f"{' Valid' if hint else '; valid'}: {', '.join(choices)}"
+        return f"{at.where}{subject}is {found}{hint}{listed}"
     if kind in ("value_error", "assertion_error"):
         # Raised by a model's own check, whose message already names the key and the fix.
         return f"{at.where}{ctx.get('error', error.get('msg'))}"

@@ -131,14 +131,14 @@ _DEFAULT = Standards()
 def _positive(default: float, example: float, description: str) -> Any:
     """A finite number above zero (YAML's ``.nan`` and ``.inf`` are floats, but not standards)."""
     return Field(
-        default, gt=0, allow_inf_nan=False, strict=True, examples=[example],
+        default=default, gt=0, allow_inf_nan=False, strict=True, examples=[example],
         description=description,
     )
 
 
 def _share(default: float, example: float, description: str) -> Any:
     return Field(
-        default, ge=0, le=1, allow_inf_nan=False, strict=True, examples=[example],
+        default=default, ge=0, le=1, allow_inf_nan=False, strict=True, examples=[example],
         description=description,
     )
 
@@ -155,7 +155,7 @@ class ReachSection(_Section):
         _DEFAULT.reach_km, 2.5, "a centre within this straight-line distance is within reach (km)"
     )
     rural_distance_km: float | None = Field(
-        None, gt=0, allow_inf_nan=False, strict=True, examples=[4],
+        default=None, gt=0, allow_inf_nan=False, strict=True, examples=[4],
         description="reach in rural areas (km); null: rural areas use distance_km",
     )
     short_distance_km: float = _positive(
@@ -188,7 +188,7 @@ class DeprivationSection(_Section):
     """Which national IMD deciles count as "most deprived"."""
 
     most_deprived_deciles: list[Decile] = Field(
-        list(_DEFAULT.most_deprived_deciles), min_length=1, examples=[[1, 2, 3]],
+        default=list(_DEFAULT.most_deprived_deciles), min_length=1, examples=[[1, 2, 3]],
         description="IMD deciles 1-10 (1 = most deprived); [1, 2, 3] is the 30% most deprived",
     )
 
@@ -213,7 +213,7 @@ class VerdictSection(_Section):
     deprived_within_reach: DeprivedWithinReach = Field(default_factory=DeprivedWithinReach)
     all_within_reach: AllWithinReach = Field(default_factory=AllWithinReach)
     red_load_factor: float = Field(
-        _DEFAULT.red_load_factor, ge=1, allow_inf_nan=False, strict=True, examples=[1.5],
+        default=_DEFAULT.red_load_factor, ge=1, allow_inf_nan=False, strict=True, examples=[1.5],
         description="a load above this multiple of max_under5_per_centre is red",
     )
 
@@ -225,7 +225,7 @@ class NeedIndexSection(_Section):
     """Need index = 100 x weighted mean of normalised indicators."""
 
     normaliser: Literal["rank", "minmax", "zscore"] = Field(
-        "rank", description="; ".join(f"{k}: {v}" for k, v in NEED_NORMALISERS.items())
+        default="rank", description="; ".join(f"{k}: {v}" for k, v in NEED_NORMALISERS.items())
     )
     indicators: dict[Literal[tuple(NEED_INDICATORS)], Weight] = Field(  # type: ignore[valid-type]
         default_factory=lambda: dict(_DEFAULT.need_weights), min_length=1,

@@ -268,11 +268,12 @@ class ScenarioAction(_Settings):
     standard: ChangeStandards | None = None
 
     @model_validator(mode="after")
-    def _one_change(self) -> "ScenarioAction":
-        if len(self.model_fields_set) != 1:
+    def _one_change(self) -> ScenarioAction:
+        given = sorted(self.model_fields_set)
+        if len(given) != 1:
             raise ValueError(
                 "must be one mapping like 'close: CC03' or 'open: {id: NEW1, postcode: DE21 4ET}'"
-                f", found {len(self.model_fields_set)} keys ({', '.join(sorted(self.model_fields_set))})"
+                f", found {len(given)} keys ({', '.join(given)})"
             )
         return self
 

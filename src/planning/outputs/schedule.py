@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
@@ -136,22 +136,22 @@ _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Format = Annotated[Literal["html", "pdf"], BeforeValidator(_lower)]
 _Formats = Annotated[list[_Format], BeforeValidator(_as_list)]
 _CENTRES = Field(
-    None, examples=["centres/thurrock.csv"],
+    default=None, examples=["centres/thurrock.csv"],
     description="the council's centres file (CSV, GeoJSON, GPKG; relative to the schedule's "
     "folder); required for every authority except Derby",
 )
-_STANDARDS = Field(None, examples=["standards.yaml"], description="standards YAML file")
+_STANDARDS = Field(default=None, examples=["standards.yaml"], description="standards YAML file")
 _SCENARIO = Field(
-    None, examples=["scenarios/close_two.yaml"],
+    default=None, examples=["scenarios/close_two.yaml"],
     description="scenario file, passed to the report notebook as its 'scenario' parameter",
 )
 _OUT = Field(
-    None, examples=["thurrock"],
+    default=None, examples=["thurrock"],
     description="reports root (default --out); relative paths are read from --out, and a folder "
     "outside --out needs 'allow_out_outside: true' at the top of the schedule",
 )
 _FORMATS = Field(
-    None, examples=[["html", "pdf"]],
+    default=None, examples=[["html", "pdf"]],
     description="html (always written) and/or pdf (needs Chromium); default [html]",
 )
 
@@ -195,7 +195,7 @@ class ScheduleFile(BaseModel):
     )
     defaults: RunDefaults = Field(default_factory=RunDefaults)
     allow_out_outside: bool = Field(
-        False, strict=True,
+        default=False, strict=True,
         description="let runs write reports outside --out (only for a trusted schedule's author)",
     )
 
@@ -375,7 +375,9 @@ def report_spec(
     try:
         run = ScheduleRun.model_validate(entry)
     except SchemaError as exc:
-        schema_problems(exc, schedule_json_schema(), problems, lambda loc: Place("report: ", dotted(loc)))
+        schema_problems(
+            exc, schedule_json_schema(), problems, lambda loc: Place("report: ", dotted(loc))
+        )
         problems.raise_if_any()
     spec = _spec(
         run, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
@@ -444,7 +446,8 @@ def load_schedule(
     defaults = document.get("defaults")
     if isinstance(defaults, dict) and "authority" in defaults:
         problems.add("'defaults' cannot set 'authority'; name it in each run")
-        document = {**document, "defaults": {k: v for k, v in defaults.items() if k != "authority"}}
+        defaults = {k: v for k, v in defaults.items() if k != "authority"}
+        document = {**document, "defaults": defaults}
     refused: list[tuple[str | int, ...]] = []
     try:
         ScheduleFile.model_validate(document)
