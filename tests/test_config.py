@@ -26,7 +26,7 @@ def test_custom_file(tmp_path):
     [
         ("", "is empty"),
         ("reach: [1, 2", "not valid YAML"),
-        ("reach:\n  distnce_km: 2\n", "unknown key 'reach.distnce_km'; valid keys: distance_km"),
+        ("reach:\n  distnce_km: 2\n", "unknown key 'reach.distnce_km'; did you mean 'distance_km'? Valid keys: distance_km"),
         ("rech:\n  distance_km: 2\n", "unknown section 'rech'"),
         ("reach:\n  distance_km: -1\n", "'reach.distance_km' must be greater than 0, found -1"),
         ("reach:\n  distance_km: far\n", "'reach.distance_km' must be a number"),

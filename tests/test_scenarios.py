@@ -152,10 +152,10 @@ def test_yaml_scenario(tmp_path, derby_engine):
          "action 2 (move): centre CC03 was closed by an earlier action"),
         ("actions:\n  - close: CC03\n  - close: CC03\n", "centre CC03 was closed by an earlier action"),
         ("actions:\n  - open: {id: CC02, postcode: DE1 1AA}\n", "centre id CC02 is already open"),
-        ("actions:\n  - demolish: CC03\n", "unknown action 'demolish'; valid: close, open"),
+        ("actions:\n  - demolish: CC03\n", "unknown action 'demolish'; valid actions: close, open"),
         ("actions:\n  - open: {id: N, postcode: DE99 9QQ}\n", "postcode 'DE99 9QQ' is not in the ONS"),
         ("actions:\n  - open: {id: N}\n", "no location"),
-        ("actions:\n  - standard: {reach_miles: 2}\n", "unknown standard(s) reach_miles"),
+        ("actions:\n  - standard: {reach_miles: 2}\n", "unknown standard 'reach_miles'; did you mean 'reach_km'?"),
         ("actions:\n  - standard: {reach_km: -2}\n", "must be greater than 0"),
         ("actions:\n  - standard: {reach_km: .nan}\n", "'reach.distance_km' is .nan"),
         # At sea, about 2.87 degrees of latitude (319 km) south of Derby's southern edge.

@@ -58,7 +58,7 @@ def test_schedule_errors_name_file_entry_key_and_fix(tmp_path):
     assert "entry 2: unknown key 'centers'; did you mean 'centres'?" in message
     assert "entry 2 (Thurrock): 'centres' is missing" in message
     assert "entry 3 (Thurrock): centres file 'missing.csv' not found" in message
-    assert "formats 'docx' not known; use html and/or pdf" in message
+    assert "entry 3: 'formats' item 2 is 'docx'; valid: html, pdf" in message
     assert "entry 2 (Thurrock) and entry 3 (Thurrock) both write" in message
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
 import os
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -378,3 +381,214 @@ def csv_encoding(path: str | os.PathLike[str], *, label: str | None = None) -> s
                     "delimited)', with a full stop as the decimal separator)"
                 )
     return encoding
+
+
+# --------------------------------------------------------------------------------------------
+# Declared schemas (pydantic models of the YAML files) -> house-style messages
+
+
+class Place(NamedTuple):
+    """Where a schema error is, in the words of one file format.
+
+    ``where`` prefixes the message (``"entry 2: "``, ``"action 1 (open): "`` or ``""``), ``key``
+    names the key (``"reach.distance_km"``; ``""`` for the entry itself) and ``noun`` is what an
+    unknown key is called there (``"key"``, ``"section"``, ``"action"``).
+    """
+
+    where: str
+    key: str
+    noun: str = "key"
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    """``('reach', 'distance_km')`` -> ``'reach.distance_km'``; list items count from 1."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"item {part + 1}")
+        else:
+            parts.append(str(part))
+    return ".".join(parts).replace(".item ", " item ")
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """``"; did you mean 'centres'?"`` for the closest choice (difflib), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def yaml_value(value: object) -> str:
+    """How the user typed a value: ``.nan``/``.inf`` as YAML spells them, else ``repr``."""
+    if isinstance(value, float) and math.isnan(value):
+        return ".nan"
+    if isinstance(value, float) and math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return repr(value)
+
+
+def _resolve(node: Any, root: dict[str, Any]) -> Any:
+    """Follow ``$ref`` and pick the non-null branch of an ``anyOf`` (an optional value)."""
+    for _ in range(20):
+        if not isinstance(node, dict):
+            return None
+        if "$ref" in node:
+            node = root.get("$defs", {}).get(str(node["$ref"]).rsplit("/", 1)[-1])
+        elif "anyOf" in node:
+            branches = [b for b in node["anyOf"] if b.get("type") != "null"]
+            extra = {k: v for k, v in node.items() if k != "anyOf"}
+            node = {**(branches[0] if branches else {}), **extra}
+            node = {**(_resolve(node, root) or {}), **extra} if "$ref" in node else node
+        else:
+            return node
+    return node
+
+
+def schema_node(schema: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any] | None:
+    """The part of a JSON Schema that describes the value at ``loc`` (a pydantic error location)."""
+    node = _resolve(schema, schema)
+    for part in loc:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            node = _resolve(node.get("items"), schema)
+        elif part == "[key]":
+            node = _resolve(node.get("propertyNames"), schema)
+        elif part in node.get("properties", {}):
+            node = _resolve(node["properties"][part], schema)
+        else:
+            node = _resolve(node.get("additionalProperties"), schema)
+    return node
+
+
+def _example(node: dict[str, Any] | None, what: str = "a value") -> str:
+    examples = (node or {}).get("examples") or []
+    if not examples:
+        return ""
+    example = examples[0]
+    shown = f"'{example}'" if isinstance(example, str) else str(example)
+    return f"; give {what} such as {shown}"
+
+
+def _choices(node: dict[str, Any] | None, ctx: dict[str, Any]) -> list[str]:
+    node = node or {}
+    if "enum" in node:
+        return [str(v) for v in node["enum"]]
+    if "const" in node:
+        return [str(node["const"])]
+    return [c.strip(" '") for c in re.split(r",| or ", str(ctx.get("expected", ""))) if c.strip()]
+
+
+def schema_problem(
+    error: Mapping[str, Any],
+    schema: dict[str, Any],
+    place: Callable[[tuple[str | int, ...]], Place],
+) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) in the house style: where,
+    which key, what was found, and the fix (valid keys, a "did you mean", an example value).
+
+    The valid keys, choices and examples are read from the published JSON Schema, so the message
+    and the schema an editor validates against cannot drift apart.
+    """
+    loc = tuple(error.get("loc", ()))
+    kind = str(error.get("type", ""))
+    ctx = dict(error.get("ctx") or {})
+    value = error.get("input")
+    if loc and loc[-1] == "[key]":
+        # A key of a free mapping (e.g. an indicator name) that is not one of the allowed names.
+        parent, name = loc[:-2], loc[-2]
+        at = place((*parent, name))
+        choices = _choices(schema_node(schema, loc), ctx)
+        hint = did_you_mean(name, choices)
+        return (
+            f"{at.where}'{at.key}' is not a known {at.noun}{hint}{' Valid' if hint else '; valid'}"
+            f": {', '.join(choices)}"
+        )
+    at = place(loc)
+    head, item, tail = at.key.partition(" item ")
+    subject = f"'{head}'{item}{tail} " if at.key else ""  # 'formats' item 2
+    node = schema_node(schema, loc)
+    found = yaml_value(value)
+    if kind == "extra_forbidden":
+        valid = list((schema_node(schema, loc[:-1]) or {}).get("properties", {}))
+        hint = did_you_mean(loc[-1], valid)
+        listed = f"{'Valid' if hint else '; valid'} {at.noun}s: {', '.join(valid)}"
+        return f"{at.where}unknown {at.noun} '{at.key}'{hint + ' ' if hint else ''}{listed}"
+    if kind == "missing":
+        description = (node or {}).get("description")
+        fix = f"; give {description}" if description else "; add it"
+        return f"{at.where}{subject}is missing{fix}"
+    if kind == "finite_number":
+        return (
+            f"{at.where}{subject}is {found}, which is not a finite number"
+            f"{_example(node, 'a number') or '; give a number'}"
+        )
+    bounds = {
+        "greater_than": ("must be greater than", "gt"),
+        "greater_than_equal": ("must be at least", "ge"),
+        "less_than": ("must be less than", "lt"),
+        "less_than_equal": ("must be at most", "le"),
+    }
+    if kind in bounds:
+        words, bound = bounds[kind]
+        limit = ctx.get(bound)
+        limit = f"{limit:g}" if isinstance(limit, float) else limit
+        return f"{at.where}{subject}{words} {limit}, found {found}{_example(node, 'a number')}"
+    if kind.startswith(("float_", "int_", "decimal_")) or kind in ("int_from_float",):
+        number = "a whole number" if kind.startswith("int") else "a number"
+        return f"{at.where}{subject}must be {number}, found {found}{_example(node, number)}"
+    if kind.startswith("bool_"):
+        return f"{at.where}{subject}must be true or false, found {found}"
+    if kind.startswith("string_type"):
+        return f"{at.where}{subject}must be text, found {found}{_example(node)}"
+    if kind == "string_too_short" or (kind == "too_short" and isinstance(value, str)):
+        return f"{at.where}{subject}must not be empty{_example(node)}"
+    if kind in ("list_type", "tuple_type"):
+        return f"{at.where}{subject}must be a list, found {found}{_example(node, 'a list')}"
+    if kind == "too_short":
+        return (
+            f"{at.where}{subject}must have at least {ctx.get('min_length')} item(s), found "
+            f"{found}{_example(node, 'a list')}"
+        )
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        keys = ", ".join((node or {}).get("properties", {}))
+        shape = f"a mapping with keys {keys}" if keys else "a mapping of keys to values"
+        return f"{at.where}{subject}must be {shape}, found {found}"
+    if kind in ("literal_error", "enum"):
+        choices = _choices(node, ctx)
+        hint = did_you_mean(value, choices)
+        listed = f"{' Valid' if hint else '; valid'}: {', '.join(choices)}"
+        return f"{at.where}{subject}is {found}{hint}{listed}"
+    if kind in ("value_error", "assertion_error"):
+        # Raised by a model's own check, whose message already names the key and the fix.
+        return f"{at.where}{ctx.get('error', error.get('msg'))}"
+    return f"{at.where}{subject}{error.get('msg', 'is not valid')}, found {found}"
+
+
+def schema_problems(
+    exc: Any,
+    schema: dict[str, Any],
+    problems: Problems,
+    place: Callable[[tuple[str | int, ...]], Place] | None = None,
+) -> list[tuple[str | int, ...]]:
+    """Add every error of a pydantic ``ValidationError`` to ``problems``; return their locations.
+
+    ``place`` says where each location is in the format's own words (default: the dotted key).
+    """
+    place = place or (lambda loc: Place("", dotted(loc)))
+    locations = []
+    for error in exc.errors():
+        problems.add(schema_problem(error, schema, place))
+        locations.append(tuple(error.get("loc", ())))
+    return locations
+
+
+def json_schema(schema: dict[str, Any], *, title: str, description: str) -> dict[str, Any]:
+    """A pydantic model's JSON Schema, published with its dialect, title and description."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": title,
+        "description": description,
+    }

@@ -1,24 +1,27 @@
 """Analysis standards: commented YAML -> frozen, validated dataclass.
 
 The default file is ``planning/standards.yaml`` (installed with the package); an authority passes
-its own with ``--standards FILE``. Every number is checked on load and every problem is reported at
-once, naming the file and the key.
+its own with ``--standards FILE``. The file's declared schema is :class:`StandardsFile` (a pydantic
+model, published as JSON Schema by ``planning schema standards`` for editors); every number is
+checked on load and every problem is reported at once, naming the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
 from planning._files import file_sha256  # noqa: F401  (re-exported: input hashes)
-from planning._validate import Problems, read_text
+from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 
 DEFAULT_STANDARDS_FILE = "standards.yaml"
 
@@ -83,8 +86,9 @@ class Standards:
     def replace(self, **changes: Any) -> "Standards":
         """A copy with some standards changed (validated), e.g. ``reach_km=2.0``."""
         new = dataclasses.replace(self, **changes)
-        _check(new, Problems(f"standards ({self.source})"))
-        return new
+        # Checked by the same schema as a file, so the messages name the file's keys.
+        checked = standards_from_dict(_as_yaml(new), source=f"standards ({self.source})")
+        return dataclasses.replace(checked, source=self.source)
 
     def describe(self) -> dict[str, Any]:
         """Plain dict for summaries and reports."""
@@ -112,23 +116,168 @@ _FIELDS: dict[tuple[str, str], str] = {
     ("need_index", "normaliser"): "need_normaliser",
     ("need_index", "indicators"): "need_weights",
 }
-#: A sensible value of each number, quoted in messages that ask for one.
-_EXAMPLES = {
-    "reach.distance_km": "2.5",
-    "reach.rural_distance_km": "4",
-    "reach.short_distance_km": "1.6",
-    "walking.speed_kmh": "4.0",
-    "walking.circuity": "1.3",
-    "walking.minutes": "30",
-    "load.target_under5_per_centre": "800",
-    "load.min_under5_per_centre": "600",
-    "load.max_under5_per_centre": "1200",
-    "verdict.red_load_factor": "1.5",
-}
 _THRESHOLDS = {
     "deprived_within_reach": ("deprived_green", "deprived_amber"),
     "all_within_reach": ("all_green", "all_amber"),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# The declared schema of a standards file (published by `planning schema standards`)
+
+_DEFAULT = Standards()
+
+
+def _positive(default: float, example: float, description: str) -> Any:
+    """A finite number above zero (YAML's ``.nan`` and ``.inf`` are floats, but not standards)."""
+    return Field(
+        default=default, gt=0, allow_inf_nan=False, strict=True, examples=[example],
+        description=description,
+    )
+
+
+def _share(default: float, example: float, description: str) -> Any:
+    return Field(
+        default=default, ge=0, le=1, allow_inf_nan=False, strict=True, examples=[example],
+        description=description,
+    )
+
+
+class _Section(BaseModel):
+    # Unknown keys are refused (with a "did you mean"), never silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReachSection(_Section):
+    """Reasonable reach: the distance a family can be expected to travel to a centre."""
+
+    distance_km: float = _positive(
+        _DEFAULT.reach_km, 2.5, "a centre within this straight-line distance is within reach (km)"
+    )
+    rural_distance_km: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, strict=True, examples=[4],
+        description="reach in rural areas (km); null: rural areas use distance_km",
+    )
+    short_distance_km: float = _positive(
+        _DEFAULT.short_reach_km, 1.6, "a second, stricter distance reported alongside (km)"
+    )
+
+
+class WalkingSection(_Section):
+    """Walking time = straight-line distance x circuity / speed."""
+
+    speed_kmh: float = _positive(_DEFAULT.walk_speed_kmh, 4.0, "walking speed with a pram (km/h)")
+    circuity: float = _positive(
+        _DEFAULT.walk_circuity, 1.3, "ratio of network to straight-line distance"
+    )
+    minutes: float = _positive(_DEFAULT.walk_minutes, 30, "report the share within this walk")
+
+
+class LoadSection(_Section):
+    """Reach-area size: under-5s per centre."""
+
+    target_under5_per_centre: float = _positive(_DEFAULT.load_target, 800, "target load")
+    min_under5_per_centre: float = _positive(_DEFAULT.load_min, 600, "smallest acceptable load")
+    max_under5_per_centre: float = _positive(_DEFAULT.load_max, 1200, "largest acceptable load")
+
+
+Decile = Annotated[int, Field(ge=1, le=10, strict=True, examples=[1])]
+
+
+class DeprivationSection(_Section):
+    """Which national IMD deciles count as "most deprived"."""
+
+    most_deprived_deciles: list[Decile] = Field(
+        default=list(_DEFAULT.most_deprived_deciles), min_length=1, examples=[[1, 2, 3]],
+        description="IMD deciles 1-10 (1 = most deprived); [1, 2, 3] is the 30% most deprived",
+    )
+
+
+class DeprivedWithinReach(_Section):
+    """Share of under-5s in the most deprived areas within reach for green and for amber."""
+
+    green: float = _share(_DEFAULT.deprived_green, 0.9, "at least this share is green")
+    amber: float = _share(_DEFAULT.deprived_amber, 0.75, "at least this share is amber")
+
+
+class AllWithinReach(_Section):
+    """Share of all under-5s within reach for green and for amber."""
+
+    green: float = _share(_DEFAULT.all_green, 0.8, "at least this share is green")
+    amber: float = _share(_DEFAULT.all_amber, 0.6, "at least this share is amber")
+
+
+class VerdictSection(_Section):
+    """Red/amber/green rules."""
+
+    deprived_within_reach: DeprivedWithinReach = Field(default_factory=DeprivedWithinReach)
+    all_within_reach: AllWithinReach = Field(default_factory=AllWithinReach)
+    red_load_factor: float = Field(
+        default=_DEFAULT.red_load_factor, ge=1, allow_inf_nan=False, strict=True, examples=[1.5],
+        description="a load above this multiple of max_under5_per_centre is red",
+    )
+
+
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True, examples=[0.5])]
+
+
+class NeedIndexSection(_Section):
+    """Need index = 100 x weighted mean of normalised indicators."""
+
+    normaliser: Literal["rank", "minmax", "zscore"] = Field(
+        default="rank", description="; ".join(f"{k}: {v}" for k, v in NEED_NORMALISERS.items())
+    )
+    indicators: dict[Literal[tuple(NEED_INDICATORS)], Weight] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: dict(_DEFAULT.need_weights), min_length=1,
+        examples=[dict(_DEFAULT.need_weights)],
+        description="indicator -> weight (>= 0, not all zero); "
+        + "; ".join(f"{k}: {v}" for k, v in NEED_INDICATORS.items()),
+    )
+
+
+class StandardsFile(_Section):
+    """A standards file (``planning/standards.yaml``): every section and key is optional, and
+    what is left out keeps the packaged default."""
+
+    reach: ReachSection = Field(default_factory=ReachSection)
+    walking: WalkingSection = Field(default_factory=WalkingSection)
+    load: LoadSection = Field(default_factory=LoadSection)
+    deprivation: DeprivationSection = Field(default_factory=DeprivationSection)
+    verdict: VerdictSection = Field(default_factory=VerdictSection)
+    need_index: NeedIndexSection = Field(default_factory=NeedIndexSection)
+
+
+@functools.cache
+def standards_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a standards file (``planning schema standards``), for editors."""
+    return json_schema(
+        StandardsFile.model_json_schema(),
+        title="Children's centre planning standards",
+        description="Standards for the sufficiency assessment (planning/standards.yaml); "
+        "pass your own with --standards FILE.",
+    )
+
+
+def _place(loc: tuple[str | int, ...]) -> Place:
+    """Standards errors name the dotted key; an unknown top-level key is a 'section'."""
+    if len(loc) == 1:
+        return Place("", dotted(loc), "section")
+    if loc[:2] == ("need_index", "indicators"):
+        return Place("", dotted(loc), "indicator")
+    return Place("", dotted(loc))
+
+
+def _as_yaml(s: Standards) -> dict[str, Any]:
+    """The nested YAML structure of a :class:`Standards` (the inverse of the schema's mapping)."""
+    raw: dict[str, Any] = {}
+    for (section, key), name in _FIELDS.items():
+        value = getattr(s, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        raw.setdefault(section, {})[key] = value
+    for key, (green, amber) in _THRESHOLDS.items():
+        raw["verdict"][key] = {"green": getattr(s, green), "amber": getattr(s, amber)}
+    return raw
 
 
 def load_standards(path: str | Path | None = None) -> Standards:
@@ -138,7 +287,8 @@ def load_standards(path: str | Path | None = None) -> Standards:
     ------
     ValidationError
         Unknown sections or keys (with the valid ones listed), non-numeric or out-of-range values,
-        an empty or unreadable file; all problems in one message naming the file.
+        an empty or unreadable file; all problems in one message naming the file
+        (the schema is :class:`StandardsFile`, published by ``planning schema standards``).
     """
     if path is None:
         text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
@@ -161,144 +311,41 @@ def load_standards(path: str | Path | None = None) -> Standards:
 
 
 def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standards:
-    """Build :class:`Standards` from the nested YAML structure, validating every value."""
+    """Build :class:`Standards` from the nested YAML structure, validated by
+    :class:`StandardsFile`; every problem is reported at once, naming the key and the fix."""
     problems = Problems(source)
-    values: dict[str, Any] = {}
-    sections = {section for section, _ in _FIELDS} | {"verdict"}
-    for section, body in raw.items():
-        if section not in sections:
-            problems.add(f"unknown section '{section}'; valid sections: {', '.join(sorted(sections))}")
-            continue
-        if not isinstance(body, dict):
-            problems.add(f"section '{section}' must be a mapping of keys to values")
-            continue
-        valid = sorted(
-            [k for s, k in _FIELDS if s == section]
-            + (list(_THRESHOLDS) if section == "verdict" else [])
-        )
-        for key, value in body.items():
-            if section == "verdict" and key in _THRESHOLDS:
-                if not isinstance(value, dict) or set(value) - {"green", "amber"}:
-                    problems.add(f"verdict.{key} must be a mapping with 'green' and 'amber' shares")
-                    continue
-                green_field, amber_field = _THRESHOLDS[key]
-                if "green" in value:
-                    values[green_field] = value["green"]
-                if "amber" in value:
-                    values[amber_field] = value["amber"]
-            elif (section, key) in _FIELDS:
-                values[_FIELDS[(section, key)]] = value
-            else:
-                problems.add(f"unknown key '{section}.{key}'; valid keys: {', '.join(valid)}")
-    problems.raise_if_any()
     try:
-        standards = Standards(**values, source=source)
-    except TypeError as exc:  # pragma: no cover - keys are filtered above
-        raise ValidationError(f"{source}: {exc}") from exc
+        parsed = StandardsFile.model_validate(raw)
+    except SchemaError as exc:
+        schema_problems(exc, standards_json_schema(), problems, _place)
+        problems.raise_if_any()
+        raise  # pragma: no cover - an error always adds a problem
+    data = parsed.model_dump(exclude_unset=True)
+    values: dict[str, Any] = {}
+    for (section, key), name in _FIELDS.items():
+        if key in data.get(section, {}):
+            values[name] = data[section][key]
+    for key, (green, amber) in _THRESHOLDS.items():
+        given = data.get("verdict", {}).get(key, {})
+        values.update({field: given[colour] for colour, field in
+                       (("green", green), ("amber", amber)) if colour in given})
     if "most_deprived_deciles" in values:
-        deciles = values["most_deprived_deciles"]
-        if isinstance(deciles, list):
-            object.__setattr__(standards, "most_deprived_deciles", tuple(deciles))
-    if "need_weights" in values and isinstance(values["need_weights"], dict):
-        object.__setattr__(standards, "need_weights", dict(values["need_weights"]))
+        values["most_deprived_deciles"] = tuple(values["most_deprived_deciles"])
+    standards = Standards(**values, source=source)
     _check(standards, problems)
     return standards
 
 
-def _is_number(value: Any) -> bool:
-    """A real, finite number: YAML's ``.nan`` and ``.inf`` are floats but not standards."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
-def _not_finite(value: Any) -> bool:
-    return isinstance(value, float) and not math.isfinite(value)
-
-
-def _yaml_value(value: Any) -> str:
-    """How the user typed a value: ``.nan``/``.inf`` as YAML spells them, else ``repr``."""
-    if isinstance(value, float) and math.isnan(value):
-        return ".nan"
-    if isinstance(value, float) and math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    return repr(value)
-
-
-def _finite_problem(key: str, value: Any, example: str) -> str:
-    return (
-        f"'{key}' is {_yaml_value(value)}, which is not a finite number; give a number such "
-        f"as {example}"
-    )
-
-
 def _check(s: Standards, problems: Problems) -> None:
-    positive = {
-        "reach.distance_km": s.reach_km,
-        "reach.short_distance_km": s.short_reach_km,
-        "walking.speed_kmh": s.walk_speed_kmh,
-        "walking.circuity": s.walk_circuity,
-        "walking.minutes": s.walk_minutes,
-        "load.target_under5_per_centre": s.load_target,
-        "load.min_under5_per_centre": s.load_min,
-        "load.max_under5_per_centre": s.load_max,
-        "verdict.red_load_factor": s.red_load_factor,
-    }
-    if s.rural_reach_km is not None:
-        positive["reach.rural_distance_km"] = s.rural_reach_km
-    for key, value in positive.items():
-        if _not_finite(value):
-            problems.add(_finite_problem(key, value, _EXAMPLES.get(key, "1")))
-        elif not _is_number(value):
-            problems.add(f"'{key}' must be a number, found {value!r}")
-        elif value <= 0:
-            problems.add(f"'{key}' must be greater than 0, found {value}")
-    shares = {
-        "verdict.deprived_within_reach.green": s.deprived_green,
-        "verdict.deprived_within_reach.amber": s.deprived_amber,
-        "verdict.all_within_reach.green": s.all_green,
-        "verdict.all_within_reach.amber": s.all_amber,
-    }
-    for key, value in shares.items():
-        if _not_finite(value):
-            problems.add(_finite_problem(key, value, "0.9"))
-        elif not _is_number(value) or not 0 <= value <= 1:
-            problems.add(f"'{key}' must be a share between 0 and 1 (e.g. 0.9), found {value!r}")
-    if not problems:
-        if s.deprived_amber > s.deprived_green or s.all_amber > s.all_green:
-            problems.add("verdict thresholds: 'amber' must not exceed 'green'")
-        if not s.load_min <= s.load_target <= s.load_max:
-            problems.add(
-                "load: need min_under5_per_centre <= target_under5_per_centre <= "
-                f"max_under5_per_centre, found {s.load_min}, {s.load_target}, {s.load_max}"
-            )
-        if s.red_load_factor < 1:
-            problems.add("'verdict.red_load_factor' must be at least 1")
-    deciles = s.most_deprived_deciles
-    if not isinstance(deciles, (list, tuple)) or not deciles or not all(
-        isinstance(d, int) and 1 <= d <= 10 for d in deciles
-    ):
-        problems.add(f"'deprivation.most_deprived_deciles' must list deciles 1-10, found {deciles!r}")
-    if s.need_normaliser not in NEED_NORMALISERS:
+    """Rules across keys, on the standards after the defaults are filled in (the schema checks
+    each value on its own)."""
+    if s.deprived_amber > s.deprived_green or s.all_amber > s.all_green:
+        problems.add("verdict thresholds: 'amber' must not exceed 'green'")
+    if not s.load_min <= s.load_target <= s.load_max:
         problems.add(
-            f"'need_index.normaliser' is '{s.need_normaliser}'; valid: {', '.join(NEED_NORMALISERS)}"
+            "load: need min_under5_per_centre <= target_under5_per_centre <= "
+            f"max_under5_per_centre, found {s.load_min:g}, {s.load_target:g}, {s.load_max:g}"
         )
-    weights = s.need_weights
-    if not isinstance(weights, dict) or not weights:
-        problems.add("'need_index.indicators' must map indicator names to weights")
-    else:
-        for name, weight in weights.items():
-            if name not in NEED_INDICATORS:
-                problems.add(
-                    f"'need_index.indicators.{name}' is not a known indicator; valid: "
-                    f"{', '.join(NEED_INDICATORS)}"
-                )
-            if _not_finite(weight):
-                problems.add(_finite_problem(f"need_index.indicators.{name}", weight, "0.5"))
-            elif not _is_number(weight) or weight < 0:
-                problems.add(f"'need_index.indicators.{name}' weight must be >= 0, found {weight!r}")
-        if all(_is_number(w) for w in weights.values()) and sum(weights.values()) <= 0:
-            problems.add("'need_index.indicators' weights must not all be zero")
+    if sum(s.need_weights.values()) <= 0:
+        problems.add("'need_index.indicators' weights must not all be zero")
     problems.raise_if_any()

@@ -19,17 +19,28 @@ authority), using the same measures as :func:`planning.analysis.sufficiency.asse
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
-from planning._validate import Problems, read_text
+from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 from planning.analysis.distance import area_points
 from planning.analysis.catchments import centre_localities
 from planning.standards import Standards
@@ -52,12 +63,6 @@ from planning.analysis.sufficiency import (
 
 ACTIONS = ("close", "open", "move", "capacity", "services", "standard")
 _LOCATION_KEYS = ("easting", "northing", "latitude", "longitude", "postcode")
-_ACTION_KEYS = {
-    "open": {"id", "name", "locality", "kind", "capacity", "services", *_LOCATION_KEYS},
-    "move": {"id", *_LOCATION_KEYS},
-    "capacity": {"id", "capacity"},
-    "services": {"id", "kind", "services"},
-}
 #: Standards a scenario may change, with the dataclass field each sets.
 STANDARD_KEYS = {
     "reach_km": "reach_km",
@@ -167,8 +172,152 @@ def _freeze(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, v) for k, v in values.items() if v is not None))
 
 
+# --------------------------------------------------------------------------------------------
+# The declared schema of a scenario file (published by `planning schema scenario`)
+
+
+def _id_text(value: Any) -> Any:
+    """Centre ids may be typed as numbers in YAML (``close: 12``); they are text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+#: A centre id: text (a bare number in YAML is read as its text).
+CentreId = Annotated[
+    str,
+    BeforeValidator(_id_text),
+    StringConstraints(strip_whitespace=True, min_length=1),
+    WithJsonSchema({"type": ["string", "integer"], "minLength": 1, "examples": ["CC03"]}),
+]
+_Number = Annotated[float, Field(strict=True)]
+
+
+class _Settings(BaseModel):
+    # Unknown keys are refused (with a "did you mean"), never silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Centre(_Settings):
+    id: CentreId = Field(description="the centre's id, e.g. CC02 (a new id for 'open')")
+
+
+class _Located(_Centre):
+    easting: _Number | None = Field(None, examples=[432100], description="EPSG:27700 metres")
+    northing: _Number | None = Field(None, examples=[335200], description="EPSG:27700 metres")
+    latitude: _Number | None = Field(None, examples=[52.92], description="WGS84 degrees")
+    longitude: _Number | None = Field(None, examples=[-1.47], description="WGS84 degrees")
+    postcode: str | None = Field(None, examples=["DE21 4ET"], description="a full postcode")
+
+
+class OpenSite(_Located):
+    """Open a site: its id, a location (easting/northing, latitude/longitude or postcode) and
+    optionally its name, locality, kind, capacity and services."""
+
+    name: str | None = Field(None, examples=["Derwent Community Centre"])
+    locality: str | None = Field(
+        None, description="default: the locality of the nearest current centre"
+    )
+    kind: str | None = Field(None, examples=["branch"], description="hub or branch")
+    capacity: _Number | None = Field(None, examples=[120], description="0 or more")
+    services: str | None = Field(None, examples=["family hub core offer; midwifery"])
+
+
+class MoveCentre(_Located):
+    """Move a centre to a new location."""
+
+
+
+class SetCapacity(_Centre):
+    """Change a centre's capacity."""
+
+    capacity: _Number = Field(examples=[120], description="the new capacity, 0 or more")
+
+
+class SetServices(_Centre):
+    """Change a centre's kind or services."""
+
+    kind: str | None = Field(None, examples=["hub"], description="hub or branch")
+    services: str | None = Field(None, examples=["family hub core offer; midwifery"])
+
+
+class ChangeStandards(_Settings):
+    """Change standards for this scenario (checked by the standards' own rules when applied)."""
+
+    reach_km: _Number | None = Field(None, examples=[2.0])
+    rural_reach_km: _Number | None = Field(None, examples=[4.0])
+    short_reach_km: _Number | None = Field(None, examples=[1.6])
+    walk_minutes: _Number | None = Field(None, examples=[30])
+    walk_speed_kmh: _Number | None = Field(None, examples=[4.0])
+    walk_circuity: _Number | None = Field(None, examples=[1.3])
+    load_min: _Number | None = Field(None, examples=[600])
+    load_target: _Number | None = Field(None, examples=[800])
+    load_max: _Number | None = Field(None, examples=[1200])
+
+
+class ScenarioAction(_Settings):
+    """One change, written as a one-key mapping: ``close: CC03``, ``open: {...}``, ..."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
+    )
+
+    close: CentreId | None = Field(None, description="close the centre with this id")
+    open: OpenSite | None = None
+    move: MoveCentre | None = None
+    capacity: SetCapacity | None = None
+    services: SetServices | None = None
+    standard: ChangeStandards | None = None
+
+    @model_validator(mode="after")
+    def _one_change(self) -> ScenarioAction:
+        given = sorted(self.model_fields_set)
+        if len(given) != 1:
+            raise ValueError(
+                "must be one mapping like 'close: CC03' or 'open: {id: NEW1, postcode: DE21 4ET}'"
+                f", found {len(given)} keys ({', '.join(given)})"
+            )
+        return self
+
+
+class ScenarioFile(_Settings):
+    """A what-if scenario: a name, a description and an ordered list of actions."""
+
+    name: str | None = Field(None, examples=["Close Spondon, open at Derwent"])
+    description: str | None = None
+    actions: list[ScenarioAction] | None = Field(
+        None, description="changes applied in order; one of: " + ", ".join(ACTIONS),
+        examples=[[{"close": "CC03"}]],
+    )
+
+
+@functools.cache
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (``planning schema scenario``), for editors."""
+    return json_schema(
+        ScenarioFile.model_json_schema(),
+        title="Children's centre what-if scenario",
+        description="A scenario for `planning scenario --scenario FILE`: open, close, move or "
+        "resize centres, or change a standard.",
+    )
+
+
+def _place(loc: tuple[str | int, ...]) -> Place:
+    """Scenario errors name the action by its number (from 1) and kind."""
+    if len(loc) >= 2 and loc[0] == "actions" and isinstance(loc[1], int):
+        number = loc[1] + 1
+        if len(loc) == 2:
+            return Place(f"action {number}: ", "")
+        if len(loc) == 3:
+            return Place(f"action {number}: ", str(loc[2]), "action")
+        noun = "standard" if loc[2] == "standard" else "key"
+        return Place(f"action {number} ({loc[2]}): ", dotted(loc[3:]), noun)
+    return Place("", dotted(loc))
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario YAML file; every problem is reported at once, naming the action."""
+    """Read a scenario YAML file; every problem is reported at once, naming the action.
+
+    The file's schema is :class:`ScenarioFile` (published by ``planning schema scenario``).
+    """
     path = Path(path)
     if not path.exists():
         raise ValidationError(f"scenario file {path} does not exist; check the path")
@@ -183,65 +332,33 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_from_dict(raw: Any, *, source: str = "scenario") -> Scenario:
-    """Build a :class:`Scenario` from the YAML structure (name, description, actions)."""
-    problems = Problems(source)
+    """Build a :class:`Scenario` from the YAML structure (name, description, actions), validated
+    by :class:`ScenarioFile`. Centre ids, locations and standards are checked against the
+    network when the scenario is applied (:func:`apply_scenario`)."""
     if not isinstance(raw, dict):
         raise ValidationError(f"{source}: must be a mapping with 'name' and 'actions'")
-    unknown = set(raw) - {"name", "description", "actions"}
-    if unknown:
-        problems.add(
-            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; valid: name, description, actions"
-        )
-    items = raw.get("actions") or []
-    if not isinstance(items, list):
-        problems.add("'actions' must be a list, each item one of: " + ", ".join(ACTIONS))
-        items = []
+    problems = Problems(source)
+    try:
+        parsed = ScenarioFile.model_validate(raw)
+    except SchemaError as exc:
+        schema_problems(exc, scenario_json_schema(), problems, _place)
+        problems.raise_if_any()
+        raise  # pragma: no cover - an error always adds a problem
     actions: list[Action] = []
-    for number, item in enumerate(items, start=1):
-        where = f"action {number}"
-        if not isinstance(item, dict) or len(item) != 1:
-            problems.add(f"{where}: must be one mapping like 'close: CC03' or 'open: {{...}}'")
-            continue
-        ((kind, body),) = item.items()
-        if kind not in ACTIONS:
-            problems.add(f"{where}: unknown action '{kind}'; valid: {', '.join(ACTIONS)}")
-            continue
+    for item in parsed.actions or []:
+        (kind,) = item.model_fields_set
+        body = getattr(item, kind)
         if kind == "close":
-            if not isinstance(body, (str, int)) or str(body).strip() == "":
-                problems.add(f"{where} (close): give the centre id, e.g. 'close: CC03'")
-                continue
-            actions.append(Action("close", str(body).strip()))
-            continue
-        if not isinstance(body, dict):
-            problems.add(f"{where} ({kind}): must be a mapping of settings")
-            continue
-        if kind == "standard":
-            bad = set(body) - set(STANDARD_KEYS)
-            if bad:
-                problems.add(
-                    f"{where} (standard): unknown standard(s) {', '.join(sorted(bad))}; "
-                    f"valid: {', '.join(STANDARD_KEYS)}"
-                )
-                continue
-            actions.append(Action("standard", None, _freeze(body)))
-            continue
-        bad = set(body) - _ACTION_KEYS[kind]
-        if bad:
-            problems.add(
-                f"{where} ({kind}): unknown key(s) {', '.join(sorted(bad))}; valid: "
-                f"{', '.join(sorted(_ACTION_KEYS[kind]))}"
-            )
-            continue
-        if "id" not in body or str(body["id"]).strip() == "":
-            problems.add(f"{where} ({kind}): give the centre 'id'")
-            continue
-        values = {k: v for k, v in body.items() if k != "id"}
-        actions.append(Action(kind, str(body["id"]).strip(), _freeze(values)))
-    problems.raise_if_any()
+            actions.append(Action("close", body))
+        elif kind == "standard":
+            actions.append(Action("standard", None, _freeze(body.model_dump(exclude_unset=True))))
+        else:
+            values = body.model_dump(exclude_unset=True)
+            actions.append(Action(kind, values.pop("id"), _freeze(values)))
     return Scenario(
-        name=str(raw.get("name") or "unnamed scenario"),
+        name=parsed.name or "unnamed scenario",
         actions=tuple(actions),
-        description=str(raw.get("description") or ""),
+        description=parsed.description or "",
         source=source,
     )
 

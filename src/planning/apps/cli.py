@@ -349,6 +349,35 @@ def _centres_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    """Print (or write) the JSON Schema of a YAML format, for editors that validate as you type."""
+    import json
+
+    from planning._errors import ValidationError
+
+    if args.format == "standards":
+        from planning.standards import standards_json_schema as published
+    elif args.format == "scenario":
+        from planning.analysis.scenarios import scenario_json_schema as published
+    else:
+        from planning.outputs.schedule import schedule_json_schema as published
+    text = json.dumps(published(), indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = args.out.expanduser()
+    if out.is_dir():
+        raise ValidationError(f"--out {args.out} is a folder; give a file name such as "
+                              f"{args.format}.schema.json")
+    if out.exists() and not args.force:
+        raise ValidationError(f"--out {args.out} already exists; give another file name, or "
+                              "--force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"Wrote the {args.format} schema to {args.out}")
+    return 0
+
+
 def _force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true",
@@ -510,6 +539,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds before an idle kernel is shut down even with its page open "
                         "(default 3600; 0 for never)")
     p.set_defaults(func=_dashboard)
+    p = sub.add_parser(
+        "schema", help="print the JSON Schema of a YAML file format, for editors",
+        description="Print the JSON Schema of the standards, scenario or schedule YAML format, "
+        "so that an editor can check a file as it is typed: save it with --out and start the "
+        "YAML file with '# yaml-language-server: $schema=<that file>' (VS Code's YAML extension).",
+    )
+    p.add_argument("format", choices=["standards", "scenario", "schedule"],
+                   help="which file format")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the schema to this file instead of printing it")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_schema)
     return parser
 
 

@@ -15,7 +15,7 @@ since the previous successful report for the same authority
 from __future__ import annotations
 
 import datetime as dt
-import difflib
+import functools
 import html
 import json
 import logging
@@ -31,17 +31,20 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import ValidationError as SchemaError
 
 from planning import settings
 from planning._errors import PlanningError, ValidationError
-from planning._validate import Problems, require_file
+from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
 from planning.outputs.changes import compare_figures, load_figures
 from planning._files import file_sha256
 from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
@@ -66,10 +69,6 @@ logger = logging.getLogger(__name__)
 
 #: Output formats a schedule entry may ask for; HTML is always written (the PDF is printed from it).
 FORMATS = ("html", "pdf")
-#: Keys a schedule entry may have.
-SCHEDULE_KEYS = ("authority", "centres", "standards", "scenario", "out", "formats")
-#: Keys a schedule file may have at its top level (when it is a mapping).
-TOP_LEVEL_KEYS = ("runs", "defaults", "allow_out_outside")
 #: Seconds any one notebook cell may run before the report is failed (a hung run must not block
 #: the rest of an unattended schedule).
 DEFAULT_CELL_TIMEOUT = 1800.0
@@ -121,6 +120,125 @@ class ReportSpec:
         return self.out / self.slug / date.isoformat()
 
 
+# The declared schema of a schedule file (published by `planning schema schedule`)
+
+
+def _as_list(value: Any) -> Any:
+    """``formats: pdf`` is read as ``[pdf]``."""
+    return [value] if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Format = Annotated[Literal["html", "pdf"], BeforeValidator(_lower)]
+_Formats = Annotated[list[_Format], BeforeValidator(_as_list)]
+_CENTRES = Field(
+    default=None, examples=["centres/thurrock.csv"],
+    description="the council's centres file (CSV, GeoJSON, GPKG; relative to the schedule's "
+    "folder); required for every authority except Derby",
+)
+_STANDARDS = Field(default=None, examples=["standards.yaml"], description="standards YAML file")
+_SCENARIO = Field(
+    default=None, examples=["scenarios/close_two.yaml"],
+    description="scenario file, passed to the report notebook as its 'scenario' parameter",
+)
+_OUT = Field(
+    default=None, examples=["thurrock"],
+    description="reports root (default --out); relative paths are read from --out, and a folder "
+    "outside --out needs 'allow_out_outside: true' at the top of the schedule",
+)
+_FORMATS = Field(
+    default=None, examples=[["html", "pdf"]],
+    description="html (always written) and/or pdf (needs Chromium); default [html]",
+)
+
+
+class RunDefaults(BaseModel):
+    """Keys applied to every run of a schedule unless the run sets them (not ``authority``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    centres: _Text | None = _CENTRES
+    standards: _Text | None = _STANDARDS
+    scenario: _Text | None = _SCENARIO
+    out: _Text | None = _OUT
+    formats: _Formats | None = _FORMATS
+
+
+class ScheduleRun(BaseModel):
+    """One report run of a schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    authority: _Text = Field(
+        examples=["Derby"],
+        description="an ONS code (e.g. E06000015) or a name (e.g. Derby); `planning "
+        "authorities` lists them",
+    )
+    centres: _Text | None = _CENTRES
+    standards: _Text | None = _STANDARDS
+    scenario: _Text | None = _SCENARIO
+    out: _Text | None = _OUT
+    formats: _Formats | None = _FORMATS
+
+
+class ScheduleFile(BaseModel):
+    """A schedule as a mapping: ``runs`` and optional ``defaults`` and ``allow_out_outside``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[ScheduleRun] = Field(
+        min_length=1, description="the report runs, e.g. '- authority: Derby'"
+    )
+    defaults: RunDefaults = Field(default_factory=RunDefaults)
+    allow_out_outside: bool = Field(
+        default=False, strict=True,
+        description="let runs write reports outside --out (only for a trusted schedule's author)",
+    )
+
+
+#: Keys a schedule entry may have.
+SCHEDULE_KEYS = tuple(ScheduleRun.model_fields)
+#: Keys a schedule file may have at its top level (when it is a mapping).
+TOP_LEVEL_KEYS = tuple(ScheduleFile.model_fields)
+
+
+class ScheduleDocument(RootModel[ScheduleFile | Annotated[list[ScheduleRun], Field(min_length=1)]]):
+    """A schedule file: the mapping form (:class:`ScheduleFile`) or just the list of runs."""
+
+
+@functools.cache
+def schedule_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a schedule file (``planning schema schedule``), for editors."""
+    return json_schema(
+        ScheduleDocument.model_json_schema(),
+        title="Children's centre report schedule",
+        description="Report runs for `planning report --schedule FILE` (see "
+        "schedules/example.yaml).",
+    )
+
+
+def _place(loc: tuple[str | int, ...]) -> Place:
+    """Schedule errors name the entry by its number (from 1)."""
+    if len(loc) >= 2 and loc[0] == "runs" and isinstance(loc[1], int):
+        return Place(f"entry {loc[1] + 1}: ", dotted(loc[2:]))
+    if len(loc) >= 2 and loc[0] == "defaults":
+        return Place("defaults: ", dotted(loc[1:]))
+    return Place("", dotted(loc))
+
+
+def _accepted(raw: Any, at: tuple[str | int, ...], bad: Sequence[tuple[str | int, ...]]) -> dict:
+    """The keys of ``raw`` (a mapping at ``at``) that the schema did not refuse, so that the
+    checks that need them (files, authority, folders) still run and every problem is reported."""
+    if not isinstance(raw, dict):
+        return {}
+    refused = {loc[len(at)] for loc in bad if len(loc) > len(at) and loc[: len(at)] == at}
+    return {k: v for k, v in raw.items() if k not in refused}
+
+
 def _path(value: Any, *, key: str, base: Path, where: str, problems: Problems) -> Path | None:
     if value is None:
         return None
@@ -138,20 +256,9 @@ def _path(value: Any, *, key: str, base: Path, where: str, problems: Problems) -
     return resolved
 
 
-def _formats(value: Any, *, where: str, problems: Problems) -> tuple[str, ...]:
-    if value is None:
-        return ("html",)
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        problems.add(f"{where}: 'formats' must be a list such as [html, pdf], found {value!r}")
-        return ("html",)
-    wanted = [v.strip().lower() for v in items]
-    unknown = [v for v in wanted if v not in FORMATS]
-    if unknown:
-        problems.add(
-            f"{where}: formats {', '.join(repr(v) for v in unknown)} not known; "
-            f"use {' and/or '.join(FORMATS)}"
-        )
+def _formats(value: Sequence[str] | None, *, where: str, problems: Problems) -> tuple[str, ...]:
+    """The formats to write (the schema has checked the names); PDF needs Chromium."""
+    wanted = set(value or ("html",))
     if "pdf" in wanted and find_chromium() is None:
         problems.add(
             f"{where}: format 'pdf' needs Chromium, which was not found; install it "
@@ -161,7 +268,7 @@ def _formats(value: Any, *, where: str, problems: Problems) -> tuple[str, ...]:
 
 
 def _spec(
-    entry: Mapping[str, Any],
+    run: ScheduleRun,
     *,
     base: Path,
     default_out: Path,
@@ -171,39 +278,23 @@ def _spec(
     allow_out_outside: bool = False,
     force: bool = False,
 ) -> ReportSpec | None:
-    unknown = [k for k in entry if k not in SCHEDULE_KEYS]
-    for key in unknown:
-        close = difflib.get_close_matches(str(key), SCHEDULE_KEYS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "."
-        problems.add(
-            f"{where}: unknown key '{key}'{hint} Valid keys: {', '.join(SCHEDULE_KEYS)}"
-        )
-    authority = entry.get("authority")
-    if authority is None or not str(authority).strip():
-        problems.add(
-            f"{where}: 'authority' is missing; give an ONS code (e.g. E06000015) or a name "
-            "(e.g. Derby)"
-        )
-        return None
+    """The checks a schema cannot make (the authority exists, files exist, folders are allowed)
+    on a run the schema has accepted; problems are added, not raised."""
     try:
-        code, name = resolve_authority(str(authority))
+        code, name = resolve_authority(run.authority)
     except ValidationError as exc:
         problems.add(f"{where}: {exc}")
         return None
     where = f"{where} ({name})"
-    centres = _path(entry.get("centres"), key="centres", base=base, where=where, problems=problems)
-    if require_centres and entry.get("centres") is None and code != settings.DEFAULT_AUTHORITY:
+    centres = _path(run.centres, key="centres", base=base, where=where, problems=problems)
+    if require_centres and run.centres is None and code != settings.DEFAULT_AUTHORITY:
         problems.add(
             f"{where}: 'centres' is missing; the default centres are Derby's illustrative sites, "
             f"meaningless for {name}: give the council's centres file "
             "(format in data/centres/README.md)"
         )
-    standards = _path(
-        entry.get("standards"), key="standards", base=base, where=where, problems=problems
-    )
-    scenario = _path(
-        entry.get("scenario"), key="scenario", base=base, where=where, problems=problems
-    )
+    standards = _path(run.standards, key="standards", base=base, where=where, problems=problems)
+    scenario = _path(run.scenario, key="scenario", base=base, where=where, problems=problems)
     if scenario is not None and scenario.exists():
         # Check the scenario file now, so a bad one is reported before anything runs.
         from planning.analysis.scenarios import load_scenario
@@ -213,10 +304,10 @@ def _spec(
         except ValidationError as exc:
             problems.add(f"{where}: 'scenario': {exc}")
     out = _out_folder(
-        entry.get("out"), root=default_out, where=where, problems=problems,
+        run.out, root=default_out, where=where, problems=problems,
         allow_outside=allow_out_outside,
     )
-    formats = _formats(entry.get("formats"), where=where, problems=problems)
+    formats = _formats(run.formats, where=where, problems=problems)
     return ReportSpec(
         authority=code, name=name, centres=centres, standards=standards, scenario=scenario,
         out=out, formats=formats, origin=where, force=force,
@@ -281,8 +372,15 @@ def report_spec(
         "scenario": None if scenario is None else str(scenario),
         "formats": list(formats),
     }
+    try:
+        run = ScheduleRun.model_validate(entry)
+    except SchemaError as exc:
+        schema_problems(
+            exc, schedule_json_schema(), problems, lambda loc: Place("report: ", dotted(loc))
+        )
+        problems.raise_if_any()
     spec = _spec(
-        entry, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
+        run, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
         require_centres=False, force=force,
     )
     problems.raise_if_any()
@@ -314,6 +412,8 @@ def load_schedule(
     schedule sets ``allow_out_outside: true`` at its top level) and ``formats`` (``html``,
     ``pdf``; default html). Other relative paths are read from the schedule file's folder.
 
+    The file's schema is :class:`ScheduleDocument` (published by ``planning schema schedule``).
+
     Raises
     ------
     ValidationError
@@ -335,47 +435,43 @@ def load_schedule(
             f"{label}{where}: not valid YAML ({problem}); a schedule is a list of runs such as "
             "'- authority: Derby'"
         ) from None
-    defaults: Any = {}
-    allow_outside: Any = False
-    if isinstance(raw, dict):
-        extra = [k for k in raw if k not in TOP_LEVEL_KEYS]
-        if extra:
-            raise ValidationError(
-                f"{label}: unknown top-level key(s) {', '.join(map(repr, extra))}; a schedule is "
-                "either a list of runs or a mapping with 'runs' and optional 'defaults' and "
-                "'allow_out_outside'"
-            )
-        runs, defaults = raw.get("runs"), raw.get("defaults") or {}
-        allow_outside = raw.get("allow_out_outside", False)
-        if not isinstance(allow_outside, bool):
-            raise ValidationError(
-                f"{label}: 'allow_out_outside' must be true or false, found {allow_outside!r}"
-            )
-    else:
-        runs = raw
-    if not isinstance(runs, list) or not runs:
+    if raw is None or not isinstance(raw, (dict, list)) or raw == []:
         raise ValidationError(
             f"{label}: expected a list of runs (e.g. '- authority: Derby'), found "
-            f"{type(runs).__name__ if runs is not None else 'nothing'}"
+            f"{type(raw).__name__ if raw not in (None, []) else 'nothing'}"
         )
+    # The list form is the mapping form's 'runs', so that one schema checks both.
+    document: dict[str, Any] = raw if isinstance(raw, dict) else {"runs": raw}
     problems = Problems(label)
-    if not isinstance(defaults, dict):
-        problems.add(f"'defaults' must be a mapping of keys, found {defaults!r}")
-        defaults = {}
-    elif "authority" in defaults:
+    defaults = document.get("defaults")
+    if isinstance(defaults, dict) and "authority" in defaults:
         problems.add("'defaults' cannot set 'authority'; name it in each run")
+        defaults = {k: v for k, v in defaults.items() if k != "authority"}
+        document = {**document, "defaults": defaults}
+    refused: list[tuple[str | int, ...]] = []
+    try:
+        ScheduleFile.model_validate(document)
+    except SchemaError as exc:
+        refused = schema_problems(exc, schedule_json_schema(), problems, _place)
+    # Then the checks that need the machine (authorities, files, folders) on whatever the schema
+    # accepted, so that one run of the command reports every problem.
+    allow_outside = document.get("allow_out_outside") is True
+    shared = _accepted(document.get("defaults"), ("defaults",), refused)
+    runs = document.get("runs")
     specs: list[ReportSpec] = []
-    for number, entry in enumerate(runs, start=1):
+    for number, entry in enumerate(runs if isinstance(runs, list) else [], start=1):
         if not isinstance(entry, dict):
-            problems.add(
-                f"entry {number}: expected a mapping with keys {', '.join(SCHEDULE_KEYS)}, "
-                f"found {entry!r}"
+            continue  # reported by the schema
+        try:
+            run = ScheduleRun.model_validate(
+                {**shared, **_accepted(entry, ("runs", number - 1), refused)}
             )
-            continue
+        except SchemaError:
+            continue  # its authority is missing or refused: reported by the schema
         spec = _spec(
-            {**defaults, **entry}, base=path.resolve().parent, default_out=Path(out),
-            where=f"entry {number}", problems=problems, require_centres=True,
-            allow_out_outside=allow_outside, force=force,
+            run, base=path.resolve().parent, default_out=Path(out), where=f"entry {number}",
+            problems=problems, require_centres=True, allow_out_outside=allow_outside,
+            force=force,
         )
         if spec is not None:
             specs.append(spec)
