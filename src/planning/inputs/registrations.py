@@ -37,7 +37,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import re
 import warnings
@@ -53,8 +52,8 @@ import pandas as pd
 
 from planning import settings
 from planning._errors import ValidationError
+from planning._files import file_sha256
 from planning._validate import csv_encoding, header_key, match_headers, require_file, rows_label
-from planning.analysis.disclosure import describe_count
 
 logger = logging.getLogger(__name__)
 
@@ -575,7 +574,8 @@ def read_registrations(
         identifying column (refused before any row is read), a missing column, an LSOA code that
         does not exist, a postcode not found, an age outside 0-4, a date that is not a date or is
         in the future, a negative or fractional number of contacts, a flag that is not
-        true/false. Children living outside the authority are left out with a warning.
+        true/false. Children living outside the authority are left out (``rows_outside``; the run
+    that publishes the figures says so, without giving a small count).
     """
     path = require_file(path, "registration extract", suffixes=(".csv",))
     label = path.name
@@ -645,15 +645,6 @@ def read_registrations(
             f"{label}: holds no registrations of children living in the authority (all "
             "live elsewhere); check that the extract is for this authority"
         )
-    if outside:
-        # Warnings can end up in published reports: the count is described, not given.
-        warnings.warn(
-            f"{label}: {describe_count(outside)} registrations are of children living outside "
-            "the authority; they are left out of reach, whose denominator is the authority's "
-            "resident under-5s",
-            UserWarning,
-            stacklevel=2,
-        )
     groups = tuple(g for g in TARGET_GROUPS if g in columns)
     template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
         c for g in groups for c in (g, f"{g}_sustained")
@@ -664,21 +655,13 @@ def read_registrations(
         counts=counts,
         groups=groups,
         source=label,
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         rows=rows,
         rows_outside=outside,
         synthetic=synthetic or "synthetic" in label.lower(),
         sustained_contacts=sustained_contacts,
         as_of=as_of_ts.date(),
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def registration_counts(

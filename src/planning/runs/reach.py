@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -813,6 +814,15 @@ def run_reach(
     counts = read_registrations(
         registrations, run.result.areas, sustained_contacts=sustained_contacts, as_of=as_of
     )
+    if counts.rows_outside:
+        # Warnings can end up in published reports: the count is described, never given.
+        warnings.warn(
+            f"{counts.source}: {describe_count(counts.rows_outside)} registrations are of "
+            "children living outside the authority; they are left out of reach, whose "
+            "denominator is the authority's resident under-5s",
+            UserWarning,
+            stacklevel=2,
+        )
     result = assess_reach(counts, run.result.areas)
     result.notes.extend(run.result.notes)
     provenance = {
