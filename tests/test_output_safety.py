@@ -27,9 +27,9 @@ from planning._errors import ValidationError
 from planning.apps.cli import main
 from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs
 
-from conftest import REPO
+from conftest import DATA, REPO
 
-DERBY_CENTRES = REPO / "data" / "centres" / "derby_illustrative.csv"
+DERBY_CENTRES = DATA / "centres" / "derby_illustrative.csv"
 WRITERS = [
     ["sufficiency"],
     ["scenario", "--scenario", "{scenario}"],
