@@ -195,7 +195,7 @@ def _spec(
         problems.add(
             f"{where}: 'centres' is missing; the default centres are Derby's illustrative sites, "
             f"meaningless for {name}: give the council's centres file "
-            "(format in data/centres/README.md)"
+            "(format in planning/data/centres/README.md)"
         )
     standards = _path(
         entry.get("standards"), key="standards", base=base, where=where, problems=problems
