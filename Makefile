@@ -46,9 +46,9 @@ PORT ?= 8866
 dashboard: $(STAMP)
 	$(BIN)/planning dashboard --port $(PORT)
 
-# Rebuild data/ from ../shared/data (developers only; the result is committed).
+# Rebuild src/planning/data/ from ../shared/data (developers only; the result is committed).
 data: $(STAMP)
-	$(BIN)/python scripts/build_data.py --source ../shared/data --out data
+	$(BIN)/python scripts/build_data.py --source ../shared/data --out src/planning/data
 
 clean:
 	rm -rf $(VENV) reports build src/*.egg-info

@@ -27,7 +27,7 @@
 # %% tags=["parameters"]
 # Parameters (Papermill overrides these).
 # authority: upper-tier authority code or name, e.g. "E06000015" (Derby) or "Thurrock".
-# centres: a centres file (CSV, GeoJSON or GeoPackage; format in data/centres/README.md);
+# centres: a centres file (CSV, GeoJSON, GPKG; format in src/planning/data/centres/README.md);
 #   None = illustrative sites for the authority, which are NOT the council's centres.
 # standards: a standards YAML file; None = the packaged defaults (src/planning/standards.yaml).
 # close, open_postcode, scenario: the change to test (see above), e.g. for Derby

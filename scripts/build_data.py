@@ -1,19 +1,21 @@
-"""Build the compact embedded data in ``data/`` from the shared open-data tables.
+"""Build the compact embedded data in ``src/planning/data/`` from the shared open-data tables.
+
+The folder is package data: it ships in the wheel and is read with importlib.resources.
 
 Run by developers when the source tables change (``make data``); never at run time.
-Every figure is traceable to a file listed in ``data/README.md``.
+Every figure is traceable to a file listed in ``src/planning/data/README.md``.
 
 Outputs
 -------
-data/lsoa21_england.parquet
+src/planning/data/lsoa21_england.parquet
     GeoParquet, one row per English LSOA 2021 (33,755), polygons in EPSG:27700, sorted by
     upper-tier authority so that one authority is read with a row-group filter.
-data/lsoa11_england.parquet
+src/planning/data/lsoa11_england.parquet
     GeoParquet, one row per English LSOA 2011 (32,844): IoD2019 and the mid-2020 under-5s on their
     native geography.
-data/authorities.csv
+src/planning/data/authorities.csv
     The 153 English upper-tier authorities (counties and unitaries) with their districts.
-data/SOURCES.sha256
+src/planning/data/SOURCES.sha256
     SHA-256 of every source file used, so a build can be traced to its inputs.
 """
 
@@ -257,6 +259,6 @@ def build(source: Path, out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("src/planning/data"))
     args = parser.parse_args()
     build(args.source, args.out)

@@ -1,4 +1,4 @@
-"""Write data/centres/<authority>_illustrative.csv: illustrative centre sites for an authority.
+"""Write src/planning/data/centres/<authority>_illustrative.csv: illustrative centre sites.
 
 The rule is :func:`planning.inputs.illustrative.illustrative_centres` (one site per ~1,580 under-5s by
 under-5-weighted k-means, snapped to small-area points; localities by k-means on the sites;
@@ -11,7 +11,7 @@ machine-readable list of their sites was available, so its file mirrors those fa
    (geocoded with the ONS Postcode Directory), replaces the illustrative site nearest to it.
 
 Other authorities (``--authority``) get the generic rule with no known sites. Run once by
-developers; the CSVs are committed (see data/centres/README.md)::
+developers; the CSVs are committed (see src/planning/data/centres/README.md)::
 
     .venv/bin/python scripts/make_illustrative_centres.py
     .venv/bin/python scripts/make_illustrative_centres.py --authority Thurrock
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         "--out",
         type=Path,
         default=None,
-        help="where to write the CSV (default: data/centres/<name>_illustrative.csv)",
+        help="where to write the CSV (default: src/planning/data/centres/<name>_illustrative.csv)",
     )
     args = parser.parse_args(argv)
     sites = build_sites(args.authority)

@@ -12,6 +12,8 @@ import shapely
 from planning import load_areas, toy_town
 
 REPO = Path(__file__).resolve().parents[1]
+#: The embedded data, shipped inside the package (read with importlib.resources).
+DATA = REPO / "src" / "planning" / "data"
 SHARED = REPO.parent / "shared" / "data"
 
 
@@ -37,7 +39,7 @@ def derby_areas() -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="session")
 def derby_centres_file() -> Path:
-    return REPO / "data" / "centres" / "derby_illustrative.csv"
+    return DATA / "centres" / "derby_illustrative.csv"
 
 
 CHROMIUM_ARGS = [

@@ -370,7 +370,7 @@ def test_bad_upload_names_the_file_not_the_temporary_path(app):
 def test_voila_command_locks_the_server_down():
     command = voila_command(port=9999, base_url="dash")
     text = " ".join(command)
-    assert command[3] == str(REPO / "dashboards" / "sufficiency.ipynb")
+    assert command[3] == str(REPO / "src" / "planning" / "dashboards" / "sufficiency.ipynb")
     for flag in (
         "--Voila.ip=127.0.0.1",
         "--Voila.base_url=/dash/",

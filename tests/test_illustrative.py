@@ -20,7 +20,7 @@ from planning.inputs.illustrative import (
 )
 from planning.inputs.centres import read_centres
 
-from conftest import REPO
+from conftest import DATA, REPO
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_shipped_files_are_what_the_script_writes(authority, tmp_path):
     out = tmp_path / "sites.csv"
     _script().main(["--authority", authority, "--out", str(out)])
     shipped = illustrative_centres_path(authority)
-    assert shipped.parent == REPO / "data" / "centres"
+    assert shipped.parent == DATA / "centres"
     assert out.read_bytes() == shipped.read_bytes()
 
 
@@ -131,7 +131,7 @@ def test_resolve_centres(tmp_path, monkeypatch):
     assert resolve_centres("Derby", given) == given
     with pytest.raises(ValidationError, match="not found"):
         resolve_centres("Derby", tmp_path / "missing.csv")
-    assert resolve_centres("E06000015") == REPO / "data" / "centres" / "derby_illustrative.csv"
+    assert resolve_centres("E06000015") == DATA / "centres" / "derby_illustrative.csv"
     assert resolve_centres("Thurrock").name == "thurrock_illustrative.csv"
     # No file shipped for Rutland: sites are made now, in the temporary folder.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

@@ -18,8 +18,14 @@ from planning.outputs.maps import assert_offline
 from conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
+#: The notebooks the package runs (the report) and serves (the dashboard): package resources.
+PACKAGED = REPO / "src" / "planning"
 PLANNER = ("01_need", "02_access_and_catchments", "03_sufficiency", "04_scenarios")
-COMMITTED = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((REPO / "dashboards").glob("*.ipynb"))
+COMMITTED = (
+    sorted(NOTEBOOKS.glob("*.ipynb"))
+    + sorted((PACKAGED / "notebooks").glob("*.ipynb"))
+    + sorted((PACKAGED / "dashboards").glob("*.ipynb"))
+)
 #: The change each authority's scenario notebook tests: Derby's given, Thurrock's defaults.
 SCENARIO = {
     "E06000015": {"close": "CC03", "open_postcode": "DE21 4ET"},
@@ -41,6 +47,16 @@ def _cells(notebook) -> list[tuple[str, str, list[str]]]:
 def test_planner_notebooks_exist():
     for stem in PLANNER:
         assert (NOTEBOOKS / f"{stem}.py").is_file() and (NOTEBOOKS / f"{stem}.ipynb").is_file()
+
+
+def test_packaged_notebooks_are_the_ones_the_package_runs():
+    from planning.apps.dashboard.server import dashboard_notebook
+
+    assert report.report_notebook() == PACKAGED / "notebooks" / "sufficiency_report.ipynb"
+    assert dashboard_notebook() == PACKAGED / "dashboards" / "sufficiency.ipynb"
+    # One copy each: the repository's notebooks/ and dashboards/ hold no drifting duplicate.
+    assert not (NOTEBOOKS / "sufficiency_report.ipynb").exists()
+    assert not list((REPO / "dashboards").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=_name)

@@ -20,6 +20,7 @@ from planning._files import (
     STAGING_MARKER,
     atomic_directory,
     check_output_folder,
+    input_label,
     json_safe,
     write_json,
 )
@@ -27,9 +28,9 @@ from planning._errors import ValidationError
 from planning.apps.cli import main
 from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs
 
-from conftest import REPO
+from conftest import DATA, REPO
 
-DERBY_CENTRES = REPO / "data" / "centres" / "derby_illustrative.csv"
+DERBY_CENTRES = DATA / "centres" / "derby_illustrative.csv"
 WRITERS = [
     ["sufficiency"],
     ["scenario", "--scenario", "{scenario}"],
@@ -163,6 +164,34 @@ def test_folder_holding_an_input_file_is_refused(tmp_path, capsys):
         ["sufficiency", "--centres", str(centres), "--out", str(tmp_path), "--force"], capsys
     )
     assert code == 2 and centres.exists()
+
+
+def test_inputs_are_named_without_the_folders_of_this_machine(tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    (work / "mine").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    own = work / "mine" / "centres.csv"
+    own.write_bytes(DERBY_CENTRES.read_bytes())
+    # The packaged default is named by its place in the package, not where it is installed.
+    assert run_cli(["sufficiency", "--out", "default"], capsys)[0] == 0
+    text = (work / "default" / "summary.json").read_text(encoding="utf-8")
+    named = json.loads(text)["inputs"]["centres_file"]
+    assert named == "planning/data/centres/derby_illustrative.csv"
+    assert str(REPO) not in text and str(tmp_path) not in text
+    # The user's own file under the current folder: relative to it.
+    assert run_cli(["sufficiency", "--centres", str(own), "--out", "own"], capsys)[0] == 0
+    summary = json.loads((work / "own" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["inputs"]["centres_file"] == "mine/centres.csv"
+    # ... and so named, it still protects the folder that holds it.
+    code, text = run_cli(["sufficiency", "--centres", str(own), "--out", "mine", "--force"], capsys)
+    assert code == 2 and "input file" in text
+    assert sorted(p.name for p in (work / "mine").iterdir()) == ["centres.csv"]
+    # A file elsewhere keeps the absolute path the user chose.
+    elsewhere = tmp_path / "other.csv"
+    elsewhere.write_text("x")
+    assert input_label(elsewhere) == str(elsewhere.resolve())
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)  # PLANNING_DATA_DIR
+    assert input_label(elsewhere) == "other.csv"
 
 
 def test_out_below_a_regular_file_is_one_clear_error(tmp_path, capsys):

@@ -25,9 +25,9 @@ from planning.outputs.maps import assert_offline
 from planning.outputs.report import find_chromium
 from planning.outputs.schedule import load_schedule, report_spec, run_schedule
 
-from conftest import REPO
+from conftest import DATA
 
-DERBY_CENTRES = REPO / "data" / "centres" / "derby_illustrative.csv"
+DERBY_CENTRES = DATA / "centres" / "derby_illustrative.csv"
 FIRST, SECOND = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 CHROMIUM = find_chromium()
 

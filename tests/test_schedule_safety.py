@@ -22,11 +22,11 @@ from planning._files import STAGING_MARKER
 from planning.apps.cli import main
 from planning.outputs.schedule import load_schedule, prepare_schedule, report_spec, write_index
 
-from conftest import REPO
+from conftest import DATA
 
 DATE = dt.date(2026, 11, 24)
-DERBY_CENTRES = REPO / "data" / "centres" / "derby_illustrative.csv"
-THURROCK_CENTRES = REPO / "data" / "centres" / "thurrock_illustrative.csv"
+DERBY_CENTRES = DATA / "centres" / "derby_illustrative.csv"
+THURROCK_CENTRES = DATA / "centres" / "thurrock_illustrative.csv"
 
 
 def write_schedule(folder: Path, body: str) -> Path:

@@ -76,6 +76,28 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
 # Which folders may be replaced
 
 
+def input_label(path: str | Path) -> str:
+    """How an input file is named in outputs (manifests, summaries, the report's inputs).
+
+    A file shipped in the package is named by its place in the package
+    (``planning/data/centres/derby_illustrative.csv``), a file under the data folder set by
+    PLANNING_DATA_DIR relative to that folder, and a file under the current folder relative to
+    it; only a file elsewhere keeps its absolute path (the user's own choice). So no output
+    names the folder the package is installed in, the repository it was built from or a
+    temporary folder; the SHA-256 written beside the name identifies the file's content.
+    """
+    resolved = Path(path).expanduser().resolve()
+    data = Path(settings.DATA_DIR).resolve()
+    cwd = Path.cwd().resolve()
+    if _inside(resolved, settings.PACKAGE_DIR):
+        return "planning/" + resolved.relative_to(settings.PACKAGE_DIR).as_posix()
+    if _inside(resolved, data):
+        return resolved.relative_to(data).as_posix()
+    if _inside(resolved, cwd):
+        return resolved.relative_to(cwd).as_posix()
+    return str(resolved)
+
+
 def protected_folders() -> dict[Path, str]:
     """Folders that are never replaced, with the reason shown in the refusal."""
     folders: dict[Path, str] = {

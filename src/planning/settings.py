@@ -7,6 +7,7 @@ standards YAML (:mod:`planning.standards`) so that every report can say which it
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 #: British National Grid: every distance is computed in metres in this CRS.
@@ -17,8 +18,30 @@ MAP_CRS = "EPSG:4326"
 RANDOM_SEED = 20_061_205  # the Childcare Act 2006 received Royal Assent in 2006
 
 
-#: The installed package's folder (templates, static assets and the standards live in it).
-PACKAGE_DIR = Path(__file__).resolve().parent
+def package_path(*parts: str) -> Path:
+    """A file or folder shipped inside the package, as a path on disk.
+
+    Data, notebooks, templates and static assets are package resources (``[tool.setuptools.
+    package-data]`` puts them in the wheel), found with :mod:`importlib.resources` so the
+    same code works from a source checkout and from any installed copy; nothing walks up
+    parent folders. pip installs wheels unpacked, so the resource is a real path; one that is
+    missing (a zipped install, which Papermill, Voila and pandas could not read from, or a build
+    without its package data) is refused.
+
+    >>> package_path("data", "authorities.csv").name
+    'authorities.csv'
+    """
+    path = Path(str(resources.files("planning").joinpath(*parts))).resolve()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{'/'.join(('planning', *parts))} is not in the installed package ({path}); "
+            "reinstall planning with pip from its wheel or repository"
+        )
+    return path
+
+
+#: The installed package's folder (templates, static assets, data, notebooks, standards).
+PACKAGE_DIR = package_path()
 #: The source checkout the package runs from (src layout), or None when installed from a wheel.
 REPOSITORY_DIR: Path | None = (
     PACKAGE_DIR.parents[1]
@@ -41,18 +64,10 @@ def _version() -> str:
 VERSION = _version()
 
 
-def _default_data_dir() -> Path:
-    here = Path(__file__).resolve()
-    # A source checkout (src layout) keeps data/ at the repository root.
-    for parent in here.parents:
-        if (parent / "data" / "lsoa21_england.parquet").exists():
-            return parent / "data"
-    return here.parent / "data"
-
-
-#: Folder of the embedded data; override with the PLANNING_DATA_DIR environment variable.
-DATA_DIR = Path(os.environ.get("PLANNING_DATA_DIR", _default_data_dir()))
+#: Folder of the embedded data, shipped in the package (``planning/data``, see its README.md);
+#: override with the PLANNING_DATA_DIR environment variable.
+DATA_DIR = Path(os.environ.get("PLANNING_DATA_DIR") or package_path("data"))
 #: The authority every command uses when none is given: Derby City.
 DEFAULT_AUTHORITY = "E06000015"
-#: The default centres file: illustrative sites for Derby (see data/centres/README.md).
+#: The default centres file: illustrative sites for Derby (see planning/data/centres/README.md).
 DEFAULT_CENTRES = DATA_DIR / "centres" / "derby_illustrative.csv"

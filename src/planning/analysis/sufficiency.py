@@ -552,9 +552,9 @@ def _plain(value: Any) -> Any:
 
 ILLUSTRATIVE_NOTE = (
     "The centres used are ILLUSTRATIVE sites, not the council's real centres: they were placed by "
-    "under-5-weighted k-means over real small-area demand (data/centres/README.md). Supply the "
-    "council's own centres file with --centres FILE (format in data/centres/README.md) before "
-    "relying on any figure."
+    "under-5-weighted k-means over real small-area demand (planning/data/centres/README.md). "
+    "Supply the council's own centres file with --centres FILE (format in "
+    "planning/data/centres/README.md) before relying on any figure."
 )
 
 
@@ -568,6 +568,6 @@ def result_notes(areas: pd.DataFrame, centres: pd.DataFrame) -> list[str]:
         notes.append(
             f"{n} small area(s) have an IDACI count suppressed in the published indicators "
             "(fewer than 10 children); their count is estimated within 0-9 and flagged "
-            "'idaci_estimated' (method in data/README.md)."
+            "'idaci_estimated' (method in planning/data/README.md)."
         )
     return notes

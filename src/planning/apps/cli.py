@@ -78,11 +78,11 @@ def _scenario(args: argparse.Namespace) -> int:
         run.result.areas, run.result.centres, standards=run.result.standards, area_candidates=False
     )
     comparison = engine.compare(scenario)
-    from planning._files import file_sha256
+    from planning._files import file_sha256, input_label
 
     extra = {
         "authority": {"code": run.authority_code, "name": run.authority_name},
-        "inputs": run.inputs | {"scenario_file": str(args.scenario),
+        "inputs": run.inputs | {"scenario_file": input_label(args.scenario),
                                 "scenario_sha256": file_sha256(args.scenario)},
         "notes": run.result.notes,
     }

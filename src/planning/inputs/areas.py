@@ -1,7 +1,7 @@
 """The embedded real data (English LSOAs with deprivation and population) and the toy town.
 
 Real data come from ``data/`` (built by ``scripts/build_data.py`` from ONS and MHCLG open data;
-see ``data/README.md`` for provenance and the Open Government Licence attribution).
+see ``planning/data/README.md`` for provenance and the Open Government Licence attribution).
 """
 
 from __future__ import annotations

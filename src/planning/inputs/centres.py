@@ -20,7 +20,7 @@ Windows-1252 (Excel's plain CSV, GIAS extracts), and must be comma-separated
 scenarios and the dashboard). Every CSV the workbench writes goes through :func:`write_csv`, which
 neutralises cells a spreadsheet would run as formulas.
 
-The CSV form (see :data:`CENTRES_CSV_COLUMNS` and ``data/centres/README.md``)::
+The CSV form (see :data:`CENTRES_CSV_COLUMNS` and ``planning/data/centres/README.md``)::
 
     centre_id,name,postcode,easting,northing,capacity,services,locality,kind,source
     CC06,The Big Building,DE23 6WY,435054,334727,,family hub core offer,West,hub,illustrative
@@ -429,7 +429,7 @@ def _empty_error(label: str) -> ValidationError:
     return _file_error(
         label,
         "is empty; it must hold a header row and one row per centre, with at least the "
-        "columns centre_id, name and a location (see data/centres/README.md)",
+        "columns centre_id, name and a location (see planning/data/centres/README.md)",
     )
 
 

@@ -6,7 +6,7 @@ try every notebook and command on any authority; they are not the council's cent
 says ``source = illustrative``, and every output built on them carries the caveat
 (:data:`planning.analysis.sufficiency.ILLUSTRATIVE_NOTE`).
 
-The rule (the one used for Derby's shipped file, ``data/centres/README.md``):
+The rule (the one used for Derby's shipped file, ``planning/data/centres/README.md``):
 
 1. **How many.** One site per :data:`UNDER5_PER_SITE` under-5s (Derby's ten centres for its
    15,795 under-5s), rounded, at least one.
@@ -296,7 +296,7 @@ def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = Non
         if not path.is_file():
             raise ValidationError(
                 f"centres file {path} not found; give the path of a CSV, GeoJSON or GeoPackage "
-                "(format in data/centres/README.md), or None for illustrative sites"
+                "(format in planning/data/centres/README.md), or None for illustrative sites"
             )
         return path
     shipped = illustrative_centres_path(authority)

@@ -12,12 +12,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from planning import settings
 from planning._errors import PlanningError
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, resolve_authority
 from planning.runs.sufficiency import SufficiencyRun
@@ -27,14 +27,9 @@ logger = logging.getLogger(__name__)
 REPORT_NOTEBOOK = "sufficiency_report.ipynb"
 
 
-def _notebooks_dir() -> Path:
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "notebooks" / REPORT_NOTEBOOK
-        if candidate.exists():
-            return candidate.parent
-    raise FileNotFoundError(
-        f"notebooks/{REPORT_NOTEBOOK} not found; run from a clone of the repository"
-    )
+def report_notebook() -> Path:
+    """The report notebook Papermill runs, shipped in the package (``planning/notebooks/``)."""
+    return settings.package_path("notebooks", REPORT_NOTEBOOK)
 
 
 def _html(text: str) -> Any:
@@ -254,7 +249,7 @@ def render_html(notebook: Path) -> str:
 
     from planning.outputs.maps import assert_offline
 
-    templates = resources.files("planning").joinpath("templates")
+    templates = settings.package_path("templates")
     exporter = HTMLExporter(
         template_name="offline_report",
         extra_template_basedirs=[str(templates)],

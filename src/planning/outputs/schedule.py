@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,11 +46,10 @@ from planning import settings
 from planning._errors import PlanningError, ValidationError
 from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
 from planning.outputs.changes import compare_figures, load_figures
-from planning._files import file_sha256
+from planning._files import file_sha256, input_label
 from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
 from planning.outputs.report import (
-    REPORT_NOTEBOOK,
-    _notebooks_dir,
+    report_notebook,
     find_chromium,
     html_to_pdf,
     render_html,
@@ -291,7 +290,7 @@ def _spec(
         problems.add(
             f"{where}: 'centres' is missing; the default centres are Derby's illustrative sites, "
             f"meaningless for {name}: give the council's centres file "
-            "(format in data/centres/README.md)"
+            "(format in planning/data/centres/README.md)"
         )
     standards = _path(run.standards, key="standards", base=base, where=where, problems=problems)
     scenario = _path(run.scenario, key="scenario", base=base, where=where, problems=problems)
@@ -587,11 +586,11 @@ def _input(path: Path | None, default: Path | None = None) -> dict[str, Any] | N
     used = path or default
     if used is None:
         return None
-    return {"path": str(used), "sha256": file_sha256(used), "default": path is None}
+    return {"path": input_label(used), "sha256": file_sha256(used), "default": path is None}
 
 
 def _inputs(spec: ReportSpec, template: Path) -> dict[str, Any]:
-    standards = Path(str(resources.files("planning").joinpath("standards.yaml")))
+    standards = settings.package_path("standards.yaml")
     data = settings.DATA_DIR / VINTAGE_FILES[2021]
     return {
         "centres": _input(spec.centres, settings.DEFAULT_CENTRES),
@@ -600,6 +599,27 @@ def _inputs(spec: ReportSpec, template: Path) -> dict[str, Any]:
         "notebook": _input(template),
         "data": _input(data),
     }
+
+
+def _portable_notebook(path: Path, template: Path) -> None:
+    """Name no folder of this machine in an executed notebook's Papermill record.
+
+    Papermill writes the absolute paths of the notebook it ran (inside the installed package)
+    and of the one it wrote (in the staging folder, a temporary name) into the notebook's
+    metadata; they become the template's label (:func:`planning._files.input_label`) and the
+    file's own name.
+    """
+    import nbformat
+
+    if not path.is_file():
+        return
+    notebook = nbformat.read(path, as_version=4)
+    record = notebook.metadata.get("papermill")
+    if record is None:
+        return
+    record["input_path"] = input_label(template)
+    record["output_path"] = path.name
+    nbformat.write(notebook, path)
 
 
 def _strip_ansi(text: str) -> str:
@@ -707,7 +727,7 @@ def run_scheduled_report(
     date : datetime.date, optional
         Report date (default today); names the folder.
     notebook : path, optional
-        The report notebook (default ``notebooks/sufficiency_report.ipynb``).
+        The report notebook (default :func:`planning.outputs.report.report_notebook`).
     cell_timeout : float, optional
         Seconds any one cell may run (default 1800; None for no limit).
     """
@@ -728,7 +748,7 @@ def run_scheduled_report(
     }
     staging_seen: Path | None = None
     try:
-        template = Path(notebook).resolve() if notebook else _notebooks_dir() / REPORT_NOTEBOOK
+        template = Path(notebook).resolve() if notebook else report_notebook()
         target = spec.folder(date)
         previous = previous_report(spec.out, spec.slug, date=date)
         parameters: dict[str, Any] = {
@@ -764,15 +784,21 @@ def run_scheduled_report(
                     shutil.copyfile(previous / FIGURES, staging / PREVIOUS_FIGURES)
                 step = "executing the notebook"
                 logger.debug("executing %s for %s", template, spec.name)
-                papermill.execute_notebook(
-                    str(template),
-                    str(staging / f"{stem}.ipynb"),
-                    parameters=parameters,
-                    kernel_name="python3",
-                    progress_bar=False,
-                    cwd=str(staging),
-                    execution_timeout=cell_timeout,
-                )
+                try:
+                    papermill.execute_notebook(
+                        str(template),
+                        str(staging / f"{stem}.ipynb"),
+                        parameters=parameters,
+                        kernel_name="python3",
+                        progress_bar=False,
+                        cwd=str(staging),
+                        execution_timeout=cell_timeout,
+                    )
+                except Exception:
+                    with suppress(Exception):  # the first error is the one to report
+                        _portable_notebook(staging / f"{stem}.ipynb", template)
+                    raise
+                _portable_notebook(staging / f"{stem}.ipynb", template)
                 step = "reading the figures the notebook wrote"
                 figures = load_figures(staging / FIGURES)
                 changes = (
@@ -933,7 +959,7 @@ def run_schedule(
         Reports run at once, each in its own process (and Jupyter kernel). 1 runs them one after
         another in this process.
     notebook : path, optional
-        The report notebook (default ``notebooks/sufficiency_report.ipynb``).
+        The report notebook (default :func:`planning.outputs.report.report_notebook`).
     cell_timeout : float, optional
         Seconds any one notebook cell may run before that report is failed.
     progress : bool, optional

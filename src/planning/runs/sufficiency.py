@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from planning import settings
-from planning._files import atomic_directory, file_sha256, json_safe, write_json
+from planning._files import atomic_directory, file_sha256, input_label, json_safe, write_json
 from planning.standards import Standards, load_standards
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
 from planning.inputs.centres import read_centres, write_csv
@@ -69,9 +69,9 @@ def run_sufficiency(
     result = assess_sufficiency(areas, centre_frame, standards=applied)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
     inputs: dict[str, Any] = {
-        "centres_file": str(centres_path),
+        "centres_file": input_label(centres_path),
         "centres_sha256": file_sha256(centres_path),
-        "standards_file": str(standards_file) if standards_file else "packaged default",
+        "standards_file": input_label(standards_file) if standards_file else "packaged default",
         "standards_sha256": file_sha256(standards_file) if standards_file else None,
         "data_file": data_file.name,
         "data_sha256": file_sha256(data_file),

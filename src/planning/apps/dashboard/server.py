@@ -73,6 +73,8 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import Integer, List, Unicode
 
+from planning import settings
+
 try:
     from jupyter_client.jsonutil import json_default
 except ImportError:  # pragma: no cover - older jupyter_client
@@ -336,11 +338,10 @@ class PlanningKernelManager(AsyncMappingKernelManager):
         await ensure_async(super().cull_kernel_if_idle(kernel_id))
 
 
-#: Folder of the dashboard's own pages (Jinja2 templates, autoescaped).
-# The package folder, found without importing ``planning`` itself (this server process stays
-# light: the dashboard's kernels import the library, the server does not).
-_PACKAGE_DIR = Path(__file__).resolve().parents[2]
-PAGE_TEMPLATES = _PACKAGE_DIR / "templates" / "dashboard"
+#: Folder of the dashboard's own pages (Jinja2 templates, autoescaped), a package resource.
+# planning.settings is light (no pandas): the dashboard's kernels import the library, this
+# server process does not.
+PAGE_TEMPLATES = settings.package_path("templates", "dashboard")
 
 
 @functools.cache
@@ -442,14 +443,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def dashboard_notebook() -> Path:
-    """``dashboards/sufficiency.ipynb`` of the repository this package runs from."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "dashboards" / DASHBOARD_NOTEBOOK
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(
-        f"dashboards/{DASHBOARD_NOTEBOOK} not found; run from a clone of the repository"
-    )
+    """The dashboard notebook Voila serves, shipped in the package (``planning/dashboards/``,
+    a folder holding only it: Voila's root folder)."""
+    return settings.package_path("dashboards", DASHBOARD_NOTEBOOK)
 
 
 def voila_command(
@@ -559,7 +555,7 @@ class RunningServer:
 
 
 #: Jupyter data folder holding the dashboard's Voila template (``voila/templates/planning``).
-TEMPLATE_ROOT = _PACKAGE_DIR / "templates" / "jupyter"
+TEMPLATE_ROOT = settings.package_path("templates", "jupyter")
 
 
 def voila_environment() -> dict[str, str]:

@@ -663,7 +663,8 @@ class DashboardApp:
             f"{_e(name)} ({_e(code)}): the workbench has no list of its children's centres. "
             "Upload the council's centres file (CSV, GeoJSON or GeoPackage with centre_id, name "
             "and a location: easting/northing, latitude/longitude or postcode; up to "
-            f"{MAX_UPLOAD_BYTES // 2**20} MB). Format: data/centres/README.md in the workbench.</p>"
+            f"{MAX_UPLOAD_BYTES // 2**20} MB). Format: planning/data/centres/README.md in the "
+            "installed package.</p>"
         )
         return w.VBox([intro, upload, message])
 
