@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from planning._format import whole_share
 from planning._errors import ValidationError
 from planning._validate import Problems, read_text
 from planning.analysis.distance import area_points
@@ -719,17 +720,14 @@ class Comparison:
         b, a = self.before.figures, self.after.figures
         lines.append(
             f"Share of under-5s in the 30% most deprived areas within reach: "
-            f"{_pct(b['share_deprived_within_reach'])} -> {_pct(a['share_deprived_within_reach'])}."
+            f"{whole_share(b['share_deprived_within_reach'])} -> "
+            f"{whole_share(a['share_deprived_within_reach'])}."
         )
         lines.append(f"Authority verdict: {b['rag']} -> {a['rag']}.")
         for name, row in self.localities.iterrows():
             if row["rag_before"] != row["rag_after"]:
                 lines.append(f"{name}: {row['rag_before']} -> {row['rag_after']}.")
         return lines
-
-
-def _pct(value: float) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
 
 
 def compare(before: Evaluation, after: Evaluation) -> Comparison:
