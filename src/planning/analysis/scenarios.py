@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from planning._format import whole_share
+from planning._format import count, whole_share
 from planning._errors import ValidationError
 from planning._validate import Problems, read_text
 from planning.analysis.distance import area_points
@@ -710,9 +710,9 @@ class Comparison:
             if len(rows):
                 deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
                 lines.append(
-                    f"{rows['under5'].sum():,.0f} under-5s in {len(rows)} small area(s) "
-                    f"{verb} reasonable reach ({deprived:,.0f} of them in the 30% most deprived "
-                    f"areas; {rows['idaci_children'].sum():,.0f} children in income-deprived "
+                    f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
+                    f"{verb} reasonable reach ({count(deprived)} of them in the 30% most deprived "
+                    f"areas; {count(rows['idaci_children'].sum())} children in income-deprived "
                     "families)."
                 )
         if not lines:

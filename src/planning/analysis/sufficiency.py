@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning._format import whole_share
+from planning._format import count, whole_share
 from planning._errors import ValidationError
 from planning._validate import Problems, require_non_empty, require_projected, require_unique_index
 from planning.analysis.distance import (
@@ -283,21 +283,25 @@ def verdict(
     centres = float(figures.get("centres", 0) or 0)
     if centres > 0:
         per_centre = float(figures["under5"]) / centres
-        band = f"{s.load_min:,.0f}-{s.load_max:,.0f}"
+        band = f"{count(s.load_min)}-{count(s.load_max)}"
         if per_centre > s.red_load_factor * s.load_max:
             found.append(
-                ("Red", f"{per_centre:,.0f} under-5s per centre, far above the {band} range "
-                 f"(more than {s.red_load_factor:g} x {s.load_max:,.0f})")
+                ("Red", f"{count(per_centre)} under-5s per centre, far above the {band} range "
+                 f"(more than {s.red_load_factor:g} x {count(s.load_max)})")
             )
         elif per_centre > s.load_max:
-            found.append(("Amber", f"{per_centre:,.0f} under-5s per centre, above the {band} range"))
+            found.append(
+                ("Amber", f"{count(per_centre)} under-5s per centre, above the {band} range")
+            )
         elif per_centre < s.load_min:
             found.append(
-                ("Green", f"{per_centre:,.0f} under-5s per centre, below the {band} range: "
+                ("Green", f"{count(per_centre)} under-5s per centre, below the {band} range: "
                  "generous provision, or room to consolidate")
             )
         else:
-            found.append(("Green", f"{per_centre:,.0f} under-5s per centre, within the {band} range"))
+            found.append(
+                ("Green", f"{count(per_centre)} under-5s per centre, within the {band} range")
+            )
     if centre_loads is not None:
         loads = np.asarray(centre_loads, dtype=float)
         labels = np.asarray(centre_names if centre_names is not None else centre_loads.index)
@@ -306,7 +310,10 @@ def verdict(
             if load <= s.load_max:
                 break
             found.append(
-                ("Amber", f"{name} serves {load:,.0f} under-5s, above the {s.load_max:,.0f} maximum")
+                (
+                    "Amber",
+                    f"{name} serves {count(load)} under-5s, above the {count(s.load_max)} maximum",
+                )
             )
     found.sort(key=lambda item: -RAG_ORDER[item[0]])
     overall = found[0][0]

@@ -188,8 +188,8 @@ def standards_table(run: SufficiencyRun) -> Any:
         + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
         "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
         f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
-        "Reach-area size": f"{s.load_target:,.0f} under-5s per centre (range {s.load_min:,.0f}-"
-        f"{s.load_max:,.0f})",
+        "Reach-area size": f"{count(s.load_target)} under-5s per centre (range {count(s.load_min)}-"
+        f"{count(s.load_max)})",
         "Most deprived": f"IMD deciles {', '.join(map(str, s.most_deprived_deciles))} nationally",
         "Green / amber (most deprived within reach)": f"{whole_share(s.deprived_green)} / "
         f"{whole_share(s.deprived_amber)}",
