@@ -56,10 +56,10 @@ def offline_browser():
     errors and uncaught exceptions, and every URL refused (anything but ``file:``, ``data:``,
     ``about:`` and ``blob:``). Uses Debian's Chromium; skips when it or Playwright is missing.
     """
-    import shutil
+    from planning.outputs.report import find_chromium
 
     sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = find_chromium()
     if executable is None:
         pytest.skip("no Chromium to render pages")
     local = ("file:", "data:", "about:", "blob:")
@@ -95,12 +95,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """On CI, the real parts must be there: a missing browser would otherwise turn the browser,
     PDF and offline-map tests into silent skips."""
     import os
-    import shutil
+
+    from planning.outputs.report import find_chromium
 
     if not os.environ.get("CI"):
         return
     missing = []
-    if shutil.which("chromium") is None:
+    if find_chromium() is None:
         missing.append("Debian's chromium (make system-deps installs it)")
     try:
         import playwright.sync_api  # noqa: F401

@@ -39,6 +39,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as SchemaError
 
+from planning._format import count, whole_share
 from planning._errors import ValidationError
 from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 from planning.analysis.distance import area_points
@@ -826,9 +827,9 @@ class Comparison:
             if len(rows):
                 deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
                 lines.append(
-                    f"{rows['under5'].sum():,.0f} under-5s in {len(rows)} small area(s) "
-                    f"{verb} reasonable reach ({deprived:,.0f} of them in the 30% most deprived "
-                    f"areas; {rows['idaci_children'].sum():,.0f} children in income-deprived "
+                    f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
+                    f"{verb} reasonable reach ({count(deprived)} of them in the 30% most deprived "
+                    f"areas; {count(rows['idaci_children'].sum())} children in income-deprived "
                     "families)."
                 )
         if not lines:
@@ -836,17 +837,14 @@ class Comparison:
         b, a = self.before.figures, self.after.figures
         lines.append(
             f"Share of under-5s in the 30% most deprived areas within reach: "
-            f"{_pct(b['share_deprived_within_reach'])} -> {_pct(a['share_deprived_within_reach'])}."
+            f"{whole_share(b['share_deprived_within_reach'])} -> "
+            f"{whole_share(a['share_deprived_within_reach'])}."
         )
         lines.append(f"Authority verdict: {b['rag']} -> {a['rag']}.")
         for name, row in self.localities.iterrows():
             if row["rag_before"] != row["rag_after"]:
                 lines.append(f"{name}: {row['rag_before']} -> {row['rag_after']}.")
         return lines
-
-
-def _pct(value: float) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
 
 
 def compare(before: Evaluation, after: Evaluation) -> Comparison:

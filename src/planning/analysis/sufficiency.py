@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planning._format import count, whole_share
 from planning._errors import ValidationError
 from planning._validate import Problems, require_non_empty, require_projected, require_unique_index
 from planning.analysis.distance import (
@@ -228,10 +229,6 @@ def summarise(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     return shares_frame(sums, pd.Index(labels, name=by))
 
 
-def _pct(share: float) -> str:
-    return f"{100 * share:.0f}%"
-
-
 def _rate_rag(share: float, green: float, amber: float) -> str:
     return "Green" if share >= green else "Amber" if share >= amber else "Red"
 
@@ -259,14 +256,15 @@ def verdict(
         rag = _rate_rag(share, s.deprived_green, s.deprived_amber)
         if rag == "Green":
             text = (
-                f"{_pct(share)} of under-5s in the 30% most deprived areas live within {reach} "
-                f"of a centre (green needs {_pct(s.deprived_green)})"
+                f"{whole_share(share)} of under-5s in the 30% most deprived areas live within "
+                f"{reach} of a centre (green needs {whole_share(s.deprived_green)})"
             )
         else:
             text = (
-                f"{_pct(1 - share)} of under-5s in the 30% most deprived areas live more than "
-                f"{reach} from a centre (green needs at least {_pct(s.deprived_green)} within "
-                f"reach, amber {_pct(s.deprived_amber)})"
+                f"{whole_share(1 - share)} of under-5s in the 30% most deprived areas live more "
+                f"than {reach} from a centre (green needs at least "
+                f"{whole_share(s.deprived_green)} within reach, amber "
+                f"{whole_share(s.deprived_amber)})"
             )
         found.append((rag, text))
     else:
@@ -274,31 +272,36 @@ def verdict(
     share = float(figures["share_within_reach"]) if figures["under5"] > 0 else 1.0
     rag = _rate_rag(share, s.all_green, s.all_amber)
     if rag == "Green":
-        text = f"{_pct(share)} of all under-5s live within {reach} of a centre"
+        text = f"{whole_share(share)} of all under-5s live within {reach} of a centre"
     else:
         text = (
-            f"{_pct(1 - share)} of all under-5s live more than {reach} from a centre (green needs "
-            f"at least {_pct(s.all_green)} within reach, amber {_pct(s.all_amber)})"
+            f"{whole_share(1 - share)} of all under-5s live more than {reach} from a centre "
+            f"(green needs at least {whole_share(s.all_green)} within reach, amber "
+            f"{whole_share(s.all_amber)})"
         )
     found.append((rag, text))
     centres = float(figures.get("centres", 0) or 0)
     if centres > 0:
         per_centre = float(figures["under5"]) / centres
-        band = f"{s.load_min:,.0f}-{s.load_max:,.0f}"
+        band = f"{count(s.load_min)}-{count(s.load_max)}"
         if per_centre > s.red_load_factor * s.load_max:
             found.append(
-                ("Red", f"{per_centre:,.0f} under-5s per centre, far above the {band} range "
-                 f"(more than {s.red_load_factor:g} x {s.load_max:,.0f})")
+                ("Red", f"{count(per_centre)} under-5s per centre, far above the {band} range "
+                 f"(more than {s.red_load_factor:g} x {count(s.load_max)})")
             )
         elif per_centre > s.load_max:
-            found.append(("Amber", f"{per_centre:,.0f} under-5s per centre, above the {band} range"))
+            found.append(
+                ("Amber", f"{count(per_centre)} under-5s per centre, above the {band} range")
+            )
         elif per_centre < s.load_min:
             found.append(
-                ("Green", f"{per_centre:,.0f} under-5s per centre, below the {band} range: "
+                ("Green", f"{count(per_centre)} under-5s per centre, below the {band} range: "
                  "generous provision, or room to consolidate")
             )
         else:
-            found.append(("Green", f"{per_centre:,.0f} under-5s per centre, within the {band} range"))
+            found.append(
+                ("Green", f"{count(per_centre)} under-5s per centre, within the {band} range")
+            )
     if centre_loads is not None:
         loads = np.asarray(centre_loads, dtype=float)
         labels = np.asarray(centre_names if centre_names is not None else centre_loads.index)
@@ -307,7 +310,10 @@ def verdict(
             if load <= s.load_max:
                 break
             found.append(
-                ("Amber", f"{name} serves {load:,.0f} under-5s, above the {s.load_max:,.0f} maximum")
+                (
+                    "Amber",
+                    f"{name} serves {count(load)} under-5s, above the {count(s.load_max)} maximum",
+                )
             )
     found.sort(key=lambda item: -RAG_ORDER[item[0]])
     overall = found[0][0]

@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planning._format import count, whole_share
 from planning._errors import ValidationError
 from planning._validate import Problems, require_columns
 from planning.standards import Standards, load_standards
@@ -150,12 +151,12 @@ def need_headline(areas: pd.DataFrame) -> Any:
     deprived = float(areas.loc[areas["most_deprived_30"].astype(bool), "under5"].sum())
     share = deprived / under5 if under5 else float("nan")
     lines = [
-        f"- **{under5:,.0f}** children under 5 live in **{len(areas)}** small areas (LSOAs).",
-        f"- **{deprived:,.0f}** of them ({share:.0%}) live in the 30% most deprived areas of "
-        "England (IMD deciles 1-3).",
-        f"- An estimated **{areas['under5_income_deprived'].sum():,.0f}** under-5s live in "
+        f"- **{count(under5)}** children under 5 live in **{len(areas)}** small areas (LSOAs).",
+        f"- **{count(deprived)}** of them ({whole_share(share)}) live in the 30% most deprived "
+        "areas of England (IMD deciles 1-3).",
+        f"- An estimated **{count(areas['under5_income_deprived'].sum())}** under-5s live in "
         "income-deprived families (IDACI rate applied to under-5s); "
-        f"**{areas['idaci_children'].sum():,.0f}** children aged 0-15 do.",
+        f"**{count(areas['idaci_children'].sum())}** children aged 0-15 do.",
     ]
     if "ward_name" in areas:
         high = areas.loc[areas["high_need"].astype(bool), "ward_name"].value_counts().head(3)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from planning import settings
 from planning._errors import ValidationError
+from planning._format import slug
 from planning._validate import (
     Problems,
     check_counts,
@@ -260,10 +260,6 @@ def illustrative_centres(
     )
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
 def illustrative_centres_path(authority: str) -> Path:
     """Where an authority's shipped illustrative centres file lives (it may not exist).
 
@@ -273,7 +269,7 @@ def illustrative_centres_path(authority: str) -> Path:
     from planning.inputs.areas import resolve_authority
 
     _, name = resolve_authority(authority)
-    return settings.DATA_DIR / "centres" / f"{_slug(name)}_illustrative.csv"
+    return settings.DATA_DIR / "centres" / f"{slug(name, '_')}_illustrative.csv"
 
 
 def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = None) -> Path:
@@ -308,7 +304,7 @@ def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = Non
     code, name = resolve_authority(authority)
     folder = Path(tempfile.gettempdir()) / "planning-illustrative"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{code}_{_slug(name)}_illustrative.csv"
+    target = folder / f"{code}_{slug(name, '_')}_illustrative.csv"
     logger.info("no centres file shipped for %s: placing illustrative sites in %s", name, target)
     sites = illustrative_centres(load_areas(code))
     # Write beside the target and rename, so concurrent runs never read half a file.

@@ -10,7 +10,6 @@ dictionaries, so it can be tested without running a report; the notebook only di
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
 import re
@@ -21,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from planning._errors import ValidationError
+from planning._format import count, km, ratio, share
 
 
 
@@ -94,17 +94,9 @@ def load_figures(path: str | Path) -> dict[str, Any]:
 
 
 def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if kind == "share":
-        return f"{100 * float(value):.1f}%"
-    if kind == "count":
-        return f"{float(value):,.0f}"
-    if kind == "km":
-        return f"{float(value) / 1000:.2f} km"
-    if kind == "ratio":
-        return f"{float(value):.2f}"
-    return str(value)
+    """A compared figure in the house format (:mod:`planning._format`)."""
+    formats = {"share": share, "count": count, "km": km, "ratio": ratio}
+    return formats[kind](value) if kind in formats else str(value)
 
 
 #: Authority figures compared between reports: key -> (label, format).
@@ -281,42 +273,28 @@ def changes_block(figures: Mapping[str, Any], *, previous: str | Path | None = N
     """
     from IPython.display import HTML
 
+    from planning.outputs.html import Markup, render
     from planning.outputs.report import rag_badge
 
+    css = Markup(_CHANGES_CSS)
     if previous is None:
-        body = (
-            "<h2>What changed since the last report</h2><p>No earlier report to compare with: "
-            "this is the first scheduled report for this authority in this folder.</p>"
-        )
-        return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')
+        return HTML(render("changes.html.j2", css=css, compared=False))
     before = load_figures(previous)
     table = compare_figures(before, figures)
-    when = _long_date(before.get("report_date"))
-    heading = f"<h2>What changed since the report of {html.escape(when)}</h2>"
-    if table.empty:
-        body = (
-            f"{heading}<p>Nothing changed: the verdicts, figures, centres, standards and data are "
-            "the same as in that report.</p>"
-        )
-        return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')
     verdict = table[table["item"] == "Authority verdict"]
-    lead = (
-        f"<p>The verdict changed from {rag_badge(verdict.iloc[0]['before'])} to "
-        f"{rag_badge(verdict.iloc[0]['after'])}."
-        if len(verdict) else
-        f"<p>The verdict is unchanged ({rag_badge(str(figures.get('verdict')))})."
-    )
     localities = int((table["section"] == "Verdict").sum()) - len(verdict)
-    if localities:
-        lead += f" {localities} locality verdict{'s' if localities != 1 else ''} changed."
-    lead += "</p>"
-    cells = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in table.itertuples(index=False)
+    return HTML(
+        render(
+            "changes.html.j2",
+            css=css,
+            compared=True,
+            when=_long_date(before.get("report_date")),
+            rows=[tuple(str(v) for v in row) for row in table.itertuples(index=False)],
+            verdict_change=(
+                (rag_badge(verdict.iloc[0]["before"]), rag_badge(verdict.iloc[0]["after"]))
+                if len(verdict) else None
+            ),
+            verdict=rag_badge(str(figures.get("verdict"))),
+            localities=localities,
+        )
     )
-    body = (
-        f"{heading}{lead}<p>{len(table)} change{'s' if len(table) != 1 else ''}:</p>"
-        "<table><tr><th>Section</th><th>Item</th><th>Before</th><th>Now</th></tr>"
-        f"{cells}</table>"
-    )
-    return HTML(f'{_CHANGES_CSS}<div class="changes">{body}</div>')

@@ -8,36 +8,21 @@ empty block, so the notebook needs no logic of its own.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from planning._format import count, km, ratio, share, signed
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.runs.sufficiency import SufficiencyRun
+from planning.outputs.html import Markup, render
 
 
 def _html(text: str) -> Any:
     from IPython.display import HTML
 
     return HTML(text)
-
-
-def _pct(value: float) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.1f}%"
-
-
-def _num(value: float) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:,.0f}"
-
-
-def _signed(value: float, kind: str) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    if kind == "share":
-        return f"{100 * value:+.1f} points"
-    return f"{value:+,.0f}" if abs(value) >= 1 or value == 0 else f"{value:+.2f}"
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -62,10 +47,10 @@ def headline_table(comparison: Comparison) -> str:
     rows = []
     for key, (label, kind) in HEADLINES.items():
         row = comparison.headline.loc[label]
-        fmt = _pct if kind == "share" else (lambda v: f"{v:.2f}") if kind == "ratio" else _num
+        fmt = share if kind == "share" else ratio if kind == "ratio" else count
         rows.append(
             {"Figure": label, "Before": fmt(row["before"]), "After": fmt(row["after"]),
-             "Change": _signed(row["change"], kind)}
+             "Change": signed(row["change"], kind)}
         )
     rows.append(
         {"Figure": "Verdict", "Before": comparison.before.figures["rag"],
@@ -81,12 +66,12 @@ def bands_table(comparison: Comparison) -> str:
     b = comparison.bands
     frame = pd.DataFrame(
         {
-            "Under-5s": b["under5"].map(_num),
-            "Within reach before": b["within_reach_before"].map(_num),
-            "Within reach after": b["within_reach_after"].map(_num),
-            "Change": b["change"].map(lambda v: _signed(v, "count")),
-            "IDACI children within reach before": b["idaci_within_reach_before"].map(_num),
-            "IDACI children within reach after": b["idaci_within_reach_after"].map(_num),
+            "Under-5s": b["under5"].map(count),
+            "Within reach before": b["within_reach_before"].map(count),
+            "Within reach after": b["within_reach_after"].map(count),
+            "Change": b["change"].map(lambda v: signed(v, "count")),
+            "IDACI children within reach before": b["idaci_within_reach_before"].map(count),
+            "IDACI children within reach after": b["idaci_within_reach_after"].map(count),
         }
     )
     frame.index.name = "Deprivation band (national)"
@@ -103,10 +88,10 @@ def areas_changed_table(comparison: Comparison) -> str:
             "Area": c["area_name"],
             "Ward": c["ward_name"],
             "Band": c["deprivation_band"],
-            "Under-5s": c["under5"].map(_num),
-            "IDACI children": c["idaci_children"].map(_num),
-            "Distance before (km)": (c["distance_before_m"] / 1000).map(lambda v: f"{v:.1f}"),
-            "Distance after (km)": (c["distance_after_m"] / 1000).map(lambda v: f"{v:.1f}"),
+            "Under-5s": c["under5"].map(count),
+            "IDACI children": c["idaci_children"].map(count),
+            "Distance before (km)": c["distance_before_m"].map(lambda v: km(v, 1, unit=False)),
+            "Distance after (km)": c["distance_after_m"].map(lambda v: km(v, 1, unit=False)),
             "Change": c["change"],
         }
     )
@@ -120,9 +105,9 @@ def loads_table(comparison: Comparison) -> str:
     frame = pd.DataFrame(
         {
             "Centre": loads["name"],
-            "Under-5s before": loads["under5_before"].map(_num),
+            "Under-5s before": loads["under5_before"].map(count),
             "Status before": loads["status_before"],
-            "Under-5s after": loads["under5_after"].map(_num),
+            "Under-5s after": loads["under5_after"].map(count),
             "Status after": loads["status_after"],
         }
     )
@@ -141,8 +126,8 @@ def localities_table(comparison: Comparison) -> str:
         {
             "Before": loc["rag_before"],
             "After": loc["rag_after"],
-            "Within reach before": loc["share_within_reach_before"].map(_pct),
-            "Within reach after": loc["share_within_reach_after"].map(_pct),
+            "Within reach before": loc["share_within_reach_before"].map(share),
+            "Within reach after": loc["share_within_reach_after"].map(share),
             "Reasons after": loc["reasons_after"].map(reasons),
         }
     )
@@ -176,24 +161,22 @@ def scenario_section(
     if scenario is None or scenario == "":
         return _html("")
     comparison = compare_run(run, scenario)
-    actions = "".join(f"<li>{html.escape(a)}</li>" for a in comparison.after.scenario.describe())
-    effect = "".join(f"<li>{html.escape(line)}</li>" for line in comparison.summary_lines())
-    maps = "".join(
-        f"<div style='margin:8px 0'>{m._repr_html_()}</div>"
-        for m in scenario_maps(comparison, tiles=tiles)
-    )
-    name = html.escape(comparison.after.scenario.name)
+    tables = [
+        ("Headline figures", headline_table(comparison)),
+        ("By deprivation band", bands_table(comparison)),
+        ("Small areas that gain or lose reasonable reach", areas_changed_table(comparison)),
+        ("Centre loads", loads_table(comparison)),
+        ("Locality verdicts", localities_table(comparison)),
+    ]
     return _html(
-        f"<h2>Consultation evidence: {name}</h2>"
-        "<p>Effect of the proposed change on sufficiency and on the families in greatest need "
-        "(Childcare Act 2006 s.5D; DfE 2013 guidance: closures should show that outcomes for the "
-        "most disadvantaged would not be harmed).</p>"
-        f"<h3>Proposed change</h3><ul>{actions}</ul>"
-        f"<h3>Effect</h3><ul>{effect}</ul>"
-        f"<h3>Headline figures</h3>{headline_table(comparison)}"
-        f"<h3>By deprivation band</h3>{bands_table(comparison)}"
-        f"<h3>Small areas that gain or lose reasonable reach</h3>{areas_changed_table(comparison)}"
-        f"<h3>Centre loads</h3>{loads_table(comparison)}"
-        f"<h3>Locality verdicts</h3>{localities_table(comparison)}"
-        f"<h3>Maps: before, after and the difference</h3>{maps}"
+        render(
+            "consultation.html.j2",
+            name=comparison.after.scenario.name,
+            actions=comparison.after.scenario.describe(),
+            effect=comparison.summary_lines(),
+            # pandas escapes every cell of these tables (``to_html(escape=True)``)
+            tables=[(heading, Markup(table)) for heading, table in tables],
+            # folium's own page, inside an escaped <iframe srcdoc>
+            maps=[Markup(m._repr_html_()) for m in scenario_maps(comparison, tiles=tiles)],
+        )
     )

@@ -44,7 +44,9 @@ from folium.template import Template
 
 from planning import settings
 from planning._errors import ValidationError
+from planning._format import number
 from planning._validate import Problems, require_columns, require_non_empty, require_projected
+from planning.outputs.html import Markup, render
 
 __all__ = [
     "LABELS",
@@ -220,16 +222,26 @@ _POLYGONS = ("Polygon", "MultiPolygon")
 _POINTS = ("Point",)
 
 
-def _text(value: object) -> str:
-    """Input text made safe for HTML and for folium's JavaScript template literals."""
+def _plain(value: object) -> str:
+    """Input text as text (missing values empty); templates escape it."""
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
-    escaped = html.escape(str(value))
-    return escaped.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return str(value)
+
+
+def _js_safe(markup: str) -> str:
+    """Escaped HTML made safe for folium's JavaScript template literals, where a backtick,
+    ``${`` or a backslash from the data would end or change the literal."""
+    return str(markup).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def _fragment(text: object) -> str:
+    """Plain text as an HTML fragment for a tooltip or a box (newlines become ``<br>``)."""
+    return _js_safe(render("map_text.html.j2", text=_plain(text)))
 
 
 def _number(value: Any, digits: int = 0, unit: str = "") -> str:
-    return "no data" if value is None or pd.isna(value) else f"{float(value):,.{digits}f}{unit}"
+    return number(value, digits, unit, missing="no data")
 
 
 def _areas(n: int) -> str:
@@ -239,13 +251,14 @@ def _areas(n: int) -> str:
 def _tips(
     frame: pd.DataFrame, pairs: Callable[[Any, pd.Series], list[tuple[str, str]]]
 ) -> pd.Series:
-    """One HTML table per row from ``pairs(index, row)`` -> (label, escaped value) pairs."""
+    """One HTML table per row from ``pairs(index, row)`` -> (label, plain text) pairs."""
     tables = [_table(pairs(index, row)) for index, row in frame.iterrows()]
     return pd.Series(tables, index=frame.index, dtype=object)
 
 
 def _table(pairs: list[tuple[str, str]]) -> str:
-    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in pairs) + "</table>"
+    """A tooltip or popup table from (label, plain text) pairs."""
+    return _js_safe(render("map_table.html.j2", rows=pairs))
 
 
 def _check(
@@ -357,10 +370,13 @@ class _Box(MacroElement):
         super().render(**kwargs)
 
 
-def _legend(title: str, entries: Sequence[tuple[str, str]]) -> _Box:
-    """A legend from (colour, escaped label) pairs under an escaped title."""
-    swatch = "<div><span class='planning-swatch' style='background:{}'></span>{}</div>"
-    return _Box(f"<h4>{title}</h4>" + "".join(swatch.format(c, t) for c, t in entries))
+def _legend(
+    title: str, entries: Sequence[tuple[str, str]], *, subtitle: str | None = None
+) -> _Box:
+    """A legend from (colour, plain label) pairs under a title."""
+    return _Box(
+        _js_safe(render("map_legend.html.j2", title=title, subtitle=subtitle, entries=entries))
+    )
 
 
 # ------------------------------------------------------------------------------ need layer
@@ -460,12 +476,12 @@ def need_layer(
     classes = np.searchsorted(bins, finite.to_numpy(), side="left")
     fills = pd.Series(np.take(colours, classes), index=finite.index).reindex(areas.index)
     estimated = areas.get("idaci_estimated", pd.Series(False, index=areas.index)).eq(True)
-    label = _text(_label(column))
+    label = _label(column)
     tips = _tips(
         areas,
         lambda code, row: [
-            ("Area", f"{_text(row['area_name'])} ({_text(code)})"),
-            ("Ward", _text(row["ward_name"])),
+            ("Area", f"{_plain(row['area_name'])} ({_plain(code)})"),
+            ("Ward", _plain(row["ward_name"])),
             (label, _number(values[code], 1)),
         ]
         + ([("IDACI", "estimated (suppressed in source)")] if estimated[code] else []),
@@ -478,12 +494,12 @@ def need_layer(
     lows = np.concatenate([[finite.min()], bins[:-1]])
     counts = np.bincount(classes, minlength=len(bins))
     entries = [
-        (colour, f"{low:,.1f} &ndash; {high:,.1f} ({_areas(n)})")
+        (colour, Markup("{} &ndash; {} ({})").format(f"{low:,.1f}", f"{high:,.1f}", _areas(n)))
         for colour, low, high, n in zip(colours, lows, bins, counts, strict=True)
     ]
     if len(finite) < len(areas):
         entries.append((_NO_DATA, f"no data ({_areas(len(areas) - len(finite))})"))
-    _legend(f"{label}<br><small>{_text(scheme)}</small>", entries).add_to(group)
+    _legend(label, entries, subtitle=scheme).add_to(group)
     return group
 
 
@@ -519,15 +535,15 @@ def centre_layer(
     points = centres.geometry.to_crs(settings.MAP_CRS)
     for (centre_id, row), point in zip(centres.iterrows(), points, strict=True):
         radius, colour, kind = _KINDS.get(str(row.get("kind") or "").strip().lower(), _OTHER)
-        pairs = [("Centre", f"{_text(row['name'])} ({_text(centre_id)})")]
-        pairs += [("Locality", _text(row["locality"]))] if "locality" in row.index else []
+        pairs = [("Centre", f"{_plain(row['name'])} ({_plain(centre_id)})")]
+        pairs += [("Locality", _plain(row["locality"]))] if "locality" in row.index else []
         pairs += [("Type", kind)]
         if "under5" in row.index:
-            status = f" ({_text(row['load_status'])})" if "load_status" in row.index else ""
+            status = f" ({_plain(row['load_status'])})" if "load_status" in row.index else ""
             pairs += [("Load", f"{_number(row['under5'])} children under 5{status}")]
-        pairs += [("Verdict", _text(row["verdict"]))] if "verdict" in row.index else []
+        pairs += [("Verdict", _plain(row["verdict"]))] if "verdict" in row.index else []
         if verdicts is not None and "locality" in row.index and row["locality"] in verdicts:
-            pairs += [("Locality verdict", _text(verdicts[row["locality"]]))]
+            pairs += [("Locality verdict", _plain(verdicts[row["locality"]]))]
         folium.CircleMarker(
             location=(point.y, point.x),
             radius=radius,
@@ -537,7 +553,7 @@ def centre_layer(
             fill_color=colour,
             fill_opacity=0.95,
             popup=folium.Popup(_table(pairs), max_width=320),
-            tooltip=folium.Tooltip(_text(row["name"])),
+            tooltip=folium.Tooltip(_fragment(row["name"])),
         ).add_to(group)
     return group
 
@@ -555,7 +571,7 @@ def catchment_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
     tips = _tips(
         dissolved,
         lambda centre, row: [
-            ("Catchment of", _text(row["centre_name"])),
+            ("Catchment of", _plain(row["centre_name"])),
             ("Under-5s", _number(row["under5"])),
             ("Areas", str(sizes[centre])),
         ],
@@ -594,9 +610,9 @@ def gap_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
     tips = _tips(
         gaps,
         lambda code, row: [
-            ("Gap", f"{_text(row['area_name'])} ({_text(code)})"),
-            ("Ward", _text(row["ward_name"])),
-            ("Nearest centre", _text(row.get("centre_name"))),
+            ("Gap", f"{_plain(row['area_name'])} ({_plain(code)})"),
+            ("Ward", _plain(row["ward_name"])),
+            ("Nearest centre", _plain(row.get("centre_name"))),
             ("Distance", _number(row.get("distance_m"), unit=" m")),
         ],
     )
@@ -649,7 +665,7 @@ def outline_layer(
     label = {"ward_name": "Wards", "locality": "Localities"}.get(by, _label(by))
     verdicts = _locality_verdicts(localities) if by == "locality" else None
     if verdicts is None or localities is None:
-        tips = pd.Series([_text(group) for group in dissolved.index], index=dissolved.index)
+        tips = pd.Series([_fragment(group) for group in dissolved.index], index=dissolved.index)
         style = _outline("#252525", 2.0) if by == "locality" else _outline("#737373", 1.0)
         return _polygons(label, dissolved.geometry, tips, lambda f: style, show=show)
     rag = verdicts.reindex(dissolved.index)
@@ -658,12 +674,12 @@ def outline_layer(
     tips = _tips(
         dissolved,
         lambda group, row: [
-            ("Locality", _text(group)),
-            ("Verdict", _text(rag[group]) or "not assessed"),
+            ("Locality", _plain(group)),
+            ("Verdict", _plain(rag[group]) or "not assessed"),
             ("Under-5s", _number(under5[group])),
         ]
         + [
-            ("Reason", _text(reason))
+            ("Reason", _plain(reason))
             for reason in (reasons[group] if isinstance(reasons[group], list) else [])
         ],
     )
@@ -695,14 +711,14 @@ def _base_map(areas: gpd.GeoDataFrame, tiles: str | None, title: str | None) -> 
     m = OfflineMap(location=centre, zoom_start=12, tiles=tiles, control_scale=True)
     m.fit_bounds([[south, west], [north, east]])
     if title:
-        m.get_root().title = title  # type: ignore[attr-defined]  # the page's <title>
-        _Box(_text(title), position="topright", css="planning-title").add_to(m)
+        m.get_root().title = _fragment(title)  # type: ignore[attr-defined]  # branca does not escape <title>
+        _Box(_fragment(title), position="topright", css="planning-title").add_to(m)
     return m
 
 
 def _finish(m: OfflineMap, note: str | None) -> OfflineMap:
     if note:
-        _Box(_text(note).replace("\n", "<br>"), position="bottomleft").add_to(m)
+        _Box(_fragment(note), position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 
@@ -856,8 +872,8 @@ def difference_map(
         tips = _tips(
             changed,
             lambda code, row, label=label: [
-                (label, f"{_text(row['area_name'])} ({_text(code)})"),
-                ("Ward", _text(row["ward_name"])),
+                (label, f"{_plain(row['area_name'])} ({_plain(code)})"),
+                ("Ward", _plain(row["ward_name"])),
                 ("Under-5s", _number(row["under5"])),
             ],
         )
@@ -889,6 +905,6 @@ def _status_markers(label: str, centres: gpd.GeoDataFrame, colour: str) -> foliu
             fill=label != "Closed",  # a closed centre is an empty ring
             fill_color=colour,
             fill_opacity=0.9,
-            tooltip=folium.Tooltip(f"{label}: {_text(row['name'])} ({_text(centre_id)})"),
+            tooltip=folium.Tooltip(_fragment(f"{label}: {_plain(row['name'])} ({centre_id})")),
         ).add_to(group)
     return group

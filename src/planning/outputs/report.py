@@ -5,10 +5,8 @@ executes it and renders a self-contained HTML file with no code and nothing fetc
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -19,7 +17,9 @@ import pandas as pd
 
 from planning import settings
 from planning._errors import PlanningError
+from planning._format import count, km, ratio, share, whole_share
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, resolve_authority
+from planning.outputs.html import Markup, render
 from planning.runs.sufficiency import SufficiencyRun
 
 logger = logging.getLogger(__name__)
@@ -38,32 +38,28 @@ def _html(text: str) -> Any:
     return HTML(text)
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:,.0f}"
-
-
-def rag_badge(rag: str) -> str:
-    return f'<span class="rag rag-{html.escape(rag)}">{html.escape(rag)}</span>'
+def rag_badge(rag: str) -> Markup:
+    """A verdict as a coloured badge (class ``rag rag-<verdict>``)."""
+    return render("rag_badge.html.j2", rag=rag, classes=f"rag rag-{rag}")
 
 
 def title_block(run: SufficiencyRun, *, date: dt.date | None = None) -> Any:
     """Report title with authority, date and the verdict."""
     date = date or dt.date.today()
     return _html(
-        f"<h1>Children's centre sufficiency: {html.escape(run.authority_name)} "
-        f"({html.escape(run.authority_code)})</h1>"
-        f"<p>Childcare Act 2006 s.5A assessment, {date:%d %B %Y}. "
-        f"Verdict: {rag_badge(run.result.authority['rag'])}</p>"
+        render(
+            "report_title.html.j2",
+            authority_name=run.authority_name,
+            authority_code=run.authority_code,
+            date=f"{date:%d %B %Y}",
+            badge=rag_badge(run.result.authority["rag"]),
+        )
     )
 
 
 def notes_block(run: SufficiencyRun) -> Any:
     """Caveats that must be read before any figure (illustrative centres, estimated counts)."""
-    return _html("".join(f'<div class="note">{html.escape(n)}</div>' for n in run.result.notes))
+    return _html(render("report_notes.html.j2", notes=run.result.notes))
 
 
 def headline_cards(run: SufficiencyRun) -> Any:
@@ -71,29 +67,29 @@ def headline_cards(run: SufficiencyRun) -> Any:
     a = run.result.authority
     reach = run.result.standards.reach_label()
     cards = [
-        (_num(a["under5"]), "children under 5"),
-        (_num(a["idaci_children"]), "children 0-15 in income-deprived families (IDACI)"),
-        (_pct(a["share_within_reach"]), f"of under-5s within {reach} of a centre"),
+        (count(a["under5"]), "children under 5"),
+        (count(a["idaci_children"]), "children 0-15 in income-deprived families (IDACI)"),
+        (share(a["share_within_reach"]), f"of under-5s within {reach} of a centre"),
         (
-            _pct(a["share_deprived_within_reach"]),
+            share(a["share_deprived_within_reach"]),
             f"of under-5s in the 30% most deprived areas within {reach}",
         ),
-        (_num(a["under5_per_centre"]), "under-5s per centre (standard 600-1,200)"),
-        (f"{a['centres_per_1000_under5']:.2f}", "centres per 1,000 under-5s"),
+        (count(a["under5_per_centre"]), "under-5s per centre (standard 600-1,200)"),
+        (ratio(a["centres_per_1000_under5"]), "centres per 1,000 under-5s"),
         (rag_badge(a["rag"]), "verdict"),
     ]
-    body = "".join(
-        f'<div class="card"><div class="value">{v}</div><div class="label">{html.escape(k)}</div>'
-        "</div>"
-        for v, k in cards
-    )
-    return _html(f'<div class="cards">{body}</div>')
+    return _html(render("report_cards.html.j2", cards=cards))
 
 
 def reasons_block(run: SufficiencyRun) -> Any:
     """The authority verdict and each reason, worst first."""
-    items = "".join(f"<li>{html.escape(r)}</li>" for r in run.result.authority["reasons"])
-    return _html(f"<p>{rag_badge(run.result.authority['rag'])}</p><ul>{items}</ul>")
+    return _html(
+        render(
+            "report_reasons.html.j2",
+            badge=rag_badge(run.result.authority["rag"]),
+            reasons=run.result.authority["reasons"],
+        )
+    )
 
 
 def _table(frame: pd.DataFrame) -> Any:
@@ -107,11 +103,11 @@ def locality_table(run: SufficiencyRun) -> Any:
         {
             "Verdict": loc["rag"],
             "Centres": loc["centres"],
-            "Under-5s": loc["under5"].map(_num),
-            "Under-5s per centre": loc["under5_per_centre"].map(_num),
-            "Within reach": loc["share_within_reach"].map(_pct),
-            "Most deprived 30% within reach": loc["share_deprived_within_reach"].map(_pct),
-            "Others within reach": loc["share_other_within_reach"].map(_pct),
+            "Under-5s": loc["under5"].map(count),
+            "Under-5s per centre": loc["under5_per_centre"].map(count),
+            "Within reach": loc["share_within_reach"].map(share),
+            "Most deprived 30% within reach": loc["share_deprived_within_reach"].map(share),
+            "Others within reach": loc["share_other_within_reach"].map(share),
             "Reasons": loc["reasons"].map(lambda r: "; ".join(r)),
         }
     )
@@ -127,10 +123,10 @@ def centre_table(run: SufficiencyRun) -> Any:
             "Centre": c["name"],
             "Locality": c["locality"],
             "Hub/branch": c.get("kind", ""),
-            "Under-5s in catchment": c["under5"].map(_num),
-            "IDACI children": c["idaci_children"].map(_num),
+            "Under-5s in catchment": c["under5"].map(count),
+            "IDACI children": c["idaci_children"].map(count),
             "Load": c["load_status"],
-            "Within reach": c["share_within_reach"].map(_pct),
+            "Within reach": c["share_within_reach"].map(share),
         }
     )
     if "in_authority" in c:
@@ -144,12 +140,12 @@ def ward_table(run: SufficiencyRun) -> Any:
     w = run.result.wards
     frame = pd.DataFrame(
         {
-            "Under-5s": w["under5"].map(_num),
-            "IDACI children": w["idaci_children"].map(_num),
-            "Within reach": w["share_within_reach"].map(_pct),
-            "Within 1 mile": w["share_within_short"].map(_pct),
-            "Most deprived 30% within reach": w["share_deprived_within_reach"].map(_pct),
-            "Mean distance (km)": (w["mean_distance_m"] / 1000).map(lambda v: f"{v:.1f}"),
+            "Under-5s": w["under5"].map(count),
+            "IDACI children": w["idaci_children"].map(count),
+            "Within reach": w["share_within_reach"].map(share),
+            "Within 1 mile": w["share_within_short"].map(share),
+            "Most deprived 30% within reach": w["share_deprived_within_reach"].map(share),
+            "Mean distance (km)": w["mean_distance_m"].map(lambda v: km(v, 1, unit=False)),
         }
     )
     frame.index.name = "Ward"
@@ -168,12 +164,12 @@ def access_table(run: SufficiencyRun) -> Any:
         u5 = a.loc[mask, "under5"]
         total = u5.sum()
         rows[label] = {
-            "Under-5s": _num(total),
-            f"Within {s.reach_km:g} km": _pct((u5 * a.loc[mask, "within_reach"]).sum() / total)
+            "Under-5s": count(total),
+            f"Within {s.reach_km:g} km": share((u5 * a.loc[mask, "within_reach"]).sum() / total)
             if total else "n/a",
-            "Within 1 mile": _pct((u5 * a.loc[mask, "within_short"]).sum() / total)
+            "Within 1 mile": share((u5 * a.loc[mask, "within_short"]).sum() / total)
             if total else "n/a",
-            f"Within {s.walk_minutes:g} min walk": _pct((u5 * a.loc[mask, "within_walk"]).sum() / total)
+            f"Within {s.walk_minutes:g} min walk": share((u5 * a.loc[mask, "within_walk"]).sum() / total)
             if total else "n/a",
         }
     return _table(pd.DataFrame(rows).T)
@@ -187,12 +183,12 @@ def standards_table(run: SufficiencyRun) -> Any:
         + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
         "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
         f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
-        "Reach-area size": f"{s.load_target:,.0f} under-5s per centre (range {s.load_min:,.0f}-"
-        f"{s.load_max:,.0f})",
+        "Reach-area size": f"{count(s.load_target)} under-5s per centre (range {count(s.load_min)}-"
+        f"{count(s.load_max)})",
         "Most deprived": f"IMD deciles {', '.join(map(str, s.most_deprived_deciles))} nationally",
-        "Green / amber (most deprived within reach)": f"{_pct(s.deprived_green)} / "
-        f"{_pct(s.deprived_amber)}",
-        "Green / amber (all within reach)": f"{_pct(s.all_green)} / {_pct(s.all_amber)}",
+        "Green / amber (most deprived within reach)": f"{whole_share(s.deprived_green)} / "
+        f"{whole_share(s.deprived_amber)}",
+        "Green / amber (all within reach)": f"{whole_share(s.all_green)} / {whole_share(s.all_amber)}",
         "Need index weights": ", ".join(f"{k} {v:g}" for k, v in s.need_weights.items())
         + f" ({s.need_normaliser} normalised)",
         "Standards file": s.source,
@@ -205,15 +201,13 @@ def standards_table(run: SufficiencyRun) -> Any:
 
 def sources_block(run: SufficiencyRun) -> Any:
     """Data vintages, input hashes and the Open Government Licence attribution."""
-    vintages = "".join(
-        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DATA_VINTAGES.items()
-    )
-    inputs = "".join(
-        f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in run.inputs.items()
-    )
     return _html(
-        f'<div class="sources"><ul>{vintages}</ul><p>Inputs:</p><ul>{inputs}</ul>'
-        f"<p>{html.escape(ATTRIBUTION)}</p></div>"
+        render(
+            "report_sources.html.j2",
+            vintages=DATA_VINTAGES,
+            inputs=run.inputs,
+            attribution=ATTRIBUTION,
+        )
     )
 
 
@@ -232,10 +226,6 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
         note=note,
         localities=run.result.localities,
     )
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def render_html(notebook: Path) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
 import json
 import logging
 import multiprocessing
@@ -53,8 +52,9 @@ from planning.outputs.report import (
     find_chromium,
     html_to_pdf,
     render_html,
-    slug,
 )
+from planning.outputs.html import Markup, render
+from planning._format import slug
 from planning._files import (
     atomic_directory,
     check_output_folder,
@@ -1238,9 +1238,11 @@ th { background: #f4f4f4; }
 """
 
 
-_LINK_LABELS = {
-    "html": "<b>report</b>", "pdf": "PDF", "error": "<b>error.txt</b>", "notebook": "notebook",
-    "manifest": "manifest", "figures": "figures", "previous_figures": "previous figures",
+#: Link text of each file kind on the index, and whether it is shown in bold (in this order).
+_LINK_LABELS: dict[str, tuple[str, bool]] = {
+    "html": ("report", True), "pdf": ("PDF", False), "error": ("error.txt", True),
+    "notebook": ("notebook", False), "manifest": ("manifest", False),
+    "figures": ("figures", False), "previous_figures": ("previous figures", False),
 }
 
 
@@ -1295,73 +1297,52 @@ def check_index(out: str | Path) -> None:
         )
 
 
+def _index_row(manifest: dict[str, Any], folder: Path, root: Path) -> dict[str, Any]:
+    """What the index shows for one run (raw text: the template escapes it)."""
+    status = str(manifest.get("status", "unknown"))
+    authority = manifest.get("authority", {})
+    shown = {**manifest.get("files", {}), "manifest": MANIFEST}
+    order = list(_LINK_LABELS)
+    links = [
+        (_relative(folder / shown[kind], root), *_LINK_LABELS.get(kind, (kind, False)))
+        for kind in sorted(shown, key=lambda k: order.index(k) if k in order else len(order))
+        if (folder / shown[kind]).exists()
+    ]
+    changes = manifest.get("changes")
+    verdict_change = [c for c in changes or [] if c.get("section") == "Verdict"]
+    duration = manifest.get("duration_seconds")
+    return {
+        "report_date": str(manifest.get("report_date", "")),
+        "authority_name": str(authority.get("name", "")),
+        "authority_code": str(authority.get("code", "")),
+        "status": status,
+        "verdict": str(manifest["verdict"]) if manifest.get("verdict") else "",
+        "error": str(manifest.get("error", "")) if status != "ok" else None,
+        "changes": changes,
+        "previous_date": str((manifest.get("previous") or {}).get("report_date", "")),
+        "verdict_change": verdict_change[0] if verdict_change else None,
+        "started": str(manifest.get("started", "")).replace("T", " ")[:16],
+        "duration": "" if duration is None else f"{float(duration):.1f} s",
+        "links": links,
+    }
+
+
 def write_index(out: str | Path) -> Path:
     """Write ``<out>/index.html``: every run found under ``out`` (published and failed), newest
     first, with status, verdict, what changed and links. Self-contained (inline CSS, no
     scripts) and replaced atomically."""
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    rows = []
     entries = _index_rows(root)
-    for manifest, folder in entries:
-        status = str(manifest.get("status", "unknown"))
-        authority = manifest.get("authority", {})
-        files = manifest.get("files", {})
-        shown = {**files, "manifest": MANIFEST}
-        links = " ".join(
-            f'<a href="{html.escape(_relative(folder / shown[kind], root))}">'
-            f"{_LINK_LABELS.get(kind, kind)}</a>"
-            for kind in sorted(shown, key=lambda k: list(_LINK_LABELS).index(k)
-                               if k in _LINK_LABELS else len(_LINK_LABELS))
-            if (folder / shown[kind]).exists()
-        )
-        verdict = manifest.get("verdict")
-        changes = manifest.get("changes")
-        if status != "ok":
-            change = f'<span class="error">{html.escape(str(manifest.get("error", "")))}</span>'
-        elif changes is None:
-            change = "first report"
-        elif not changes:
-            change = f"no change since {html.escape(str(manifest['previous']['report_date']))}"
-        else:
-            verdict_change = [c for c in changes if c.get("section") == "Verdict"]
-            extra = (
-                f"; verdict {html.escape(verdict_change[0]['before'])} → "
-                f"{html.escape(verdict_change[0]['after'])}" if verdict_change else ""
-            )
-            change = (
-                f"{len(changes)} change(s) since "
-                f"{html.escape(str(manifest['previous']['report_date']))}{extra}"
-            )
-        duration = manifest.get("duration_seconds")
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(str(manifest.get('report_date', '')))}</td>"
-            f"<td>{html.escape(str(authority.get('name', '')))} "
-            f"({html.escape(str(authority.get('code', '')))})</td>"
-            f'<td><span class="badge {html.escape(status)}">{html.escape(status)}</span></td>'
-            + (
-                f'<td><span class="badge {html.escape(str(verdict))}">'
-                f"{html.escape(str(verdict))}</span></td>" if verdict else "<td></td>"
-            )
-            + f"<td>{change}</td>"
-            f"<td>{html.escape(str(manifest.get('started', '')).replace('T', ' ')[:16])}</td>"
-            f"<td>{'' if duration is None else f'{float(duration):.1f} s'}</td>"
-            f"<td>{links}</td></tr>"
-        )
+    runs = [_index_row(manifest, folder, root) for manifest, folder in entries]
     failed = sum(1 for m, _ in entries if m.get("status") != "ok")
-    page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="generator" content="{INDEX_GENERATOR}">'
-        "<title>Children's centre sufficiency reports</title>"
-        f"<style>{_INDEX_CSS}</style></head><body>"
-        "<h1>Children's centre sufficiency reports</h1>"
-        f"<p>{len(entries)} run(s), newest first: {len(entries) - failed} published, {failed} "
-        f"failed. Updated {_now().isoformat(timespec='seconds')}.</p>"
-        "<table><tr><th>Report date</th><th>Authority</th><th>Status</th><th>Verdict</th>"
-        "<th>What changed</th><th>Run at (UTC)</th><th>Duration</th><th>Files</th></tr>"
-        + "".join(rows)
-        + "</table></body></html>"
+    page = render(
+        "schedule_index.html.j2",
+        generator=INDEX_GENERATOR,
+        css=Markup(_INDEX_CSS),
+        runs=runs,
+        failed=failed,
+        updated=_now().isoformat(timespec="seconds"),
     )
     target = root / INDEX
     check_index(root)

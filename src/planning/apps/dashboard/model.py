@@ -46,7 +46,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning import settings
+from planning import _format, settings
 from planning._errors import ValidationError
 from planning.standards import Standards, load_standards
 from planning.inputs.centres import far_from_authority
@@ -80,22 +80,11 @@ ILLUSTRATIVE_TEXT = (
 )
 
 
-def format_count(value: Any) -> str:
-    """A count as shown on the page: ``15,795``; ``n/a`` when missing."""
-    if value is None or not np.isfinite(float(value)):
-        return "n/a"
-    return f"{float(value):,.0f}"
-
-
-def format_share(value: Any) -> str:
-    """A share (0-1) as shown on the page, one decimal place: ``93.9%``; ``n/a`` when missing."""
-    if value is None or not np.isfinite(float(value)):
-        return "n/a"
-    return f"{100 * float(value):.1f}%"
-
-
-def _km(value: float) -> str:
-    return f"{value:g} km"
+#: A count as shown on the page (``15,795``) and a share with one decimal (``93.9%``): the
+#: house formats of :mod:`planning._format`, kept under these names for existing callers.
+format_count = _format.count
+format_share = _format.share
+_km = _format.standard_km
 
 
 @dataclass(frozen=True)

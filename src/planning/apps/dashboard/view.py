@@ -12,7 +12,6 @@ Geometry is reprojected to WGS84 here, only for drawing.
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 import re
@@ -39,9 +38,9 @@ from planning.apps.dashboard.model import (
     Dashboard,
     _standards,
     default_centres,
-    format_count,
-    format_share,
 )
+from planning.outputs.html import Markup, render
+from planning._format import slug, standard_km
 
 logger = logging.getLogger(__name__)
 
@@ -89,82 +88,47 @@ CSS = """
 """
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+def _rag_badge(rag: str) -> Markup:
+    return render(
+        "rag_badge.html.j2", rag=rag, classes=f"planning-rag planning-rag-{slug(rag, empty='x')}"
+    )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
-
-
-def _rag_badge(rag: str) -> str:
-    return f'<span class="planning-rag planning-rag-{_slug(rag)}">{_e(rag)}</span>'
+def _text(text: Any, tag: str = "div", classes: str = "", *, alert: bool = False) -> Markup:
+    """One element holding ``text``, escaped."""
+    return render("dashboard_text.html.j2", text=text, tag=tag, classes=classes, alert=alert)
 
 
 def card_html(card: Card) -> str:
     """The inner HTML of a card (``planning-card-value`` holds the figure as text)."""
-    value = _rag_badge(card.value) if card.key == "verdict" and card.value != "n/a" else _e(card.value)
-    return (
-        f'<div class="planning-card-label">{_e(card.label)}</div>'
-        f'<div class="planning-card-value">{value}</div>'
-        f'<div class="planning-card-detail">{_e(card.detail)}</div>'
-    )
+    value = _rag_badge(card.value) if card.key == "verdict" and card.value != "n/a" else card.value
+    return render("dashboard_card.html.j2", card=card, value=value)
 
 
 def table_html(table: pd.DataFrame, *, selected: str | None = None) -> str:
     """The locality table as HTML, the selected locality highlighted."""
-    reach = f"{float(table['reach_km'].iloc[0]):g} km" if len(table) else ""
-    head = (
-        "<tr><th>Locality</th><th>Verdict</th><th>Under-5s</th>"
-        "<th>Children in income-deprived families</th>"
-        f"<th>Under-5s within {reach}</th><th>Within {reach}: 30% most deprived</th>"
-        "<th>Centres</th><th>Under-5s per centre</th><th>Reasons</th></tr>"
-    )
+    reach = standard_km(table["reach_km"].iloc[0]) if len(table) else ""
     rows = []
     for name, row in table.iterrows():
-        css = ' class="planning-selected"' if name == selected else ""
         # The reasons that set the verdict (all of them when it is green); the CSV has every one.
         shown = [r for r in row["reasons"] if not r.startswith("Green")] or list(row["reasons"])
-        reasons = "".join(f"<li>{_e(r)}</li>" for r in shown)
         rows.append(
-            f"<tr{css} data-locality=\"{_e(name)}\"><td>{_e(name)}</td>"
-            f"<td>{_rag_badge(row['rag'])}</td>"
-            f"<td>{format_count(row['under5'])}</td>"
-            f"<td>{format_count(row['idaci_children'])}</td>"
-            f"<td>{format_share(row['share_within_reach'])}</td>"
-            f"<td>{format_share(row['share_deprived_within_reach'])}</td>"
-            f"<td>{format_count(row['centres'])}</td>"
-            f"<td>{format_count(row['under5_per_centre'])}</td>"
-            f'<td class="planning-reasons"><ul>{reasons}</ul></td></tr>'
+            {**row.to_dict(), "name": name, "selected": name == selected,
+             "badge": _rag_badge(row["rag"]), "reasons": shown}
         )
-    return f'<table class="planning-localities">{head}{"".join(rows)}</table>'
+    return render("dashboard_table.html.j2", reach=reach, rows=rows)
 
 
 def legend_html() -> str:
     """The map key, as a line of swatches under the map."""
-
-    def swatch(colour: str, label: str, *, round_: bool = False, dashed: bool = False) -> str:
-        shape = "border-radius: 50%;" if round_ else ""
-        border = f"2px dashed {colour}" if dashed else "1px solid #777"
-        return (
-            f'<span style="display:inline-block;width:12px;height:12px;background:{colour};'
-            f'border:{border};{shape}vertical-align:middle;margin:0 3px 0 10px"></span>{_e(label)}'
-        )
-
-    need = "".join(
-        f'<span style="display:inline-block;width:14px;height:12px;background:{c};'
-        f'vertical-align:middle"></span>'
-        for c in NEED_COLOURS
-    )
-    return (
-        f"Need (quintiles in the authority): low {need} high"
-        + swatch(KIND_COLOURS["hub"], "family hub", round_=True)
-        + swatch(KIND_COLOURS["branch"], "other centre", round_=True)
-        + swatch(KIND_COLOURS["new"], "new site", round_=True)
-        + swatch("#ffffff", "switched off", round_=True)
-        + swatch(GAP_COLOUR + "55", "beyond reach", dashed=True)
-        + " Dashed rings: the reach distance around each open centre."
-    )
+    swatches = [
+        {"colour": KIND_COLOURS["hub"], "label": "family hub", "round": True, "dashed": False},
+        {"colour": KIND_COLOURS["branch"], "label": "other centre", "round": True, "dashed": False},
+        {"colour": KIND_COLOURS["new"], "label": "new site", "round": True, "dashed": False},
+        {"colour": "#ffffff", "label": "switched off", "round": True, "dashed": False},
+        {"colour": GAP_COLOUR + "55", "label": "beyond reach", "round": False, "dashed": True},
+    ]
+    return render("dashboard_legend.html.j2", need_colours=NEED_COLOURS, swatches=swatches)
 
 
 def _zoom_for(west: float, south: float, east: float, north: float) -> int:
@@ -382,14 +346,14 @@ class DashboardView:
         self.download = _html(css="planning-download")
         self.status = _html(css="planning-status planning-small")
         notes = "".join(
-            f'<p class="planning-note planning-note-illustrative">{_e(n)}</p>' for n in board.notes()
+            _text(n, "p", "planning-note planning-note-illustrative") for n in board.notes()
         )
         self.notes = _html(notes, "planning-notes")
         self.widget = w.VBox(
             [
                 _html(
-                    f"<h1>Children's centres in {_e(board.authority_name)}: are families within "
-                    "reach?</h1>"
+                    _text(f"Children's centres in {board.authority_name}: are families within "
+                          "reach?", "h1")
                 ),
                 self.notes,
                 self.locality,
@@ -429,16 +393,7 @@ class DashboardView:
     def _footer(self) -> str:
         from planning.inputs.areas import ATTRIBUTION
 
-        s = self.board.standards
-        return (
-            f"<p>Within reach: straight-line distance from a point inside each small area (LSOA) "
-            f"to the nearest centre; standard {s.reach_km:g} km (IFS pram-pushing distance). "
-            f"Verdict: the worst of the rules in the workbench's standards (deprived areas within "
-            f"reach: green from {s.deprived_green:.0%}, amber from {s.deprived_amber:.0%}; all "
-            f"under-5s: green from {s.all_green:.0%}, amber from {s.all_amber:.0%}; "
-            f"{s.load_min:,.0f}-{s.load_max:,.0f} under-5s per centre). {_e(ATTRIBUTION)} "
-            "Map tiles © OpenStreetMap contributors (when online).</p>"
-        )
+        return render("dashboard_footer.html.j2", s=self.board.standards, attribution=ATTRIBUTION)
 
     # ------------------------------------------------------------------ actions
 
@@ -460,8 +415,7 @@ class DashboardView:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         css = "planning-message-error" if error else "planning-message-ok"
-        role = ' role="alert"' if error else ""
-        self.message.value = f'<div class="{css}"{role}>{_e(text)}</div>' if text else ""
+        self.message.value = _text(text, "div", css, alert=error) if text else ""
 
     def _on_toggle(self, centre_id: str, change: dict[str, Any]) -> None:
         if not self._syncing:
@@ -523,19 +477,19 @@ class DashboardView:
             used: set[str] = set()
             for centre_id in ids:
                 if centre_id not in self.toggles:
-                    slug = _slug(centre_id)
-                    while slug in used:
-                        slug += "-x"
+                    css = slug(centre_id, empty="x")
+                    while css in used:
+                        css += "-x"
                     box = w.Checkbox(
                         value=True,
                         description=f"{centre_id} · {self.board.centre_name(centre_id)}",
                         indent=False,
                         layout=w.Layout(width="auto"),
                     )
-                    box.add_class("planning-centre-toggle").add_class(f"planning-centre-{slug}")
+                    box.add_class("planning-centre-toggle").add_class(f"planning-centre-{css}")
                     box.observe(partial(self._on_toggle, centre_id), names="value")
                     self.toggles[centre_id] = box
-                used.add(_slug(centre_id))
+                used.add(slug(centre_id, empty="x"))
                 self.toggles[centre_id].value = self.board.is_open(centre_id)
             self.centre_box.children = tuple(self.toggles[c] for c in ids)
         finally:
@@ -557,18 +511,14 @@ class DashboardView:
         board = self.board
         locality = self.locality.value
         changes = board.changes()
-        summary = "".join(f"<li>{_e(line)}</li>" for line in board.summary())
-        changed = (
-            "<p><b>Change being tried:</b> " + "; ".join(_e(c) for c in changes) + "</p>"
-            if changes
-            else ""
+        self.summary.value = render(
+            "dashboard_text.html.j2", heading="What this means", changes=changes,
+            items=board.summary(),
         )
-        self.summary.value = f"<h3>What this means</h3>{changed}<ul>{summary}</ul>"
         self.map.update(board.map_layers(), locality)
         self.table.value = table_html(board.table(), selected=locality)
-        self.download.value = (
-            f'<a class="planning-download-link" download="{_e(board.csv_filename())}" '
-            f'href="{board.csv_data_uri()}">Download this table (CSV)</a>'
+        self.download.value = render(
+            "dashboard_download.html.j2", filename=board.csv_filename(), href=board.csv_data_uri()
         )
         for card in board.cards(locality):
             self.cards[card.key].value = card_html(card)
@@ -624,7 +574,7 @@ class DashboardApp:
         if centres is None and default_centres(code) is None:
             self._show(self._centres_needed(code, name))
             return
-        self._show(_html(f"<p>Loading {_e(name)}…</p>", "planning-loading"))
+        self._show(_html(_text(f"Loading {name}…", "p"), "planning-loading"))
         try:
             board = Dashboard.for_authority(code, centres=centres, standards=self.standards)
         except ValidationError as exc:
@@ -653,18 +603,13 @@ class DashboardApp:
             accept=",".join(UPLOAD_SUFFIXES), multiple=False, description="Upload centres"
         ).add_class("planning-centres-upload")
         message = _html(
-            f'<div class="planning-message-error" role="alert">{_e(error)}</div>' if error else "",
+            _text(error, "div", "planning-message-error", alert=True) if error else "",
             "planning-message",
         )
         upload.observe(partial(self._on_upload, code, message), names="value")
         intro = _html(
-            f"<h1>Children's centres in {_e(name)}</h1>"
-            f'<p class="planning-note planning-centres-needed">Centres must be supplied for '
-            f"{_e(name)} ({_e(code)}): the workbench has no list of its children's centres. "
-            "Upload the council's centres file (CSV, GeoJSON or GeoPackage with centre_id, name "
-            "and a location: easting/northing, latitude/longitude or postcode; up to "
-            f"{MAX_UPLOAD_BYTES // 2**20} MB). Format: planning/data/centres/README.md in the "
-            "installed package.</p>"
+            render("dashboard_centres_needed.html.j2", name=name, code=code,
+                   max_mb=MAX_UPLOAD_BYTES // 2**20)
         )
         return w.VBox([intro, upload, message])
 
@@ -675,7 +620,7 @@ class DashboardApp:
         try:
             self._open_upload(code, files)
         except ValidationError as exc:
-            message.value = f'<div class="planning-message-error" role="alert">{_e(exc)}</div>'
+            message.value = _text(exc, "div", "planning-message-error", alert=True)
         except Exception:  # never let a traceback reach the page
             logger.exception("could not read uploaded centres")
             message.value = (
