@@ -149,3 +149,24 @@ def test_dashboard_widgets_escape_names(derby_areas, centres_file):
     page = "".join(_html_values(view.widget))
     assert_escaped(page, SCRIPT, IMAGE)
     assert 'data-locality="&lt;img src=x onerror=alert(1)&gt;"' in page
+
+
+def test_reach_and_targeting_sections_escape_names(run, tmp_path):
+    from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
+    from planning.runs.reach import publish_reach, reach_html
+    from planning.runs.reach import run_reach as reach_run
+    from planning.runs.targeting import run_targeting, targeting_html
+
+    extract = write_synthetic_registrations(
+        synthetic_registrations(run.result.areas, seed=3, as_of=dt.date(2025, 3, 31)),
+        tmp_path / "extract_synthetic.csv",
+    )
+    reached = reach_run("Derby", extract, as_of=dt.date(2025, 3, 31), run=run)
+    published = publish_reach(reached.result)
+    published = dataclasses.replace(published, notes=[*published.notes, SCRIPT])
+    page = reach_html(published, title=IMAGE)
+    assert_escaped(page, SCRIPT, IMAGE)  # a note and the title
+    assert ESCAPED[IMAGE] in page  # the locality table's row for the renamed locality
+    targeting = run_targeting("Derby", run=run)
+    named = dataclasses.replace(targeting, authority_name=SCRIPT, notes=[IMAGE])
+    assert_escaped(targeting_html(named), SCRIPT, IMAGE)

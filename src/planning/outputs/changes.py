@@ -273,7 +273,7 @@ def changes_block(figures: Mapping[str, Any], *, previous: str | Path | None = N
     """
     from IPython.display import HTML
 
-    from planning.outputs.html import Markup, render
+    from planning._html import Markup, render
     from planning.outputs.report import rag_badge
 
     css = Markup(_CHANGES_CSS)

@@ -16,7 +16,7 @@ import pandas as pd
 from planning._format import count, km, ratio, share, signed
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.runs.sufficiency import SufficiencyRun
-from planning.outputs.html import Markup, render
+from planning._html import Markup, render
 
 
 def _html(text: str) -> Any:

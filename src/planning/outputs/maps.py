@@ -46,7 +46,7 @@ from planning import settings
 from planning._errors import ValidationError
 from planning._format import number
 from planning._validate import Problems, require_columns, require_non_empty, require_projected
-from planning.outputs.html import Markup, render
+from planning._html import Markup, render
 
 __all__ = [
     "LABELS",

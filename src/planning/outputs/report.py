@@ -19,7 +19,7 @@ from planning import settings
 from planning._errors import PlanningError
 from planning._format import count, km, ratio, share, whole_share
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, resolve_authority
-from planning.outputs.html import Markup, render
+from planning._html import Markup, render
 from planning.runs.sufficiency import SufficiencyRun
 
 logger = logging.getLogger(__name__)

@@ -53,7 +53,7 @@ from planning.outputs.report import (
     html_to_pdf,
     render_html,
 )
-from planning.outputs.html import Markup, render
+from planning._html import Markup, render
 from planning._format import slug
 from planning._files import (
     atomic_directory,

@@ -25,7 +25,6 @@ different centre networks or scenarios cannot be subtracted from one another
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,7 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from planning import settings
+from planning import _format, settings
+from planning._html import Markup, render
 from planning._errors import ValidationError
 from planning.analysis.disclosure import (
     ALL,
@@ -644,19 +644,24 @@ def _publish_target_groups(
 
 
 def _pct(value: object) -> str:
-    return "withheld" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+    return _format.whole_share(value, missing="withheld")
 
 
 def _count(value: object) -> str:
-    return "withheld" if value is None or pd.isna(value) else f"{float(value):,.0f}"
+    return _format.count(value, missing="withheld")
+
+
+def _table(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"kind": "table", "html": Markup(frame.to_html(classes="planning", border=0))}
 
 
 def reach_html(published: PublishedReach, *, title: str = "Reach from registrations") -> str:
     """An HTML block (a ``<section>``) for a report: headline reach, tables, notes.
 
-    Built only from a :class:`PublishedReach`, so it shows nothing disclosure control withheld.
-    Tables: reach by locality and deprivation band, and sustained engagement by target group
-    for the authority. Classes follow the sufficiency report (``planning``, ``note``, ``cards``).
+    Built only from a :class:`PublishedReach`, so it shows nothing disclosure control withheld,
+    and rendered from ``templates/html/report_section.html.j2`` (autoescaped). Tables: reach by
+    locality and deprivation band, and sustained engagement by target group for the authority.
+    Classes follow the sufficiency report (``planning``, ``note``, ``cards``).
 
     Examples
     --------
@@ -676,19 +681,9 @@ def reach_html(published: PublishedReach, *, title: str = "Reach from registrati
         cards.append(
             (_pct(bands.loc["0-30%", "reach"]), "registered in the 30% most deprived areas")
         )
-    parts = [f'<section class="reach"><h2>{html.escape(title)}</h2>']
-    parts += [f'<div class="note">{html.escape(n)}</div>' for n in published.notes]
-    parts.append(
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="value">{html.escape(v)}</div>'
-            f'<div class="label">{html.escape(k)}</div></div>'
-            for v, k in cards
-        )
-        + "</div>"
-    )
+    parts: list[dict[str, Any]] = []
 
-    def table(frame: pd.DataFrame, name: str) -> str:
+    def table(frame: pd.DataFrame, name: str) -> dict[str, Any]:
         show = pd.DataFrame(
             {
                 "Under-5s": frame["under5"].map(_count),
@@ -704,11 +699,11 @@ def reach_html(published: PublishedReach, *, title: str = "Reach from registrati
             index=frame.index,
         )
         show.index.name = name
-        return show.to_html(classes="planning", border=0, escape=True)
+        return _table(show)
 
     for key, name in (("localities", "Locality"), ("bands", "Deprivation band (national)")):
         if key in published.tables:
-            parts.append(f"<h3>Reach by {html.escape(name.lower())}</h3>")
+            parts.append({"kind": "heading", "text": f"Reach by {name.lower()}"})
             parts.append(table(published.tables[key], name))
     target = published.tables.get("target_groups")
     if target is not None and len(target):
@@ -722,15 +717,18 @@ def reach_html(published: PublishedReach, *, title: str = "Reach from registrati
         )
         show.index = own["label"].to_numpy()
         show.index.name = "Target group"
-        parts.append("<h3>Target groups (authority)</h3>")
-        parts.append(show.to_html(classes="planning", border=0, escape=True))
-    parts.append(
-        f"<p>Reach = registered children living in the area / resident under-5s (ONS). Bands: "
-        f"90%+ almost all, 75-90% most, 50-75% majority, below 50% minority; the 'good' "
-        f"benchmark is {GOOD_BENCHMARK:.0%}. Counts below {published.threshold} are withheld.</p>"
-        "</section>"
-    )
-    return "".join(parts)
+        parts += [{"kind": "heading", "text": "Target groups (authority)"}, _table(show)]
+    parts.append({
+        "kind": "paragraph",
+        "text": "Reach = registered children living in the area / resident under-5s (ONS). Bands: "
+        "90%+ almost all, 75-90% most, 50-75% majority, below 50% minority; the 'good' "
+        f"benchmark is {_format.whole_share(GOOD_BENCHMARK)}. Counts below "
+        f"{published.threshold} are withheld.",
+    })
+    return str(render(
+        "report_section.html.j2", css_class="reach", title=title, notes=published.notes,
+        cards=cards, parts=parts,
+    ))
 
 
 def write_reach_outputs(

@@ -9,7 +9,6 @@ evaluates the targeting model; ``write_targeting_outputs`` writes the tables ato
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -18,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planning import settings
+from planning import _format, settings
+from planning._html import Markup, render
 from planning.analysis.targeting import (
     ALLOCATION_RULES,
     RANKING_LABELS,
@@ -237,7 +237,11 @@ def run_targeting(
 
 
 def _pct(value: object) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+    return _format.whole_share(value)
+
+
+def _table(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"kind": "table", "html": Markup(frame.to_html(classes="planning", border=0))}
 
 
 def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
@@ -246,19 +250,19 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     Shows the share of the authority's under-5s in income-deprived families living outside its
     national 30% most deprived areas, the gains of each ranking at 10-50% of areas, expected
     outreach reach by rule (localities), and, when a model was fitted, its honest comparison with
-    the IDACI baseline and the areas it ranks highest with their reasons.
+    the IDACI baseline and the areas it ranks highest with their reasons. Rendered from
+    ``templates/html/report_section.html.j2`` (autoescaped).
     """
-    name = html.escape(run.authority_name)
-    parts = [f'<section class="targeting"><h2>Targeting and outreach: {name}</h2>']
-    parts += [f'<div class="note">{html.escape(n)}</div>' for n in run.notes]
+    parts: list[dict[str, Any]] = []
     if len(run.errors):
         first = run.errors.iloc[0]
-        parts.append(
-            f"<p>{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
-            f"({first['in_need_missed']:,.0f} of {first['in_need_total']:,.0f}) live outside the "
-            f"{html.escape(str(first['targeting']))}; {_pct(first['inclusion_error'])} of under-5s "
-            "inside them are not in income-deprived families.</p>"
-        )
+        parts.append({
+            "kind": "paragraph",
+            "text": f"{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
+            f"({_format.count(first['in_need_missed'])} of {_format.count(first['in_need_total'])})"
+            f" live outside the {first['targeting']}; {_pct(first['inclusion_error'])} of "
+            "under-5s inside them are not in income-deprived families.",
+        })
         show = pd.DataFrame(
             {
                 "Areas": run.errors["areas_targeted"].astype(int),
@@ -268,41 +272,47 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
             }
         )
         show.index = run.errors["targeting"].to_numpy()
-        parts.append(show.to_html(classes="planning", border=0, escape=True))
+        parts.append(_table(show))
     wide = run.gains[run.gains["share_target"].isin([0.1, 0.2, 0.3, 0.5])].pivot(
         index="share_target", columns="ranking", values="coverage"
     )
-    wide.index = [f"top {p:.0%} of areas" for p in wide.index]
+    wide.index = [f"top {_format.whole_share(p)} of areas" for p in wide.index]
     wide.columns = [RANKING_LABELS.get(c, "model score") for c in wide.columns]
-    parts.append("<h3>Share of under-5s in income-deprived families in the targeted areas</h3>")
-    parts.append(wide.map(_pct).to_html(classes="planning", border=0, escape=True))
+    parts.append({
+        "kind": "heading",
+        "text": "Share of under-5s in income-deprived families in the targeted areas",
+    })
+    parts.append(_table(wide.map(_pct)))
     local = run.outreach[
         (run.outreach["level"] == run.outreach["level"].iloc[0])
         & (run.outreach["reach_model"] == "saturating")
     ]
-    parts.append(
-        f"<h3>Outreach: {local['hours'].iloc[0]:,.0f} hours split between "
-        f"{html.escape(str(run.outreach['level'].iloc[0]))} groups</h3>"
-    )
+    parts.append({
+        "kind": "heading",
+        "text": f"Outreach: {_format.count(local['hours'].iloc[0])} hours split between "
+        f"{run.outreach['level'].iloc[0]} groups",
+    })
     show = pd.DataFrame(
         {
-            "Families in need reached": local["in_need_reached"].map(lambda v: f"{v:,.0f}"),
-            "Per 100 hours": local["reached_per_100_hours"].map(lambda v: f"{v:,.1f}"),
+            "Families in need reached": local["in_need_reached"].map(_format.count),
+            "Per 100 hours": local["reached_per_100_hours"].map(lambda v: _format.number(v, 1)),
         }
     )
     show.index = local["rule"].to_numpy()
-    parts.append(show.to_html(classes="planning", border=0, escape=True))
-    parts.append(
-        "<p>Reach model: contacts = hours x families per hour, falling at random on the group's "
-        "families (expected in-need reached = in need x (1 - exp(-contacts / families))).</p>"
-    )
+    parts.append(_table(show))
+    parts.append({
+        "kind": "paragraph",
+        "text": "Reach model: contacts = hours x families per hour, falling at random on the "
+        "group's families (expected in-need reached = in need x (1 - exp(-contacts / "
+        "families))).",
+    })
     if run.evaluation is not None and run.scores is not None:
-        parts.append(f"<h3>Targeting model</h3><p>{html.escape(run.evaluation.summary)}</p>")
-        parts.append(
-            run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]]
-            .round(3)
-            .to_html(classes="planning", border=0)
-        )
+        parts += [
+            {"kind": "heading", "text": "Targeting model"},
+            {"kind": "paragraph", "text": run.evaluation.summary},
+            _table(run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]]
+                   .round(3)),
+        ]
         top = run.scores.head(top_areas)
         show = pd.DataFrame(
             {
@@ -312,9 +322,12 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
                 "Why": top["reasons"],
             }
         )
-        parts.append(show.to_html(classes="planning", border=0, escape=True))
-    parts.append("</section>")
-    return "".join(parts)
+        parts.append(_table(show))
+    return str(render(
+        "report_section.html.j2", css_class="targeting",
+        title=f"Targeting and outreach: {run.authority_name}", notes=run.notes, cards=[],
+        parts=parts,
+    ))
 
 
 def write_targeting_outputs(

@@ -39,7 +39,7 @@ from planning.apps.dashboard.model import (
     _standards,
     default_centres,
 )
-from planning.outputs.html import Markup, render
+from planning._html import Markup, render
 from planning._format import slug, standard_km
 
 logger = logging.getLogger(__name__)
