@@ -33,7 +33,12 @@ system-deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
+# Lint, format check and type check the package first (seconds), then every test; the
+# import-linter contracts and the doctests run inside pytest (tests/test_layout.py, src/planning).
 test: $(STAMP) system-deps
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The planner's workbench: JupyterLab on this environment, notebooks 01-04 (README: "Notebooks").

@@ -18,7 +18,7 @@ def test_import_linter_contracts_are_kept():
     # inputs -> standards -> base) and no import cycles between sibling modules.
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run(
-        [str(lint), "--config", str(REPO / "pyproject.toml")],
+        [str(lint), str(REPO / "pyproject.toml")],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -49,3 +49,9 @@ def test_import_planning_does_not_load_the_upper_layers():
     loaded = done.stdout
     for upper in ("planning.apps", "planning.outputs", "planning.runs", "planning.analysis"):
         assert upper not in loaded, loaded
+
+
+def test_all_lists_exactly_the_exports():
+    assert set(planning.__all__) == {
+        "CRSError", "InfeasibleError", "PlanningError", "ValidationError", *planning._EXPORTS
+    }

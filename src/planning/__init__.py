@@ -59,7 +59,41 @@ _EXPORTS = {
     "run_schedule": "planning.outputs.schedule",
 }
 
-__all__ = ["CRSError", "InfeasibleError", "PlanningError", "ValidationError", *_EXPORTS]
+# Written out (not built from _EXPORTS) so that linters and type checkers can read it.
+__all__ = [
+    "CRSError",
+    "InfeasibleError",
+    "PlanningError",
+    "Scenario",
+    "ScenarioEngine",
+    "Standards",
+    "SufficiencyResult",
+    "ValidationError",
+    "assess_need",
+    "assess_sufficiency",
+    "import_gias",
+    "list_authorities",
+    "load_areas",
+    "load_scenario",
+    "load_schedule",
+    "load_standards",
+    "lookup_postcodes",
+    "need_index",
+    "need_map",
+    "optimise",
+    "publish_reach",
+    "read_centres",
+    "resolve_authority",
+    "run_reach",
+    "run_report",
+    "run_schedule",
+    "run_sufficiency",
+    "run_targeting",
+    "sufficiency_map",
+    "toy_town",
+    "write_centres",
+    "write_sufficiency_outputs",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -203,8 +203,9 @@ def check_output_folder(
     if target.is_dir() and not force:
         foreign = _foreign_files(target)
         if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
-                                               else "")
+            shown = ", ".join(foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
             raise ValidationError(
                 f"{option} {target} already holds files this tool did not write ({shown}); it "
                 "replaces only empty folders and its own earlier outputs. Choose a new folder, "
@@ -277,7 +278,7 @@ def _write_marker(staging: Path, *, kind: str) -> None:
         "written_by": _WRITER,
         "planning_version": settings.VERSION,
         "kind": kind,
-        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "note": "Written by the planning workbench: it may replace this folder only while every "
         "file here is listed below, unchanged.",
         "files": files,

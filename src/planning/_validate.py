@@ -99,8 +99,7 @@ def check_counts(frame: pd.DataFrame, columns: Sequence[str], problems: Problems
         infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
         if infinite.any():
             problems.add(
-                f"column '{column}' has infinite values in rows "
-                f"{rows_label(frame.index[infinite])}"
+                f"column '{column}' has infinite values in rows {rows_label(frame.index[infinite])}"
             )
 
 
@@ -141,7 +140,9 @@ def header_key(column: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
 
 
-def match_headers(headers: Sequence[object], aliases: dict[str, Sequence[str]]) -> dict[str, str]:
+def match_headers(
+    headers: Sequence[object], aliases: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
     """Map each canonical column name to the file's header that matches one of its aliases.
 
     ``aliases`` maps a canonical name to accepted spellings (already in :func:`header_key`
@@ -181,9 +182,7 @@ _SAVE_AS_UTF8 = (
 )
 
 
-def require_file(
-    path: str | os.PathLike[str], what: str, *, suffixes: Sequence[str] = ()
-) -> Path:
+def require_file(path: str | os.PathLike[str], what: str, *, suffixes: Sequence[str] = ()) -> Path:
     """``path`` as a :class:`~pathlib.Path` when it is an existing file; else a clear error.
 
     Parameters
@@ -310,7 +309,7 @@ def text_encoding(
     problem = _utf8_error(path)
     if problem is None:
         return "utf-8"
-    line, offset, bad = problem
+    line, _offset, bad = problem
     if b"\x00" in head:
         raise ValidationError(
             f"{label}: looks like UTF-16 text without a byte-order mark (or is not a text file), "

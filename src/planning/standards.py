@@ -83,7 +83,7 @@ class Standards:
     def short_reach_m(self) -> float:
         return self.short_reach_km * 1_000.0
 
-    def replace(self, **changes: Any) -> "Standards":
+    def replace(self, **changes: Any) -> Standards:
         """A copy with some standards changed (validated), e.g. ``reach_km=2.0``."""
         new = dataclasses.replace(self, **changes)
         # Checked by the same schema as a file, so the messages name the file's keys.
@@ -131,14 +131,23 @@ _DEFAULT = Standards()
 def _positive(default: float, example: float, description: str) -> Any:
     """A finite number above zero (YAML's ``.nan`` and ``.inf`` are floats, but not standards)."""
     return Field(
-        default=default, gt=0, allow_inf_nan=False, strict=True, examples=[example],
+        default=default,
+        gt=0,
+        allow_inf_nan=False,
+        strict=True,
+        examples=[example],
         description=description,
     )
 
 
 def _share(default: float, example: float, description: str) -> Any:
     return Field(
-        default=default, ge=0, le=1, allow_inf_nan=False, strict=True, examples=[example],
+        default=default,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        strict=True,
+        examples=[example],
         description=description,
     )
 
@@ -155,7 +164,11 @@ class ReachSection(_Section):
         _DEFAULT.reach_km, 2.5, "a centre within this straight-line distance is within reach (km)"
     )
     rural_distance_km: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, strict=True, examples=[4],
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        strict=True,
+        examples=[4],
         description="reach in rural areas (km); null: rural areas use distance_km",
     )
     short_distance_km: float = _positive(
@@ -188,7 +201,9 @@ class DeprivationSection(_Section):
     """Which national IMD deciles count as "most deprived"."""
 
     most_deprived_deciles: list[Decile] = Field(
-        default=list(_DEFAULT.most_deprived_deciles), min_length=1, examples=[[1, 2, 3]],
+        default=list(_DEFAULT.most_deprived_deciles),
+        min_length=1,
+        examples=[[1, 2, 3]],
         description="IMD deciles 1-10 (1 = most deprived); [1, 2, 3] is the 30% most deprived",
     )
 
@@ -213,7 +228,11 @@ class VerdictSection(_Section):
     deprived_within_reach: DeprivedWithinReach = Field(default_factory=DeprivedWithinReach)
     all_within_reach: AllWithinReach = Field(default_factory=AllWithinReach)
     red_load_factor: float = Field(
-        default=_DEFAULT.red_load_factor, ge=1, allow_inf_nan=False, strict=True, examples=[1.5],
+        default=_DEFAULT.red_load_factor,
+        ge=1,
+        allow_inf_nan=False,
+        strict=True,
+        examples=[1.5],
         description="a load above this multiple of max_under5_per_centre is red",
     )
 
@@ -228,7 +247,8 @@ class NeedIndexSection(_Section):
         default="rank", description="; ".join(f"{k}: {v}" for k, v in NEED_NORMALISERS.items())
     )
     indicators: dict[Literal[tuple(NEED_INDICATORS)], Weight] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: dict(_DEFAULT.need_weights), min_length=1,
+        default_factory=lambda: dict(_DEFAULT.need_weights),
+        min_length=1,
         examples=[dict(_DEFAULT.need_weights)],
         description="indicator -> weight (>= 0, not all zero); "
         + "; ".join(f"{k}: {v}" for k, v in NEED_INDICATORS.items()),
@@ -327,8 +347,13 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
             values[name] = data[section][key]
     for key, (green, amber) in _THRESHOLDS.items():
         given = data.get("verdict", {}).get(key, {})
-        values.update({field: given[colour] for colour, field in
-                       (("green", green), ("amber", amber)) if colour in given})
+        values.update(
+            {
+                field: given[colour]
+                for colour, field in (("green", green), ("amber", amber))
+                if colour in given
+            }
+        )
     if "most_deprived_deciles" in values:
         values["most_deprived_deciles"] = tuple(values["most_deprived_deciles"])
     standards = Standards(**values, source=source)

@@ -31,9 +31,9 @@ import pulp
 
 from planning._errors import InfeasibleError, ValidationError
 from planning.analysis.distance import area_points
-from planning.standards import Standards
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, centre_table
 from planning.analysis.sufficiency import need_measures
+from planning.standards import Standards
 
 OBJECTIVES = ("coverage", "median", "cover-all")
 
@@ -122,7 +122,9 @@ class LocationAllocation:
         if self.objective != "cover-all" and self.p is None:
             raise ValidationError(f"objective '{self.objective}' needs the number of sites p")
         if self.p is not None and not 1 <= self.p <= n_sites:
-            raise InfeasibleError(f"p = {self.p}: must be between 1 and the {n_sites} candidate sites")
+            raise InfeasibleError(
+                f"p = {self.p}: must be between 1 and the {n_sites} candidate sites"
+            )
         if np.any(weights < 0) or np.any(under5 < 0):
             raise ValidationError("demand weights and under-5 counts must not be negative")
         if self.min_deprived_share is not None and not 0 <= self.min_deprived_share <= 1:
@@ -174,7 +176,7 @@ class LocationAllocation:
         *,
         under5: np.ndarray | None = None,
         deprived: np.ndarray | None = None,
-    ) -> "LocationAllocation":
+    ) -> LocationAllocation:
         """Solve the model. ``cost`` is areas x sites in metres; ``weights`` the demand weight
         of each area; ``under5`` and ``deprived`` feed the load band and equity constraints."""
         cost = np.asarray(cost, dtype=float)
@@ -244,7 +246,7 @@ class LocationAllocation:
         if needs_assignment:
             for i in range(n_areas):
                 problem += pulp.lpSum(x[i, j] for j in range(n_sites)) == 1
-            for (i, j), var in x.items():
+            for (_area, j), var in x.items():
                 problem += var <= y[j]
         if self.load_band is not None:
             low, high = self.load_band
@@ -253,8 +255,8 @@ class LocationAllocation:
                 problem += load <= high * y[j]
                 problem += load >= low * y[j]
         if self.lock is not None:
-            for j in np.flatnonzero(self.lock):
-                problem += y[j] == 1
+            for locked in np.flatnonzero(self.lock):
+                problem += y[int(locked)] == 1
         if self.max_closures is not None and self.existing is not None:
             kept = pulp.lpSum(y[j] for j in np.flatnonzero(self.existing))
             problem += kept >= int(np.sum(self.existing)) - self.max_closures
@@ -309,7 +311,9 @@ class LocationAllocation:
         """Explain an infeasible request: which constraint, and by how much."""
         if self.objective == "cover-all" and self.p is not None:
             relaxed = LocationAllocation(
-                "cover-all", service_metres=self.service_metres, lock=self.lock,
+                "cover-all",
+                service_metres=self.service_metres,
+                lock=self.lock,
                 time_limit=self.time_limit,
             )
             try:
@@ -323,8 +327,12 @@ class LocationAllocation:
                 )
         if self.min_deprived_share is not None and deprived is not None and self.p is not None:
             best = LocationAllocation(
-                "coverage", p=self.p, service_metres=self.service_metres, lock=self.lock,
-                existing=self.existing, max_closures=self.max_closures,
+                "coverage",
+                p=self.p,
+                service_metres=self.service_metres,
+                lock=self.lock,
+                existing=self.existing,
+                max_closures=self.max_closures,
                 time_limit=self.time_limit,
             )
             deprived_weight = np.where(deprived, under5, 0.0)
@@ -375,8 +383,13 @@ def candidate_sites(
     current = centre_table(centres)
     parts = [
         pd.DataFrame(
-            {"name": current["name"], "existing": True, "source": "existing",
-             "x": current["easting"], "y": current["northing"]},
+            {
+                "name": current["name"],
+                "existing": True,
+                "source": "existing",
+                "x": current["easting"],
+                "y": current["northing"],
+            },
             index=current.index,
         )
     ]
@@ -384,8 +397,13 @@ def candidate_sites(
         names = candidates["name"] if "name" in candidates else candidates.index.to_series()
         parts.append(
             pd.DataFrame(
-                {"name": names.astype(str).to_numpy(), "existing": False, "source": "candidates",
-                 "x": candidates.geometry.x.to_numpy(), "y": candidates.geometry.y.to_numpy()},
+                {
+                    "name": names.astype(str).to_numpy(),
+                    "existing": False,
+                    "source": "candidates",
+                    "x": candidates.geometry.x.to_numpy(),
+                    "y": candidates.geometry.y.to_numpy(),
+                },
                 index=candidates.index.astype(str),
             )
         )
@@ -393,8 +411,13 @@ def candidate_sites(
     labels = areas["area_name"] if "area_name" in areas else areas.index.to_series()
     parts.append(
         pd.DataFrame(
-            {"name": [f"Site near {label}" for label in labels], "existing": False,
-             "source": "area point", "x": xy[:, 0], "y": xy[:, 1]},
+            {
+                "name": [f"Site near {label}" for label in labels],
+                "existing": False,
+                "source": "area point",
+                "x": xy[:, 0],
+                "y": xy[:, 1],
+            },
             index=pd.Index([f"LSOA:{code}" for code in areas.index]),
         )
     )
@@ -404,7 +427,8 @@ def candidate_sites(
         raise ValidationError(f"candidate site id '{dup}' is used twice; ids must be unique")
     sites.index.name = "site_id"
     return gpd.GeoDataFrame(
-        sites.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(sites.x, sites.y),
+        sites.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(sites.x, sites.y),
         crs=centres.crs,
     )
 
@@ -463,9 +487,11 @@ def optimise(
         if centre_id not in chosen_sites.index:
             scenario = scenario.close(centre_id)
     new = chosen_sites[~chosen_sites["existing"]]
-    for number, (site_id, site) in enumerate(new.iterrows(), start=1):
+    for number, (_site_id, site) in enumerate(new.iterrows(), start=1):
         scenario = scenario.open(
-            f"NEW{number:02d}", easting=site.geometry.x, northing=site.geometry.y,
+            f"NEW{number:02d}",
+            easting=site.geometry.x,
+            northing=site.geometry.y,
             name=f"Proposed: {site['name']}",
         )
     engine = ScenarioEngine(areas, centres, standards=standards, area_candidates=False)

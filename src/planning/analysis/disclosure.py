@@ -295,9 +295,7 @@ class _Problem:
         lower[blank] = np.maximum(lower[blank], self.blank_floor)
         return lower, self.upper
 
-    def system(
-        self, cell_state: np.ndarray, total_state: dict[str, np.ndarray]
-    ) -> dict[str, Any]:
+    def system(self, cell_state: np.ndarray, total_state: dict[str, np.ndarray]) -> dict[str, Any]:
         """The linear system over the cells not published, given everything published.
 
         Published cells are constants, so there is one variable per cell not published: each
@@ -360,9 +358,14 @@ class _Problem:
         for cols in eq_cols + ub_cols:
             constrained[cols] = True
         return {
-            "count": count, "position": position, "hidden": hidden_flat,
-            "values": values_flat, "lower": lower, "upper": upper,
-            "eq": (eq_rows, eq_cols, b_eq), "ub": (ub_rows, ub_cols, ub_vals, b_ub),
+            "count": count,
+            "position": position,
+            "hidden": hidden_flat,
+            "values": values_flat,
+            "lower": lower,
+            "upper": upper,
+            "eq": (eq_rows, eq_cols, b_eq),
+            "ub": (ub_rows, ub_cols, ub_vals, b_ub),
             "constrained": constrained,
         }
 
@@ -375,9 +378,13 @@ class _Problem:
         return constant, mine, floor
 
     @staticmethod
-    def _solve(system: dict[str, Any], objective: np.ndarray, extra: int = 0,
-               extra_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
-               extra_bounds: np.ndarray | None = None) -> Any:
+    def _solve(
+        system: dict[str, Any],
+        objective: np.ndarray,
+        extra: int = 0,
+        extra_rows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None, Any]] = (),
+        extra_bounds: np.ndarray | None = None,
+    ) -> Any:
         """``linprog`` over the system, with ``extra`` more variables and <= rows."""
         count = system["count"] + extra
         eq_rows, eq_cols, b_eq = system["eq"]
@@ -394,8 +401,10 @@ class _Problem:
         kwargs: dict[str, Any] = {"bounds": bounds, "method": "highs"}
         if b_eq:
             kwargs["A_eq"] = sparse.csr_array(
-                (np.ones(sum(len(r) for r in eq_rows)),
-                 (np.concatenate(eq_rows), np.concatenate(eq_cols))),
+                (
+                    np.ones(sum(len(r) for r in eq_rows)),
+                    (np.concatenate(eq_rows), np.concatenate(eq_cols)),
+                ),
                 shape=(len(b_eq), count),
             )
             kwargs["b_eq"] = np.array(b_eq)
@@ -473,12 +482,14 @@ class _Problem:
             extra_rows.append((cols, vals, None, c))
         objective = np.concatenate([np.zeros(count), -np.ones(len(items))])
         bounds = np.column_stack([np.zeros(len(items)), np.full(len(items), float(threshold))])
-        result = self._solve(system, objective, extra=len(items), extra_rows=extra_rows,
-                             extra_bounds=bounds)
+        result = self._solve(
+            system, objective, extra=len(items), extra_rows=extra_rows, extra_bounds=bounds
+        )
         if result.status == 0:
             y = result.x[count:]
             high_ok = y >= threshold - 1e-4
         return low_ok, high_ok
+
 
 def _primary(values: np.ndarray, threshold: int, suppress_zeros: bool) -> np.ndarray:
     small = values < threshold
@@ -583,8 +594,9 @@ def protect_counts(
     lower = np.maximum(frame_bounds(lower_bounds, 0.0), 0.0)
     upper = frame_bounds(upper_bounds, np.inf)
     if rounding_known:
-        low_r, high_r = rounding_interval(round_counts(values, threshold=threshold),
-                                          threshold=threshold)
+        low_r, high_r = rounding_interval(
+            round_counts(values, threshold=threshold), threshold=threshold
+        )
         lower, upper = np.maximum(lower, low_r), np.minimum(upper, high_r)
     blank_floor = 0.0 if suppress_zeros else 1.0
     problem = _Problem(values, groups, labels, pairs, lower, upper, blank_floor)
@@ -602,7 +614,8 @@ def protect_counts(
             if mutable[c]:
                 continue
             states = (
-                known.cell_state[column] if not known.cell_state.empty
+                known.cell_state[column]
+                if not known.cell_state.empty
                 else known.cells[column].map({True: WITHHELD, False: PUBLISHED})
             )
             cell_state[:, c] = states.reindex(counts.index).to_numpy(dtype=int)
@@ -610,9 +623,11 @@ def protect_counts(
                 if g in known.total_state:
                     frame = known.total_state[g][column]
                     frame = frame.set_axis(frame.index.astype(str))
-                    total_state[g][:, c] = frame.reindex(
-                        [str(x) for x in labels[g]]
-                    ).fillna(UNPUBLISHED).to_numpy(dtype=int)
+                    total_state[g][:, c] = (
+                        frame.reindex([str(x) for x in labels[g]])
+                        .fillna(UNPUBLISHED)
+                        .to_numpy(dtype=int)
+                    )
                 else:
                     total_state[g][:, c] = UNPUBLISHED
 
@@ -621,7 +636,8 @@ def protect_counts(
         cell_state[primary_cells] = WITHHELD
     primary_totals = {
         g: _primary(problem.totals[g], threshold, suppress_zeros)
-        & mutable[None, :] & (total_state[g] == PUBLISHED)
+        & mutable[None, :]
+        & (total_state[g] == PUBLISHED)
         for g in groups
     }
     for g, primary in primary_totals.items():
@@ -681,8 +697,7 @@ def protect_counts(
                 "low": lo,
                 # Witnessed items: at least the threshold (the exact maximum was not needed).
                 "high": float(threshold) if np.isnan(hi) else hi,
-                "protected": _safe(lo, float(threshold) if np.isnan(hi) else hi, floor,
-                                   threshold),
+                "protected": _safe(lo, float(threshold) if np.isnan(hi) else hi, floor, threshold),
             }
         )
     audit = pd.DataFrame(
@@ -793,10 +808,14 @@ class _State:
                             continue
                         if self._weak(p.values[members, c], states != PUBLISHED):
                             changed |= self._extend(
-                                p.values[members, c], states,
-                                lambda i, rows=members: self.cells.__setitem__((rows[i], c),
-                                                                               WITHHELD),
-                                g, k, c,
+                                p.values[members, c],
+                                states,
+                                lambda i, rows=members, c=c: self.cells.__setitem__(
+                                    (rows[i], c), WITHHELD
+                                ),
+                                g,
+                                k,
+                                c,
                             )
                     if g != ALL and self.totals[ALL][0, c] == PUBLISHED:
                         states = self.totals[g][:, c]
@@ -804,9 +823,12 @@ class _State:
                             p.totals[g][:, c], states != PUBLISHED
                         ):
                             changed |= self._extend(
-                                p.totals[g][:, c], states,
-                                lambda i, g=g: self.totals[g].__setitem__((i, c), WITHHELD),
-                                ALL, 0, c,
+                                p.totals[g][:, c],
+                                states,
+                                lambda i, g=g, c=c: self.totals[g].__setitem__((i, c), WITHHELD),
+                                ALL,
+                                0,
+                                c,
                             )
                 for g, h, parent in nested:
                     for k in range(len(p.labels[h])):
@@ -818,11 +840,14 @@ class _State:
                             continue
                         if self._weak(p.totals[g][inside, c], states != PUBLISHED):
                             changed |= self._extend(
-                                p.totals[g][inside, c], states,
-                                lambda i, g=g, inside=inside: self.totals[g].__setitem__(
+                                p.totals[g][inside, c],
+                                states,
+                                lambda i, g=g, inside=inside, c=c: self.totals[g].__setitem__(
                                     (inside[i], c), WITHHELD
                                 ),
-                                h, k, c,
+                                h,
+                                k,
+                                c,
                             )
 
     def _extend(self, values, states, withhold, g: str, k: int, c: int) -> bool:
@@ -843,7 +868,8 @@ class _State:
         """
         p = self.p
         partners = (
-            [small for small, large in p.not_greater if large == column] if low
+            [small for small, large in p.not_greater if large == column]
+            if low
             else [large for small, large in p.not_greater if small == column]
         )
         for pc in partners:
@@ -867,14 +893,16 @@ class _State:
         lines = [
             (g, p.groups[g][rows[0]])
             for g in p.groups
-            if g != kind and len(rows)
+            if g != kind
+            and len(rows)
             and self.totals[g][p.groups[g][rows[0]], c] == PUBLISHED
             and set(p.members[g][p.groups[g][rows[0]]].tolist()) >= row_set
         ]
 
         def shared(row: int) -> int:
             return sum(
-                1 for g in p.groups
+                1
+                for g in p.groups
                 if self.totals[g][p.groups[g][row], c] == PUBLISHED
                 and p.groups[g][row] == p.groups[g][rows[0]]
             )
@@ -898,7 +926,8 @@ class _State:
                 self.cells[i, col] = WITHHELD
                 return True
             totals = [
-                (p.totals[g][k, c], g, k) for g, k in lines
+                (p.totals[g][k, c], g, k)
+                for g, k in lines
                 if self._can_withhold(p.totals[g][k, c], self.totals[g][k, c], c)
             ]
             if totals:
@@ -910,14 +939,15 @@ class _State:
         # A group total: first a sibling in the same grouping that shares most published totals.
         g = kind
         mine = p.groups[g][rows[0]]
-        siblings = []
+        siblings: list[Any] = []
         for k, members in enumerate(p.members[g]):
             v = p.totals[g][k, c]
             if k == mine or len(members) == 0 or not self._can_withhold(v, self.totals[g][k, c], c):
                 continue
             common = sum(
-                1 for h in p.groups if h not in (g, ALL)
-                and len(set(p.groups[h][members]) & set(p.groups[h][rows])) > 0
+                1
+                for h in p.groups
+                if h not in (g, ALL) and len(set(p.groups[h][members]) & set(p.groups[h][rows])) > 0
             )
             siblings.append(((-common, v, k), k))
         if siblings:
@@ -934,8 +964,9 @@ class _State:
             if self._can_withhold(p.totals[g][mine, cc], self.totals[g][mine, cc], cc):
                 self.totals[g][mine, cc] = WITHHELD
                 return True
-            siblings = [
-                ((p.totals[g][k, cc], k), k) for k in range(len(p.members[g]))
+            siblings = [  # (reuses the name: the first branch has returned)
+                ((p.totals[g][k, cc], k), k)
+                for k in range(len(p.members[g]))
                 if k != mine and self._can_withhold(p.totals[g][k, cc], self.totals[g][k, cc], cc)
             ]
             if siblings:
@@ -956,9 +987,9 @@ class _State:
             _, h, k, cc = min(others, key=lambda t: t[0])
             self.totals[h][k, cc] = WITHHELD
             return True
-        members = [i for i in rows if self._can_withhold(p.values[i, c], self.cells[i, c], c)]
-        if members:
-            self.cells[members[0], c] = WITHHELD
+        withholdable = [i for i in rows if self._can_withhold(p.values[i, c], self.cells[i, c], c)]
+        if withholdable:
+            self.cells[withholdable[0], c] = WITHHELD
             return True
         return False
 

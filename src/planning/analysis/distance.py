@@ -13,7 +13,14 @@ from scipy.spatial import cKDTree
 from planning._errors import ValidationError
 from planning.inputs.areas import area_points, centre_points
 
-__all__ = ["area_points", "centre_points", "nearest", "pairs_within", "two_step_fca", "walking_minutes"]
+__all__ = [
+    "area_points",
+    "centre_points",
+    "nearest",
+    "pairs_within",
+    "two_step_fca",
+    "walking_minutes",
+]
 
 
 def nearest(origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

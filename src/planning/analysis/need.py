@@ -115,9 +115,7 @@ def need_index(
     if weights is None:
         weights = Standards().need_weights
     if normaliser not in NORMALISERS:
-        raise ValidationError(
-            f"unknown normaliser '{normaliser}'; valid: {', '.join(NORMALISERS)}"
-        )
+        raise ValidationError(f"unknown normaliser '{normaliser}'; valid: {', '.join(NORMALISERS)}")
     unknown = [name for name in weights if name not in INDICATORS]
     if unknown:
         raise ValidationError(

@@ -39,13 +39,11 @@ from pydantic import (
 )
 from pydantic import ValidationError as SchemaError
 
-from planning._format import count, whole_share
 from planning._errors import ValidationError
+from planning._format import count, whole_share
 from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
-from planning.analysis.distance import area_points
 from planning.analysis.catchments import centre_localities
-from planning.standards import Standards
-from planning.inputs.centres import far_from_authority, locate_point
+from planning.analysis.distance import area_points
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.sufficiency import (
     SufficiencyResult,
@@ -61,6 +59,8 @@ from planning.analysis.sufficiency import (
     reach_flags,
     shares_frame,
 )
+from planning.inputs.centres import far_from_authority, locate_point
+from planning.standards import Standards
 
 ACTIONS = ("close", "open", "move", "capacity", "services", "standard")
 _LOCATION_KEYS = ("easting", "northing", "latitude", "longitude", "postcode")
@@ -142,27 +142,27 @@ class Scenario:
     #: Where the scenario came from (its file), for error messages.
     source: str = ""
 
-    def _add(self, action: Action) -> "Scenario":
-        return dataclasses.replace(self, actions=self.actions + (action,))
+    def _add(self, action: Action) -> Scenario:
+        return dataclasses.replace(self, actions=(*self.actions, action))
 
-    def close(self, centre_id: str) -> "Scenario":
+    def close(self, centre_id: str) -> Scenario:
         return self._add(Action("close", str(centre_id)))
 
-    def open(self, centre_id: str, **values: Any) -> "Scenario":
+    def open(self, centre_id: str, **values: Any) -> Scenario:
         """Open a site: location as easting/northing, latitude/longitude or postcode; optional
         name, locality, kind (hub/branch), capacity, services."""
         return self._add(Action("open", str(centre_id), _freeze(values)))
 
-    def move(self, centre_id: str, **location: Any) -> "Scenario":
+    def move(self, centre_id: str, **location: Any) -> Scenario:
         return self._add(Action("move", str(centre_id), _freeze(location)))
 
-    def set_capacity(self, centre_id: str, capacity: float) -> "Scenario":
+    def set_capacity(self, centre_id: str, capacity: float) -> Scenario:
         return self._add(Action("capacity", str(centre_id), _freeze({"capacity": capacity})))
 
-    def set_services(self, centre_id: str, **values: Any) -> "Scenario":
+    def set_services(self, centre_id: str, **values: Any) -> Scenario:
         return self._add(Action("services", str(centre_id), _freeze(values)))
 
-    def set_standard(self, **changes: Any) -> "Scenario":
+    def set_standard(self, **changes: Any) -> Scenario:
         return self._add(Action("standard", None, _freeze(changes)))
 
     def describe(self) -> list[str]:
@@ -226,7 +226,6 @@ class MoveCentre(_Located):
     """Move a centre to a new location."""
 
 
-
 class SetCapacity(_Centre):
     """Change a centre's capacity."""
 
@@ -285,7 +284,8 @@ class ScenarioFile(_Settings):
     name: str | None = Field(None, examples=["Close Spondon, open at Derwent"])
     description: str | None = None
     actions: list[ScenarioAction] | None = Field(
-        None, description="changes applied in order; one of: " + ", ".join(ACTIONS),
+        None,
+        description="changes applied in order; one of: " + ", ".join(ACTIONS),
         examples=[[{"close": "CC03"}]],
     )
 
@@ -366,7 +366,15 @@ def scenario_from_dict(raw: Any, *, source: str = "scenario") -> Scenario:
 
 #: Columns of the plain centre table a scenario edits (coordinates in EPSG:27700 metres).
 CENTRE_FIELDS = (
-    "name", "locality", "kind", "capacity", "services", "source", "in_authority", "easting", "northing"
+    "name",
+    "locality",
+    "kind",
+    "capacity",
+    "services",
+    "source",
+    "in_authority",
+    "easting",
+    "northing",
 )
 
 
@@ -488,7 +496,9 @@ def apply_scenario(
                 name = str(action.get("name", cid))
                 row = {
                     "name": name,
-                    "locality": str(action.get("locality", "") or _nearest_locality(original_table, x, y)),
+                    "locality": str(
+                        action.get("locality", "") or _nearest_locality(original_table, x, y)
+                    ),
                     "kind": kind,
                     "capacity": _capacity(action.get("capacity"), what),
                     "services": str(action.get("services", "") or ""),
@@ -534,7 +544,9 @@ def apply_scenario(
         except ValidationError as exc:
             raise ValidationError(f"{source}: standard change: {exc}") from None
     # Keep the original order for unchanged centres (ties go to the centre listed first).
-    order = [c for c in table.index if c in original] + [c for c in table.index if c not in original]
+    order = [c for c in table.index if c in original] + [
+        c for c in table.index if c not in original
+    ]
     return table.loc[order], standards
 
 
@@ -585,7 +597,7 @@ class Evaluation:
     centres: pd.DataFrame
     areas: pd.DataFrame
     bands: pd.DataFrame
-    _engine: "ScenarioEngine" = field(repr=False, compare=False)
+    _engine: ScenarioEngine = field(repr=False, compare=False)
 
     def to_result(self) -> SufficiencyResult:
         """The full :class:`SufficiencyResult` (maps, tables, 2SFCA) for this scenario."""
@@ -703,18 +715,14 @@ class ScenarioEngine:
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
         """Figures for the network after ``scenario`` (the current network if empty)."""
-        table, standards = apply_scenario(
-            self.current, self.standards, scenario, areas=self.areas
-        )
+        table, standards = apply_scenario(self.current, self.standards, scenario, areas=self.areas)
         unknown = table["in_authority"].isna().to_numpy()
         if unknown.any():
             table.loc[unknown, "in_authority"] = self._inside(
                 table.loc[unknown, "easting"].to_numpy(float),
                 table.loc[unknown, "northing"].to_numpy(float),
             )
-        columns = np.array(
-            [self.column(x, y) for x, y in zip(table["easting"], table["northing"])]
-        )
+        columns = np.array([self.column(x, y) for x, y in zip(table["easting"], table["northing"])])
         distances = self.distance[:, columns]
         # argmin returns the first minimum: ties go to the centre listed first, as in
         # planning.analysis.distance.nearest.
@@ -770,7 +778,7 @@ class ScenarioEngine:
             scenario, standards, figures, localities, centres_after, areas, bands, self
         )
 
-    def compare(self, scenario: Scenario) -> "Comparison":
+    def compare(self, scenario: Scenario) -> Comparison:
         """Evaluate ``scenario`` and compare it with the current network."""
         return compare(self.baseline, self.evaluate(scenario))
 

@@ -13,9 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning._format import count, whole_share
 from planning._errors import ValidationError
+from planning._format import count, whole_share
 from planning._validate import Problems, require_non_empty, require_projected, require_unique_index
+from planning.analysis.catchments import assign_catchments, centre_localities
 from planning.analysis.distance import (
     area_points,
     centre_points,
@@ -23,12 +24,10 @@ from planning.analysis.distance import (
     two_step_fca,
     walking_minutes,
 )
-from planning.analysis.catchments import assign_catchments, centre_localities
-from planning.standards import Standards
 from planning.analysis.need import assess_need
+from planning.standards import Standards
 
 RAG_ORDER = {"Green": 0, "Amber": 1, "Red": 2}
-
 
 
 @dataclass(frozen=True)
@@ -286,8 +285,11 @@ def verdict(
         band = f"{count(s.load_min)}-{count(s.load_max)}"
         if per_centre > s.red_load_factor * s.load_max:
             found.append(
-                ("Red", f"{count(per_centre)} under-5s per centre, far above the {band} range "
-                 f"(more than {s.red_load_factor:g} x {count(s.load_max)})")
+                (
+                    "Red",
+                    f"{count(per_centre)} under-5s per centre, far above the {band} range "
+                    f"(more than {s.red_load_factor:g} x {count(s.load_max)})",
+                )
             )
         elif per_centre > s.load_max:
             found.append(
@@ -295,8 +297,11 @@ def verdict(
             )
         elif per_centre < s.load_min:
             found.append(
-                ("Green", f"{count(per_centre)} under-5s per centre, below the {band} range: "
-                 "generous provision, or room to consolidate")
+                (
+                    "Green",
+                    f"{count(per_centre)} under-5s per centre, below the {band} range: "
+                    "generous provision, or room to consolidate",
+                )
             )
         else:
             found.append(
@@ -304,7 +309,8 @@ def verdict(
             )
     if centre_loads is not None:
         loads = np.asarray(centre_loads, dtype=float)
-        labels = np.asarray(centre_names if centre_names is not None else centre_loads.index)
+        names = centre_names if centre_names is not None else getattr(centre_loads, "index", None)
+        labels = np.asarray(names if names is not None else np.arange(len(loads)))
         for position in np.argsort(-loads, kind="stable"):
             load, name = loads[position], labels[position]
             if load <= s.load_max:
@@ -361,8 +367,8 @@ def authority_figures(
     total = shares_frame(counts.sum(axis=0, keepdims=True), pd.RangeIndex(1)).iloc[0]
     figures: dict[str, Any] = {k: _plain(v) for k, v in total.items()}
     serving = centre_under5.index[np.asarray(areas_served) > 0]
-    figures["centres"] = int(len(serving))
-    figures["centres_listed"] = int(len(centre_under5))
+    figures["centres"] = len(serving)
+    figures["centres_listed"] = len(centre_under5)
     if in_authority is not None:
         inside = in_authority.astype("boolean").fillna(False).to_numpy(bool)
         figures["centres_in_authority"] = int(inside.sum())
@@ -409,9 +415,7 @@ def locality_table(
     names = np.asarray(centre_names, dtype=object)
     for position, row in enumerate(table.to_dict("records")):
         members = codes == position
-        rag, why = verdict(
-            row, standards, centre_loads=loads[members], centre_names=names[members]
-        )
+        rag, why = verdict(row, standards, centre_loads=loads[members], centre_names=names[members])
         rags.append(rag)
         reasons.append(why)
     table["rag"] = rags
@@ -455,8 +459,14 @@ def assess_sufficiency(
 
 
 _AREA_RESULT_COLUMNS = (
-    "centre_name", "locality", "walk_minutes", "reach_standard_m", "within_reach", "within_short",
-    "within_walk", "places_per_under5_2sfca",
+    "centre_name",
+    "locality",
+    "walk_minutes",
+    "reach_standard_m",
+    "within_reach",
+    "within_short",
+    "within_walk",
+    "places_per_under5_2sfca",
 )
 
 

@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 
-
 def _need_index(areas: pd.DataFrame) -> pd.Series:
     if "need_index" in areas:
         return areas["need_index"].astype(float)
@@ -498,8 +497,13 @@ def compare_outreach(
     rows = []
     for rule in rules or list(ALLOCATION_RULES):
         table = allocate_outreach(
-            areas, hours=hours, workers=workers, by=by, rule=rule,
-            universal_share=universal_share, model=model,
+            areas,
+            hours=hours,
+            workers=workers,
+            by=by,
+            rule=rule,
+            universal_share=universal_share,
+            model=model,
         )
         total_need = table["in_need"].sum()
         for name in REACH_MODELS:

@@ -33,15 +33,14 @@ from planning.analysis.need import idaci_rate, under5_income_deprived
 
 __all__ = [
     "FEATURES",
-    "Feature",
     "TARGETS",
+    "Feature",
     "TargetingEvaluation",
     "TargetingModel",
     "area_features",
     "evaluate_targeting",
     "reach_labels",
 ]
-
 
 
 def _domain(column: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -262,14 +261,14 @@ class TargetingModel(ClassifierMixin, BaseEstimator):
             [("scale", StandardScaler()), ("logistic", LogisticRegression(C=self.C, max_iter=1000))]
         )
 
-    def fit(self, X: pd.DataFrame, y: Any, groups: Any = None) -> "TargetingModel":
+    def fit(self, X: pd.DataFrame, y: Any, groups: Any = None) -> TargetingModel:
         """Fit on features ``X`` and 0/1 labels ``y``; ``groups`` (e.g. ward codes) keep
         neighbouring areas together in the calibration folds."""
         # A few hundred areas: BLAS threads only add contention (10x slower on a busy machine).
         with threadpool_limits(limits=1, user_api="blas"):
             return self._fit(X, y, groups)
 
-    def _fit(self, X: pd.DataFrame, y: Any, groups: Any) -> "TargetingModel":
+    def _fit(self, X: pd.DataFrame, y: Any, groups: Any) -> TargetingModel:
         X, labels = self._validate(X, y)
         varying = [c for c in X.columns if X[c].nunique() > 1]
         if not varying:
@@ -352,7 +351,10 @@ class TargetingModel(ClassifierMixin, BaseEstimator):
                 continue
             parts = []
             for rank, (feature, _) in enumerate(up.items()):
-                spec = FEATURES.get(feature, Feature(feature, (), lambda a: a[feature]))
+                spec = FEATURES.get(
+                    feature,
+                    Feature(feature, (), lambda a, feature=feature: a[feature]),  # type: ignore[misc]
+                )
                 value, typical = float(X.at[code, feature]), float(self.mean_[feature])
                 text = f"{spec.label} {spec.show(value)} (typical {spec.show(typical)})"
                 parts.append(f"{text} raised the score most" if rank == 0 else f"then {text}")

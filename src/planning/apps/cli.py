@@ -1,13 +1,13 @@
 """The ``planning`` command.
 
-    planning authorities
-    planning sufficiency --authority CODE|NAME [--centres FILE] [--standards FILE] --out DIR
-    planning report --authority CODE|NAME [--centres FILE] [--standards FILE] [--out ROOT] [--pdf]
-    planning report --schedule FILE [--workers N] [--date YYYY-MM-DD] [--out ROOT]
-    planning reach --authority CODE|NAME --registrations FILE [--centres FILE] --out DIR
-    planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --out DIR
-    planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
-    planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
+planning authorities
+planning sufficiency --authority CODE|NAME [--centres FILE] [--standards FILE] --out DIR
+planning report --authority CODE|NAME [--centres FILE] [--standards FILE] [--out ROOT] [--pdf]
+planning report --schedule FILE [--workers N] [--date YYYY-MM-DD] [--out ROOT]
+planning reach --authority CODE|NAME --registrations FILE [--centres FILE] --out DIR
+planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --out DIR
+planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
+planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from planning import settings
 from planning._errors import PlanningError
@@ -56,11 +57,13 @@ def _sufficiency(args: argparse.Namespace) -> int:
         print(f"  {reason}")
     for note in run.result.notes:
         print(f"Note: {note}")
-    print(f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)")
+    print(
+        f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)"
+    )
     return 0
 
 
-def _print_comparison(comparison) -> None:  # type: ignore[no-untyped-def]
+def _print_comparison(comparison: Any) -> None:
     for line in comparison.summary_lines():
         print(f"  {line}")
 
@@ -82,8 +85,11 @@ def _scenario(args: argparse.Namespace) -> int:
 
     extra = {
         "authority": {"code": run.authority_code, "name": run.authority_name},
-        "inputs": run.inputs | {"scenario_file": input_label(args.scenario),
-                                "scenario_sha256": file_sha256(args.scenario)},
+        "inputs": run.inputs
+        | {
+            "scenario_file": input_label(args.scenario),
+            "scenario_sha256": file_sha256(args.scenario),
+        },
         "notes": run.result.notes,
     }
     out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
@@ -102,9 +108,7 @@ def _optimise(args: argparse.Namespace) -> int:
     run = run_sufficiency(
         args.authority, centres=args.centres, standards=args.standards, layer=args.layer
     )
-    candidates = (
-        read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
-    )
+    candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
     result = optimise(
         run.result.areas,
         run.result.centres,
@@ -122,21 +126,29 @@ def _optimise(args: argparse.Namespace) -> int:
     extra = {
         "authority": {"code": run.authority_code, "name": run.authority_name},
         "model": {
-            "objective": args.objective, "p": args.p, "weight": args.weight,
-            "lock_existing": args.lock_existing, "max_closures": args.max_closures,
-            "min_deprived_share": args.min_deprived_share, "load_bands": args.load_bands,
-            "sites_chosen": len(model.selected_), "objective_value": model.objective_value_,
-            "covered_share": model.covered_share_, "candidates": len(result.sites),
-            "solver": "HiGHS via PuLP", "solve_seconds": model.solve_seconds_,
+            "objective": args.objective,
+            "p": args.p,
+            "weight": args.weight,
+            "lock_existing": args.lock_existing,
+            "max_closures": args.max_closures,
+            "min_deprived_share": args.min_deprived_share,
+            "load_bands": args.load_bands,
+            "sites_chosen": len(model.selected_),
+            "objective_value": model.objective_value_,
+            "covered_share": model.covered_share_,
+            "candidates": len(result.sites),
+            "solver": "HiGHS via PuLP",
+            "solve_seconds": model.solve_seconds_,
         },
-        "inputs": run.inputs | (
-            {"candidates_file": str(args.candidates)} if args.candidates else {}
-        ),
+        "inputs": run.inputs
+        | ({"candidates_file": str(args.candidates)} if args.candidates else {}),
         "notes": run.result.notes,
     }
     out = write_comparison_outputs(result.comparison, args.out, extra=extra, force=args.force)
-    print(f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
-          f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s")
+    print(
+        f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
+        f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s"
+    )
     _print_comparison(result.comparison)
     print(f"Wrote {out}/ (scenario_centres.csv is the chosen network, usable with --centres)")
     return 0
@@ -172,11 +184,15 @@ def _report(args: argparse.Namespace) -> int:
     logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
     if args.schedule is not None:
         single = [
-            flag for flag, value in (
-                ("--authority", args.authority), ("--centres", args.centres),
-                ("--standards", args.standards), ("--scenario", args.scenario),
+            flag
+            for flag, value in (
+                ("--authority", args.authority),
+                ("--centres", args.centres),
+                ("--standards", args.standards),
+                ("--scenario", args.scenario),
                 ("--pdf", args.pdf or None),
-            ) if value is not None
+            )
+            if value is not None
         ]
         if single:
             raise ValidationError(
@@ -187,9 +203,13 @@ def _report(args: argparse.Namespace) -> int:
     else:
         specs = [
             report_spec(
-                args.authority or settings.DEFAULT_AUTHORITY, centres=args.centres,
-                standards=args.standards, scenario=args.scenario, out=args.out,
-                formats=("html", "pdf") if args.pdf else ("html",), force=args.force,
+                args.authority or settings.DEFAULT_AUTHORITY,
+                centres=args.centres,
+                standards=args.standards,
+                scenario=args.scenario,
+                out=args.out,
+                formats=("html", "pdf") if args.pdf else ("html",),
+                force=args.force,
             )
         ]
     start = time.perf_counter()
@@ -227,55 +247,76 @@ def _reach(args: argparse.Namespace) -> int:
     check_threshold(args.threshold)  # before the (slow) run: below 3 is refused, exit 2
     _check_out(args)
     run = run_reach(
-        args.authority, args.registrations, centres=args.centres, standards=args.standards,
-        sustained_contacts=args.sustained_contacts, as_of=args.as_of,
-        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
-                            layer=args.layer),
+        args.authority,
+        args.registrations,
+        centres=args.centres,
+        standards=args.standards,
+        sustained_contacts=args.sustained_contacts,
+        as_of=args.as_of,
+        run=run_sufficiency(
+            args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+        ),
     )
     published = publish_reach(run.result, threshold=args.threshold)
     out = write_reach_outputs(
-        published, args.out, provenance=run.provenance,
-        inputs=[args.registrations, args.centres, args.standards], force=args.force,
+        published,
+        args.out,
+        provenance=run.provenance,
+        inputs=[args.registrations, args.centres, args.standards],
+        force=args.force,
     )
     a, name = published.authority, run.sufficiency.authority_name
 
     def pct(value: object) -> str:
         return "withheld" if value is None else f"{100 * float(str(value)):.0f}%"
 
-    print(f"{name}: {pct(a.get('reach'))} of under-5s registered ({a.get('reach_band')}); "
-          f"{pct(a.get('sustained_reach'))} with sustained engagement")
+    print(
+        f"{name}: {pct(a.get('reach'))} of under-5s registered ({a.get('reach_band')}); "
+        f"{pct(a.get('sustained_reach'))} with sustained engagement"
+    )
     for note in published.notes:
         print(f"Note: {note}")
-    print(f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, deprivation_bands.csv, "
-          "wards.csv, target_groups.csv, ages.csv, summary.json, reach.html)")
+    print(
+        f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, deprivation_bands.csv, "
+        "wards.csv, target_groups.csv, ages.csv, summary.json, reach.html)"
+    )
     return 0
 
 
 def _target(args: argparse.Namespace) -> int:
     from planning.analysis.targeting import OutreachModel
-    from planning.runs.targeting import run_targeting, write_targeting_outputs
     from planning.runs.sufficiency import run_sufficiency
+    from planning.runs.targeting import run_targeting, write_targeting_outputs
 
     _check_out(args)
     run = run_targeting(
-        args.authority, registrations=args.registrations, centres=args.centres,
-        standards=args.standards, hours=args.outreach_hours,
+        args.authority,
+        registrations=args.registrations,
+        centres=args.centres,
+        standards=args.standards,
+        hours=args.outreach_hours,
         outreach_model=OutreachModel(families_per_hour=args.families_per_hour),
-        target=args.target, as_of=args.as_of,
-        run=run_sufficiency(args.authority, centres=args.centres, standards=args.standards,
-                            layer=args.layer),
+        target=args.target,
+        as_of=args.as_of,
+        run=run_sufficiency(
+            args.authority, centres=args.centres, standards=args.standards, layer=args.layer
+        ),
     )
     out = write_targeting_outputs(
         run, args.out, inputs=[args.registrations, args.centres, args.standards], force=args.force
     )
     for row in run.errors.head(1).itertuples():
-        print(f"{run.authority_name}: {100 * row.exclusion_error:.0f}% of under-5s in "
-              f"income-deprived families ({row.in_need_missed:,.0f} of {row.in_need_total:,.0f}) "
-              f"live outside the {row.targeting}")
+        print(
+            f"{run.authority_name}: {100 * row.exclusion_error:.0f}% of under-5s in "
+            f"income-deprived families ({row.in_need_missed:,.0f} of {row.in_need_total:,.0f}) "
+            f"live outside the {row.targeting}"
+        )
     for note in run.notes:
         print(f"Note: {note}")
-    print(f"Wrote {out}/ (gains.csv, targeting_errors.csv, outreach.csv, outreach_allocation.csv"
-          f"{', scores.csv' if run.scores is not None else ''}, summary.json, targeting.html)")
+    print(
+        f"Wrote {out}/ (gains.csv, targeting_errors.csv, outreach.csv, outreach_allocation.csv"
+        f"{', scores.csv' if run.scores is not None else ''}, summary.json, targeting.html)"
+    )
     return 0
 
 
@@ -299,8 +340,8 @@ def _centres_import(args: argparse.Namespace) -> int:
     import tempfile
 
     from planning._errors import ValidationError
-    from planning.inputs.gias import DEFAULT_STATUSES, import_gias
     from planning.inputs.centres import write_centres
+    from planning.inputs.gias import DEFAULT_STATUSES, import_gias
 
     out, gias = args.out.expanduser().resolve(), args.gias.expanduser().resolve()
     if out.suffix.lower() != ".csv":
@@ -325,7 +366,9 @@ def _centres_import(args: argparse.Namespace) -> int:
                 "another file name, or --force to replace it"
             )
     result = import_gias(
-        args.gias, authority=args.authority, statuses=args.status or DEFAULT_STATUSES,
+        args.gias,
+        authority=args.authority,
+        statuses=args.status or DEFAULT_STATUSES,
         extract_date=args.extract_date,
     )
     for line in result.summary_lines():
@@ -367,11 +410,13 @@ def _schema(args: argparse.Namespace) -> int:
         return 0
     out = args.out.expanduser()
     if out.is_dir():
-        raise ValidationError(f"--out {args.out} is a folder; give a file name such as "
-                              f"{args.format}.schema.json")
+        raise ValidationError(
+            f"--out {args.out} is a folder; give a file name such as {args.format}.schema.json"
+        )
     if out.exists() and not args.force:
-        raise ValidationError(f"--out {args.out} already exists; give another file name, or "
-                              "--force to replace it")
+        raise ValidationError(
+            f"--out {args.out} already exists; give another file name, or --force to replace it"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"Wrote the {args.format} schema to {args.out}")
@@ -380,7 +425,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--force", action="store_true",
+        "--force",
+        action="store_true",
         help="replace an output folder even if it holds files this tool did not write "
         "(never the current, home, data or package folder, nor one holding an input)",
     )
@@ -397,17 +443,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         p.add_argument(
-            "--authority", default=settings.DEFAULT_AUTHORITY,
+            "--authority",
+            default=settings.DEFAULT_AUTHORITY,
             help="upper-tier authority code or name (default: Derby, E06000015)",
         )
         p.add_argument(
-            "--centres", type=Path, default=None,
+            "--centres",
+            type=Path,
+            default=None,
             help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
         )
         p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
         if layer:
             p.add_argument(
-                "--layer", default=None,
+                "--layer",
+                default=None,
                 help="the layer of a GeoPackage centres file that holds the centres",
             )
 
@@ -421,16 +471,31 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--p", type=_positive_int, default=None, help="number of sites")
     p.add_argument("--objective", choices=["coverage", "median", "cover-all"], default="coverage")
-    p.add_argument("--candidates", type=Path, default=None,
-                   help="extra candidate sites (centres-file format), e.g. schools")
+    p.add_argument(
+        "--candidates",
+        type=Path,
+        default=None,
+        help="extra candidate sites (centres-file format), e.g. schools",
+    )
     p.add_argument("--lock-existing", action="store_true", help="keep every current centre")
     p.add_argument("--max-closures", type=int, default=None, help="close at most N centres")
-    p.add_argument("--min-deprived-share", type=float, default=None,
-                   help="share of under-5s in the 30%% most deprived areas that must be in reach")
-    p.add_argument("--load-bands", action="store_true",
-                   help="keep each site's under-5s within the standards' load band")
-    p.add_argument("--weight", choices=["need_weighted", "under5", "under5_income_deprived"],
-                   default="need_weighted", help="demand weight (default: need_weighted)")
+    p.add_argument(
+        "--min-deprived-share",
+        type=float,
+        default=None,
+        help="share of under-5s in the 30%% most deprived areas that must be in reach",
+    )
+    p.add_argument(
+        "--load-bands",
+        action="store_true",
+        help="keep each site's under-5s within the standards' load band",
+    )
+    p.add_argument(
+        "--weight",
+        choices=["need_weighted", "under5", "under5_income_deprived"],
+        default="need_weighted",
+        help="demand weight (default: need_weighted)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_optimise)
@@ -440,115 +505,221 @@ def build_parser() -> argparse.ArgumentParser:
     _force_option(p)
     p.set_defaults(func=_sufficiency)
     p = sub.add_parser(
-        "report", help="render sufficiency reports (Papermill + nbconvert), one or a schedule",
+        "report",
+        help="render sufficiency reports (Papermill + nbconvert), one or a schedule",
         description="Run one report (--authority ...) or every report in a schedule file "
         "(--schedule FILE). Exit status: 0 all published, 1 some failed (kept under "
         "<out>/failed/), 2 bad input.",
     )
     common(p, layer=False)  # the report notebook reads a centres file as given
     p.set_defaults(authority=None)  # so that --authority beside --schedule can be refused
-    p.add_argument("--scenario", type=Path, default=None,
-                   help="scenario file, passed to the notebook as the 'scenario' parameter")
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="scenario file, passed to the notebook as the 'scenario' parameter",
+    )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
-    p.add_argument("--schedule", type=Path, default=None,
-                   help="YAML schedule of report runs (see schedules/example.yaml)")
-    p.add_argument("--out", type=Path, default=Path("reports"),
-                   help="reports root folder (for schedule runs without their own 'out')")
+    p.add_argument(
+        "--schedule",
+        type=Path,
+        default=None,
+        help="YAML schedule of report runs (see schedules/example.yaml)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        help="reports root folder (for schedule runs without their own 'out')",
+    )
     _force_option(p)
-    p.add_argument("--workers", type=_positive_int, default=1,
-                   help="reports to run at once, each in its own process (default 1)")
-    p.add_argument("--date", type=_iso_date, default=None,
-                   help="report date YYYY-MM-DD (default today); a re-run replaces that date")
-    p.add_argument("--timeout", type=float, default=1800.0,
-                   help="seconds any one notebook cell may run (default 1800; 0 for no limit)")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="reports to run at once, each in its own process (default 1)",
+    )
+    p.add_argument(
+        "--date",
+        type=_iso_date,
+        default=None,
+        help="report date YYYY-MM-DD (default today); a re-run replaces that date",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds any one notebook cell may run (default 1800; 0 for no limit)",
+    )
     p.set_defaults(func=_report)
     p = sub.add_parser("reach", help="reach from a registration extract, with disclosure control")
     common(p)
-    p.add_argument("--registrations", type=Path, required=True,
-                   help="registration extract CSV (format: planning.runs.reach module docs)")
+    p.add_argument(
+        "--registrations",
+        type=Path,
+        required=True,
+        help="registration extract CSV (format: planning.runs.reach module docs)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
-    p.add_argument("--threshold", type=int, default=5,
-                   help="smallest publishable count (default 5; at least 3)")
-    p.add_argument("--sustained-contacts", type=_positive_int, default=3,
-                   help="contacts in 12 months that count as sustained engagement (default 3)")
-    p.add_argument("--as-of", type=_iso_date, default=None,
-                   help="extract date YYYY-MM-DD (default today)")
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=5,
+        help="smallest publishable count (default 5; at least 3)",
+    )
+    p.add_argument(
+        "--sustained-contacts",
+        type=_positive_int,
+        default=3,
+        help="contacts in 12 months that count as sustained engagement (default 3)",
+    )
+    p.add_argument(
+        "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
+    )
     p.set_defaults(func=_reach)
     p = sub.add_parser("target", help="targeting gains, outreach allocation, targeting model")
     common(p)
-    p.add_argument("--registrations", type=Path, default=None,
-                   help="registration extract CSV: fits and evaluates the targeting model")
+    p.add_argument(
+        "--registrations",
+        type=Path,
+        default=None,
+        help="registration extract CSV: fits and evaluates the targeting model",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
-    p.add_argument("--outreach-hours", type=float, default=2000.0,
-                   help="outreach hours to allocate (default 2000)")
-    p.add_argument("--families-per-hour", type=float, default=0.25,
-                   help="families contacted per outreach hour (default 0.25)")
-    p.add_argument("--target", choices=["unmet_need", "shortfall"], default="unmet_need",
-                   help="what the model predicts (default unmet_need)")
-    p.add_argument("--as-of", type=_iso_date, default=None,
-                   help="extract date YYYY-MM-DD (default today)")
+    p.add_argument(
+        "--outreach-hours",
+        type=float,
+        default=2000.0,
+        help="outreach hours to allocate (default 2000)",
+    )
+    p.add_argument(
+        "--families-per-hour",
+        type=float,
+        default=0.25,
+        help="families contacted per outreach hour (default 0.25)",
+    )
+    p.add_argument(
+        "--target",
+        choices=["unmet_need", "shortfall"],
+        default="unmet_need",
+        help="what the model predicts (default unmet_need)",
+    )
+    p.add_argument(
+        "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
+    )
     p.set_defaults(func=_target)
-    p = sub.add_parser("synthetic-registrations",
-                       help="write a SYNTHETIC registration extract for demos and tests")
+    p = sub.add_parser(
+        "synthetic-registrations", help="write a SYNTHETIC registration extract for demos and tests"
+    )
     common(p)
-    p.add_argument("--out", type=Path, required=True,
-                   help="CSV file to write; its name must contain 'synthetic'")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="CSV file to write; its name must contain 'synthetic'",
+    )
     p.add_argument("--seed", type=int, default=settings.RANDOM_SEED, help="random seed")
-    p.add_argument("--as-of", type=_iso_date, default=None,
-                   help="extract date YYYY-MM-DD (default today)")
+    p.add_argument(
+        "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
+    )
     p.set_defaults(func=_synthetic_registrations)
     p = sub.add_parser("centres", help="work with centres files")
     centres_sub = p.add_subparsers(dest="centres_command", required=True)
     p = centres_sub.add_parser(
-        "import", help="make a centres file from a DfE GIAS all-establishments extract",
+        "import",
+        help="make a centres file from a DfE GIAS all-establishments extract",
         description="Keep the children's centres and linked sites of one authority from a "
         "'Get Information about Schools' extract (CSV, Windows-1252 or UTF-8) and write them "
         "as a centres file. Prints how many rows were kept and dropped, and why.",
     )
-    p.add_argument("--gias", type=Path, required=True,
-                   help="GIAS all-establishments CSV, e.g. edubasealldata20250117.csv")
-    p.add_argument("--authority", required=True,
-                   help="ONS code or name (matched on 'LA (name)'), or the DfE three-digit LA "
-                   "number in 'LA (code)', e.g. E06000015, Derby or 831")
+    p.add_argument(
+        "--gias",
+        type=Path,
+        required=True,
+        help="GIAS all-establishments CSV, e.g. edubasealldata20250117.csv",
+    )
+    p.add_argument(
+        "--authority",
+        required=True,
+        help="ONS code or name (matched on 'LA (name)'), or the DfE three-digit LA "
+        "number in 'LA (code)', e.g. E06000015, Derby or 831",
+    )
     p.add_argument("--out", type=Path, required=True, help="centres CSV to write")
-    p.add_argument("--status", action="append", default=None, metavar="STATUS",
-                   help="establishment status to keep, repeatable (name or GIAS code); default "
-                   "'Open' and 'Open, but proposed to close' (flagged in source)")
-    p.add_argument("--extract-date", type=_iso_date, default=None,
-                   help="date of the extract YYYY-MM-DD (default: from the file name)")
-    p.add_argument("--force", action="store_true",
-                   help="replace --out if it exists (never the extract itself)")
+    p.add_argument(
+        "--status",
+        action="append",
+        default=None,
+        metavar="STATUS",
+        help="establishment status to keep, repeatable (name or GIAS code); default "
+        "'Open' and 'Open, but proposed to close' (flagged in source)",
+    )
+    p.add_argument(
+        "--extract-date",
+        type=_iso_date,
+        default=None,
+        help="date of the extract YYYY-MM-DD (default: from the file name)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace --out if it exists (never the extract itself)"
+    )
     p.set_defaults(func=_centres_import)
     p = sub.add_parser("dashboard", help="serve the councillors' dashboard with Voila")
     p.add_argument("--port", type=_positive_int, default=8866, help="port (default 8866)")
-    p.add_argument("--ip", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; put a reverse proxy in front)")
-    p.add_argument("--base-url", default="/",
-                   help="path prefix the reverse proxy serves it under, e.g. /dashboard/")
-    p.add_argument("--preheat", type=int, default=1,
-                   help="kernels kept ready with the dashboard built (default 1; 0 for none)")
-    p.add_argument("--max-kernels", type=_positive_int, default=10,
-                   help="pages served at once, each with its own kernel of about 235 MB; beyond "
-                        "it a 'busy, try again in a minute' page (default 10)")
-    p.add_argument("--cull-idle-timeout", type=_positive_int, default=120,
-                   help="seconds before an idle kernel with no page connected is shut down "
-                        "(default 120)")
-    p.add_argument("--cull-connected-timeout", type=int, default=3600,
-                   help="seconds before an idle kernel is shut down even with its page open "
-                        "(default 3600; 0 for never)")
+    p.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; put a reverse proxy in front)",
+    )
+    p.add_argument(
+        "--base-url",
+        default="/",
+        help="path prefix the reverse proxy serves it under, e.g. /dashboard/",
+    )
+    p.add_argument(
+        "--preheat",
+        type=int,
+        default=1,
+        help="kernels kept ready with the dashboard built (default 1; 0 for none)",
+    )
+    p.add_argument(
+        "--max-kernels",
+        type=_positive_int,
+        default=10,
+        help="pages served at once, each with its own kernel of about 235 MB; beyond "
+        "it a 'busy, try again in a minute' page (default 10)",
+    )
+    p.add_argument(
+        "--cull-idle-timeout",
+        type=_positive_int,
+        default=120,
+        help="seconds before an idle kernel with no page connected is shut down (default 120)",
+    )
+    p.add_argument(
+        "--cull-connected-timeout",
+        type=int,
+        default=3600,
+        help="seconds before an idle kernel is shut down even with its page open "
+        "(default 3600; 0 for never)",
+    )
     p.set_defaults(func=_dashboard)
     p = sub.add_parser(
-        "schema", help="print the JSON Schema of a YAML file format, for editors",
+        "schema",
+        help="print the JSON Schema of a YAML file format, for editors",
         description="Print the JSON Schema of the standards, scenario or schedule YAML format, "
         "so that an editor can check a file as it is typed: save it with --out and start the "
         "YAML file with '# yaml-language-server: $schema=<that file>' (VS Code's YAML extension).",
     )
-    p.add_argument("format", choices=["standards", "scenario", "schedule"],
-                   help="which file format")
-    p.add_argument("--out", type=Path, default=None,
-                   help="write the schema to this file instead of printing it")
+    p.add_argument(
+        "format", choices=["standards", "scenario", "schedule"], help="which file format"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the schema to this file instead of printing it",
+    )
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_schema)
     return parser

@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +25,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning._format import count, whole_share
 from planning._errors import ValidationError
+from planning._format import count, whole_share
 from planning._validate import Problems, require_columns
-from planning.standards import Standards, load_standards
-from planning.inputs.areas import load_areas, resolve_authority
-from planning.inputs.illustrative import resolve_centres
-from planning.inputs.centres import read_centres
-from planning.outputs.maps import OfflineMap, difference_map
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
+from planning.inputs.areas import load_areas, resolve_authority
+from planning.inputs.centres import read_centres
+from planning.inputs.illustrative import resolve_centres
+from planning.outputs.maps import OfflineMap, difference_map
 from planning.runs.sufficiency import SufficiencyRun, run_sufficiency
+from planning.standards import Standards, load_standards
 
 __all__ = [
     "assess",
@@ -51,7 +50,7 @@ __all__ = [
     "scenario_engine",
 ]
 
-PathLike = str | os.PathLike[str]
+PathLike = str | Path
 
 
 def _standards(standards: PathLike | Standards | None) -> Standards:
@@ -67,9 +66,7 @@ def _markdown(text: str) -> Any:
 # ------------------------------------------------------------------------------ need
 
 
-def load_need(
-    authority: str, *, standards: PathLike | Standards | None = None
-) -> gpd.GeoDataFrame:
+def load_need(authority: str, *, standards: PathLike | Standards | None = None) -> gpd.GeoDataFrame:
     """An authority's small areas with their need measures.
 
     Returns
@@ -123,8 +120,10 @@ def need_summary(areas: pd.DataFrame, by: str = "deprivation_band") -> pd.DataFr
     [100, 200, 0, 700, 1000]
     """
     _check_need(areas, (by,))
-    counts = areas[list(_NEED_COUNTS)].astype(float).assign(
-        areas=1, high_need_areas=areas["high_need"].astype(bool).astype(int)
+    counts = (
+        areas[list(_NEED_COUNTS)]
+        .astype(float)
+        .assign(areas=1, high_need_areas=areas["high_need"].astype(bool).astype(int))
     )
     groups = areas[by].astype(str) if by != "deprivation_band" else areas[by]
     table = counts.groupby(groups, observed=False, sort=True).sum()
@@ -132,7 +131,7 @@ def need_summary(areas: pd.DataFrame, by: str = "deprivation_band") -> pd.DataFr
         table = table.reindex(list(BAND_LABELS), fill_value=0)
     table.loc["All areas"] = counts.sum()
     total = table.loc["All areas", "under5"]
-    table["share_of_under5_pct"] = (100 * table["under5"] / total if total else np.nan).round(1)
+    table["share_of_under5_pct"] = (100 * table["under5"] / total).round(1) if total else np.nan
     columns = ["areas", *_NEED_COUNTS, "high_need_areas"]
     table[columns] = table[columns].round().astype("int64")
     table.index.name = by
@@ -273,7 +272,7 @@ def example_scenario(
         )
     built = Scenario("") if close is None else Scenario("").close(close)
     if open_postcode is not None:
-        site = {"postcode": str(open_postcode).strip().upper()}
+        site: dict[str, Any] = {"postcode": str(open_postcode).strip().upper()}
         label = f"New centre at {site['postcode']}"
     else:
         areas = engine.evaluate(built).areas

@@ -34,7 +34,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -172,7 +172,7 @@ def _display_postcode(postcode: str) -> str:
     return str(postcode).strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _postcode_table(letter: str) -> pd.DataFrame:
     """ONS Postcode Directory rows whose postcode starts with ``letter``, by compact postcode.
 
@@ -263,7 +263,7 @@ def lookup_postcodes(postcodes: Iterable[str]) -> pd.DataFrame:
 # Coordinate checks
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transformer(crs: str) -> pyproj.Transformer:
     """From a CRS (any string pyproj accepts, e.g. WKT) to the working CRS, x = east."""
     return pyproj.Transformer.from_crs(crs, settings.WORKING_CRS, always_xy=True)
@@ -693,9 +693,7 @@ def _parse_capacity(texts: list[str], rows: list[_Row], problems: Problems) -> n
     return capacity
 
 
-def _parse_kinds(
-    texts: list[str], column: str, rows: list[_Row], problems: Problems
-) -> list[str]:
+def _parse_kinds(texts: list[str], column: str, rows: list[_Row], problems: Problems) -> list[str]:
     """'hub', 'branch' or '' (any case in the file)."""
     kinds = [text.lower() for text in texts]
     for kind, text, row in zip(kinds, texts, rows):
@@ -1016,9 +1014,12 @@ def _neutralise(value: object) -> object:
     away when clicked); a leading ``'`` makes it text and shows the value as typed. Numbers
     written as text (``-1.5``) are left alone.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        if not _PLAIN_NUMBER.match(value):
-            return "'" + value
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_STARTS)
+        and not _PLAIN_NUMBER.match(value)
+    ):
+        return "'" + value
     return value
 
 
@@ -1066,7 +1067,7 @@ def safe_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **options: object) -> None:
     """``frame.to_csv(path, **options)`` with formula-like text neutralised by
     :func:`safe_csv_frame`: the one way the workbench writes a CSV."""
-    safe_csv_frame(frame).to_csv(path, **options)  # type: ignore[call-overload]
+    safe_csv_frame(frame).to_csv(path, **options)
 
 
 def _format_number(value: float) -> str:
@@ -1101,9 +1102,7 @@ def write_centres(centres: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pa
     """
     path = Path(path)
     if path.suffix.lower() != ".csv":
-        raise ValidationError(
-            f"{path.name}: write_centres writes CSV; give a path ending in .csv"
-        )
+        raise ValidationError(f"{path.name}: write_centres writes CSV; give a path ending in .csv")
     validate_centres(centres, source="centres")
     ids = [str(i) for i in centres.index]
 

@@ -192,8 +192,7 @@ class GiasImport:
         """Plain-language lines: what was read, kept, flagged and dropped, and why."""
         dated = f", extract of {self.extract_date.isoformat()}" if self.extract_date else ""
         lines = [
-            f"Read {self.rows_read:,} establishments from {self.file} "
-            f"({self.encoding}{dated})."
+            f"Read {self.rows_read:,} establishments from {self.file} ({self.encoding}{dated})."
         ]
         where = "; ".join(self.authorities) if self.authorities else "England"
         branches = int((self.centres["kind"] == "branch").sum())
@@ -265,7 +264,10 @@ def _decode(path: Path, label: str, encoding: str | None) -> tuple[str, str]:
 
 
 _CODEC_NAMES = {
-    "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32",
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-32": "UTF-32",
     "cp1252": "Windows-1252",
 }
 
@@ -308,9 +310,7 @@ def _read_table(text: str, label: str) -> pd.DataFrame:
     try:
         headers = [str(h) for h in pd.read_csv(io.StringIO(text), nrows=0).columns]
     except pd.errors.EmptyDataError as error:
-        raise ValidationError(
-            f"{label}: has no header row; {_EXTRACT_HINT}"
-        ) from error
+        raise ValidationError(f"{label}: has no header row; {_EXTRACT_HINT}") from error
     except pd.errors.ParserError as error:
         raise ValidationError(
             f"{label}: could not be read as CSV ({error}); {_EXTRACT_HINT}"

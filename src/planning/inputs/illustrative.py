@@ -187,7 +187,9 @@ def illustrative_centres(
         n = max(1, round(float(under5.sum()) / UNDER5_PER_SITE))
     n = int(n)
     if not 1 <= n <= len(areas):
-        raise ValidationError(f"n must be between 1 and the number of areas ({len(areas)}), not {n}")
+        raise ValidationError(
+            f"n must be between 1 and the number of areas ({len(areas)}), not {n}"
+        )
     localities = max(1, round(LOCALITIES_PER_SITE * n)) if localities is None else int(localities)
     hubs = round(HUBS_PER_SITE * n) if hubs is None else int(hubs)
     if not 1 <= localities <= n or not 0 <= hubs <= n:
@@ -218,14 +220,15 @@ def illustrative_centres(
     sites["postcode"] = ""
 
     taken: set[str] = set()
-    for _, anchor in (anchors.iterrows() if anchors is not None else iter(())):
+    for _, anchor in anchors.iterrows() if anchors is not None else iter(()):
         free = sites.loc[~sites.index.isin(taken)]
         point = anchor.geometry
         nearest = free.index[int(np.argmin(np.hypot(free["x"] - point.x, free["y"] - point.y)))]
         sites.loc[nearest, ["x", "y"]] = [point.x, point.y]
         postcode = anchor.get("postcode", "")
         sites.loc[nearest, ["name", "postcode"]] = [
-            str(anchor["name"]), "" if pd.isna(postcode) else str(postcode)
+            str(anchor["name"]),
+            "" if pd.isna(postcode) else str(postcode),
         ]
         taken.add(nearest)
     xy = sites[["x", "y"]].to_numpy(dtype=float)

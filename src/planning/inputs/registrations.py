@@ -85,15 +85,29 @@ DEFAULT_SUSTAINED_CONTACTS = 3
 
 # An aggregated extract: each row stands for `count` children (read as a weight, never ignored).
 _COUNT_ALIASES = (
-    "count", "n", "children", "number_of_children", "num_children", "no_of_children",
-    "child_count", "children_count", "number", "frequency", "freq", "registrations", "total",
+    "count",
+    "n",
+    "children",
+    "number_of_children",
+    "num_children",
+    "no_of_children",
+    "child_count",
+    "children_count",
+    "number",
+    "frequency",
+    "freq",
+    "registrations",
+    "total",
 )
 _ALIASES: dict[str, tuple[str, ...]] = {
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa21cd", "lsoa21_code", "lsoa_2021", "area_code"),
     "postcode": ("postcode", "post_code", "home_postcode"),
     "age": ("age", "age_band", "age_years", "age_group"),
     "registration_date": (
-        "registration_date", "registered_on", "date_registered", "date_of_registration",
+        "registration_date",
+        "registered_on",
+        "date_registered",
+        "date_of_registration",
     ),
     "contacts_12m": ("contacts_12m", "contacts", "contacts_last_12_months", "contacts_12_months"),
     "synthetic": ("synthetic",),
@@ -104,19 +118,63 @@ _REQUIRED = ("age", "registration_date", "contacts_12m")
 # Headers are compared after normalising: lower case, everything but letters and digits removed
 # ('D.O.B.' -> 'dob', 'Address Line 1' -> 'addressline1', 'E-mail' -> 'email').
 _IDENTIFYING_PARTS = (
-    "dateofbirth", "birthdate", "birthday", "birth", "dob", "forename", "firstname",
-    "givenname", "middlename", "surname", "lastname", "familyname", "fullname", "nhsnumber",
-    "nhsno", "address", "telephone", "phone", "mobile", "email", "uprn", "nationalinsurance",
-    "ninumber", "streetname", "housenumber", "houseno", "housename",
+    "dateofbirth",
+    "birthdate",
+    "birthday",
+    "birth",
+    "dob",
+    "forename",
+    "firstname",
+    "givenname",
+    "middlename",
+    "surname",
+    "lastname",
+    "familyname",
+    "fullname",
+    "nhsnumber",
+    "nhsno",
+    "address",
+    "telephone",
+    "phone",
+    "mobile",
+    "email",
+    "uprn",
+    "nationalinsurance",
+    "ninumber",
+    "streetname",
+    "housenumber",
+    "houseno",
+    "housename",
 )
-_IDENTIFYING_WHOLE = re.compile(r"^(name|names|tel|telno|telnum|telnumber|nhs\w*|addr\w*|street|"
-                                r"house|upn|uln|nino|ni)\d*$")
+_IDENTIFYING_WHOLE = re.compile(
+    r"^(name|names|tel|telno|telnum|telnumber|nhs\w*|addr\w*|street|"
+    r"house|upn|uln|nino|ni)\d*$"
+)
 # Names of places and services, not of people.
 _PLACE_NAMES = {
-    f"{stem}name" for stem in (
-        "centre", "center", "ward", "lsoa", "lsoa21", "lsoa11", "msoa", "area", "locality", "hub",
-        "site", "setting", "service", "group", "targetgroup", "authority", "la", "ltla", "utla",
-        "district", "county",
+    f"{stem}name"
+    for stem in (
+        "centre",
+        "center",
+        "ward",
+        "lsoa",
+        "lsoa21",
+        "lsoa11",
+        "msoa",
+        "area",
+        "locality",
+        "hub",
+        "site",
+        "setting",
+        "service",
+        "group",
+        "targetgroup",
+        "authority",
+        "la",
+        "ltla",
+        "utla",
+        "district",
+        "county",
     )
 }
 _COUNT_LIKE = re.compile(r"count|total|freq|^num|^number|^no(of)?children")
@@ -254,8 +312,10 @@ def _resolve_columns(header: list[str], label: str) -> dict[str, str]:
         )
     counts = [h for h in header if header_key(h) in _COUNT_ALIASES]
     count_like = [
-        h for h in header
-        if h not in counts and _COUNT_LIKE.search(normalised_header(h))
+        h
+        for h in header
+        if h not in counts
+        and _COUNT_LIKE.search(normalised_header(h))
         and header_key(h) not in {a for names in _ALIASES.values() for a in names}
     ]
     if len(counts) > 1 or count_like:
@@ -398,7 +458,9 @@ def _chunk_counts(
 
     # Age.
     age = (
-        column("age").str.lower().str.replace("\u2013", "-")  # an en dash from a spreadsheet
+        column("age")
+        .str.lower()
+        .str.replace("\u2013", "-")  # an en dash from a spreadsheet
         .str.replace(r"\s*-\s*", "-", regex=True)
     )
     years = age.map(_AGE_TEXT)
@@ -483,9 +545,7 @@ def _chunk_counts(
             row_numbers[negative],
             raw_count[negative].tolist(),
         )
-        not_whole = (
-            ~negative & (number.isna() | (number != np.floor(number.fillna(0)))).to_numpy()
-        )
+        not_whole = ~negative & (number.isna() | (number != np.floor(number.fillna(0)))).to_numpy()
         issues.add(
             f"{{where}}: column '{columns['count']}' is not a whole number of children{{found}}; "
             "give the number of children the row stands for (0 or more)",
@@ -507,7 +567,8 @@ def _chunk_counts(
             "age_2_4": (~band_0_1[counted]).astype(int) * w,
             **{
                 column_name: values * w
-                for g in TARGET_GROUPS if g in flags
+                for g in TARGET_GROUPS
+                if g in flags
                 for column_name, values in (
                     (g, flags[g][counted].astype(int)),
                     (f"{g}_sustained", (flags[g][counted] & sustained).astype(int)),
@@ -698,6 +759,13 @@ def registration_counts(
     table = counts.reindex(index=areas.index, columns=template).fillna(0).astype(int)
     table.index.name = "area_code"
     return RegistrationCounts(
-        counts=table, groups=groups, source=source, sha256="", rows=rows, rows_outside=outside,
-        synthetic=synthetic, sustained_contacts=sustained_contacts, as_of=as_of_ts.date(),
+        counts=table,
+        groups=groups,
+        source=source,
+        sha256="",
+        rows=rows,
+        rows_outside=outside,
+        synthetic=synthetic,
+        sustained_contacts=sustained_contacts,
+        as_of=as_of_ts.date(),
     )

@@ -196,7 +196,9 @@ def write_synthetic_registrations(frame: pd.DataFrame, path: str | Path) -> Path
     if "synthetic" not in frame or not frame["synthetic"].astype(bool).all():
         raise ValidationError("the frame is not marked synthetic (column 'synthetic' all 1)")
     if path.is_dir():
-        raise ValidationError(f"{path}: is a folder; give a file name such as extract_synthetic.csv")
+        raise ValidationError(
+            f"{path}: is a folder; give a file name such as extract_synthetic.csv"
+        )
     if path.exists() and not _is_synthetic_extract(path):
         raise ValidationError(
             f"{path}: already exists and is not a synthetic extract written by this tool; it is "

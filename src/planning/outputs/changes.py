@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ import pandas as pd
 
 from planning._errors import ValidationError
 from planning._format import count, km, ratio, share
-
 
 
 def _plain(value: Any) -> Any:
@@ -95,7 +94,12 @@ def load_figures(path: str | Path) -> dict[str, Any]:
 
 def _fmt(value: Any, kind: str) -> str:
     """A compared figure in the house format (:mod:`planning._format`)."""
-    formats = {"share": share, "count": count, "km": km, "ratio": ratio}
+    formats: dict[str, Callable[[Any], str]] = {
+        "share": share,
+        "count": count,
+        "km": km,
+        "ratio": ratio,
+    }
     return formats[kind](value) if kind in formats else str(value)
 
 
@@ -105,7 +109,8 @@ COMPARED_FIGURES: dict[str, tuple[str, str]] = {
     "idaci_children": ("Children 0-15 in income-deprived families (IDACI)", "count"),
     "share_within_reach": ("Under-5s within reach", "share"),
     "share_deprived_within_reach": (
-        "Under-5s in the 30% most deprived areas within reach", "share"
+        "Under-5s in the 30% most deprived areas within reach",
+        "share",
     ),
     "share_other_within_reach": ("Under-5s in other areas within reach", "share"),
     "share_within_short": ("Under-5s within 1 mile", "share"),
@@ -186,7 +191,8 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
     for name in localities:
         before, after = old_loc.get(name), new_loc.get(name)
         add(
-            "Verdict", f"{name} locality verdict",
+            "Verdict",
+            f"{name} locality verdict",
             str(before.get("rag")) if before else "no such locality",
             str(after.get("rag")) if after else "no longer a locality",
         )
@@ -209,8 +215,12 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
         if moved >= 1:
             add("Centres", f"{label}: location", "", f"moved {moved:,.0f} m")
         for key in ("locality", "kind", "load_status"):
-            add("Centres", f"{label}: {key.replace('_', ' ')}", str(before.get(key) or ""),
-                str(after.get(key) or ""))
+            add(
+                "Centres",
+                f"{label}: {key.replace('_', ' ')}",
+                str(before.get(key) or ""),
+                str(after.get(key) or ""),
+            )
 
     old_fig, new_fig = previous.get("figures", {}), current.get("figures", {})
     for key, (label, kind) in COMPARED_FIGURES.items():
@@ -220,11 +230,14 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
     for name in localities:
         before, after = old_loc.get(name) or {}, new_loc.get(name) or {}
         for key, (label, kind) in _LOCALITY_FIGURES.items():
-            add("Localities", f"{name}: {label}", _fmt(before.get(key), kind),
-                _fmt(after.get(key), kind))
+            add(
+                "Localities",
+                f"{name}: {label}",
+                _fmt(before.get(key), kind),
+                _fmt(after.get(key), kind),
+            )
 
-    _text_changes(add, "Reasons", previous.get("reasons", []), current.get("reasons", []),
-                  "Reason")
+    _text_changes(add, "Reasons", previous.get("reasons", []), current.get("reasons", []), "Reason")
 
     old_s, new_s = previous.get("standards", {}), current.get("standards", {})
     for key in list(old_s) + [k for k in new_s if k not in old_s]:
@@ -292,7 +305,8 @@ def changes_block(figures: Mapping[str, Any], *, previous: str | Path | None = N
             rows=[tuple(str(v) for v in row) for row in table.itertuples(index=False)],
             verdict_change=(
                 (rag_badge(verdict.iloc[0]["before"]), rag_badge(verdict.iloc[0]["after"]))
-                if len(verdict) else None
+                if len(verdict)
+                else None
             ),
             verdict=rag_badge(str(figures.get("verdict"))),
             localities=localities,

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from planning._format import count, km, ratio, share, signed
+from planning._html import Markup, render
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.runs.sufficiency import SufficiencyRun
-from planning._html import Markup, render
 
 
 def _html(text: str) -> Any:
@@ -34,7 +34,9 @@ def compare_run(run: SufficiencyRun, scenario: str | Path | Scenario) -> Compari
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     engine = ScenarioEngine(
-        run.result.areas, run.result.centres, standards=run.result.standards,
+        run.result.areas,
+        run.result.centres,
+        standards=run.result.standards,
         area_candidates=False,
     )
     return engine.compare(scenario)
@@ -45,18 +47,26 @@ def headline_table(comparison: Comparison) -> str:
     from planning.analysis.scenarios import HEADLINES
 
     rows = []
-    for key, (label, kind) in HEADLINES.items():
+    for label, kind in HEADLINES.values():
         row = comparison.headline.loc[label]
         fmt = share if kind == "share" else ratio if kind == "ratio" else count
         rows.append(
-            {"Figure": label, "Before": fmt(row["before"]), "After": fmt(row["after"]),
-             "Change": signed(row["change"], kind)}
+            {
+                "Figure": label,
+                "Before": fmt(row["before"]),
+                "After": fmt(row["after"]),
+                "Change": signed(row["change"], kind),
+            }
         )
     rows.append(
-        {"Figure": "Verdict", "Before": comparison.before.figures["rag"],
-         "After": comparison.after.figures["rag"],
-         "Change": "same" if comparison.before.figures["rag"] == comparison.after.figures["rag"]
-         else "changed"}
+        {
+            "Figure": "Verdict",
+            "Before": comparison.before.figures["rag"],
+            "After": comparison.after.figures["rag"],
+            "Change": "same"
+            if comparison.before.figures["rag"] == comparison.after.figures["rag"]
+            else "changed",
+        }
     )
     return _table(pd.DataFrame(rows).set_index("Figure"))
 
@@ -143,17 +153,36 @@ def scenario_maps(comparison: Comparison, *, tiles: str | None = "OpenStreetMap"
     after = comparison.after.to_result()
     s_before, s_after = before.standards, after.standards
     return [
-        sufficiency_map(before.areas, before.centres, tiles=tiles, title="Before",
-                        reach_metres=(s_before.reach_m, s_before.short_reach_m)),
-        sufficiency_map(after.areas, after.centres, tiles=tiles, title="After",
-                        reach_metres=(s_after.reach_m, s_after.short_reach_m)),
-        difference_map(before.areas, after.areas, before.centres, after.centres, tiles=tiles,
-                       title="Difference: areas that gain or lose reasonable reach"),
+        sufficiency_map(
+            before.areas,
+            before.centres,
+            tiles=tiles,
+            title="Before",
+            reach_metres=(s_before.reach_m, s_before.short_reach_m),
+        ),
+        sufficiency_map(
+            after.areas,
+            after.centres,
+            tiles=tiles,
+            title="After",
+            reach_metres=(s_after.reach_m, s_after.short_reach_m),
+        ),
+        difference_map(
+            before.areas,
+            after.areas,
+            before.centres,
+            after.centres,
+            tiles=tiles,
+            title="Difference: areas that gain or lose reasonable reach",
+        ),
     ]
 
 
 def scenario_section(
-    run: SufficiencyRun, scenario: str | Path | Scenario | None, *, tiles: str | None = "OpenStreetMap"
+    run: SufficiencyRun,
+    scenario: str | Path | Scenario | None,
+    *,
+    tiles: str | None = "OpenStreetMap",
 ) -> Any:
     """The whole consultation evidence section for the report (empty without a scenario):
     what changes, the plain-English effect, headline figures, deprivation bands, the areas that

@@ -45,8 +45,8 @@ from folium.template import Template
 from planning import settings
 from planning._errors import ValidationError
 from planning._format import number
-from planning._validate import Problems, require_columns, require_non_empty, require_projected
 from planning._html import Markup, render
+from planning._validate import Problems, require_columns, require_non_empty, require_projected
 
 __all__ = [
     "LABELS",
@@ -167,9 +167,9 @@ class OfflineMap(folium.Map):
     :func:`offline_html` all give a standalone page. Parameters are those of ``folium.Map``.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # folium's returns None
         super().render(**kwargs)
-        _inline_assets(self.get_root())
+        _inline_assets(self.get_root())  # type: ignore[arg-type]  # a Map's root is a Figure
 
 
 def offline_html(m: folium.Map) -> str:
@@ -365,14 +365,13 @@ class _Box(MacroElement):
         self.content, self.position = content, position
         self.css_class = f"planning-box {css}".strip()
 
-    def render(self, **kwargs: Any) -> None:
-        self.get_root().header.add_child(_Raw(_BOX_CSS), name="planning_box_css")
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # folium's returns None
+        root: Any = self.get_root()  # a Figure, which has a header
+        root.header.add_child(_Raw(_BOX_CSS), name="planning_box_css")
         super().render(**kwargs)
 
 
-def _legend(
-    title: str, entries: Sequence[tuple[str, str]], *, subtitle: str | None = None
-) -> _Box:
+def _legend(title: str, entries: Sequence[tuple[str, str]], *, subtitle: str | None = None) -> _Box:
     """A legend from (colour, plain label) pairs under a title."""
     return _Box(
         _js_safe(render("map_legend.html.j2", title=title, subtitle=subtitle, entries=entries))
@@ -479,21 +478,24 @@ def need_layer(
     label = _label(column)
     tips = _tips(
         areas,
-        lambda code, row: [
-            ("Area", f"{_plain(row['area_name'])} ({_plain(code)})"),
-            ("Ward", _plain(row["ward_name"])),
-            (label, _number(values[code], 1)),
-        ]
-        + ([("IDACI", "estimated (suppressed in source)")] if estimated[code] else []),
+        lambda code, row: (
+            [
+                ("Area", f"{_plain(row['area_name'])} ({_plain(code)})"),
+                ("Ward", _plain(row["ward_name"])),
+                (label, _number(values[code], 1)),
+            ]
+            + ([("IDACI", "estimated (suppressed in source)")] if estimated[code] else [])
+        ),
     )
     style = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.7}
-    fill: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: {
-        **style, "fillColor": f["properties"]["fill"] or _NO_DATA
-    }
+
+    def fill(feature: dict[str, Any]) -> dict[str, Any]:
+        return {**style, "fillColor": feature["properties"]["fill"] or _NO_DATA}
+
     group = _polygons(label, areas.geometry, tips, fill, fills=fills, show=show)
     lows = np.concatenate([[finite.min()], bins[:-1]])
     counts = np.bincount(classes, minlength=len(bins))
-    entries = [
+    entries: list[tuple[str, str]] = [
         (colour, Markup("{} &ndash; {} ({})").format(f"{low:,.1f}", f"{high:,.1f}", _areas(n)))
         for colour, low, high, n in zip(colours, lows, bins, counts, strict=True)
     ]
@@ -673,15 +675,17 @@ def outline_layer(
     under5 = localities.get("under5", pd.Series(dtype=float)).reindex(dissolved.index)
     tips = _tips(
         dissolved,
-        lambda group, row: [
-            ("Locality", _plain(group)),
-            ("Verdict", _plain(rag[group]) or "not assessed"),
-            ("Under-5s", _number(under5[group])),
-        ]
-        + [
-            ("Reason", _plain(reason))
-            for reason in (reasons[group] if isinstance(reasons[group], list) else [])
-        ],
+        lambda group, row: (
+            [
+                ("Locality", _plain(group)),
+                ("Verdict", _plain(rag[group]) or "not assessed"),
+                ("Under-5s", _number(under5[group])),
+            ]
+            + [
+                ("Reason", _plain(reason))
+                for reason in (reasons[group] if isinstance(reasons[group], list) else [])
+            ]
+        ),
     )
     colours = rag.map(_RAG_COLOURS).fillna(_NO_DATA)
     group = _polygons(
@@ -871,14 +875,14 @@ def difference_map(
     ):
         tips = _tips(
             changed,
-            lambda code, row, label=label: [
+            lambda code, row, label=label: [  # type: ignore[misc]
                 (label, f"{_plain(row['area_name'])} ({_plain(code)})"),
                 ("Ward", _plain(row["ward_name"])),
                 ("Under-5s", _number(row["under5"])),
             ],
         )
         style = {"color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.55}
-        layer = _polygons(f"{label} ({len(changed)})", changed.geometry, tips, lambda f, s=style: s)
+        layer = _polygons(f"{label} ({len(changed)})", changed.geometry, tips, lambda f, s=style: s)  # type: ignore[misc]
         layer.add_to(m)
         under5 = _number(changed["under5"].sum())
         entries.append((colour, f"{label}: {_areas(len(changed))}, {under5} under-5s"))

@@ -18,8 +18,8 @@ import pandas as pd
 from planning import settings
 from planning._errors import PlanningError
 from planning._format import count, km, ratio, share, whole_share
-from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, resolve_authority
 from planning._html import Markup, render
+from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES
 from planning.runs.sufficiency import SufficiencyRun
 
 logger = logging.getLogger(__name__)
@@ -158,19 +158,27 @@ def access_table(run: SufficiencyRun) -> Any:
     s = r.standards
     a = r.areas
     rows = {}
-    groups = {"All areas": a.index == a.index, "30% most deprived": a["most_deprived_30"],
-              "Other areas": ~a["most_deprived_30"]}
+    groups = {
+        "All areas": a.index == a.index,
+        "30% most deprived": a["most_deprived_30"],
+        "Other areas": ~a["most_deprived_30"],
+    }
     for label, mask in groups.items():
         u5 = a.loc[mask, "under5"]
         total = u5.sum()
         rows[label] = {
             "Under-5s": count(total),
             f"Within {s.reach_km:g} km": share((u5 * a.loc[mask, "within_reach"]).sum() / total)
-            if total else "n/a",
+            if total
+            else "n/a",
             "Within 1 mile": share((u5 * a.loc[mask, "within_short"]).sum() / total)
-            if total else "n/a",
-            f"Within {s.walk_minutes:g} min walk": share((u5 * a.loc[mask, "within_walk"]).sum() / total)
-            if total else "n/a",
+            if total
+            else "n/a",
+            f"Within {s.walk_minutes:g} min walk": share(
+                (u5 * a.loc[mask, "within_walk"]).sum() / total
+            )
+            if total
+            else "n/a",
         }
     return _table(pd.DataFrame(rows).T)
 
@@ -304,13 +312,20 @@ def html_to_pdf(
         )
     with tempfile.TemporaryDirectory(prefix="planning-chromium-", ignore_cleanup_errors=True) as p:
         command = [
-            executable, *CHROMIUM_FLAGS, f"--user-data-dir={p}", f"--print-to-pdf={target}",
+            executable,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={p}",
+            f"--print-to-pdf={target}",
             source.as_uri(),
         ]
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout,
-                stdin=subprocess.DEVNULL, check=False,
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise PlanningError(

@@ -43,25 +43,26 @@ from pydantic import ValidationError as SchemaError
 
 from planning import settings
 from planning._errors import PlanningError, ValidationError
-from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
-from planning.outputs.changes import compare_figures, load_figures
-from planning._files import file_sha256, input_label
-from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
-from planning.outputs.report import (
-    report_notebook,
-    find_chromium,
-    html_to_pdf,
-    render_html,
-)
-from planning._html import Markup, render
-from planning._format import slug
 from planning._files import (
     atomic_directory,
     check_output_folder,
+    file_sha256,
+    input_label,
     publishing_stopped,
     remove_stale_staging,
     stop_publishing,
     why_protected,
+)
+from planning._format import slug
+from planning._html import Markup, render
+from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
+from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
+from planning.outputs.changes import compare_figures, load_figures
+from planning.outputs.report import (
+    find_chromium,
+    html_to_pdf,
+    render_html,
+    report_notebook,
 )
 
 logger = logging.getLogger(__name__)
@@ -135,22 +136,26 @@ _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Format = Annotated[Literal["html", "pdf"], BeforeValidator(_lower)]
 _Formats = Annotated[list[_Format], BeforeValidator(_as_list)]
 _CENTRES = Field(
-    default=None, examples=["centres/thurrock.csv"],
+    default=None,
+    examples=["centres/thurrock.csv"],
     description="the council's centres file (CSV, GeoJSON, GPKG; relative to the schedule's "
     "folder); required for every authority except Derby",
 )
 _STANDARDS = Field(default=None, examples=["standards.yaml"], description="standards YAML file")
 _SCENARIO = Field(
-    default=None, examples=["scenarios/close_two.yaml"],
+    default=None,
+    examples=["scenarios/close_two.yaml"],
     description="scenario file, passed to the report notebook as its 'scenario' parameter",
 )
 _OUT = Field(
-    default=None, examples=["thurrock"],
+    default=None,
+    examples=["thurrock"],
     description="reports root (default --out); relative paths are read from --out, and a folder "
     "outside --out needs 'allow_out_outside: true' at the top of the schedule",
 )
 _FORMATS = Field(
-    default=None, examples=[["html", "pdf"]],
+    default=None,
+    examples=[["html", "pdf"]],
     description="html (always written) and/or pdf (needs Chromium); default [html]",
 )
 
@@ -194,7 +199,8 @@ class ScheduleFile(BaseModel):
     )
     defaults: RunDefaults = Field(default_factory=RunDefaults)
     allow_out_outside: bool = Field(
-        default=False, strict=True,
+        default=False,
+        strict=True,
         description="let runs write reports outside --out (only for a trusted schedule's author)",
     )
 
@@ -303,13 +309,23 @@ def _spec(
         except ValidationError as exc:
             problems.add(f"{where}: 'scenario': {exc}")
     out = _out_folder(
-        run.out, root=default_out, where=where, problems=problems,
+        run.out,
+        root=default_out,
+        where=where,
+        problems=problems,
         allow_outside=allow_out_outside,
     )
     formats = _formats(run.formats, where=where, problems=problems)
     return ReportSpec(
-        authority=code, name=name, centres=centres, standards=standards, scenario=scenario,
-        out=out, formats=formats, origin=where, force=force,
+        authority=code,
+        name=name,
+        centres=centres,
+        standards=standards,
+        scenario=scenario,
+        out=out,
+        formats=formats,
+        origin=where,
+        force=force,
     )
 
 
@@ -379,8 +395,13 @@ def report_spec(
         )
         problems.raise_if_any()
     spec = _spec(
-        run, base=Path.cwd(), default_out=Path(out), where="report", problems=problems,
-        require_centres=False, force=force,
+        run,
+        base=Path.cwd(),
+        default_out=Path(out),
+        where="report",
+        problems=problems,
+        require_centres=False,
+        force=force,
     )
     problems.raise_if_any()
     assert spec is not None
@@ -468,8 +489,13 @@ def load_schedule(
         except SchemaError:
             continue  # its authority is missing or refused: reported by the schema
         spec = _spec(
-            run, base=path.resolve().parent, default_out=Path(out), where=f"entry {number}",
-            problems=problems, require_centres=True, allow_out_outside=allow_outside,
+            run,
+            base=path.resolve().parent,
+            default_out=Path(out),
+            where=f"entry {number}",
+            problems=problems,
+            require_centres=True,
+            allow_out_outside=allow_outside,
             force=force,
         )
         if spec is not None:
@@ -520,7 +546,7 @@ class ReportOutcome:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -558,7 +584,10 @@ def previous_report(out: str | Path, authority_slug: str, *, date: dt.date) -> P
 
 
 def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"planning": settings.VERSION, "python": platform.python_version()}
+    versions: dict[str, str | None] = {
+        "planning": settings.VERSION,
+        "python": platform.python_version(),
+    }
     for package in ("papermill", "nbconvert", "nbclient", "pandas", "geopandas", "numpy", "folium"):
         try:
             versions[package] = metadata.version(package)
@@ -574,8 +603,11 @@ def _source_revision() -> str | None:
         return None
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-            timeout=10, check=False,
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -685,7 +717,8 @@ def _keep_failure(
         )
         (folder / "error.txt").write_text(text, encoding="utf-8")
         files = {
-            kind: name for kind, name in manifest.get("files", {}).items()
+            kind: name
+            for kind, name in manifest.get("files", {}).items()
             if (folder / name).exists()
         }
         files["error"] = "error.txt"
@@ -768,8 +801,11 @@ def run_scheduled_report(
             data_vintages=DATA_VINTAGES,
             versions=_versions(),
             source_revision=_source_revision(),
-            previous=None if previous is None else {
-                "report_date": previous.name, "folder": os.path.relpath(previous, spec.out),
+            previous=None
+            if previous is None
+            else {
+                "report_date": previous.name,
+                "folder": os.path.relpath(previous, spec.out),
             },
         )
         if publishing_stopped():
@@ -803,7 +839,8 @@ def run_scheduled_report(
                 figures = load_figures(staging / FIGURES)
                 changes = (
                     compare_figures(load_figures(staging / PREVIOUS_FIGURES), figures)
-                    if previous is not None else None
+                    if previous is not None
+                    else None
                 )
                 step = "rendering the HTML report"
                 (staging / f"{stem}.html").write_text(
@@ -832,21 +869,37 @@ def run_scheduled_report(
                 step = "publishing"
             except Exception as exc:  # not KeyboardInterrupt: that stops, staging is removed
                 folder, summary = _keep_failure(
-                    spec, date=date, started=started, staging=staging, manifest=manifest,
-                    step=step, exc=exc,
+                    spec,
+                    date=date,
+                    started=started,
+                    staging=staging,
+                    manifest=manifest,
+                    step=step,
+                    exc=exc,
                 )
                 raise _Kept(folder, summary) from exc
     except _Kept as kept:
         return _failed_outcome(spec, date, clock, kept.folder, kept.summary)
     except Exception as exc:
         folder, summary = _keep_failure(
-            spec, date=date, started=started, staging=staging_seen, manifest=manifest, step=step,
+            spec,
+            date=date,
+            started=started,
+            staging=staging_seen,
+            manifest=manifest,
+            step=step,
             exc=exc,
         )
         return _failed_outcome(spec, date, clock, folder, summary)
     return ReportOutcome(
-        authority=spec.authority, name=spec.name, date=date, status="ok", folder=target,
-        out=spec.out, duration_seconds=time.perf_counter() - clock, origin=spec.origin,
+        authority=spec.authority,
+        name=spec.name,
+        date=date,
+        status="ok",
+        folder=target,
+        out=spec.out,
+        duration_seconds=time.perf_counter() - clock,
+        origin=spec.origin,
         verdict=manifest.get("verdict"),
         changes=None if changes is None else len(changes),
         previous_date=previous.name if previous is not None else None,
@@ -866,9 +919,15 @@ def _failed_outcome(
     spec: ReportSpec, date: dt.date, clock: float, folder: Path | None, summary: str
 ) -> ReportOutcome:
     return ReportOutcome(
-        authority=spec.authority, name=spec.name, date=date, status="failed",
-        folder=folder or spec.out / FAILED_DIR, out=spec.out,
-        duration_seconds=time.perf_counter() - clock, origin=spec.origin, error=summary,
+        authority=spec.authority,
+        name=spec.name,
+        date=date,
+        status="failed",
+        folder=folder or spec.out / FAILED_DIR,
+        out=spec.out,
+        duration_seconds=time.perf_counter() - clock,
+        origin=spec.origin,
+        error=summary,
         files={"error": "error.txt"},
     )
 
@@ -895,7 +954,6 @@ def run_report(
     if not outcome.ok or outcome.html is None:
         raise PlanningError(f"report for {outcome.name} failed: {outcome.error} ({outcome.folder})")
     return outcome.html
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -925,13 +983,21 @@ def _crashed(spec: ReportSpec, date: dt.date, exc: BaseException) -> ReportOutco
     """A run whose worker process died: record it in failed/ from the parent."""
     started = _now()
     manifest = {
-        "schema": _MANIFEST_SCHEMA, "authority": {"code": spec.authority, "name": spec.name},
-        "report_date": date.isoformat(), "run": spec.origin,
-        "started": started.isoformat(timespec="seconds"), "files": {},
+        "schema": _MANIFEST_SCHEMA,
+        "authority": {"code": spec.authority, "name": spec.name},
+        "report_date": date.isoformat(),
+        "run": spec.origin,
+        "started": started.isoformat(timespec="seconds"),
+        "files": {},
     }
     folder, summary = _keep_failure(
-        spec, date=date, started=started, staging=None, manifest=manifest,
-        step="running in a worker process", exc=exc,
+        spec,
+        date=date,
+        started=started,
+        staging=None,
+        manifest=manifest,
+        step="running in a worker process",
+        exc=exc,
     )
     return _failed_outcome(spec, date, time.perf_counter(), folder, summary)
 
@@ -999,9 +1065,11 @@ def run_schedule(
     redirect = logging_redirect_tqdm() if show else nullcontext()
     pool: ProcessPoolExecutor | None = None
     try:
-        with _stop_on_signals(), redirect, tqdm(
-            total=len(specs), unit="report", disable=not show, desc="reports"
-        ) as bar:
+        with (
+            _stop_on_signals(),
+            redirect,
+            tqdm(total=len(specs), unit="report", disable=not show, desc="reports") as bar,
+        ):
             if executor is None and (workers == 1 or len(specs) <= 1):
                 for position, spec in enumerate(specs):
                     finish(position, run_scheduled_report(spec, **options))  # type: ignore[arg-type]
@@ -1015,7 +1083,7 @@ def run_schedule(
                     )
                 run = run_scheduled_report if executor is not None else _run_in_worker
                 futures: dict[Future[ReportOutcome], int] = {
-                    (executor or pool).submit(run, spec, **options): i  # type: ignore[union-attr]
+                    (executor or pool).submit(run, spec, **options): i  # type: ignore[union-attr,arg-type]
                     for i, spec in enumerate(specs)
                 }
                 for future in as_completed(futures):
@@ -1178,8 +1246,11 @@ def _stop_workers(pool: ProcessPoolExecutor, timeout: float = 60.0) -> None:
 
     # ProcessPoolExecutor has no public way to reach its processes; _processes is stable
     # from Python 3.8 to 3.13.
-    workers = [psutil.Process(p.pid) for p in list(getattr(pool, "_processes", {}).values())
-               if p.is_alive()]
+    workers = [
+        psutil.Process(p.pid)
+        for p in list(getattr(pool, "_processes", {}).values())
+        if p.is_alive()
+    ]
     tree = list(workers)
     for worker in workers:
         with suppress(psutil.Error):
@@ -1203,8 +1274,11 @@ def format_summary(outcomes: Sequence[ReportOutcome], *, elapsed: float | None =
         label = f"{o.name} ({o.authority})".ljust(width)
         if o.ok:
             change = (
-                "first report" if o.changes is None
-                else "no change" if o.changes == 0 else f"{o.changes} change(s)"
+                "first report"
+                if o.changes is None
+                else "no change"
+                if o.changes == 0
+                else f"{o.changes} change(s)"
             )
             lines.append(
                 f"  {label}  ok      {o.duration_seconds:6.1f} s  {o.verdict or '':5}  {change}: "
@@ -1240,9 +1314,13 @@ th { background: #f4f4f4; }
 
 #: Link text of each file kind on the index, and whether it is shown in bold (in this order).
 _LINK_LABELS: dict[str, tuple[str, bool]] = {
-    "html": ("report", True), "pdf": ("PDF", False), "error": ("error.txt", True),
-    "notebook": ("notebook", False), "manifest": ("manifest", False),
-    "figures": ("figures", False), "previous_figures": ("previous figures", False),
+    "html": ("report", True),
+    "pdf": ("PDF", False),
+    "error": ("error.txt", True),
+    "notebook": ("notebook", False),
+    "manifest": ("manifest", False),
+    "figures": ("figures", False),
+    "previous_figures": ("previous figures", False),
 }
 
 
@@ -1274,8 +1352,10 @@ def _index_is_ours(page: Path) -> bool:
         return False
     return f'<meta name="generator" content="{INDEX_GENERATOR}">' in head or (
         # indexes written before the generator tag was added
-        head.startswith('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-                        "<title>Children's centre sufficiency reports</title>")
+        head.startswith(
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Children's centre sufficiency reports</title>"
+        )
     )
 
 

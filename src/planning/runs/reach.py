@@ -37,8 +37,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from planning import _format, settings
-from planning._html import Markup, render
 from planning._errors import ValidationError
+from planning._html import Markup, render
 from planning.analysis.disclosure import (
     ALL,
     DEFAULT_THRESHOLD,
@@ -65,10 +65,10 @@ __all__ = [
     "AGE_BANDS",
     "REACH_BANDS",
     "TARGET_GROUPS",
-    "RegistrationCounts",
     "PublishedReach",
     "ReachResult",
     "ReachRun",
+    "RegistrationCounts",
     "assess_reach",
     "publish_reach",
     "reach_band",
@@ -185,7 +185,9 @@ FIXED_GROUPINGS: dict[str, str] = {"bands": "deprivation_band"}
 #: scenario (so they cannot be differenced) and wards (a few areas each: exact ward totals
 #: would force many more blanks in the small-area table).
 NETWORK_GROUPINGS: dict[str, str] = {
-    "centres": "centre_id", "localities": "locality", "wards": "ward_name",
+    "centres": "centre_id",
+    "localities": "locality",
+    "wards": "ward_name",
 }
 
 
@@ -236,8 +238,15 @@ class ReachResult:
 
 
 _AREA_KEEP = (
-    "under5", "under5_income_deprived", "idaci_children", "imd_decile", "centre_id", "locality",
-    "deprivation_band", "ward_name", "distance_m",
+    "under5",
+    "under5_income_deprived",
+    "idaci_children",
+    "imd_decile",
+    "centre_id",
+    "locality",
+    "deprivation_band",
+    "ward_name",
+    "distance_m",
 )
 
 
@@ -400,17 +409,16 @@ class PublishedReach:
     disclosure: dict[str, Any] = field(default_factory=dict)
 
 
-def _rounded_group_table(
-    areas: pd.DataFrame, column: str, threshold: int
-) -> pd.DataFrame:
+def _rounded_group_table(areas: pd.DataFrame, column: str, threshold: int) -> pd.DataFrame:
     """A network grouping's table from small-area counts rounded before summing."""
     table = areas[[column, "under5"]].copy()
     if "under5_income_deprived" in areas:
         table["under5_income_deprived"] = areas["under5_income_deprived"]
     for count in ("registered", "sustained"):
         table[count] = round_counts(areas[count], threshold=threshold)
-    summed = [c for c in ("under5", "registered", "sustained", "under5_income_deprived")
-              if c in table]
+    summed = [
+        c for c in ("under5", "registered", "sustained", "under5_income_deprived") if c in table
+    ]
     frame = _group_table(table, column, summed)
     frame.index = frame.index.astype(str)
     return frame
@@ -502,7 +510,8 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         age_withheld = age_protection.withheld
     withheld += age_withheld
     tables["ages"] = apply_suppression(
-        ages, age_hidden,
+        ages,
+        age_hidden,
         derived={c: ["registered"] for c in ("reach", "reach_low", "reach_high")},
     )
     smallest = int(round_counts([1], threshold=threshold)[0])
@@ -538,11 +547,15 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
             "threshold": threshold,
             "rounding_base": ROUNDING_BASE,
             "smallest_rounded": smallest,
-            "exact_tables": ["areas", *[n for n in fixed], "ages", "target_groups (authority, "
-                             "deprivation band)"],
+            "exact_tables": [
+                "areas",
+                *[n for n in fixed],
+                "ages",
+                "target_groups (authority, deprivation band)",
+            ],
             "rounded_tables": [n for n in NETWORK_GROUPINGS if n in tables]
             + ["target_groups (locality)"],
-            "sensitive_counts_audited": int(len(audit)),
+            "sensitive_counts_audited": len(audit),
         },
     )
 
@@ -570,7 +583,9 @@ def _publish_target_groups(
     level_of = {"deprivation band": "bands", "authority": ALL}
     for group in result.counts.groups:
         joint = counts.join(
-            result.counts.counts[[group, f"{group}_sustained"]].reindex(counts.index).fillna(0)
+            result.counts.counts[[group, f"{group}_sustained"]]
+            .reindex(counts.index)
+            .fillna(0)
             .astype(int)
             .rename(columns={group: "group", f"{group}_sustained": "group_sustained"})
         )
@@ -580,8 +595,10 @@ def _publish_target_groups(
             threshold=threshold,
             publish_cells=False,
             not_greater=[
-                ("sustained", "registered"), ("group_sustained", "group"),
-                ("group", "registered"), ("group_sustained", "sustained"),
+                ("sustained", "registered"),
+                ("group_sustained", "group"),
+                ("group", "registered"),
+                ("group_sustained", "sustained"),
             ],
             rounding_known=True,
             known=protection,
@@ -592,7 +609,7 @@ def _publish_target_groups(
             {"group": "registered", "group_sustained": "sustained"}
         )
         audits.append(audit.assign(table=f"target group {group}"))
-        for g, states in p.total_state.items():
+        for states in p.total_state.values():
             withheld += int((states[["group", "group_sustained"]].to_numpy() == 1).sum())
         rows = target["group"] == group
         for position, row in target[rows].iterrows():
@@ -603,14 +620,18 @@ def _publish_target_groups(
             frame = frame.set_axis(frame.index.astype(str))
             target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
         if "locality" in areas:
-            rounded = pd.DataFrame(
-                {
-                    "registered": round_counts(joint["group"], threshold=threshold),
-                    "sustained": round_counts(joint["group_sustained"], threshold=threshold),
-                    "unit_registered": round_counts(joint["registered"], threshold=threshold),
-                },
-                index=joint.index,
-            ).groupby(areas["locality"].astype(str)).sum()
+            rounded = (
+                pd.DataFrame(
+                    {
+                        "registered": round_counts(joint["group"], threshold=threshold),
+                        "sustained": round_counts(joint["group_sustained"], threshold=threshold),
+                        "unit_registered": round_counts(joint["registered"], threshold=threshold),
+                    },
+                    index=joint.index,
+                )
+                .groupby(areas["locality"].astype(str))
+                .sum()
+            )
             for position, row in target[rows & (target["level"] == "locality")].iterrows():
                 for column in rounded.columns:
                     target.loc[position, column] = int(rounded.loc[str(row["unit"]), column])
@@ -718,17 +739,25 @@ def reach_html(published: PublishedReach, *, title: str = "Reach from registrati
         show.index = own["label"].to_numpy()
         show.index.name = "Target group"
         parts += [{"kind": "heading", "text": "Target groups (authority)"}, _table(show)]
-    parts.append({
-        "kind": "paragraph",
-        "text": "Reach = registered children living in the area / resident under-5s (ONS). Bands: "
-        "90%+ almost all, 75-90% most, 50-75% majority, below 50% minority; the 'good' "
-        f"benchmark is {_format.whole_share(GOOD_BENCHMARK)}. Counts below "
-        f"{published.threshold} are withheld.",
-    })
-    return str(render(
-        "report_section.html.j2", css_class="reach", title=title, notes=published.notes,
-        cards=cards, parts=parts,
-    ))
+    parts.append(
+        {
+            "kind": "paragraph",
+            "text": "Reach = registered children living in the area / resident under-5s (ONS). Bands: "
+            "90%+ almost all, 75-90% most, 50-75% majority, below 50% minority; the 'good' "
+            f"benchmark is {_format.whole_share(GOOD_BENCHMARK)}. Counts below "
+            f"{published.threshold} are withheld.",
+        }
+    )
+    return str(
+        render(
+            "report_section.html.j2",
+            css_class="reach",
+            title=title,
+            notes=published.notes,
+            cards=cards,
+            parts=parts,
+        )
+    )
 
 
 def write_reach_outputs(
@@ -825,7 +854,7 @@ def run_reach(
     result.notes.extend(run.result.notes)
     provenance = {
         "authority": {"code": run.authority_code, "name": run.authority_name},
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "registrations": {
             "file": counts.source,
             "sha256": counts.sha256,

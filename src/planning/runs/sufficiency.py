@@ -16,10 +16,16 @@ import pandas as pd
 
 from planning import settings
 from planning._files import atomic_directory, file_sha256, input_label, json_safe, write_json
-from planning.standards import Standards, load_standards
-from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES, VINTAGE_FILES, load_areas, resolve_authority
-from planning.inputs.centres import read_centres, write_csv
 from planning.analysis.sufficiency import SufficiencyResult, assess_sufficiency
+from planning.inputs.areas import (
+    ATTRIBUTION,
+    DATA_VINTAGES,
+    VINTAGE_FILES,
+    load_areas,
+    resolve_authority,
+)
+from planning.inputs.centres import read_centres, write_csv
+from planning.standards import Standards, load_standards
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
     ]
     return {
         "authority": {"code": run.authority_code, "name": run.authority_name},
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "planning_version": settings.VERSION,
         "verdict": result.authority["rag"],
         "reasons": result.authority["reasons"],
@@ -111,14 +117,17 @@ def _json(value: Any) -> Any:
 def run_input_files(inputs: dict[str, Any]) -> list[str]:
     """The input files named in a run's ``inputs`` record (an output folder must not hold one)."""
     return [
-        str(value) for key, value in inputs.items()
+        str(value)
+        for key, value in inputs.items()
         if key.endswith("_file") and value and Path(str(value)).is_file()
     ]
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     """Plain columns for CSV/GPKG: categoricals as text, lists joined with ' | '."""
-    out = pd.DataFrame(frame.drop(columns=frame.geometry.name) if hasattr(frame, "geometry") else frame)
+    out = pd.DataFrame(
+        frame.drop(columns=frame.geometry.name) if hasattr(frame, "geometry") else frame
+    )
     for column in out.columns:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].astype(str)
@@ -127,9 +136,7 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sufficiency_outputs(
-    run: SufficiencyRun, out: str | Path, *, force: bool = False
-) -> Path:
+def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bool = False) -> Path:
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
     (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
 
@@ -196,8 +203,8 @@ def write_comparison_outputs(
     ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
     ``summary.json``.
     """
-    from planning.inputs.centres import write_centres
     from planning.analysis.scenarios import CENTRE_FIELDS, table_to_centres
+    from planning.inputs.centres import write_centres
 
     out = Path(out)
     inputs = run_input_files(dict((extra or {}).get("inputs", {})))

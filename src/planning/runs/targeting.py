@@ -9,9 +9,9 @@ evaluates the targeting model; ``write_targeting_outputs`` writes the tables ato
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -131,7 +131,7 @@ def run_targeting(
             run = run_sufficiency(authority, centres=centres, standards=standards)
         provenance = {
             "authority": {"code": run.authority_code, "name": run.authority_name},
-            "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "inputs": run.inputs,
         }
         reach_areas = None
@@ -256,13 +256,15 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     parts: list[dict[str, Any]] = []
     if len(run.errors):
         first = run.errors.iloc[0]
-        parts.append({
-            "kind": "paragraph",
-            "text": f"{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
-            f"({_format.count(first['in_need_missed'])} of {_format.count(first['in_need_total'])})"
-            f" live outside the {first['targeting']}; {_pct(first['inclusion_error'])} of "
-            "under-5s inside them are not in income-deprived families.",
-        })
+        parts.append(
+            {
+                "kind": "paragraph",
+                "text": f"{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
+                f"({_format.count(first['in_need_missed'])} of {_format.count(first['in_need_total'])})"
+                f" live outside the {first['targeting']}; {_pct(first['inclusion_error'])} of "
+                "under-5s inside them are not in income-deprived families.",
+            }
+        )
         show = pd.DataFrame(
             {
                 "Areas": run.errors["areas_targeted"].astype(int),
@@ -278,20 +280,24 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     )
     wide.index = [f"top {_format.whole_share(p)} of areas" for p in wide.index]
     wide.columns = [RANKING_LABELS.get(c, "model score") for c in wide.columns]
-    parts.append({
-        "kind": "heading",
-        "text": "Share of under-5s in income-deprived families in the targeted areas",
-    })
+    parts.append(
+        {
+            "kind": "heading",
+            "text": "Share of under-5s in income-deprived families in the targeted areas",
+        }
+    )
     parts.append(_table(wide.map(_pct)))
     local = run.outreach[
         (run.outreach["level"] == run.outreach["level"].iloc[0])
         & (run.outreach["reach_model"] == "saturating")
     ]
-    parts.append({
-        "kind": "heading",
-        "text": f"Outreach: {_format.count(local['hours'].iloc[0])} hours split between "
-        f"{run.outreach['level'].iloc[0]} groups",
-    })
+    parts.append(
+        {
+            "kind": "heading",
+            "text": f"Outreach: {_format.count(local['hours'].iloc[0])} hours split between "
+            f"{run.outreach['level'].iloc[0]} groups",
+        }
+    )
     show = pd.DataFrame(
         {
             "Families in need reached": local["in_need_reached"].map(_format.count),
@@ -300,18 +306,23 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     )
     show.index = local["rule"].to_numpy()
     parts.append(_table(show))
-    parts.append({
-        "kind": "paragraph",
-        "text": "Reach model: contacts = hours x families per hour, falling at random on the "
-        "group's families (expected in-need reached = in need x (1 - exp(-contacts / "
-        "families))).",
-    })
+    parts.append(
+        {
+            "kind": "paragraph",
+            "text": "Reach model: contacts = hours x families per hour, falling at random on the "
+            "group's families (expected in-need reached = in need x (1 - exp(-contacts / "
+            "families))).",
+        }
+    )
     if run.evaluation is not None and run.scores is not None:
         parts += [
             {"kind": "heading", "text": "Targeting model"},
             {"kind": "paragraph", "text": run.evaluation.summary},
-            _table(run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]]
-                   .round(3)),
+            _table(
+                run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]].round(
+                    3
+                )
+            ),
         ]
         top = run.scores.head(top_areas)
         show = pd.DataFrame(
@@ -323,11 +334,16 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
             }
         )
         parts.append(_table(show))
-    return str(render(
-        "report_section.html.j2", css_class="targeting",
-        title=f"Targeting and outreach: {run.authority_name}", notes=run.notes, cards=[],
-        parts=parts,
-    ))
+    return str(
+        render(
+            "report_section.html.j2",
+            css_class="targeting",
+            title=f"Targeting and outreach: {run.authority_name}",
+            notes=run.notes,
+            cards=[],
+            parts=parts,
+        )
+    )
 
 
 def write_targeting_outputs(

@@ -48,9 +48,9 @@ import pandas as pd
 
 from planning import _format, settings
 from planning._errors import ValidationError
-from planning.standards import Standards, load_standards
-from planning.inputs.centres import far_from_authority
 from planning.analysis.scenarios import Evaluation, Scenario, ScenarioEngine, compare
+from planning.inputs.centres import far_from_authority
+from planning.standards import Standards, load_standards
 
 __all__ = [
     "MAX_ADDED_SITES",
@@ -58,7 +58,6 @@ __all__ = [
     "WHOLE_AUTHORITY",
     "Card",
     "Dashboard",
-    "build_dashboard",
     "default_centres",
     "format_count",
     "format_share",
@@ -222,7 +221,7 @@ class Dashboard:
 
     def _known(self, centre_id: Any) -> str:
         text = str(centre_id) if isinstance(centre_id, (str, int)) else None
-        if text is None or text not in self.current.index and text not in self._added:
+        if text is None or (text not in self.current.index and text not in self._added):
             listed = ", ".join(self.centre_ids[:15])
             shown = repr(centre_id)[:40]
             raise ValidationError(f"unknown centre {shown}; the centres are {listed}")
@@ -316,7 +315,9 @@ class Dashboard:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"the distance must be a number of km, not {value!r:.40}") from None
+            raise ValidationError(
+                f"the distance must be a number of km, not {value!r:.40}"
+            ) from None
         low, high = REACH_KM_RANGE
         if not math.isfinite(number) or not low <= number <= high:
             raise ValidationError(f"the distance must be between {low:g} and {high:g} km")
@@ -459,7 +460,9 @@ class Dashboard:
 
     def changes(self) -> list[str]:
         """The change being tried, one plain line each."""
-        lines = [f"Switched off: {self.centre_name(c)}" for c in self.current.index if c in self._closed]
+        lines = [
+            f"Switched off: {self.centre_name(c)}" for c in self.current.index if c in self._closed
+        ]
         lines += [f"Added: {site.name}" for site in self._added.values()]
         if self._reach_km != self.standards.reach_km:
             lines.append(

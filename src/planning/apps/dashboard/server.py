@@ -150,7 +150,11 @@ class WidgetOnlyConnection(ZMQChannelsWebsocketConnection):
             if not isinstance(content, dict):
                 raise ValueError("a kernel message's content is a JSON object")
             return channel, header, content
-        msg = deserialize_binary_message(incoming) if isinstance(incoming, bytes) else json.loads(incoming)
+        msg = (
+            deserialize_binary_message(incoming)
+            if isinstance(incoming, bytes)
+            else json.loads(incoming)
+        )
         if not isinstance(msg, dict):
             raise ValueError("a kernel message is a JSON object")
         header, content = msg.get("header") or {}, msg.get("content") or {}
@@ -158,7 +162,9 @@ class WidgetOnlyConnection(ZMQChannelsWebsocketConnection):
             raise ValueError("a kernel message's header and content are JSON objects")
         return msg.get("channel"), header, content
 
-    def refusal(self, channel: str | None, header: dict[str, Any], content: dict[str, Any]) -> str | None:
+    def refusal(
+        self, channel: str | None, header: dict[str, Any], content: dict[str, Any]
+    ) -> str | None:
         """Why a browser message must not reach the kernel, or ``None`` if it may."""
         msg_type = header.get("msg_type") if isinstance(header, dict) else None
         if channel not in ("shell", "control", None):
@@ -197,7 +203,9 @@ class WidgetOnlyConnection(ZMQChannelsWebsocketConnection):
             content["execution_count"] = None
         reply = self.session.msg(msg_type[: -len("_request")] + "_reply", content, parent=header)
         if self.subprotocol == _V1:
-            self.write_message(serialize_msg_to_ws_v1(reply, channel, self.session.pack), binary=True)
+            self.write_message(
+                serialize_msg_to_ws_v1(reply, channel, self.session.pack), binary=True
+            )
         else:
             reply["channel"] = channel
             self.write_message(json.dumps(reply, default=json_default))
@@ -213,7 +221,7 @@ class WidgetOnlyConnection(ZMQChannelsWebsocketConnection):
             _, parts = self.session.feed_identities(outgoing_msg)
             header = self.session.unpack(parts[1])
             msg_type = header.get("msg_type")
-            content = bytes(parts[4])
+            content = bytes(parts[4])  # type: ignore[arg-type]  # a zmq Frame is a buffer
         except Exception:  # not a kernel message: nothing the page should get
             self.log.warning("Withheld an unreadable kernel message from the page")
             return
@@ -355,13 +363,15 @@ def _page_templates() -> jinja2.Environment:
 
 def busy_page(*, base_url: str = "/", retry_after: int = RETRY_AFTER_S) -> str:
     """The HTML of the page served instead of the dashboard when every place is taken."""
-    return _page_templates().get_template("busy.html.j2").render(
-        base_url=base_url, retry_after=int(retry_after)
+    return (
+        _page_templates()
+        .get_template("busy.html.j2")
+        .render(base_url=base_url, retry_after=int(retry_after))
     )
 
 
 @functools.cache
-def planning_voila() -> type:
+def planning_voila() -> Any:
     """Voila's application with ``BoundedVoilaHandler`` serving the page (the busy page beyond
     ``PlanningKernelManager.max_kernels``) and :data:`SECURITY_HEADERS` on every response.
 
@@ -371,10 +381,10 @@ def planning_voila() -> type:
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
-    class BoundedVoilaHandler(TornadoVoilaHandler):  # type: ignore[misc]
+    class BoundedVoilaHandler(TornadoVoilaHandler):
         """Voila's page handler, refusing a page (503, busy page) when every place is taken."""
 
-        @tornado.web.authenticated  # type: ignore[misc]
+        @tornado.web.authenticated
         async def get(self, path: str | None = None) -> None:
             manager = self.kernel_manager
             if path or not isinstance(manager, PlanningKernelManager):
@@ -416,7 +426,7 @@ def planning_voila() -> type:
                     headers[name] = value
             return status_code, headers, chunk
 
-    class PlanningVoila(Voila):  # type: ignore[misc]
+    class PlanningVoila(Voila):
         """Voila, serving the dashboard page with ``BoundedVoilaHandler``."""
 
         def init_settings(self) -> dict[str, Any]:
@@ -575,7 +585,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch(log: str | Path, *, port: int | None = None, timeout: float = 90, **options: Any) -> RunningServer:
+def launch(
+    log: str | Path, *, port: int | None = None, timeout: float = 90, **options: Any
+) -> RunningServer:
     """Start the locked-down Voila server in the background and wait until it listens.
 
     For tests and benchmarks: ``port`` defaults to a free one; output goes to ``log``; other
@@ -587,7 +599,10 @@ def launch(log: str | Path, *, port: int | None = None, timeout: float = 90, **o
     log = Path(log)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command, cwd=Path(command[3]).parent, stdout=out, stderr=subprocess.STDOUT,
+            command,
+            cwd=Path(command[3]).parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env=voila_environment(),
         )
     server = RunningServer(f"http://127.0.0.1:{port}/", port, process, log)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,8 @@ import shapely
 
 from planning import settings
 from planning._errors import ValidationError
-from planning.standards import Standards
+from planning._format import slug, standard_km
+from planning._html import Markup, render
 from planning.apps.dashboard.model import (
     REACH_KM_RANGE,
     WHOLE_AUTHORITY,
@@ -39,8 +39,7 @@ from planning.apps.dashboard.model import (
     _standards,
     default_centres,
 )
-from planning._html import Markup, render
-from planning._format import slug, standard_km
+from planning.standards import Standards
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +112,13 @@ def table_html(table: pd.DataFrame, *, selected: str | None = None) -> str:
         # The reasons that set the verdict (all of them when it is green); the CSV has every one.
         shown = [r for r in row["reasons"] if not r.startswith("Green")] or list(row["reasons"])
         rows.append(
-            {**row.to_dict(), "name": name, "selected": name == selected,
-             "badge": _rag_badge(row["rag"]), "reasons": shown}
+            {
+                **row.to_dict(),
+                "name": name,
+                "selected": name == selected,
+                "badge": _rag_badge(row["rag"]),
+                "reasons": shown,
+            }
         )
     return render("dashboard_table.html.j2", reach=reach, rows=rows)
 
@@ -229,7 +233,9 @@ class DashboardMap:
         self.locality.data = self._collection(in_locality)
         centres: pd.DataFrame = layers["centres"]
         radius = round(layers["reach_m"])
-        lon, lat = self._to_map.transform(centres["easting"].to_numpy(), centres["northing"].to_numpy())
+        lon, lat = self._to_map.transform(
+            centres["easting"].to_numpy(), centres["northing"].to_numpy()
+        )
         markers, rings = [], []
         for (centre_id, row), y, x in zip(centres.iterrows(), lat, lon):
             location = [round(float(y), 6), round(float(x), 6)]
@@ -265,7 +271,10 @@ class DashboardMap:
                 return
             shapes = [shapely.geometry.shape(self._features[c]["geometry"]) for c in codes]
             west, south, east, north = shapely.total_bounds(shapes)
-            center, zoom = ((south + north) / 2, (west + east) / 2), _zoom_for(west, south, east, north)
+            center, zoom = (
+                ((south + north) / 2, (west + east) / 2),
+                _zoom_for(west, south, east, north),
+            )
         self.widget.center = center
         self.widget.zoom = zoom
 
@@ -352,8 +361,10 @@ class DashboardView:
         self.widget = w.VBox(
             [
                 _html(
-                    _text(f"Children's centres in {board.authority_name}: are families within "
-                          "reach?", "h1")
+                    _text(
+                        f"Children's centres in {board.authority_name}: are families within reach?",
+                        "h1",
+                    )
                 ),
                 self.notes,
                 self.locality,
@@ -366,9 +377,11 @@ class DashboardView:
                         ),
                         w.VBox(
                             [
-                                _html("<h3>Try a change</h3>"
-                                      "<div class='planning-small'>Untick a centre to switch it "
-                                      "off; add a site by postcode or on the map.</div>"),
+                                _html(
+                                    "<h3>Try a change</h3>"
+                                    "<div class='planning-small'>Untick a centre to switch it "
+                                    "off; add a site by postcode or on the map.</div>"
+                                ),
                                 self.centre_box,
                                 w.HBox([self.postcode, self.add_button]),
                                 self.click_mode,
@@ -380,8 +393,10 @@ class DashboardView:
                     ],
                     layout=w.Layout(width="100%"),
                 ).add_class("planning-main"),
-                _html("<h3>Localities: verdict and reasons</h3><div class='planning-small'>"
-                      "The reasons that set each verdict; the CSV has every rule.</div>"),
+                _html(
+                    "<h3>Localities: verdict and reasons</h3><div class='planning-small'>"
+                    "The reasons that set each verdict; the CSV has every rule.</div>"
+                ),
                 self.table,
                 self.download,
                 _html(self._footer(), "planning-small"),
@@ -512,7 +527,9 @@ class DashboardView:
         locality = self.locality.value
         changes = board.changes()
         self.summary.value = render(
-            "dashboard_text.html.j2", heading="What this means", changes=changes,
+            "dashboard_text.html.j2",
+            heading="What this means",
+            changes=changes,
             items=board.summary(),
         )
         self.map.update(board.map_layers(), locality)
@@ -583,7 +600,7 @@ class DashboardApp:
                 # Name the viewer's file, not the private temporary copy.
                 text = text.replace(str(centres), label)
                 if text.startswith(Path(centres).name + ":"):
-                    text = label + text[len(Path(centres).name):]
+                    text = label + text[len(Path(centres).name) :]
             self._show(self._centres_needed(code, name, error=text))
             return
         self.view = DashboardView(board)
@@ -608,8 +625,12 @@ class DashboardApp:
         )
         upload.observe(partial(self._on_upload, code, message), names="value")
         intro = _html(
-            render("dashboard_centres_needed.html.j2", name=name, code=code,
-                   max_mb=MAX_UPLOAD_BYTES // 2**20)
+            render(
+                "dashboard_centres_needed.html.j2",
+                name=name,
+                code=code,
+                max_mb=MAX_UPLOAD_BYTES // 2**20,
+            )
         )
         return w.VBox([intro, upload, message])
 
