@@ -20,22 +20,8 @@ from typing import Any
 import pandas as pd
 
 from planning._errors import ValidationError
+from planning._files import json_safe, write_json
 from planning._format import count, km, ratio, share
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars to Python, NaN to None, tuples to lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
 
 
 def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
@@ -68,7 +54,7 @@ def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
         }
         for centre, row in centres.iterrows()
     }
-    return dict(_plain(figures))
+    return dict(json_safe(figures))
 
 
 def save_figures(figures: Mapping[str, Any], path: str | Path | None) -> Path | None:
@@ -76,7 +62,7 @@ def save_figures(figures: Mapping[str, Any], path: str | Path | None) -> Path | 
     if path is None:
         return None
     path = Path(path)
-    path.write_text(json.dumps(_plain(figures), indent=1, ensure_ascii=False), encoding="utf-8")
+    write_json(path, figures, indent=1)
     return path
 
 

@@ -99,7 +99,8 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
         "reasons": result.authority["reasons"],
         "figures": {k: v for k, v in result.authority.items() if k not in ("rag", "reasons")},
         "localities": {
-            str(name): {k: _json(v) for k, v in row.items()} for name, row in localities.iterrows()
+            str(name): {k: json_safe(v) for k, v in row.items()}
+            for name, row in localities.iterrows()
         },
         "standards": result.standards.describe(),
         "notes": result.notes,
@@ -107,11 +108,6 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
         "attribution": ATTRIBUTION,
         "inputs": run.inputs,
     }
-
-
-def _json(value: Any) -> Any:
-    """One value as plain JSON (kept for callers; see :func:`planning._files.json_safe`)."""
-    return json_safe(value)
 
 
 def run_input_files(inputs: dict[str, Any]) -> list[str]:
@@ -180,7 +176,7 @@ def comparison_summary(comparison: Any) -> dict[str, Any]:
         "reasons_before": before.figures["reasons"],
         "reasons_after": after.figures["reasons"],
         "headline": {
-            str(k): {c: _json(v) for c, v in row.items()}
+            str(k): {c: json_safe(v) for c, v in row.items()}
             for k, row in comparison.headline.iterrows()
         },
         "standards_before": before.standards.describe(),
