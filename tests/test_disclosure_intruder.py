@@ -25,12 +25,12 @@ from planning.inputs.synthetic import synthetic_registrations
 from intruder import build, can_reach, cell_intervals
 
 AS_OF = "2025-03-31"
-REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[1] / "src" / "planning" / "data"
 
 
 def _networks(tmp: Path) -> dict[str, Path]:
     """Derby's illustrative centres; with one closed; with one moved and one added."""
-    default = REPO / "data" / "centres" / "derby_illustrative.csv"
+    default = DATA / "centres" / "derby_illustrative.csv"
     table = pd.read_csv(default)
     closed = table[table["centre_id"] != "CC01"]
     moved = table.copy()
