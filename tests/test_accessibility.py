@@ -85,3 +85,30 @@ def test_two_step_fca_matches_pysal_access(derby_areas):
     theirs = theirs.iloc[:, 0].reindex(range(len(xy))).fillna(0).to_numpy()
     assert np.count_nonzero(ours) > 20
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_one_nearest_rule_for_assessment_and_engine_with_many_ties():
+    """Four centres at the same distance from the middle area: the first listed serves it, in
+    the assessment and in the scenario engine alike, and a site opened at the same distance
+    later does not take it (it is listed after them)."""
+    from planning.analysis.scenarios import Scenario, ScenarioEngine
+    from planning.analysis.sufficiency import assess_sufficiency
+    from planning.inputs.areas import area_points
+
+    from conftest import make_centres
+
+    town = toy_town(rows=3, columns=3)
+    x, y = area_points(town)[4]  # the middle area's point
+    order = {"S": (x, y - 700), "E": (x + 700, y), "N": (x, y + 700), "W": (x - 700, y)}
+    centres = make_centres(order)
+    middle = town.index[4]
+    assessed = assess_sufficiency(town, centres).areas
+    assert assessed.loc[middle, "centre_id"] == "S"
+    engine = ScenarioEngine(town, centres, area_candidates=False)
+    current = engine.evaluate(Scenario(""))
+    assert current.areas.loc[middle, "centre_id"] == "S"
+    assert (current.areas["centre_id"] == assessed["centre_id"]).all()
+    opened = engine.evaluate(Scenario("").open("X", easting=x - 495, northing=y - 495))
+    assert opened.areas.loc[middle, "centre_id"] == "S"  # 700.0 m vs 700.04 m: not a tie
+    closed = engine.evaluate(Scenario("").close("S"))
+    assert closed.areas.loc[middle, "centre_id"] == "E"  # the next listed of the three ties

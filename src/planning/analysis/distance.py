@@ -23,22 +23,65 @@ __all__ = [
 ]
 
 
-def nearest(origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nearest(
+    origins: np.ndarray,
+    destinations: np.ndarray,
+    *,
+    distances: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Index of, and straight-line distance to, the nearest destination for every origin.
 
-    Ties go to the destination listed first, so results do not depend on tree layout.
+    The one nearest-centre rule of the workbench, used by the assessment (through
+    :func:`planning.analysis.catchments.assign_catchments`) and by the scenario engine: the
+    nearest destination in metres, and on a tie (within a millimetre) the destination listed
+    first, however many tie, so results depend neither on a tree's layout nor on which path
+    computed them.
+
+    Parameters
+    ----------
+    origins, destinations : ndarray
+        ``(n, 2)`` and ``(m, 2)`` coordinates in metres (EPSG:27700).
+    distances : ndarray, optional
+        The ``(n, m)`` matrix of metres between them when the caller already holds it (the
+        scenario engine keeps one for every site it has seen): the answer is read from it.
+        Otherwise a k-d tree finds each origin's two nearest destinations, and only the origins
+        whose two nearest tie are compared with every destination.
+
+    Examples
+    --------
+    >>> origins = np.array([[0.0, 0.0], [10.0, 0.0]])
+    >>> destinations = np.array([[5.0, 0.0], [0.0, 5.0], [-5.0, 0.0], [0.0, -5.0]])
+    >>> index, metres = nearest(origins, destinations)
+    >>> index.tolist(), metres.tolist()  # four tie for the first origin: the first listed wins
+    ([0, 0], [5.0, 5.0])
     """
     if len(destinations) == 0:
         raise ValidationError("no centres: at least one centre is needed to measure access")
+    if distances is not None:
+        # argmin returns the first minimum; snap near-ties first so that they count as ties.
+        best = distances.min(axis=1, keepdims=True)
+        index = (distances <= best + _TIE_METRES).argmax(axis=1)
+        return index.astype(np.int64), distances[np.arange(len(index)), index]
     tree = cKDTree(destinations)
     k = min(2, len(destinations))
     distance, index = tree.query(origins, k=k)
     if k == 1:
         return index.astype(np.int64), distance
-    # Break exact ties towards the lower destination index.
-    tie = np.isclose(distance[:, 0], distance[:, 1], rtol=0, atol=1e-9)
-    chosen = np.where(tie, np.minimum(index[:, 0], index[:, 1]), index[:, 0])
-    return chosen.astype(np.int64), distance[:, 0]
+    chosen = index[:, 0].astype(np.int64)
+    tied = np.flatnonzero(distance[:, 1] - distance[:, 0] <= _TIE_METRES)
+    if len(tied):
+        # Two or more destinations at the same distance: compare with all of them (rare, so
+        # the dense look-up costs nothing in practice).
+        full = np.hypot(
+            origins[tied, 0:1] - destinations[None, :, 0],
+            origins[tied, 1:2] - destinations[None, :, 1],
+        )
+        chosen[tied], _ = nearest(origins[tied], destinations, distances=full)
+    return chosen, distance[:, 0]
+
+
+#: Distances within this many metres are a tie (coordinates are stored to 0.1 m at best).
+_TIE_METRES = 1e-3
 
 
 def pairs_within(

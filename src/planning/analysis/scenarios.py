@@ -44,6 +44,7 @@ from planning._format import count, whole_share
 from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 from planning.analysis.catchments import centre_localities
 from planning.analysis.distance import area_points
+from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.sufficiency import (
     SufficiencyResult,
@@ -723,11 +724,10 @@ class ScenarioEngine:
                 table.loc[unknown, "northing"].to_numpy(float),
             )
         columns = np.array([self.column(x, y) for x, y in zip(table["easting"], table["northing"])])
-        distances = self.distance[:, columns]
-        # argmin returns the first minimum: ties go to the centre listed first, as in
-        # planning.analysis.distance.nearest.
-        nearest = distances.argmin(axis=1)
-        metres = distances[np.arange(len(nearest)), nearest]
+        # The assessment's nearest-centre rule, read from the distances the engine holds.
+        nearest, metres = nearest_centre(
+            self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
+        )
         need = self.need_for(standards)
         reach_m = area_reach_standard(self.areas, standards)
         _, within_reach, within_short, within_walk = reach_flags(metres, reach_m, standards)
