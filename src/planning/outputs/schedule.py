@@ -1184,6 +1184,10 @@ class ScheduleInterrupted(Exception):
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
     stop_publishing()
+    # A report running in this process has its kernel as a child: stop it before the staging
+    # folder (its working folder) is removed on the way out, or a kernel still starting fails
+    # noisily in a folder that has gone. Pool workers are left to _stop_workers.
+    _stop_kernels(kernels_only=True)
     raise Interrupted(signum)
 
 
@@ -1225,12 +1229,14 @@ def _run_in_worker(spec: ReportSpec, **options: Any) -> ReportOutcome:
         os._exit(128 + stop.signum)
 
 
-def _stop_kernels(timeout: float = 10.0) -> None:
+def _stop_kernels(timeout: float = 10.0, *, kernels_only: bool = False) -> None:
     """Stop this process's child processes (Jupyter kernels run in their own sessions, so a
-    signal to the worker does not reach them)."""
+    signal to the worker does not reach them); with ``kernels_only``, only its own kernels."""
     import psutil
 
-    children = psutil.Process().children(recursive=True)
+    children = psutil.Process().children(recursive=not kernels_only)
+    if kernels_only:
+        children = [child for child in children if _is_kernel(child)]
     for child in children:
         with suppress(psutil.Error):
             child.terminate()
@@ -1238,6 +1244,15 @@ def _stop_kernels(timeout: float = 10.0) -> None:
     for child in alive:
         with suppress(psutil.Error):
             child.kill()
+
+
+def _is_kernel(process: Any) -> bool:
+    import psutil
+
+    try:
+        return "ipykernel" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
 
 
 def _stop_workers(pool: ProcessPoolExecutor, timeout: float = 60.0) -> None:
