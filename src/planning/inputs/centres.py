@@ -761,6 +761,90 @@ def _text_series(values: list[str], index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index, dtype=str)
 
 
+def _check_centres_path(path: Path, layer: str | None) -> str:
+    """The file's suffix, once it is known to be a non-empty file of a kind that can be read."""
+    label = path.name
+    if path.is_dir():
+        require_file(path, "centres file", suffixes=(".csv", *_VECTOR_SUFFIXES))
+    if not path.is_file():
+        raise _file_error(
+            label,
+            f"file not found at {path.resolve()}; check the path and the file name "
+            "(a centres file is a .csv, .geojson or .gpkg)",
+        )
+    suffix = path.suffix.lower()
+    if suffix != ".csv" and suffix not in _VECTOR_SUFFIXES:
+        fix = (
+            "save it from the spreadsheet as 'CSV UTF-8 (Comma delimited)'"
+            if suffix in (".xlsx", ".xls", ".ods")
+            else "give a .csv, .geojson or .gpkg file"
+        )
+        raise _file_error(label, f"cannot read '{suffix or 'no extension'}' files; {fix}")
+    if path.stat().st_size == 0:
+        raise _empty_error(label)
+    if suffix == ".csv" and layer is not None:
+        raise _file_error(
+            label, f"is a CSV file, which has no layers; drop layer '{layer}' (--layer)"
+        )
+    return suffix
+
+
+def _check_near_authority(
+    areas: gpd.GeoDataFrame,
+    eastings: np.ndarray,
+    northings: np.ndarray,
+    rows: list[_Row],
+    ids: list[str],
+    problems: Problems,
+) -> None:
+    """A problem for each centre too far from the authority (:func:`far_from_authority`)."""
+    far = far_from_authority(areas, eastings, northings)
+    for message, row, centre_id in zip(far, rows, ids):
+        if message is not None:
+            problems.add(
+                f"{row}: centre {centre_id} {message}, or check its location (a typing slip, "
+                "swapped columns, or the wrong authority?)"
+            )
+
+
+def _attribute_frame(
+    table: pd.DataFrame,
+    columns: dict[str, str],
+    index: pd.Index,
+    *,
+    names: list[str],
+    postcodes: list[str],
+    capacity: np.ndarray,
+    kinds: list[str],
+    location_from: list[str],
+) -> pd.DataFrame:
+    """The columns of :data:`CENTRES_COLUMNS` but ``in_authority``, from the checked cells."""
+    # A centre without a locality is its own locality, so groupings never lose it.
+    localities = [loc or name for loc, name in zip(_cells(table, columns, "locality"), names)]
+    return pd.DataFrame(
+        {
+            "name": _text_series(names, index),
+            "postcode": _text_series([_display_postcode(p) if p else "" for p in postcodes], index),
+            "capacity": pd.Series(capacity, index=index, dtype=float),
+            "services": _text_series(_cells(table, columns, "services"), index),
+            "locality": _text_series(localities, index),
+            "kind": _text_series(kinds, index),
+            "source": _text_series(_cells(table, columns, "source"), index),
+            "location_from": _text_series(location_from, index),
+        },
+        index=index,
+    )
+
+
+def _in_authority(
+    points: gpd.GeoSeries, areas: gpd.GeoDataFrame | None
+) -> pd.api.extensions.ExtensionArray:
+    """Whether each centre lies within the areas; NA for every centre when there are none."""
+    if areas is None:
+        return pd.array([pd.NA] * len(points), dtype="boolean")
+    return pd.array(_within_areas(points, areas), dtype="boolean")
+
+
 def read_centres(
     path: str | os.PathLike[str],
     *,
@@ -822,31 +906,9 @@ def read_centres(
     """
     path = Path(path)
     label = path.name
-    if path.is_dir():
-        require_file(path, "centres file", suffixes=(".csv", *_VECTOR_SUFFIXES))
-    if not path.is_file():
-        raise _file_error(
-            label,
-            f"file not found at {path.resolve()}; check the path and the file name "
-            "(a centres file is a .csv, .geojson or .gpkg)",
-        )
-    suffix = path.suffix.lower()
-    if suffix != ".csv" and suffix not in _VECTOR_SUFFIXES:
-        fix = (
-            "save it from the spreadsheet as 'CSV UTF-8 (Comma delimited)'"
-            if suffix in (".xlsx", ".xls", ".ods")
-            else "give a .csv, .geojson or .gpkg file"
-        )
-        raise _file_error(label, f"cannot read '{suffix or 'no extension'}' files; {fix}")
-    if path.stat().st_size == 0:
-        raise _empty_error(label)
-
+    suffix = _check_centres_path(path, layer)
     geometry: gpd.GeoSeries | None = None
     if suffix == ".csv":
-        if layer is not None:
-            raise _file_error(
-                label, f"is a CSV file, which has no layers; drop layer '{layer}' (--layer)"
-            )
         table, rows = _read_csv_table(path, label)
     else:
         table, rows, geometry = _read_vector_table(path, label, layer)
@@ -854,6 +916,7 @@ def read_centres(
         raise _empty_error(label)
     columns = _resolve_columns(table, label)
 
+    # Every cell is checked before anything is raised, so one message lists every problem.
     problems = Problems(label)
     table = table.apply(_unneutralise)
     ids = _cells(table, columns, "centre_id")
@@ -869,43 +932,25 @@ def read_centres(
     }
     location_from, eastings, northings = _locate_rows(cells, geometry, rows, problems)
     if areas is not None:
-        far = far_from_authority(areas, eastings, northings)
-        for message, row, centre_id in zip(far, rows, ids):
-            if message is not None:
-                problems.add(
-                    f"{row}: centre {centre_id} {message}, or check its location (a typing slip, "
-                    "swapped columns, or the wrong authority?)"
-                )
+        _check_near_authority(areas, eastings, northings, rows, ids, problems)
     problems.raise_if_any()
 
-    index = pd.Index(ids, name="centre_id", dtype=str)
-    localities = [loc or name for loc, name in zip(_cells(table, columns, "locality"), names)]
-    frame = pd.DataFrame(
-        {
-            "name": _text_series(names, index),
-            "postcode": _text_series(
-                [_display_postcode(p) if p else "" for p in cells["postcode"]], index
-            ),
-            "capacity": pd.Series(capacity, index=index, dtype=float),
-            "services": _text_series(_cells(table, columns, "services"), index),
-            "locality": _text_series(localities, index),
-            "kind": _text_series(kinds, index),
-            "source": _text_series(_cells(table, columns, "source"), index),
-            "location_from": _text_series(location_from, index),
-        },
-        index=index,
+    frame = _attribute_frame(
+        table,
+        columns,
+        pd.Index(ids, name="centre_id", dtype=str),
+        names=names,
+        postcodes=cells["postcode"],
+        capacity=capacity,
+        kinds=kinds,
+        location_from=location_from,
     )
     centres = gpd.GeoDataFrame(
         frame,
         geometry=gpd.points_from_xy(eastings, northings, crs=settings.WORKING_CRS),
         crs=settings.WORKING_CRS,
     )
-    inside = (
-        pd.array(_within_areas(centres.geometry, areas), dtype="boolean")
-        if areas is not None
-        else pd.array([pd.NA] * len(centres), dtype="boolean")
-    )
-    centres.insert(len(CENTRES_COLUMNS) - 1, "in_authority", inside)
+    centres.insert(len(CENTRES_COLUMNS) - 1, "in_authority", _in_authority(centres.geometry, areas))
     validate_centres(centres, source=label)
     return centres
 

@@ -142,6 +142,124 @@ def _validate(areas: object, anchors: object) -> None:
             )
 
 
+def _site_counts(
+    n: int | None,
+    localities: int | None,
+    hubs: int | None,
+    *,
+    under5_total: float,
+    n_areas: int,
+    n_anchors: int,
+) -> tuple[int, int, int]:
+    """The numbers of sites, localities and hubs: as given, or by the rule (step 1), checked."""
+    if n is None:
+        n = max(1, round(under5_total / UNDER5_PER_SITE))
+    n = int(n)
+    if not 1 <= n <= n_areas:
+        raise ValidationError(f"n must be between 1 and the number of areas ({n_areas}), not {n}")
+    localities = max(1, round(LOCALITIES_PER_SITE * n)) if localities is None else int(localities)
+    hubs = round(HUBS_PER_SITE * n) if hubs is None else int(hubs)
+    if not 1 <= localities <= n or not 0 <= hubs <= n:
+        raise ValidationError(
+            f"localities must be 1 to n ({n}) and hubs 0 to n; found {localities} and {hubs}"
+        )
+    if n_anchors > n:
+        raise ValidationError(f"{n_anchors} anchors cannot replace only {n} sites; raise n")
+    return n, localities, hubs
+
+
+def _snap_to_points(centres: np.ndarray, points: np.ndarray) -> list[int]:
+    """Each cluster centre's nearest area point, or the next nearest if already taken."""
+    # Snapping puts every site where people live, and no two sites on the same area point.
+    tree = cKDTree(points)
+    snapped: list[int] = []
+    for centre in centres:
+        _, order = tree.query(centre, k=len(points))
+        snapped.append(next(int(i) for i in np.atleast_1d(order) if int(i) not in snapped))
+    return snapped
+
+
+def _place_sites(
+    points: np.ndarray, under5: np.ndarray, ward_names: np.ndarray, n: int
+) -> pd.DataFrame:
+    """``n`` sites by weighted k-means (step 2), numbered and named from north to south.
+
+    Returns ``ward_name``, ``x``, ``y``, ``name`` and ``postcode`` (blank), indexed by
+    ``centre_id``.
+    """
+    from sklearn.cluster import KMeans
+
+    kmeans = KMeans(n_clusters=n, random_state=settings.RANDOM_SEED, n_init=10)
+    kmeans.fit(points, sample_weight=under5)
+    snapped = _snap_to_points(kmeans.cluster_centers_, points)
+    sites = pd.DataFrame(
+        {"ward_name": ward_names[snapped], "x": points[snapped, 0], "y": points[snapped, 1]}
+    )
+    sites = sites.sort_values(["y", "x"], ascending=[False, True], kind="stable")
+    width = max(2, len(str(n)))
+    sites.index = pd.Index([f"CC{i:0{width}d}" for i in range(1, n + 1)], name="centre_id")
+    sites["name"] = [
+        f"Illustrative site {i} (near {ward})" for i, ward in enumerate(sites["ward_name"], 1)
+    ]
+    sites["postcode"] = ""
+    return sites
+
+
+def _place_anchors(sites: pd.DataFrame, anchors: gpd.GeoDataFrame) -> None:
+    """Each known site replaces the nearest site not yet replaced (step 3), in ``sites``."""
+    taken: set[str] = set()
+    for _, anchor in anchors.iterrows():
+        free = sites.loc[~sites.index.isin(taken)]
+        point = anchor.geometry
+        nearest = free.index[int(np.argmin(np.hypot(free["x"] - point.x, free["y"] - point.y)))]
+        sites.loc[nearest, ["x", "y"]] = [point.x, point.y]
+        postcode = anchor.get("postcode", "")
+        sites.loc[nearest, ["name", "postcode"]] = [
+            str(anchor["name"]),
+            "" if pd.isna(postcode) else str(postcode),
+        ]
+        taken.add(nearest)
+
+
+def _site_localities(
+    xy: np.ndarray, points: np.ndarray, under5: np.ndarray, localities: int
+) -> list[str]:
+    """Each site's locality (step 4): k-means groups named by bearing from the under-5 mean."""
+    from sklearn.cluster import KMeans
+
+    labels = KMeans(
+        n_clusters=localities, random_state=settings.RANDOM_SEED, n_init=10
+    ).fit_predict(xy)
+    middle = np.average(points, axis=0, weights=under5)
+    offsets = np.array([xy[labels == g].mean(axis=0) - middle for g in range(localities)])
+    names = locality_names(offsets)
+    return [names[g] for g in labels]
+
+
+def _site_kinds(
+    xy: np.ndarray,
+    points: np.ndarray,
+    under5: np.ndarray,
+    imd_decile: np.ndarray,
+    index: pd.Index,
+    hubs: int,
+) -> np.ndarray:
+    """'hub' for the ``hubs`` sites serving most deprived under-5s, else 'branch' (step 5)."""
+    # Nearest-site catchments: under-5s in IMD deciles 1-3 decide which sites are hubs.
+    _, catchment = cKDTree(xy).query(points)
+    deprived = np.where(imd_decile <= 3, under5, 0.0)
+    n = len(index)
+    need = pd.DataFrame(
+        {
+            "deprived_under5": np.bincount(catchment, weights=deprived, minlength=n),
+            "under5": np.bincount(catchment, weights=under5, minlength=n),
+        },
+        index=index,
+    )
+    ranked = need.sort_values(["deprived_under5", "under5"], ascending=False).index
+    return np.where(index.isin(ranked[:hubs]), "hub", "branch")
+
+
 def illustrative_centres(
     areas: gpd.GeoDataFrame,
     n: int | None = None,
@@ -178,81 +296,25 @@ def illustrative_centres(
         (``illustrative``); points in the areas' CRS. Write it with
         :func:`planning.inputs.centres.write_centres`.
     """
-    from sklearn.cluster import KMeans
-
     _validate(areas, anchors)
     points = area_points(areas)
     under5 = areas["under5"].to_numpy(dtype=float)
-    if n is None:
-        n = max(1, round(float(under5.sum()) / UNDER5_PER_SITE))
-    n = int(n)
-    if not 1 <= n <= len(areas):
-        raise ValidationError(
-            f"n must be between 1 and the number of areas ({len(areas)}), not {n}"
-        )
-    localities = max(1, round(LOCALITIES_PER_SITE * n)) if localities is None else int(localities)
-    hubs = round(HUBS_PER_SITE * n) if hubs is None else int(hubs)
-    if not 1 <= localities <= n or not 0 <= hubs <= n:
-        raise ValidationError(
-            f"localities must be 1 to n ({n}) and hubs 0 to n; found {localities} and {hubs}"
-        )
-    if anchors is not None and len(anchors) > n:
-        raise ValidationError(f"{len(anchors)} anchors cannot replace only {n} sites; raise n")
-
-    kmeans = KMeans(n_clusters=n, random_state=settings.RANDOM_SEED, n_init=10)
-    kmeans.fit(points, sample_weight=under5)
-    tree = cKDTree(points)
-    # Snap each cluster centre to its nearest area point; the next nearest if already taken.
-    snapped: list[int] = []
-    for centre in kmeans.cluster_centers_:
-        _, order = tree.query(centre, k=len(points))
-        snapped.append(next(int(i) for i in np.atleast_1d(order) if int(i) not in snapped))
-    sites = pd.DataFrame(
-        {"ward_name": areas["ward_name"].to_numpy()[snapped], "x": points[snapped, 0],
-         "y": points[snapped, 1]}
-    )  # fmt: skip
-    sites = sites.sort_values(["y", "x"], ascending=[False, True], kind="stable")
-    width = max(2, len(str(n)))
-    sites.index = pd.Index([f"CC{i:0{width}d}" for i in range(1, n + 1)], name="centre_id")
-    sites["name"] = [
-        f"Illustrative site {i} (near {ward})" for i, ward in enumerate(sites["ward_name"], 1)
-    ]
-    sites["postcode"] = ""
-
-    taken: set[str] = set()
-    for _, anchor in anchors.iterrows() if anchors is not None else iter(()):
-        free = sites.loc[~sites.index.isin(taken)]
-        point = anchor.geometry
-        nearest = free.index[int(np.argmin(np.hypot(free["x"] - point.x, free["y"] - point.y)))]
-        sites.loc[nearest, ["x", "y"]] = [point.x, point.y]
-        postcode = anchor.get("postcode", "")
-        sites.loc[nearest, ["name", "postcode"]] = [
-            str(anchor["name"]),
-            "" if pd.isna(postcode) else str(postcode),
-        ]
-        taken.add(nearest)
-    xy = sites[["x", "y"]].to_numpy(dtype=float)
-
-    labels = KMeans(
-        n_clusters=localities, random_state=settings.RANDOM_SEED, n_init=10
-    ).fit_predict(xy)
-    middle = np.average(points, axis=0, weights=under5)
-    offsets = np.array([xy[labels == g].mean(axis=0) - middle for g in range(localities)])
-    names = locality_names(offsets)
-    sites["locality"] = [names[g] for g in labels]
-
-    # Nearest-site catchments: under-5s in IMD deciles 1-3 decide which sites are hubs.
-    _, catchment = cKDTree(xy).query(points)
-    deprived = np.where(areas["imd_decile"].to_numpy() <= 3, under5, 0.0)
-    need = pd.DataFrame(
-        {
-            "deprived_under5": np.bincount(catchment, weights=deprived, minlength=n),
-            "under5": np.bincount(catchment, weights=under5, minlength=n),
-        },
-        index=sites.index,
+    n, localities, hubs = _site_counts(
+        n,
+        localities,
+        hubs,
+        under5_total=float(under5.sum()),
+        n_areas=len(areas),
+        n_anchors=0 if anchors is None else len(anchors),
     )
-    ranked = need.sort_values(["deprived_under5", "under5"], ascending=False).index
-    sites["kind"] = np.where(sites.index.isin(ranked[:hubs]), "hub", "branch")
+    sites = _place_sites(points, under5, areas["ward_name"].to_numpy(), n)
+    if anchors is not None:
+        _place_anchors(sites, anchors)
+    xy = sites[["x", "y"]].to_numpy(dtype=float)
+    sites["locality"] = _site_localities(xy, points, under5, localities)
+    sites["kind"] = _site_kinds(
+        xy, points, under5, areas["imd_decile"].to_numpy(), sites.index, hubs
+    )
     sites["services"] = np.where(sites["kind"] == "hub", HUB_SERVICES, "")
     sites["capacity"] = np.nan
     sites["source"] = "illustrative"

@@ -42,7 +42,7 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -380,6 +380,241 @@ def _postcode_areas(
             cache[postcode] = "" if pd.isna(code) else str(code)
 
 
+def _filled_rows(chunk: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The chunk's non-blank rows as stripped text, with their spreadsheet row numbers."""
+    text = chunk.fillna("").astype(str).apply(lambda c: c.str.strip())
+    filled = (text != "").any(axis=1).to_numpy()
+    # Row numbers are taken before blank rows are dropped, so messages match the spreadsheet.
+    row_numbers = first_row + np.arange(len(text))
+    return text.loc[filled], row_numbers[filled]
+
+
+def _column(text: pd.DataFrame, columns: dict[str, str], canonical: str) -> pd.Series:
+    """A canonical column of the chunk, or blanks when the file does not have it."""
+    if canonical in columns:
+        return text[columns[canonical]]
+    return pd.Series([""] * len(text), index=text.index, dtype=object)
+
+
+def _locate_by_lsoa(
+    lsoa: pd.Series,
+    areas: gpd.GeoDataFrame,
+    row_numbers: np.ndarray,
+    issues: _Issues,
+    located: tuple[pd.Series, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Place rows that give an LSOA code; return where one was given.
+
+    ``located`` is (area, outside, bad), filled in place: the area code for rows in the
+    authority, True in ``outside`` for other English LSOAs and in ``bad`` for unknown codes.
+    """
+    area, outside, bad = located
+    has_lsoa = (lsoa != "").to_numpy()
+    in_authority = lsoa.isin(areas.index).to_numpy()
+    area[has_lsoa & in_authority] = lsoa[has_lsoa & in_authority]
+    other = has_lsoa & ~in_authority
+    if other.any():
+        # Only codes outside the authority are checked against England (a cached lookup).
+        england = _england_lsoas()
+        elsewhere = lsoa[other].isin(england).to_numpy()
+        outside[np.flatnonzero(other)[elsewhere]] = True
+        unknown = np.flatnonzero(other)[~elsewhere]
+        issues.add(
+            "{where}: column 'lsoa_code' has codes that are not 2021 LSOAs in England{found}; "
+            "give the child's home LSOA 2021 code (E01 followed by six digits) or a postcode",
+            row_numbers[unknown],
+            lsoa.iloc[unknown].tolist(),
+        )
+        bad[unknown] = True
+    return has_lsoa
+
+
+def _locate_by_postcode(
+    postcode: pd.Series,
+    needs_postcode: np.ndarray,
+    areas: gpd.GeoDataFrame,
+    row_numbers: np.ndarray,
+    issues: _Issues,
+    located: tuple[pd.Series, np.ndarray, np.ndarray],
+    postcode_cache: dict[str, str | None],
+) -> None:
+    """Place the rows in ``needs_postcode`` by their postcode, filling ``located`` in place."""
+    area, outside, bad = located
+    no_location = needs_postcode & (postcode == "").to_numpy()
+    issues.add(
+        "{where}: no location; give the child's home lsoa_code or postcode",
+        row_numbers[no_location],
+    )
+    bad |= no_location
+    by_postcode = needs_postcode & ~no_location
+    if not by_postcode.any():
+        return
+    wanted = postcode[by_postcode].tolist()
+    _postcode_areas(sorted(set(wanted)), areas, postcode_cache)
+    mapped = np.array([postcode_cache[p] for p in wanted], dtype=object)
+    positions = np.flatnonzero(by_postcode)
+    not_found = np.array([m is None for m in mapped])
+    # Postcodes are not repeated in messages: they locate a child's home.
+    issues.add(
+        "{where}: column 'postcode' could not be found in the ONS Postcode Directory; "
+        "check it or give the LSOA 2021 code in lsoa_code",
+        row_numbers[positions[not_found]],
+    )
+    bad[positions[not_found]] = True
+    good = positions[~not_found]
+    codes = mapped[~not_found]
+    outside[good[codes == ""]] = True
+    inside = good[codes != ""]
+    area.iloc[inside] = codes[codes != ""]
+
+
+def _check_ages(
+    raw_age: pd.Series, row_numbers: np.ndarray, issues: _Issues
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose age is not an under-5 age, and rows in the 0-1 band."""
+    age = (
+        raw_age.str.lower()
+        .str.replace("\u2013", "-")  # an en dash from a spreadsheet
+        .str.replace(r"\s*-\s*", "-", regex=True)
+    )
+    years = age.map(_AGE_TEXT)
+    bad_age = years.isna().to_numpy()
+    issues.add(
+        "{where}: column 'age' has values that are not under-5 ages{found}; give the age in "
+        "years 0-4 or a band '0-1' or '2-4' (children aged 5 or more are outside the reach "
+        "measure: leave them out of the extract)",
+        row_numbers[bad_age],
+        age[bad_age].tolist(),
+    )
+    band_0_1 = years.map(lambda y: isinstance(y, tuple) and max(y) <= 1).to_numpy(dtype=bool)
+    return bad_age, band_0_1
+
+
+def _check_dates(
+    raw_date: pd.Series, as_of: pd.Timestamp, row_numbers: np.ndarray, issues: _Issues
+) -> np.ndarray:
+    """Rows whose registration date is not a date, after ``as_of`` or over five years before."""
+    date = _parse_dates(raw_date)
+    bad_date = date.isna().to_numpy()
+    issues.add(
+        "{where}: column 'registration_date' is not a date{found}; give it as YYYY-MM-DD "
+        "(e.g. 2024-03-31) or DD/MM/YYYY",
+        row_numbers[bad_date],
+        raw_date[bad_date].tolist(),
+    )
+    future = (~bad_date) & (date > as_of).to_numpy()
+    issues.add(
+        f"{{where}}: column 'registration_date' is after the extract date {as_of:%Y-%m-%d}"
+        "{found}; check the date, or pass the extract date with --as-of",
+        row_numbers[future],
+        raw_date[future].tolist(),
+    )
+    # A child registered more than five years ago is 5 or over now: outside the measure.
+    too_old = (~bad_date) & (date < as_of - pd.DateOffset(years=5)).to_numpy()
+    issues.add(
+        f"{{where}}: column 'registration_date' is more than five years before the extract date "
+        f"{as_of:%Y-%m-%d}{{found}}, before any child now under 5 was born; check the date or "
+        "leave out children who are now 5 or over",
+        row_numbers[too_old],
+        raw_date[too_old].tolist(),
+    )
+    return bad_date | future | too_old
+
+
+def _check_contacts(
+    raw_contacts: pd.Series, row_numbers: np.ndarray, issues: _Issues
+) -> tuple[pd.Series, np.ndarray]:
+    """Contacts as numbers (NaN where unreadable) and the rows that are not whole and >= 0."""
+    contacts = pd.to_numeric(raw_contacts, errors="coerce")
+    bad_contacts = (
+        contacts.isna() | (contacts < 0) | (contacts != np.floor(contacts.fillna(0)))
+    ).to_numpy()
+    issues.add(
+        "{where}: column 'contacts_12m' is not a whole number of contacts 0 or more{found}; "
+        "give the number of contacts in the last 12 months (0 if none)",
+        row_numbers[bad_contacts],
+        raw_contacts[bad_contacts].tolist(),
+    )
+    return contacts, bad_contacts
+
+
+def _check_flags(
+    text: pd.DataFrame, columns: dict[str, str], row_numbers: np.ndarray, issues: _Issues
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each true/false column present (target groups, then ``synthetic``) and the bad rows."""
+    flags: dict[str, np.ndarray] = {}
+    bad = np.zeros(len(text), dtype=bool)
+    for name in [g for g in TARGET_GROUPS if g in columns] + (
+        ["synthetic"] if "synthetic" in columns else []
+    ):
+        raw = _column(text, columns, name).str.lower()
+        truthy = raw.isin(_TRUE).to_numpy()
+        bad_flag = ~(truthy | raw.isin(_FALSE).to_numpy())
+        issues.add(
+            f"{{where}}: column '{columns[name]}' is not true/false{{found}}; give 1 or 0 "
+            "(yes/no, true/false), or leave it blank when not recorded",
+            row_numbers[bad_flag],
+            raw[bad_flag].tolist(),
+        )
+        bad |= bad_flag
+        flags[name] = truthy
+    return flags, bad
+
+
+def _check_child_counts(
+    raw_count: pd.Series, header: str, row_numbers: np.ndarray, issues: _Issues
+) -> tuple[pd.Series, np.ndarray]:
+    """An aggregated extract's children per row (NaN where unreadable) and the bad rows."""
+    number = pd.to_numeric(raw_count, errors="coerce")
+    negative = (number < 0).to_numpy()
+    issues.add(
+        f"{{where}}: column '{header}' is negative{{found}}; a number of children "
+        "cannot be negative: correct the row (0 if it stands for no child)",
+        row_numbers[negative],
+        raw_count[negative].tolist(),
+    )
+    not_whole = ~negative & (number.isna() | (number != np.floor(number.fillna(0)))).to_numpy()
+    issues.add(
+        f"{{where}}: column '{header}' is not a whole number of children{{found}}; "
+        "give the number of children the row stands for (0 or more)",
+        row_numbers[not_whole],
+        raw_count[not_whole].tolist(),
+    )
+    return number, negative | not_whole
+
+
+def _area_counts(
+    keys: np.ndarray,
+    weight: np.ndarray,
+    sustained: np.ndarray,
+    band_0_1: np.ndarray,
+    flags: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Counted rows summed per area: registered, sustained, age bands and target groups.
+
+    Every argument holds the counted rows only; each row adds its ``weight`` (children).
+    """
+    frame = pd.DataFrame(
+        {
+            "registered": weight,
+            "sustained": sustained.astype(int) * weight,
+            "age_0_1": band_0_1.astype(int) * weight,
+            "age_2_4": (~band_0_1).astype(int) * weight,
+            **{
+                column_name: values * weight
+                for g in TARGET_GROUPS
+                if g in flags
+                for column_name, values in (
+                    (g, flags[g].astype(int)),
+                    (f"{g}_sustained", (flags[g] & sustained).astype(int)),
+                )
+            },
+        },
+        index=pd.Index(keys, name="area_code"),
+    )
+    return frame.groupby(level=0).sum()
+
+
 def _chunk_counts(
     chunk: pd.DataFrame,
     first_row: int,
@@ -396,188 +631,55 @@ def _chunk_counts(
     Returns the counts, the rows counted, the rows outside the authority and whether any row
     says it is synthetic.
     """
-    text = chunk.fillna("").astype(str).apply(lambda c: c.str.strip())
-    filled = (text != "").any(axis=1).to_numpy()
-    row_numbers = first_row + np.arange(len(text))
-    text, row_numbers = text.loc[filled], row_numbers[filled]
+    text, row_numbers = _filled_rows(chunk, first_row)
     n = len(text)
-    bad = np.zeros(n, dtype=bool)
 
-    def column(canonical: str) -> pd.Series:
-        if canonical in columns:
-            return text[columns[canonical]]
-        return pd.Series([""] * n, index=text.index, dtype=object)
-
-    # Where the child lives.
+    # Where the child lives: the LSOA code first, the postcode where it is blank.
     area = pd.Series([""] * n, index=text.index, dtype=object)
     outside = np.zeros(n, dtype=bool)
-    lsoa = column("lsoa_code").str.upper().str.replace(r"\s+", "", regex=True)
-    has_lsoa = (lsoa != "").to_numpy()
-    in_authority = lsoa.isin(areas.index).to_numpy()
-    area[has_lsoa & in_authority] = lsoa[has_lsoa & in_authority]
-    other = has_lsoa & ~in_authority
-    if other.any():
-        england = _england_lsoas()
-        elsewhere = lsoa[other].isin(england).to_numpy()
-        outside[np.flatnonzero(other)[elsewhere]] = True
-        unknown = np.flatnonzero(other)[~elsewhere]
-        issues.add(
-            "{where}: column 'lsoa_code' has codes that are not 2021 LSOAs in England{found}; "
-            "give the child's home LSOA 2021 code (E01 followed by six digits) or a postcode",
-            row_numbers[unknown],
-            lsoa.iloc[unknown].tolist(),
-        )
-        bad[unknown] = True
-    postcode = column("postcode")
-    needs_postcode = ~has_lsoa
-    no_location = needs_postcode & (postcode == "").to_numpy()
-    issues.add(
-        "{where}: no location; give the child's home lsoa_code or postcode",
-        row_numbers[no_location],
+    bad = np.zeros(n, dtype=bool)
+    located = (area, outside, bad)
+    lsoa = _column(text, columns, "lsoa_code").str.upper().str.replace(r"\s+", "", regex=True)
+    has_lsoa = _locate_by_lsoa(lsoa, areas, row_numbers, issues, located)
+    _locate_by_postcode(
+        _column(text, columns, "postcode"),
+        ~has_lsoa,
+        areas,
+        row_numbers,
+        issues,
+        located,
+        postcode_cache,
     )
-    bad |= no_location
-    by_postcode = needs_postcode & ~no_location
-    if by_postcode.any():
-        wanted = postcode[by_postcode].tolist()
-        _postcode_areas(sorted(set(wanted)), areas, postcode_cache)
-        mapped = np.array([postcode_cache[p] for p in wanted], dtype=object)
-        positions = np.flatnonzero(by_postcode)
-        not_found = np.array([m is None for m in mapped])
-        # Postcodes are not repeated in messages: they locate a child's home.
-        issues.add(
-            "{where}: column 'postcode' could not be found in the ONS Postcode Directory; "
-            "check it or give the LSOA 2021 code in lsoa_code",
-            row_numbers[positions[not_found]],
-        )
-        bad[positions[not_found]] = True
-        good = positions[~not_found]
-        codes = mapped[~not_found]
-        outside[good[codes == ""]] = True
-        inside = good[codes != ""]
-        area.iloc[inside] = codes[codes != ""]
 
-    # Age.
-    age = (
-        column("age")
-        .str.lower()
-        .str.replace("\u2013", "-")  # an en dash from a spreadsheet
-        .str.replace(r"\s*-\s*", "-", regex=True)
-    )
-    years = age.map(_AGE_TEXT)
-    bad_age = years.isna().to_numpy()
-    issues.add(
-        "{where}: column 'age' has values that are not under-5 ages{found}; give the age in "
-        "years 0-4 or a band '0-1' or '2-4' (children aged 5 or more are outside the reach "
-        "measure: leave them out of the extract)",
-        row_numbers[bad_age],
-        age[bad_age].tolist(),
-    )
+    # Problems are reported in the order found: location, age, date, contacts, flags, count.
+    bad_age, band_0_1 = _check_ages(_column(text, columns, "age"), row_numbers, issues)
     bad |= bad_age
-    band_0_1 = years.map(lambda y: isinstance(y, tuple) and max(y) <= 1).to_numpy(dtype=bool)
-
-    # Registration date.
-    raw_date = column("registration_date")
-    date = _parse_dates(raw_date)
-    bad_date = date.isna().to_numpy()
-    issues.add(
-        "{where}: column 'registration_date' is not a date{found}; give it as YYYY-MM-DD "
-        "(e.g. 2024-03-31) or DD/MM/YYYY",
-        row_numbers[bad_date],
-        raw_date[bad_date].tolist(),
-    )
-    future = (~bad_date) & (date > as_of).to_numpy()
-    issues.add(
-        f"{{where}}: column 'registration_date' is after the extract date {as_of:%Y-%m-%d}"
-        "{found}; check the date, or pass the extract date with --as-of",
-        row_numbers[future],
-        raw_date[future].tolist(),
-    )
-    too_old = (~bad_date) & (date < as_of - pd.DateOffset(years=5)).to_numpy()
-    issues.add(
-        f"{{where}}: column 'registration_date' is more than five years before the extract date "
-        f"{as_of:%Y-%m-%d}{{found}}, before any child now under 5 was born; check the date or "
-        "leave out children who are now 5 or over",
-        row_numbers[too_old],
-        raw_date[too_old].tolist(),
-    )
-    bad |= bad_date | future | too_old
-
-    # Contacts.
-    raw_contacts = column("contacts_12m")
-    contacts = pd.to_numeric(raw_contacts, errors="coerce")
-    bad_contacts = (
-        contacts.isna() | (contacts < 0) | (contacts != np.floor(contacts.fillna(0)))
-    ).to_numpy()
-    issues.add(
-        "{where}: column 'contacts_12m' is not a whole number of contacts 0 or more{found}; "
-        "give the number of contacts in the last 12 months (0 if none)",
-        row_numbers[bad_contacts],
-        raw_contacts[bad_contacts].tolist(),
+    bad |= _check_dates(_column(text, columns, "registration_date"), as_of, row_numbers, issues)
+    contacts, bad_contacts = _check_contacts(
+        _column(text, columns, "contacts_12m"), row_numbers, issues
     )
     bad |= bad_contacts
-
-    # Flags.
-    flags: dict[str, np.ndarray] = {}
-    for name in [g for g in TARGET_GROUPS if g in columns] + (
-        ["synthetic"] if "synthetic" in columns else []
-    ):
-        raw = column(name).str.lower()
-        truthy = raw.isin(_TRUE).to_numpy()
-        bad_flag = ~(truthy | raw.isin(_FALSE).to_numpy())
-        issues.add(
-            f"{{where}}: column '{columns[name]}' is not true/false{{found}}; give 1 or 0 "
-            "(yes/no, true/false), or leave it blank when not recorded",
-            row_numbers[bad_flag],
-            raw[bad_flag].tolist(),
-        )
-        bad |= bad_flag
-        flags[name] = truthy
+    flags, bad_flags = _check_flags(text, columns, row_numbers, issues)
+    bad |= bad_flags
 
     # Children per row: 1, or the row's count in an aggregated extract.
     weight = np.ones(n, dtype=np.int64)
     if "count" in columns:
-        raw_count = column("count")
-        number = pd.to_numeric(raw_count, errors="coerce")
-        negative = (number < 0).to_numpy()
-        issues.add(
-            f"{{where}}: column '{columns['count']}' is negative{{found}}; a number of children "
-            "cannot be negative: correct the row (0 if it stands for no child)",
-            row_numbers[negative],
-            raw_count[negative].tolist(),
+        number, bad_count = _check_child_counts(
+            _column(text, columns, "count"), columns["count"], row_numbers, issues
         )
-        not_whole = ~negative & (number.isna() | (number != np.floor(number.fillna(0)))).to_numpy()
-        issues.add(
-            f"{{where}}: column '{columns['count']}' is not a whole number of children{{found}}; "
-            "give the number of children the row stands for (0 or more)",
-            row_numbers[not_whole],
-            raw_count[not_whole].tolist(),
-        )
-        bad |= negative | not_whole
+        bad |= bad_count
         weight = np.where(bad, 0, number.fillna(0).to_numpy()).astype(np.int64)
 
     counted = ~bad & ~outside
-    keys = area.to_numpy()[counted]
     w = weight[counted]
-    sustained = (contacts.fillna(0).to_numpy() >= sustained_contacts)[counted]
-    frame = pd.DataFrame(
-        {
-            "registered": w,
-            "sustained": sustained.astype(int) * w,
-            "age_0_1": band_0_1[counted].astype(int) * w,
-            "age_2_4": (~band_0_1[counted]).astype(int) * w,
-            **{
-                column_name: values * w
-                for g in TARGET_GROUPS
-                if g in flags
-                for column_name, values in (
-                    (g, flags[g][counted].astype(int)),
-                    (f"{g}_sustained", (flags[g][counted] & sustained).astype(int)),
-                )
-            },
-        },
-        index=pd.Index(keys, name="area_code"),
+    counts = _area_counts(
+        area.to_numpy()[counted],
+        w,
+        (contacts.fillna(0).to_numpy() >= sustained_contacts)[counted],
+        band_0_1[counted],
+        {name: values[counted] for name, values in flags.items()},
     )
-    counts = frame.groupby(level=0).sum()
     synthetic = bool(flags.get("synthetic", np.zeros(0, dtype=bool)).any())
     return counts, int(w.sum()), int(weight[~bad & outside].sum()), synthetic
 
@@ -594,6 +696,143 @@ def _chunks(
         chunksize=chunksize,
         encoding=encoding,
     )
+
+
+def _check_sustained_contacts(sustained_contacts: int) -> None:
+    """Refuse a threshold for sustained engagement below one contact."""
+    if sustained_contacts < 1:
+        raise ValidationError(
+            "sustained_contacts must be a whole number of contacts, 1 or more, "
+            f"not {sustained_contacts}"
+        )
+
+
+def _read_header(path: Path, encoding: str, label: str) -> list[str]:
+    """The file's column headers as text, read before any row; an empty file is refused."""
+    try:
+        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
+    except pd.errors.EmptyDataError as error:
+        raise ValidationError(f"{label}: is empty; {_FORMAT_HINT}") from error
+    return [str(h) for h in header]
+
+
+@dataclass
+class _Totals:
+    """Counts per area summed over the chunks read so far, and the problems found in them."""
+
+    issues: _Issues
+    counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows: int = 0
+    outside: int = 0
+    synthetic: bool = False
+
+
+def _count_chunks(
+    path: Path,
+    encoding: str,
+    columns: dict[str, str],
+    areas: gpd.GeoDataFrame,
+    *,
+    sustained_contacts: int,
+    as_of: pd.Timestamp,
+    chunksize: int,
+) -> _Totals:
+    """One pass over the file, ``chunksize`` rows at a time, summing each chunk's counts."""
+    totals = _Totals(_Issues(path.name))
+    cache: dict[str, str | None] = {}
+    first_row = 2
+    for chunk in _chunks(path, sorted(set(columns.values())), chunksize, encoding):
+        counts, n_in, n_out, synth = _chunk_counts(
+            chunk,
+            first_row,
+            columns,
+            areas,
+            sustained_contacts=sustained_contacts,
+            as_of=as_of,
+            issues=totals.issues,
+            postcode_cache=cache,
+        )
+        first_row += len(chunk)
+        # Drop the rows before the next chunk is read: only the counts are kept.
+        del chunk
+        totals.counts = counts if totals.counts.empty else totals.counts.add(counts, fill_value=0)
+        totals.rows += n_in
+        totals.outside += n_out
+        totals.synthetic |= synth
+    return totals
+
+
+def _count_file(
+    path: Path,
+    encoding: str,
+    columns: dict[str, str],
+    areas: gpd.GeoDataFrame,
+    *,
+    sustained_contacts: int,
+    as_of: pd.Timestamp,
+    chunksize: int,
+) -> _Totals:
+    """Count the file; read it again as Windows-1252, with a warning, if it is not UTF-8.
+
+    The encoding sniffed from the start of the file can be wrong further down, so a decoding
+    error mid-file starts the count again from scratch in Excel's default encoding.
+    """
+    label = path.name
+
+    def count(encoding: str) -> _Totals:
+        return _count_chunks(
+            path,
+            encoding,
+            columns,
+            areas,
+            sustained_contacts=sustained_contacts,
+            as_of=as_of,
+            chunksize=chunksize,
+        )
+
+    try:
+        try:
+            return count(encoding)
+        except UnicodeDecodeError:
+            if encoding == "cp1252":
+                raise
+            warnings.warn(
+                f"{label} is not UTF-8; read it as Windows-1252 (Excel's default). Save it as "
+                "'CSV UTF-8' to be sure.",
+                UserWarning,
+                stacklevel=3,  # the caller of read_registrations
+            )
+        return count("cp1252")
+    except pd.errors.ParserError as error:
+        raise ValidationError(
+            f"{label}: could not be read as CSV ({error}); save it again as 'CSV UTF-8'"
+        ) from error
+
+
+def _require_registrations(totals: _Totals, label: str) -> None:
+    """Refuse an extract with no registrations, or none of children in the authority."""
+    if totals.rows == 0 and totals.outside == 0:
+        raise ValidationError(
+            f"{label}: holds no registrations; it needs one row per registered child under "
+            "the header row"
+        )
+    if totals.rows == 0:
+        raise ValidationError(
+            f"{label}: holds no registrations of children living in the authority (all "
+            "live elsewhere); check that the extract is for this authority"
+        )
+
+
+def _counts_table(
+    counts: pd.DataFrame, areas: gpd.GeoDataFrame, groups: tuple[str, ...]
+) -> pd.DataFrame:
+    """Counts on every area of the authority (0 where none), in the documented column order."""
+    template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
+        c for g in groups for c in (g, f"{g}_sustained")
+    ]
+    table = counts.reindex(index=areas.index, columns=template).fillna(0).astype(int)
+    table.index.name = "area_code"
+    return table
 
 
 def read_registrations(
@@ -636,90 +875,36 @@ def read_registrations(
         does not exist, a postcode not found, an age outside 0-4, a date that is not a date or is
         in the future, a negative or fractional number of contacts, a flag that is not
         true/false. Children living outside the authority are left out (``rows_outside``; the run
-    that publishes the figures says so, without giving a small count).
+        that publishes the figures says so, without giving a small count).
     """
     path = require_file(path, "registration extract", suffixes=(".csv",))
     label = path.name
-    if sustained_contacts < 1:
-        raise ValidationError(
-            "sustained_contacts must be a whole number of contacts, 1 or more, "
-            f"not {sustained_contacts}"
-        )
+    _check_sustained_contacts(sustained_contacts)
     as_of_ts = pd.Timestamp(as_of if as_of is not None else dt.date.today()).normalize()
     # One reader for every input: UTF-8 (BOM or not), UTF-16 with a BOM, or Windows-1252 with a
     # warning; semicolon-separated files get a hint instead of a misreading.
     encoding = csv_encoding(path, label=label)
-    try:
-        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
-    except pd.errors.EmptyDataError as error:
-        raise ValidationError(f"{label}: is empty; {_FORMAT_HINT}") from error
-    columns = _resolve_columns([str(h) for h in header], label)
-    usecols = sorted(set(columns.values()))
-    for attempt in ("first", "fallback"):
-        issues = _Issues(label)
-        total = pd.DataFrame()
-        rows = outside = 0
-        synthetic = False
-        cache: dict[str, str | None] = {}
-        first_row = 2
-        try:
-            for chunk in _chunks(path, usecols, chunksize, encoding):
-                counts, n_in, n_out, synth = _chunk_counts(
-                    chunk,
-                    first_row,
-                    columns,
-                    areas,
-                    sustained_contacts=sustained_contacts,
-                    as_of=as_of_ts,
-                    issues=issues,
-                    postcode_cache=cache,
-                )
-                first_row += len(chunk)
-                del chunk
-                total = counts if total.empty else total.add(counts, fill_value=0)
-                rows += n_in
-                outside += n_out
-                synthetic |= synth
-            break
-        except UnicodeDecodeError:
-            if attempt == "fallback" or encoding == "cp1252":
-                raise
-            encoding = "cp1252"
-            warnings.warn(
-                f"{label} is not UTF-8; read it as Windows-1252 (Excel's default). Save it as "
-                "'CSV UTF-8' to be sure.",
-                UserWarning,
-                stacklevel=2,
-            )
-        except pd.errors.ParserError as error:
-            raise ValidationError(
-                f"{label}: could not be read as CSV ({error}); save it again as 'CSV UTF-8'"
-            ) from error
-    issues.raise_if_any()
-    if rows == 0 and outside == 0:
-        raise ValidationError(
-            f"{label}: holds no registrations; it needs one row per registered child under "
-            "the header row"
-        )
-    if rows == 0:
-        raise ValidationError(
-            f"{label}: holds no registrations of children living in the authority (all "
-            "live elsewhere); check that the extract is for this authority"
-        )
+    columns = _resolve_columns(_read_header(path, encoding, label), label)
+    totals = _count_file(
+        path,
+        encoding,
+        columns,
+        areas,
+        sustained_contacts=sustained_contacts,
+        as_of=as_of_ts,
+        chunksize=chunksize,
+    )
+    totals.issues.raise_if_any()
+    _require_registrations(totals, label)
     groups = tuple(g for g in TARGET_GROUPS if g in columns)
-    template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
-        c for g in groups for c in (g, f"{g}_sustained")
-    ]
-    counts = total.reindex(index=areas.index, columns=template).fillna(0).astype(int)
-    counts.index.name = "area_code"
     return RegistrationCounts(
-        counts=counts,
+        counts=_counts_table(totals.counts, areas, groups),
         groups=groups,
         source=label,
         sha256=file_sha256(path),
-        rows=rows,
-        rows_outside=outside,
-        synthetic=synthetic or "synthetic" in label.lower(),
+        rows=totals.rows,
+        rows_outside=totals.outside,
+        synthetic=totals.synthetic or "synthetic" in label.lower(),
         sustained_contacts=sustained_contacts,
         as_of=as_of_ts.date(),
     )
@@ -753,13 +938,8 @@ def registration_counts(
     )
     issues.raise_if_any()
     groups = tuple(g for g in TARGET_GROUPS if g in columns)
-    template = ["registered", "sustained", "age_0_1", "age_2_4"] + [
-        c for g in groups for c in (g, f"{g}_sustained")
-    ]
-    table = counts.reindex(index=areas.index, columns=template).fillna(0).astype(int)
-    table.index.name = "area_code"
     return RegistrationCounts(
-        counts=table,
+        counts=_counts_table(counts, areas, groups),
         groups=groups,
         source=source,
         sha256="",
