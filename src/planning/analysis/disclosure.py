@@ -559,11 +559,67 @@ def protect_counts(
     [True, True, False]
     """
     threshold = check_threshold(threshold)
+    values = _whole_counts(counts)
+    columns = list(counts.columns)
+    groups, labels = _group_codes(counts, groupings)
+    pairs = _ordering_pairs(columns, not_greater)
+    lower, upper = _known_bounds(
+        counts,
+        values,
+        lower_bounds,
+        upper_bounds,
+        rounding_known=rounding_known,
+        threshold=threshold,
+    )
+    blank_floor = 0.0 if suppress_zeros else 1.0
+    problem = _Problem(values, groups, labels, pairs, lower, upper, blank_floor)
+
+    # States: published / withheld / never published; columns a `known` protection fixed.
+    mutable = np.array([known is None or c not in known.cells.columns for c in columns])
+    cell_state, total_state = _initial_states(
+        problem, publish_cells=publish_cells, totals_for=totals_for
+    )
+    if known is not None:
+        _copy_known_states(known, counts, problem, mutable, cell_state, total_state)
+    primary_cells, primary_totals = _withhold_primary(
+        problem,
+        mutable,
+        cell_state,
+        total_state,
+        threshold=threshold,
+        suppress_zeros=suppress_zeros,
+        publish_cells=publish_cells,
+    )
+
+    state = _State(problem, cell_state, total_state, mutable, threshold, suppress_zeros)
+    state.line_rule()
+
+    items = _sensitive_items(counts, problem, primary_cells, primary_totals, publish_cells)
+    found = _protect_items(state, items)
+    audit = _audit_frame(items, found, values, columns, threshold)
+    _refuse_failed(audit, threshold)
+    return _suppression(counts, problem, cell_state, total_state, threshold, audit)
+
+
+#: A sensitive count to protect: (kind, label, rows, column, is a cell); ``kind`` is "cell" or a
+#: grouping's name.
+_Item = tuple[str, object, np.ndarray, int, bool]
+#: How many open items are protected one at a time between two joint witness solutions.
+_BLOCK = 20
+
+
+def _whole_counts(counts: pd.DataFrame) -> np.ndarray:
+    """The counts as floats, refused unless every one is a whole number, 0 or more."""
     values = counts.to_numpy(dtype=float)
     if np.isnan(values).any() or (values < 0).any() or (values != np.round(values)).any():
         raise ValidationError("counts to protect must be whole numbers, 0 or more, no blanks")
-    n, m = values.shape
-    columns = list(counts.columns)
+    return values
+
+
+def _group_codes(
+    counts: pd.DataFrame, groupings: Mapping[str, pd.Series] | None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Integer group code per row and label per code of each grouping, the grand total last."""
     groups: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for name, series in (groupings or {}).items():
@@ -576,92 +632,164 @@ def protect_counts(
         codes, uniques = pd.factorize(aligned, sort=True)
         groups[name] = codes
         labels[name] = np.asarray(uniques)
-    groups[ALL] = np.zeros(n, dtype=int)
+    groups[ALL] = np.zeros(len(counts), dtype=int)
     labels[ALL] = np.array([ALL], dtype=object)
+    return groups, labels
+
+
+def _ordering_pairs(
+    columns: list[str], not_greater: Sequence[tuple[str, str]]
+) -> list[tuple[int, int]]:
+    """The known orderings as (smaller, larger) column positions; unknown names are refused."""
     index_of = {c: i for i, c in enumerate(columns)}
     pairs = []
     for small, large in not_greater:
         if small not in index_of or large not in index_of:
             raise ValidationError(f"not_greater names unknown columns {small!r}, {large!r}")
         pairs.append((index_of[small], index_of[large]))
+    return pairs
 
-    def frame_bounds(frame: pd.DataFrame | None, fill: float) -> np.ndarray:
-        if frame is None:
-            return np.full((n, m), fill)
-        aligned = frame.reindex(index=counts.index, columns=columns).to_numpy(dtype=float)
-        return np.where(np.isnan(aligned), fill, aligned)
 
-    lower = np.maximum(frame_bounds(lower_bounds, 0.0), 0.0)
-    upper = frame_bounds(upper_bounds, np.inf)
+def _frame_bounds(counts: pd.DataFrame, frame: pd.DataFrame | None, fill: float) -> np.ndarray:
+    """Per-cell bounds from ``frame`` aligned to ``counts``, ``fill`` where none is given."""
+    if frame is None:
+        return np.full(counts.shape, fill)
+    aligned = frame.reindex(index=counts.index, columns=counts.columns).to_numpy(dtype=float)
+    return np.where(np.isnan(aligned), fill, aligned)
+
+
+def _known_bounds(
+    counts: pd.DataFrame,
+    values: np.ndarray,
+    lower_bounds: pd.DataFrame | None,
+    upper_bounds: pd.DataFrame | None,
+    *,
+    rounding_known: bool,
+    threshold: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell ``(lower, upper)`` the intruder knows, narrowed by the rounded counts if known."""
+    lower = np.maximum(_frame_bounds(counts, lower_bounds, 0.0), 0.0)
+    upper = _frame_bounds(counts, upper_bounds, np.inf)
     if rounding_known:
         low_r, high_r = rounding_interval(
             round_counts(values, threshold=threshold), threshold=threshold
         )
         lower, upper = np.maximum(lower, low_r), np.minimum(upper, high_r)
-    blank_floor = 0.0 if suppress_zeros else 1.0
-    problem = _Problem(values, groups, labels, pairs, lower, upper, blank_floor)
+    return lower, upper
 
-    # States: published / withheld / never published; columns a `known` protection fixed.
-    mutable = np.array([known is None or c not in known.cells.columns for c in columns])
+
+def _initial_states(
+    problem: _Problem,
+    *,
+    publish_cells: bool,
+    totals_for: Sequence[str] | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Everything published, except cells or groupings' totals that are not published at all."""
+    n, m = problem.n, problem.m
     cell_state = np.full((n, m), PUBLISHED if publish_cells else UNPUBLISHED, dtype=int)
-    published_groupings = set(groups) if totals_for is None else {*totals_for, ALL}
+    published_groupings = set(problem.groups) if totals_for is None else {*totals_for, ALL}
     total_state = {
-        g: np.full((len(labels[g]), m), PUBLISHED if g in published_groupings else UNPUBLISHED)
-        for g in groups
+        g: np.full(
+            (len(problem.labels[g]), m), PUBLISHED if g in published_groupings else UNPUBLISHED
+        )
+        for g in problem.groups
     }
-    if known is not None:
-        for c, column in enumerate(columns):
-            if mutable[c]:
-                continue
-            states = (
-                known.cell_state[column]
-                if not known.cell_state.empty
-                else known.cells[column].map({True: WITHHELD, False: PUBLISHED})
-            )
-            cell_state[:, c] = states.reindex(counts.index).to_numpy(dtype=int)
-            for g in groups:
-                if g in known.total_state:
-                    frame = known.total_state[g][column]
-                    frame = frame.set_axis(frame.index.astype(str))
-                    total_state[g][:, c] = (
-                        frame.reindex([str(x) for x in labels[g]])
-                        .fillna(UNPUBLISHED)
-                        .to_numpy(dtype=int)
-                    )
-                else:
-                    total_state[g][:, c] = UNPUBLISHED
+    return cell_state, total_state
 
-    primary_cells = _primary(values, threshold, suppress_zeros) & mutable[None, :]
+
+def _copy_known_states(
+    known: Suppression,
+    counts: pd.DataFrame,
+    problem: _Problem,
+    mutable: np.ndarray,
+    cell_state: np.ndarray,
+    total_state: dict[str, np.ndarray],
+) -> None:
+    """Fill the columns a ``known`` protection decided with its states (in place).
+
+    A grouping ``known`` did not publish is unpublished here, so the intruder gets no line from it.
+    """
+    for c, column in enumerate(counts.columns):
+        if mutable[c]:
+            continue
+        states = (
+            known.cell_state[column]
+            if not known.cell_state.empty
+            else known.cells[column].map({True: WITHHELD, False: PUBLISHED})
+        )
+        cell_state[:, c] = states.reindex(counts.index).to_numpy(dtype=int)
+        for g in problem.groups:
+            if g in known.total_state:
+                frame = known.total_state[g][column]
+                frame = frame.set_axis(frame.index.astype(str))
+                total_state[g][:, c] = (
+                    frame.reindex([str(x) for x in problem.labels[g]])
+                    .fillna(UNPUBLISHED)
+                    .to_numpy(dtype=int)
+                )
+            else:
+                total_state[g][:, c] = UNPUBLISHED
+
+
+def _withhold_primary(
+    problem: _Problem,
+    mutable: np.ndarray,
+    cell_state: np.ndarray,
+    total_state: dict[str, np.ndarray],
+    *,
+    threshold: int,
+    suppress_zeros: bool,
+    publish_cells: bool,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Withhold (in place) the sensitive cells and published totals; return where they are."""
+    primary_cells = _primary(problem.values, threshold, suppress_zeros) & mutable[None, :]
     if publish_cells:
         cell_state[primary_cells] = WITHHELD
     primary_totals = {
         g: _primary(problem.totals[g], threshold, suppress_zeros)
         & mutable[None, :]
         & (total_state[g] == PUBLISHED)
-        for g in groups
+        for g in problem.groups
     }
     for g, primary in primary_totals.items():
         total_state[g][primary] = WITHHELD
+    return primary_cells, primary_totals
 
-    state = _State(problem, cell_state, total_state, mutable, threshold, suppress_zeros)
-    state.line_rule()
 
-    items: list[tuple[str, object, np.ndarray, int, bool]] = []
-    for c in range(m):
+def _sensitive_items(
+    counts: pd.DataFrame,
+    problem: _Problem,
+    primary_cells: np.ndarray,
+    primary_totals: dict[str, np.ndarray],
+    publish_cells: bool,
+) -> list[_Item]:
+    """The sensitive counts to audit, column by column: cells first, then group totals."""
+    items: list[_Item] = []
+    for c in range(problem.m):
         if publish_cells:
             for i in np.flatnonzero(primary_cells[:, c]):
                 items.append(("cell", counts.index[i], np.array([i]), c, True))
-        for g in groups:
+        for g in problem.groups:
             for k in np.flatnonzero(primary_totals[g][:, c]):
-                items.append((g, labels[g][k], problem.members[g][k], c, False))
-    limit = n * m + sum(t.size for t in total_state.values()) + 1
+                items.append((g, problem.labels[g][k], problem.members[g][k], c, False))
+    return items
+
+
+def _protect_items(state: _State, items: list[_Item]) -> dict[int, tuple[float, float, float]]:
+    """``(low, high, floor)`` per item after complementary suppression; NaN high if witnessed.
+
+    Items shown safe by two solutions for all open items at once (most of them) need no
+    interval of their own; then a block of the rest is protected one at a time, and the
+    witnesses are sought again, since the new blanks may have made others safe.
+    """
+    problem, cell_state, total_state = state.p, state.cells, state.totals
+    # More rounds than there are counts to withhold cannot be needed.
+    limit = problem.n * problem.m + sum(t.size for t in total_state.values()) + 1
     found: dict[int, tuple[float, float, float]] = {}
     todo = list(range(len(items)))
     while todo:
-        # Items shown safe by two solutions for all open items at once (most of them), then
-        # a block of the rest one at a time, with complementary suppression until safe.
         low_ok, high_ok = problem.witnesses(
-            cell_state, total_state, [(items[j][2], items[j][3]) for j in todo], threshold
+            cell_state, total_state, [(items[j][2], items[j][3]) for j in todo], state.threshold
         )
         system = problem.system(cell_state, total_state)
         for j, ok in zip(todo, low_ok & high_ok):
@@ -669,25 +797,49 @@ def protect_counts(
                 floor = problem._item(system, items[j][2], items[j][3])[2]
                 found[j] = (floor, float("nan"), floor)
         todo = [j for j, ok in zip(todo, low_ok & high_ok) if not ok]
-        for j in todo[:20]:
+        for j in todo[:_BLOCK]:
             kind, _, rows, c, _ = items[j]
-            for _ in range(limit):
-                lo, hi, floor = problem.interval(cell_state, total_state, rows, c)
-                if _safe(lo, hi, floor, threshold):
-                    break
-                # A withheld cell ordered with this one may be what pins it (a sustained count
-                # deduced to be at least 2 bounds its registered count below): widen that first.
-                if kind == "cell" and state.complement_partner(rows, c, low=lo > floor + _EPS):
-                    state.line_rule()
-                    continue
-                if not state.complement(kind, rows, c):
-                    break  # nothing left to withhold around it
-                state.line_rule()
-            found[j] = (lo, hi, floor)
-        todo = todo[20:]
+            found[j] = _protect_item(state, kind, rows, c, limit)
+        todo = todo[_BLOCK:]
+    return found
+
+
+def _protect_item(
+    state: _State, kind: str, rows: np.ndarray, column: int, limit: int
+) -> tuple[float, float, float]:
+    """Withhold complements around one item until its interval is safe or none is left.
+
+    Returns the item's last ``(low, high, floor)``, safe or not (the audit decides).
+    """
+    problem, threshold = state.p, state.threshold
+    for _ in range(limit):
+        lo, hi, floor = problem.interval(state.cells, state.totals, rows, column)
+        if _safe(lo, hi, floor, threshold):
+            break
+        # A withheld cell ordered with this one may be what pins it (a sustained count
+        # deduced to be at least 2 bounds its registered count below): widen that first.
+        if kind == "cell" and state.complement_partner(rows, column, low=lo > floor + _EPS):
+            state.line_rule()
+            continue
+        if not state.complement(kind, rows, column):
+            break  # nothing left to withhold around it
+        state.line_rule()
+    return lo, hi, floor
+
+
+def _audit_frame(
+    items: list[_Item],
+    found: dict[int, tuple[float, float, float]],
+    values: np.ndarray,
+    columns: list[str],
+    threshold: int,
+) -> pd.DataFrame:
+    """One audit row per sensitive item: its value, floor, interval and whether it is safe."""
     audit_rows = []
     for j, (kind, label, rows, c, _) in enumerate(items):
         lo, hi, floor = found[j]
+        # Witnessed items: at least the threshold (the exact maximum was not needed).
+        high = float(threshold) if np.isnan(hi) else hi
         audit_rows.append(
             {
                 "item": f"{kind} {label}" if kind != "cell" else f"{label}",
@@ -695,14 +847,17 @@ def protect_counts(
                 "value": float(values[rows, c].sum()),
                 "floor": floor,
                 "low": lo,
-                # Witnessed items: at least the threshold (the exact maximum was not needed).
-                "high": float(threshold) if np.isnan(hi) else hi,
-                "protected": _safe(lo, float(threshold) if np.isnan(hi) else hi, floor, threshold),
+                "high": high,
+                "protected": _safe(lo, high, floor, threshold),
             }
         )
-    audit = pd.DataFrame(
+    return pd.DataFrame(
         audit_rows, columns=["item", "column", "value", "floor", "low", "high", "protected"]
     )
+
+
+def _refuse_failed(audit: pd.DataFrame, threshold: int) -> None:
+    """Raise :class:`DisclosureError` naming the first five items the audit failed, if any."""
     failed = audit[~audit["protected"].astype(bool)]
     if len(failed):
         names = "; ".join(f"{r.item} ({r.column})" for r in failed.head(5).itertuples())
@@ -713,12 +868,25 @@ def protect_counts(
             "with every other count around them withheld, so nothing was published. Publish "
             "fewer tables (or coarser groups) from this extract"
         )
+
+
+def _suppression(
+    counts: pd.DataFrame,
+    problem: _Problem,
+    cell_state: np.ndarray,
+    total_state: dict[str, np.ndarray],
+    threshold: int,
+    audit: pd.DataFrame,
+) -> Suppression:
+    """The decided states as a :class:`Suppression` labelled like ``counts`` and the groups."""
+    columns = list(counts.columns)
+    labels = problem.labels
     cells = pd.DataFrame(cell_state != PUBLISHED, index=counts.index, columns=columns)
     totals = {
         g: pd.DataFrame(
             total_state[g] != PUBLISHED, index=pd.Index(labels[g], name=g), columns=columns
         )
-        for g in groups
+        for g in problem.groups
     }
     return Suppression(
         cells=cells,
@@ -728,7 +896,7 @@ def protect_counts(
         cell_state=pd.DataFrame(cell_state, index=counts.index, columns=columns),
         total_state={
             g: pd.DataFrame(total_state[g], index=pd.Index(labels[g], name=g), columns=columns)
-            for g in groups
+            for g in problem.groups
         },
     )
 
@@ -887,10 +1055,22 @@ class _State:
 
     def complement(self, kind: str, rows: np.ndarray, column: int) -> bool:
         """Withhold one more published count near the item; False when none is left."""
+        if kind == "cell":
+            return self._complement_cell(rows, column)
+        # A group total: first a sibling in the same grouping that shares most published totals,
+        # then a total of a column it is ordered with, then an overlapping total, then a member.
+        return (
+            self._withhold_sibling(kind, rows, column)
+            or self._withhold_ordered_total(kind, rows, column)
+            or self._withhold_overlapping_total(kind, rows, column)
+            or self._withhold_member(rows, column)
+        )
+
+    def _lines_through(self, kind: str, rows: np.ndarray, column: int) -> list[tuple[str, int]]:
+        """Published totals (grouping, group) that contain the item's rows (lines it sits in)."""
         p, c = self.p, column
         row_set = set(rows.tolist())
-        # Published totals that contain the item's rows (lines it sits in).
-        lines = [
+        return [
             (g, p.groups[g][rows[0]])
             for g in p.groups
             if g != kind
@@ -899,45 +1079,60 @@ class _State:
             and set(p.members[g][p.groups[g][rows[0]]].tolist()) >= row_set
         ]
 
-        def shared(row: int) -> int:
-            return sum(
-                1
-                for g in p.groups
-                if self.totals[g][p.groups[g][row], c] == PUBLISHED
-                and p.groups[g][row] == p.groups[g][rows[0]]
-            )
+    def _shared(self, row: int, rows: np.ndarray, column: int) -> int:
+        """How many published totals ``row`` shares with the item's first row."""
+        p = self.p
+        return sum(
+            1
+            for g in p.groups
+            if self.totals[g][p.groups[g][row], column] == PUBLISHED
+            and p.groups[g][row] == p.groups[g][rows[0]]
+        )
 
-        if kind == "cell":
-            candidates: list[tuple[tuple, tuple[int, int]]] = []
-            for g, k in lines:
-                for i in p.members[g][k]:
-                    v = p.values[i, c]
-                    if i not in row_set and self._can_withhold(v, self.cells[i, c], c):
-                        candidates.append(((-shared(i), v, i), (i, c)))
-            for small, large in p.not_greater:
-                partner = large if small == c else small if large == c else None
-                if partner is not None:
-                    for i in rows:
-                        v = p.values[i, partner]
-                        if self._can_withhold(v, self.cells[i, partner], partner):
-                            candidates.append(((0, v, i), (i, partner)))
-            if candidates:
-                _, (i, col) = min(candidates, key=lambda t: t[0])
-                self.cells[i, col] = WITHHELD
-                return True
-            totals = [
-                (p.totals[g][k, c], g, k)
-                for g, k in lines
-                if self._can_withhold(p.totals[g][k, c], self.totals[g][k, c], c)
-            ]
-            if totals:
-                _, g, k = min(totals, key=lambda t: t[0])
-                self.totals[g][k, c] = WITHHELD
-                return True
-            return False
+    def _complement_cell(self, rows: np.ndarray, column: int) -> bool:
+        """For a cell: a line-mate sharing most totals or an ordered partner, else a line total."""
+        p, c = self.p, column
+        row_set = set(rows.tolist())
+        lines = self._lines_through("cell", rows, c)
+        candidates: list[tuple[tuple, tuple[int, int]]] = []
+        for g, k in lines:
+            for i in p.members[g][k].tolist():
+                v = p.values[i, c]
+                if i not in row_set and self._can_withhold(v, self.cells[i, c], c):
+                    candidates.append(((-self._shared(i, rows, c), v, i), (i, c)))
+        for small, large in p.not_greater:
+            partner = large if small == c else small if large == c else None
+            if partner is not None:
+                for i in rows:
+                    v = p.values[i, partner]
+                    if self._can_withhold(v, self.cells[i, partner], partner):
+                        candidates.append(((0, v, i), (i, partner)))
+        if candidates:
+            _, (i, col) = min(candidates, key=lambda t: t[0])
+            self.cells[i, col] = WITHHELD
+            return True
+        totals = [
+            (p.totals[g][k, c], g, k)
+            for g, k in lines
+            if self._can_withhold(p.totals[g][k, c], self.totals[g][k, c], c)
+        ]
+        if totals:
+            _, g, k = min(totals, key=lambda t: t[0])
+            self.totals[g][k, c] = WITHHELD
+            return True
+        return False
 
-        # A group total: first a sibling in the same grouping that shares most published totals.
-        g = kind
+    def _ordered_columns(self, column: int) -> list[int]:
+        """Columns ``column`` is ordered with (either side), in column order."""
+        p = self.p
+        return sorted(
+            {large for small, large in p.not_greater if small == column}
+            | {small for small, large in p.not_greater if large == column}
+        )
+
+    def _withhold_sibling(self, g: str, rows: np.ndarray, column: int) -> bool:
+        """Withhold the sibling total sharing most other groupings with the item, smallest first."""
+        p, c = self.p, column
         mine = p.groups[g][rows[0]]
         siblings: list[Any] = []
         for k, members in enumerate(p.members[g]):
@@ -954,17 +1149,21 @@ class _State:
             _, k = min(siblings, key=lambda t: t[0])
             self.totals[g][k, c] = WITHHELD
             return True
-        # Then the same totals of a column it is ordered with (a target group's sustained
-        # count is bounded by its registered count): the group's own, then its siblings.
-        partners = sorted(
-            {large for small, large in p.not_greater if small == c}
-            | {small for small, large in p.not_greater if large == c}
-        )
-        for cc in partners:
+        return False
+
+    def _withhold_ordered_total(self, g: str, rows: np.ndarray, column: int) -> bool:
+        """Withhold the group's total of an ordered column, else that column's smallest sibling.
+
+        A target group's sustained count is bounded by its registered count, so hiding the
+        partner's total widens this one.
+        """
+        p = self.p
+        mine = p.groups[g][rows[0]]
+        for cc in self._ordered_columns(column):
             if self._can_withhold(p.totals[g][mine, cc], self.totals[g][mine, cc], cc):
                 self.totals[g][mine, cc] = WITHHELD
                 return True
-            siblings = [  # (reuses the name: the first branch has returned)
+            siblings = [
                 ((p.totals[g][k, cc], k), k)
                 for k in range(len(p.members[g]))
                 if k != mine and self._can_withhold(p.totals[g][k, cc], self.totals[g][k, cc], cc)
@@ -973,9 +1172,16 @@ class _State:
                 _, k = min(siblings, key=lambda t: t[0])
                 self.totals[g][k, cc] = WITHHELD
                 return True
-        # Then published totals of other groupings that overlap it, then its published members.
+        return False
+
+    def _withhold_overlapping_total(self, g: str, rows: np.ndarray, column: int) -> bool:
+        """Withhold the smallest published total of another grouping that overlaps the group.
+
+        The item's own column is preferred to the columns it is ordered with.
+        """
+        p = self.p
         others = []
-        for order, cc in enumerate([c, *partners]):
+        for order, cc in enumerate([column, *self._ordered_columns(column)]):
             for h in p.groups:
                 if h == g:
                     continue
@@ -987,6 +1193,11 @@ class _State:
             _, h, k, cc = min(others, key=lambda t: t[0])
             self.totals[h][k, cc] = WITHHELD
             return True
+        return False
+
+    def _withhold_member(self, rows: np.ndarray, column: int) -> bool:
+        """Withhold the group's first published member that can be withheld."""
+        p, c = self.p, column
         withholdable = [i for i in rows if self._can_withhold(p.values[i, c], self.cells[i, c], c)]
         if withholdable:
             self.cells[withholdable[0], c] = WITHHELD

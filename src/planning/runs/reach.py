@@ -268,25 +268,13 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
     ReachResult
         Counts and rates, not yet protected from disclosure: see :func:`publish_reach`.
     """
-    from planning.analysis.need import deprivation_band, under5_income_deprived
-
     missing = sorted(set(counts.counts.index) - set(areas.index))
     if missing:
         raise ValidationError(
             f"registration counts hold areas not in the areas given ({', '.join(missing[:5])}); "
             "read the extract with the same authority's areas"
         )
-    base = pd.DataFrame(index=areas.index)
-    for column in _AREA_KEEP:
-        if column in areas:
-            base[column] = areas[column]
-    if "under5_income_deprived" not in base and {"idaci_children", "children_0_15"} <= set(areas):
-        base["under5_income_deprived"] = under5_income_deprived(areas)
-    if "deprivation_band" not in base and "imd_decile" in areas:
-        base["deprivation_band"] = deprivation_band(areas["imd_decile"])
-    for column in ("deprivation_band",):
-        if column in base:
-            base[column] = base[column].astype(str)
+    base = _area_base(areas)
     table = base.join(counts.counts.reindex(base.index).fillna(0).astype(int))
     area_table = _rates(table)
 
@@ -299,8 +287,37 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
             groups[name] = _group_table(table, column, summed)
     total = _rates(table[summed].sum().to_frame().T).iloc[0]
     authority = {k: (v.item() if hasattr(v, "item") else v) for k, v in total.items()}
+    return ReachResult(
+        areas=area_table,
+        groups=groups,
+        authority=authority,
+        target_groups=_target_group_table(counts, table),
+        ages=_age_table(table, areas),
+        counts=counts,
+        notes=_reach_notes(counts, area_table),
+    )
 
-    rows = []
+
+def _area_base(areas: pd.DataFrame) -> pd.DataFrame:
+    """The area columns reach needs, deriving income-deprived under-5s and bands when missing."""
+    from planning.analysis.need import deprivation_band, under5_income_deprived
+
+    base = pd.DataFrame(index=areas.index)
+    for column in _AREA_KEEP:
+        if column in areas:
+            base[column] = areas[column]
+    if "under5_income_deprived" not in base and {"idaci_children", "children_0_15"} <= set(areas):
+        base["under5_income_deprived"] = under5_income_deprived(areas)
+    if "deprivation_band" not in base and "imd_decile" in areas:
+        base["deprivation_band"] = deprivation_band(areas["imd_decile"])
+    for column in ("deprivation_band",):
+        if column in base:
+            base[column] = base[column].astype(str)
+    return base
+
+
+def _target_units(table: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """(level, unit, area mask) of the authority, each deprivation band and each locality."""
     units: list[tuple[str, str, pd.Series]] = [("authority", "All", pd.Series(True, table.index))]
     if "deprivation_band" in table:
         units += [
@@ -312,6 +329,13 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
             ("locality", str(loc), table["locality"] == loc)
             for loc in sorted(table["locality"].unique())
         ]
+    return units
+
+
+def _target_group_table(counts: RegistrationCounts, table: pd.DataFrame) -> pd.DataFrame:
+    """Registered and sustained counts of each target group per unit, with shares."""
+    rows = []
+    units = _target_units(table)
     for group in counts.groups:
         for level, unit, mask in units:
             sub = table.loc[mask]
@@ -339,7 +363,11 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
         target["sustained_share_low"], target["sustained_share_high"] = wilson_interval(
             target["sustained"], reg
         )
+    return target
 
+
+def _age_table(table: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Registered children per age band, with reach when the areas give single-year ages."""
     ages = pd.DataFrame(index=pd.Index(list(AGE_BANDS), name="age_band"))
     ages["registered"] = [int(table["age_0_1"].sum()), int(table["age_2_4"].sum())]
     if all(f"age_{a}" in areas for a in range(5)):
@@ -349,7 +377,11 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
         with np.errstate(divide="ignore", invalid="ignore"):
             ages["reach"] = ages["registered"] / ages["under5"].where(ages["under5"] > 0)
         ages["reach_low"], ages["reach_high"] = wilson_interval(ages["registered"], ages["under5"])
+    return ages
 
+
+def _reach_notes(counts: RegistrationCounts, area_table: pd.DataFrame) -> list[str]:
+    """Notes on the data: synthetic extract, children outside, reach over 100%, sustained rule."""
     notes = []
     if counts.synthetic:
         notes.append(
@@ -374,15 +406,7 @@ def assess_reach(counts: RegistrationCounts, areas: pd.DataFrame) -> ReachResult
         f"Sustained engagement: at least {counts.sustained_contacts} contacts in the 12 months "
         f"to {counts.as_of:%d %B %Y}."
     )
-    return ReachResult(
-        areas=area_table,
-        groups=groups,
-        authority=authority,
-        target_groups=target,
-        ages=ages,
-        counts=counts,
-        notes=notes,
-    )
+    return notes
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,13 +488,77 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         rounding_known=True,
     )
     audits = [protection.audit.assign(table="areas")]
+    tables = _publish_area_tables(result, protection, threshold)
+    all_hidden = protection.totals[ALL].loc[ALL]
+    authority = _published_authority(result.authority, all_hidden)
+    withheld = protection.withheld
+
+    tables["target_groups"], group_audits, group_withheld = _publish_target_groups(
+        result, protection, fixed, threshold
+    )
+    audits += group_audits
+    withheld += group_withheld
+
+    tables["ages"], age_audits, age_withheld = _publish_ages(
+        result.ages, bool(all_hidden["registered"]), threshold
+    )
+    audits += age_audits
+    withheld += age_withheld
+    smallest = int(round_counts([1], threshold=threshold)[0])
+    notes = list(result.notes) + _disclosure_notes(
+        result.counts.rows_outside, threshold=threshold, withheld=withheld, smallest=smallest
+    )
+    audit = pd.concat(audits, ignore_index=True)
+    return PublishedReach(
+        tables=tables,
+        authority=authority,
+        threshold=threshold,
+        withheld=withheld,
+        notes=notes,
+        suppression=protection,
+        audit=audit,
+        disclosure=_disclosure_summary(
+            threshold=threshold, smallest=smallest, fixed=fixed, tables=tables, audit=audit
+        ),
+    )
+
+
+def _disclosure_summary(
+    *,
+    threshold: int,
+    smallest: int,
+    fixed: dict[str, pd.Series],
+    tables: dict[str, pd.DataFrame],
+    audit: pd.DataFrame,
+) -> dict[str, Any]:
+    """What the publication's disclosure control did, for its provenance."""
+    return {
+        "threshold": threshold,
+        "rounding_base": ROUNDING_BASE,
+        "smallest_rounded": smallest,
+        "exact_tables": [
+            "areas",
+            *[n for n in fixed],
+            "ages",
+            "target_groups (authority, deprivation band)",
+        ],
+        "rounded_tables": [n for n in NETWORK_GROUPINGS if n in tables]
+        + ["target_groups (locality)"],
+        "sensitive_counts_audited": len(audit),
+    }
+
+
+def _publish_area_tables(
+    result: ReachResult, protection: Suppression, threshold: int
+) -> dict[str, pd.DataFrame]:
+    """The small-area table and the group tables: exact with suppression, or rounded sums."""
+    areas = result.areas
     tables: dict[str, pd.DataFrame] = {}
-    hidden_areas = protection.cells
     # Per area only registered and sustained (and their rates) are published: ages and target
     # groups per area would be small counts everywhere, so they are published only for groups.
     private = [c for c in result.counts.counts.columns if c not in ("registered", "sustained")]
     tables["areas"] = apply_suppression(
-        areas.drop(columns=private, errors="ignore"), hidden_areas, derived=DERIVED
+        areas.drop(columns=private, errors="ignore"), protection.cells, derived=DERIVED
     )
     for name, frame in result.groups.items():
         if name in NETWORK_GROUPINGS:
@@ -482,24 +570,30 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         frame = frame.copy()
         frame.index = frame.index.astype(str)
         tables[name] = apply_suppression(frame, hidden.reindex(frame.index), derived=DERIVED)
-    all_hidden = protection.totals[ALL].loc[ALL]
-    authority = dict(result.authority)
+    return tables
+
+
+def _published_authority(authority: dict[str, Any], all_hidden: pd.Series) -> dict[str, Any]:
+    """Authority-wide figures with those from a withheld grand total set to None."""
+    published = dict(authority)
     for column in ["registered", "sustained", *DERIVED]:
         sources = DERIVED.get(column, [column])
         if any(bool(all_hidden.get(s, False)) for s in sources):
-            authority[column] = None
-    withheld = protection.withheld
+            published[column] = None
+    return published
 
-    tables["target_groups"], group_audits, group_withheld = _publish_target_groups(
-        result, protection, fixed, threshold
-    )
-    audits += group_audits
-    withheld += group_withheld
 
-    # Age bands: a line whose total is the authority's registered count.
-    ages = result.ages.copy()
+def _publish_ages(
+    ages: pd.DataFrame, total_hidden: bool, threshold: int
+) -> tuple[pd.DataFrame, list[pd.DataFrame], int]:
+    """Age-band table: a line whose total is the authority's registered count.
+
+    Returns the table, its audits and how many counts it withholds.
+    """
+    ages = ages.copy()
     age_counts = ages[["registered"]].astype(int)
-    if all_hidden["registered"]:
+    audits: list[pd.DataFrame] = []
+    if total_hidden:
         # Without the authority's total there is no line: each band is protected on its own.
         age_hidden = pd.DataFrame(True, index=ages.index, columns=["registered"])
         age_withheld = int((age_counts["registered"] > 0).sum())
@@ -508,17 +602,22 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         audits.append(age_protection.audit.assign(table="ages"))
         age_hidden = age_protection.cells.copy()
         age_withheld = age_protection.withheld
-    withheld += age_withheld
-    tables["ages"] = apply_suppression(
+    table = apply_suppression(
         ages,
         age_hidden,
         derived={c: ["registered"] for c in ("reach", "reach_low", "reach_high")},
     )
-    smallest = int(round_counts([1], threshold=threshold)[0])
-    notes = list(result.notes)
-    if result.counts.rows_outside:
+    return table, audits, age_withheld
+
+
+def _disclosure_notes(
+    rows_outside: int, *, threshold: int, withheld: int, smallest: int
+) -> list[str]:
+    """Notes on what disclosure control did: children outside, withheld figures, rounding."""
+    notes = []
+    if rows_outside:
         notes.append(
-            f"{describe_count(result.counts.rows_outside, threshold=threshold).capitalize()} "
+            f"{describe_count(rows_outside, threshold=threshold).capitalize()} "
             "registrations of children living outside the authority are left out."
         )
     notes += [
@@ -534,30 +633,18 @@ def publish_reach(result: ReachResult, *, threshold: int = DEFAULT_THRESHOLD) ->
         "assessed and cannot be subtracted from one another; their totals differ slightly from "
         "the exact totals in the deprivation band table.",
     ]
-    audit = pd.concat(audits, ignore_index=True)
-    return PublishedReach(
-        tables=tables,
-        authority=authority,
-        threshold=threshold,
-        withheld=withheld,
-        notes=notes,
-        suppression=protection,
-        audit=audit,
-        disclosure={
-            "threshold": threshold,
-            "rounding_base": ROUNDING_BASE,
-            "smallest_rounded": smallest,
-            "exact_tables": [
-                "areas",
-                *[n for n in fixed],
-                "ages",
-                "target_groups (authority, deprivation band)",
-            ],
-            "rounded_tables": [n for n in NETWORK_GROUPINGS if n in tables]
-            + ["target_groups (locality)"],
-            "sensitive_counts_audited": len(audit),
-        },
-    )
+    return notes
+
+
+#: Target-group levels published exactly, with the grouping of the protection they come from.
+_EXACT_LEVELS: dict[str, str] = {"deprivation band": "bands", "authority": ALL}
+#: Target-group figures derived from each count (blanked when the count is withheld).
+_TARGET_DERIVED: dict[str, list[str]] = {
+    "share_of_registered": ["registered", "unit_registered"],
+    "sustained_share": ["sustained", "registered"],
+    "sustained_share_low": ["sustained", "registered"],
+    "sustained_share_high": ["sustained", "registered"],
+}
 
 
 def _publish_target_groups(
@@ -580,31 +667,11 @@ def _publish_target_groups(
     target_hidden = pd.DataFrame(False, index=target.index, columns=["registered", "sustained"])
     audits: list[pd.DataFrame] = []
     withheld = 0
-    level_of = {"deprivation band": "bands", "authority": ALL}
     for group in result.counts.groups:
-        joint = counts.join(
-            result.counts.counts[[group, f"{group}_sustained"]]
-            .reindex(counts.index)
-            .fillna(0)
-            .astype(int)
-            .rename(columns={group: "group", f"{group}_sustained": "group_sustained"})
-        )
-        p = protect_counts(
-            joint,
-            groupings=fixed,
-            threshold=threshold,
-            publish_cells=False,
-            not_greater=[
-                ("sustained", "registered"),
-                ("group_sustained", "group"),
-                ("group", "registered"),
-                ("group_sustained", "sustained"),
-            ],
-            rounding_known=True,
-            known=protection,
-            totals_for=[name for name in ("bands",) if name in fixed],
-        )
+        joint = _joint_counts(result.counts, counts, group)
+        p = _protect_target_group(joint, protection, fixed, threshold)
         audit = p.audit.copy()
+        # The audit names the group's own counts as the table publishes them.
         audit["column"] = audit["column"].map(
             {"group": "registered", "group_sustained": "sustained"}
         )
@@ -612,38 +679,103 @@ def _publish_target_groups(
         for states in p.total_state.values():
             withheld += int((states[["group", "group_sustained"]].to_numpy() == 1).sum())
         rows = target["group"] == group
-        for position, row in target[rows].iterrows():
-            key = level_of.get(row["level"])
-            if key is None:
-                continue
-            frame = p.totals[key][["group", "group_sustained"]]
-            frame = frame.set_axis(frame.index.astype(str))
-            target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
+        _mark_exact_hidden(target, target_hidden, rows, p)
         if "locality" in areas:
-            rounded = (
-                pd.DataFrame(
-                    {
-                        "registered": round_counts(joint["group"], threshold=threshold),
-                        "sustained": round_counts(joint["group_sustained"], threshold=threshold),
-                        "unit_registered": round_counts(joint["registered"], threshold=threshold),
-                    },
-                    index=joint.index,
-                )
-                .groupby(areas["locality"].astype(str))
-                .sum()
-            )
-            for position, row in target[rows & (target["level"] == "locality")].iterrows():
-                for column in rounded.columns:
-                    target.loc[position, column] = int(rounded.loc[str(row["unit"]), column])
+            _set_locality_rounded(target, rows, joint, areas["locality"], threshold)
+    target_hidden["unit_registered"] = _unit_registered_hidden(target, protection)
+    _target_rates(target)
+    published = apply_suppression(target, target_hidden, derived=_TARGET_DERIVED)
+    return published, audits, withheld
+
+
+def _joint_counts(counts: RegistrationCounts, main: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Per area: registered, sustained, and the target group's ``group``, ``group_sustained``."""
+    return main.join(
+        counts.counts[[group, f"{group}_sustained"]]
+        .reindex(main.index)
+        .fillna(0)
+        .astype(int)
+        .rename(columns={group: "group", f"{group}_sustained": "group_sustained"})
+    )
+
+
+def _protect_target_group(
+    joint: pd.DataFrame,
+    protection: Suppression,
+    fixed: dict[str, pd.Series],
+    threshold: int,
+) -> Suppression:
+    """Protect a target group's totals given the main protection (cells are not published)."""
+    return protect_counts(
+        joint,
+        groupings=fixed,
+        threshold=threshold,
+        publish_cells=False,
+        not_greater=[
+            ("sustained", "registered"),
+            ("group_sustained", "group"),
+            ("group", "registered"),
+            ("group_sustained", "sustained"),
+        ],
+        rounding_known=True,
+        known=protection,
+        totals_for=[name for name in ("bands",) if name in fixed],
+    )
+
+
+def _mark_exact_hidden(
+    target: pd.DataFrame, target_hidden: pd.DataFrame, rows: pd.Series, p: Suppression
+) -> None:
+    """Copy the group's withheld totals into ``target_hidden`` for its exact (non-locality) rows."""
+    for position, row in target[rows].iterrows():
+        key = _EXACT_LEVELS.get(row["level"])
+        if key is None:
+            continue
+        frame = p.totals[key][["group", "group_sustained"]]
+        frame = frame.set_axis(frame.index.astype(str))
+        target_hidden.loc[position] = frame.loc[str(row["unit"])].to_numpy()
+
+
+def _set_locality_rounded(
+    target: pd.DataFrame,
+    rows: pd.Series,
+    joint: pd.DataFrame,
+    locality: pd.Series,
+    threshold: int,
+) -> None:
+    """Replace the group's locality counts (in place) by sums of rounded small-area counts."""
+    rounded = (
+        pd.DataFrame(
+            {
+                "registered": round_counts(joint["group"], threshold=threshold),
+                "sustained": round_counts(joint["group_sustained"], threshold=threshold),
+                "unit_registered": round_counts(joint["registered"], threshold=threshold),
+            },
+            index=joint.index,
+        )
+        .groupby(locality.astype(str))
+        .sum()
+    )
+    for position, row in target[rows & (target["level"] == "locality")].iterrows():
+        for column in rounded.columns:
+            target.loc[position, column] = int(rounded.loc[str(row["unit"]), column])
+
+
+def _unit_registered_hidden(target: pd.DataFrame, protection: Suppression) -> pd.Series:
+    """Whether each exact row's unit registered count is withheld in the main tables."""
     # The unit's registered count: published in the band table (or withheld there).
     unit_hidden = pd.Series(False, index=target.index)
     for position, row in target.iterrows():
-        key = level_of.get(row["level"])
+        key = _EXACT_LEVELS.get(row["level"])
         if key is not None:
             frame = protection.totals[key]
             frame = frame.set_axis(frame.index.astype(str))
             unit_hidden[position] = bool(frame.loc[str(row["unit"]), "registered"])
-    target_hidden["unit_registered"] = unit_hidden
+    return unit_hidden
+
+
+def _target_rates(target: pd.DataFrame) -> None:
+    """Recompute shares and intervals (in place) from the published, partly rounded counts."""
     reg = target["registered"].astype(float)
     unit = target["unit_registered"].astype(float)
     target["share_of_registered"] = reg / unit.where(unit > 0)
@@ -651,17 +783,6 @@ def _publish_target_groups(
     target["sustained_share_low"], target["sustained_share_high"] = wilson_interval(
         target["sustained"].astype(float), reg
     )
-    published = apply_suppression(
-        target,
-        target_hidden,
-        derived={
-            "share_of_registered": ["registered", "unit_registered"],
-            "sustained_share": ["sustained", "registered"],
-            "sustained_share_low": ["sustained", "registered"],
-            "sustained_share_high": ["sustained", "registered"],
-        },
-    )
-    return published, audits, withheld
 
 
 def _pct(value: object) -> str:
