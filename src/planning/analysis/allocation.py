@@ -209,10 +209,36 @@ class LocationAllocation:
         under5: np.ndarray,
         deprived: np.ndarray | None,
     ) -> tuple[str, np.ndarray, np.ndarray]:
-        n_areas, n_sites = cost.shape
+        """Build and solve the programme: its status, the chosen sites and each area's site."""
         cover = cost <= self.service_metres
         sense = pulp.LpMaximize if self.objective == "coverage" else pulp.LpMinimize
         problem = pulp.LpProblem(self.objective.replace("-", "_"), sense)
+        y, z, x = self._add_variables(problem, *cost.shape)
+        self._add_objective(problem, cost, weights, cover, y=y, z=z, x=x)
+        self._add_constraints(problem, cover, under5, deprived, y=y, z=z, x=x)
+        # gapRel=0: prove optimality exactly (HiGHS stops at a 0.01% gap by default).
+        solver = pulp.HiGHS(msg=False, timeLimit=self.time_limit, gapRel=0.0)
+        problem.solve(solver)
+        status = pulp.LpStatus[problem.status]
+        if status != "Optimal":
+            return status, np.array([], dtype=int), np.array([], dtype=int)
+        if self.existing is not None and np.any(self.existing) and self.lock is None:
+            _prefer_existing(problem, solver, y, existing=self.existing)
+        chosen, assignment = _read_solution(cost, y, x)
+        return status, chosen, assignment
+
+    @property
+    def _needs_assignment(self) -> bool:
+        """Whether areas are assigned to sites: only the median and the load band need it."""
+        # Areas x sites variables are the bulk of the programme; leave them out when unused.
+        return self.objective == "median" or self.load_band is not None
+
+    def _add_variables(
+        self, problem: pulp.LpProblem, n_areas: int, n_sites: int
+    ) -> tuple[
+        list[pulp.LpVariable], list[pulp.LpVariable], dict[tuple[int, int], pulp.LpVariable]
+    ]:
+        """Site-open binaries ``y``; area-covered ``z`` and assignment ``x`` only when used."""
         y = [problem.add_variable(f"open_{j}", cat="Binary") for j in range(n_sites)]
         needs_cover = self.objective == "coverage" or self.min_deprived_share is not None
         z = (
@@ -220,14 +246,28 @@ class LocationAllocation:
             if needs_cover
             else []
         )
-        needs_assignment = self.objective == "median" or self.load_band is not None
         x: dict[tuple[int, int], pulp.LpVariable] = {}
-        if needs_assignment:
+        if self._needs_assignment:
             x = {
                 (i, j): problem.add_variable(f"assign_{i}_{j}", lowBound=0, upBound=1)
                 for i in range(n_areas)
                 for j in range(n_sites)
             }
+        return y, z, x
+
+    def _add_objective(
+        self,
+        problem: pulp.LpProblem,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        cover: np.ndarray,
+        *,
+        y: list[pulp.LpVariable],
+        z: list[pulp.LpVariable],
+        x: dict[tuple[int, int], pulp.LpVariable],
+    ) -> None:
+        """Covered weight (coverage), weighted distance (median) or sites covering all (cover-all)."""
+        n_areas = cost.shape[0]
         if self.objective == "coverage":
             problem += pulp.lpSum(weights[i] * z[i] for i in range(n_areas))
         elif self.objective == "median":
@@ -236,6 +276,20 @@ class LocationAllocation:
             problem += pulp.lpSum(y)
             for i in range(n_areas):
                 problem += pulp.lpSum(y[j] for j in np.flatnonzero(cover[i])) >= 1
+
+    def _add_constraints(
+        self,
+        problem: pulp.LpProblem,
+        cover: np.ndarray,
+        under5: np.ndarray,
+        deprived: np.ndarray | None,
+        *,
+        y: list[pulp.LpVariable],
+        z: list[pulp.LpVariable],
+        x: dict[tuple[int, int], pulp.LpVariable],
+    ) -> None:
+        """Number of sites, coverage, assignment, load band, locks, closures and equity."""
+        n_areas, n_sites = cover.shape
         if self.p is not None:
             if self.objective == "cover-all":
                 problem += pulp.lpSum(y) <= self.p
@@ -243,7 +297,7 @@ class LocationAllocation:
                 problem += pulp.lpSum(y) == self.p
         for i in range(len(z)):
             problem += z[i] <= pulp.lpSum(y[j] for j in np.flatnonzero(cover[i]))
-        if needs_assignment:
+        if self._needs_assignment:
             for i in range(n_areas):
                 problem += pulp.lpSum(x[i, j] for j in range(n_sites)) == 1
             for (_area, j), var in x.items():
@@ -263,42 +317,6 @@ class LocationAllocation:
         if self.min_deprived_share is not None and deprived is not None:
             target = self.min_deprived_share * float(under5[deprived].sum())
             problem += pulp.lpSum(under5[i] * z[i] for i in np.flatnonzero(deprived)) >= target
-        # gapRel=0: prove optimality exactly (HiGHS stops at a 0.01% gap by default).
-        solver = pulp.HiGHS(msg=False, timeLimit=self.time_limit, gapRel=0.0)
-        problem.solve(solver)
-        status = pulp.LpStatus[problem.status]
-        if status != "Optimal":
-            return status, np.array([], dtype=int), np.array([], dtype=int)
-        if self.existing is not None and np.any(self.existing) and self.lock is None:
-            # Many networks are often equally good (e.g. full coverage). Among them, keep as
-            # many current centres as possible: a second solve with the first objective held
-            # at its optimum (lexicographic optimisation), so the primary optimum is unchanged.
-            first = {var.name: var.value() for var in problem.variables()}
-            primary = problem.objective
-            best = pulp.value(primary)
-            # A relative slack well inside the solver's feasibility tolerance keeps the held
-            # objective feasible after rounding; a worse network would differ by at least one
-            # area's weight (about an under-5 or more), thousands of times the slack.
-            slack = 1e-6 * max(abs(best), 1.0)
-            if sense == pulp.LpMaximize:
-                problem += primary >= best - slack
-            else:
-                problem += primary <= best + slack
-            problem.sense = pulp.LpMaximize
-            problem.setObjective(pulp.lpSum(y[j] for j in np.flatnonzero(self.existing)))
-            problem.solve(solver)
-            if pulp.LpStatus[problem.status] != "Optimal":
-                for var in problem.variables():  # keep the first optimum
-                    var.varValue = first.get(var.name)
-        chosen = np.array([j for j in range(n_sites) if (y[j].value() or 0) > 0.5], dtype=int)
-        if x:
-            values = np.zeros((n_areas, n_sites))
-            for (i, j), var in x.items():
-                values[i, j] = var.value() or 0.0
-            assignment = values.argmax(axis=1)
-        else:
-            assignment = chosen[cost[:, chosen].argmin(axis=1)]
-        return status, chosen, assignment
 
     def _diagnose(
         self,
@@ -358,6 +376,53 @@ class LocationAllocation:
             f"the solver found no solution ({status}) for the constraints given; relax "
             "lock/closure/equity options"
         )
+
+
+def _prefer_existing(
+    problem: pulp.LpProblem,
+    solver: pulp.HiGHS,
+    y: list[pulp.LpVariable],
+    *,
+    existing: np.ndarray,
+) -> None:
+    """Among equally good networks, re-solve for the one keeping most current centres."""
+    # Many networks are often equally good (e.g. full coverage). Among them, keep as
+    # many current centres as possible: a second solve with the first objective held
+    # at its optimum (lexicographic optimisation), so the primary optimum is unchanged.
+    first = {var.name: var.value() for var in problem.variables()}
+    primary = problem.objective
+    best = pulp.value(primary)
+    # A relative slack well inside the solver's feasibility tolerance keeps the held
+    # objective feasible after rounding; a worse network would differ by at least one
+    # area's weight (about an under-5 or more), thousands of times the slack.
+    slack = 1e-6 * max(abs(best), 1.0)
+    if problem.sense == pulp.LpMaximize:
+        problem += primary >= best - slack
+    else:
+        problem += primary <= best + slack
+    problem.sense = pulp.LpMaximize
+    problem.setObjective(pulp.lpSum(y[j] for j in np.flatnonzero(existing)))
+    problem.solve(solver)
+    if pulp.LpStatus[problem.status] != "Optimal":
+        for var in problem.variables():  # keep the first optimum
+            var.varValue = first.get(var.name)
+
+
+def _read_solution(
+    cost: np.ndarray, y: list[pulp.LpVariable], x: dict[tuple[int, int], pulp.LpVariable]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The open sites' columns, and each area's site: its assignment, else its nearest open site."""
+    n_areas, n_sites = cost.shape
+    # Binaries come back as floats near 0 or 1; 0.5 splits them whatever the solver's tolerance.
+    chosen = np.array([j for j in range(n_sites) if (y[j].value() or 0) > 0.5], dtype=int)
+    if x:
+        values = np.zeros((n_areas, n_sites))
+        for (i, j), var in x.items():
+            values[i, j] = var.value() or 0.0
+        assignment = values.argmax(axis=1)
+    else:
+        assignment = chosen[cost[:, chosen].argmin(axis=1)]
+    return chosen, assignment
 
 
 @dataclass(frozen=True)

@@ -438,105 +438,30 @@ def apply_scenario(
         closed centre, opening an id that is already open), or closing every centre. All
         problems at once.
     """
-
-    def locate(action: Action, what: str) -> tuple[float, float]:
-        x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
-        if areas is not None:
-            far = far_from_authority(areas, [x], [y])[0]
-            if far is not None:
-                raise ValidationError(f"{what}: the site at {_where(dict(action.values))} {far}")
-        return x, y
-
     source = source or (
         f"{scenario.source} (scenario '{scenario.name}')"
         if scenario.source
         else f"scenario '{scenario.name}'"
     )
     problems = Problems(source)
-    original_table = table
-    table = table.copy()
-    original = set(table.index)
+    edited = table.copy()
     closed: set[str] = set()
     changes: dict[str, Any] = {}
-
-    def known(number: int, action: Action) -> bool:
-        cid = action.centre_id
-        if cid in closed:
-            problems.add(
-                f"action {number} ({action.kind}): centre {cid} was closed by an earlier action; "
-                "remove one of the two"
-            )
-            return False
-        if cid not in table.index:
-            listed = ", ".join(sorted(table.index)[:12])
-            problems.add(
-                f"action {number} ({action.kind}): unknown centre id '{cid}'; "
-                f"the centres are {listed}"
-            )
-            return False
-        return True
-
     for number, action in enumerate(scenario.actions, start=1):
-        cid = action.centre_id
-        what = f"action {number} ({action.kind} {cid})"
         try:
-            if action.kind == "close":
-                if known(number, action):
-                    table = table.drop(index=cid)
-                    closed.add(str(cid))
-            elif action.kind == "open":
-                if cid in table.index:
-                    problems.add(
-                        f"{what}: centre id {cid} is already open; choose a new id or 'move' it"
-                    )
-                    continue
-                x, y = locate(action, what)
-                kind = str(action.get("kind", "") or "").lower()
-                if kind not in ("", "hub", "branch"):
-                    raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
-                name = str(action.get("name", cid))
-                row = {
-                    "name": name,
-                    "locality": str(
-                        action.get("locality", "") or _nearest_locality(original_table, x, y)
-                    ),
-                    "kind": kind,
-                    "capacity": _capacity(action.get("capacity"), what),
-                    "services": str(action.get("services", "") or ""),
-                    "source": "scenario",
-                    "in_authority": pd.NA,
-                    "easting": x,
-                    "northing": y,
-                }
-                new = pd.DataFrame([row], index=pd.Index([str(cid)], name=table.index.name))
-                table = pd.concat([table, new.astype(table.dtypes.to_dict())])
-                closed.discard(str(cid))
-            elif action.kind == "move":
-                if known(number, action):
-                    x, y = locate(action, what)
-                    table.loc[cid, ["easting", "northing"]] = [x, y]
-                    # Inside the authority or not is worked out again for the new place.
-                    table.loc[cid, "in_authority"] = pd.NA
-            elif action.kind == "capacity":
-                if known(number, action):
-                    table.loc[cid, "capacity"] = _capacity(action.get("capacity"), what)
-            elif action.kind == "services":
-                if known(number, action):
-                    kind = action.get("kind")
-                    if kind is not None:
-                        kind = str(kind).lower()
-                        if kind not in ("hub", "branch", ""):
-                            raise ValidationError(
-                                f"{what}: kind must be 'hub' or 'branch', found {kind!r}"
-                            )
-                        table.loc[cid, "kind"] = kind
-                    if action.get("services") is not None:
-                        table.loc[cid, "services"] = str(action.get("services"))
-            elif action.kind == "standard":
-                changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
+            edited = _apply_action(
+                edited,
+                number,
+                action,
+                original=table,
+                closed=closed,
+                changes=changes,
+                problems=problems,
+                areas=areas,
+            )
         except ValidationError as exc:
             problems.add(str(exc))
-    if len(table) == 0 and not problems:
+    if len(edited) == 0 and not problems:
         problems.add("the scenario closes every centre; at least one must stay open")
     problems.raise_if_any()
     if changes:
@@ -544,11 +469,131 @@ def apply_scenario(
             standards = standards.replace(**changes)
         except ValidationError as exc:
             raise ValidationError(f"{source}: standard change: {exc}") from None
+    return edited.loc[_original_order(edited, set(table.index))], standards
+
+
+def _apply_action(
+    table: pd.DataFrame,
+    number: int,
+    action: Action,
+    *,
+    original: pd.DataFrame,
+    closed: set[str],
+    changes: dict[str, Any],
+    problems: Problems,
+    areas: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    """The centre table after one action; notes contradictions in ``problems``, raises bad values.
+
+    ``closed`` (ids closed so far) and ``changes`` (standard fields to set) are updated in place.
+    """
+    cid = action.centre_id
+    what = f"action {number} ({action.kind} {cid})"
+    if action.kind == "close":
+        if _known(number, action, table, closed=closed, problems=problems):
+            table = table.drop(index=cid)
+            closed.add(str(cid))
+    elif action.kind == "open":
+        if cid in table.index:
+            problems.add(f"{what}: centre id {cid} is already open; choose a new id or 'move' it")
+        else:
+            table = _open_site(table, action, what, original=original, areas=areas)
+            closed.discard(str(cid))
+    elif action.kind == "move":
+        if _known(number, action, table, closed=closed, problems=problems):
+            x, y = _locate(action, what, areas)
+            table.loc[cid, ["easting", "northing"]] = [x, y]
+            # Inside the authority or not is worked out again for the new place.
+            table.loc[cid, "in_authority"] = pd.NA
+    elif action.kind == "capacity":
+        if _known(number, action, table, closed=closed, problems=problems):
+            table.loc[cid, "capacity"] = _capacity(action.get("capacity"), what)
+    elif action.kind == "services":
+        if _known(number, action, table, closed=closed, problems=problems):
+            _set_services(table, action, what)
+    elif action.kind == "standard":
+        changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
+    return table
+
+
+def _known(
+    number: int, action: Action, table: pd.DataFrame, *, closed: set[str], problems: Problems
+) -> bool:
+    """Whether the action's centre is open in ``table``; if not, say why in ``problems``."""
+    cid = action.centre_id
+    if cid in closed:
+        problems.add(
+            f"action {number} ({action.kind}): centre {cid} was closed by an earlier action; "
+            "remove one of the two"
+        )
+        return False
+    if cid not in table.index:
+        listed = ", ".join(sorted(table.index)[:12])
+        problems.add(
+            f"action {number} ({action.kind}): unknown centre id '{cid}'; the centres are {listed}"
+        )
+        return False
+    return True
+
+
+def _locate(action: Action, what: str, areas: gpd.GeoDataFrame | None) -> tuple[float, float]:
+    """The action's site as easting/northing, refused if more than 10 km from ``areas``."""
+    x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+    if areas is not None:
+        far = far_from_authority(areas, [x], [y])[0]
+        if far is not None:
+            raise ValidationError(f"{what}: the site at {_where(dict(action.values))} {far}")
+    return x, y
+
+
+def _open_site(
+    table: pd.DataFrame,
+    action: Action,
+    what: str,
+    *,
+    original: pd.DataFrame,
+    areas: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    """The table with the action's new site appended as a row of the same column types."""
+    cid = action.centre_id
+    x, y = _locate(action, what, areas)
+    kind = str(action.get("kind", "") or "").lower()
+    if kind not in ("", "hub", "branch"):
+        raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
+    name = str(action.get("name", cid))
+    row = {
+        "name": name,
+        # The nearest centre of the starting table, so earlier closures do not move the locality.
+        "locality": str(action.get("locality", "") or _nearest_locality(original, x, y)),
+        "kind": kind,
+        "capacity": _capacity(action.get("capacity"), what),
+        "services": str(action.get("services", "") or ""),
+        "source": "scenario",
+        "in_authority": pd.NA,
+        "easting": x,
+        "northing": y,
+    }
+    new = pd.DataFrame([row], index=pd.Index([str(cid)], name=table.index.name))
+    return pd.concat([table, new.astype(table.dtypes.to_dict())])
+
+
+def _set_services(table: pd.DataFrame, action: Action, what: str) -> None:
+    """Set the centre's kind and services in ``table`` (in place), each only when given."""
+    cid = action.centre_id
+    kind = action.get("kind")
+    if kind is not None:
+        kind = str(kind).lower()
+        if kind not in ("hub", "branch", ""):
+            raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
+        table.loc[cid, "kind"] = kind
+    if action.get("services") is not None:
+        table.loc[cid, "services"] = str(action.get("services"))
+
+
+def _original_order(table: pd.DataFrame, original: set[str]) -> list[str]:
+    """Ids in the table, centres that were there first in their order, then the new sites."""
     # Keep the original order for unchanged centres (ties go to the centre listed first).
-    order = [c for c in table.index if c in original] + [
-        c for c in table.index if c not in original
-    ]
-    return table.loc[order], standards
+    return [c for c in table.index if c in original] + [c for c in table.index if c not in original]
 
 
 def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:

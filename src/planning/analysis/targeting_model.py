@@ -430,15 +430,51 @@ def evaluate_targeting(
         Share of areas "targeted" for ``capture_top``.
     """
     model = model or TargetingModel()
+    labels, group_array, base = _aligned(X, y, groups, baseline)
+    n_groups = len(np.unique(group_array))
+    if n_groups < 2:
+        raise ValidationError("grouped cross-validation needs at least two groups (wards)")
+    splitter = GroupKFold(n_splits=max(2, min(n_splits, n_groups)))
+    model_p, base_p, fold_of, fold_auc = _out_of_fold(
+        model, X, labels, group_array, base, splitter=splitter
+    )
+    metrics = _metrics_table(labels, model_p, base, base_p, fold_auc, top_share=top_share)
+    summary = _summary(metrics, folds=splitter.n_splits, groups=n_groups, top_share=top_share)
+    predictions = pd.DataFrame(
+        {"label": labels, "model": model_p, "baseline": base_p, "fold": fold_of}, index=X.index
+    )
+    return TargetingEvaluation(
+        metrics=metrics,
+        predictions=predictions,
+        folds=splitter.n_splits,
+        groups=n_groups,
+        summary=summary,
+    )
+
+
+def _aligned(
+    X: pd.DataFrame, y: pd.Series, groups: pd.Series, baseline: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, groups and baseline scores as arrays in the order of ``X``, each complete."""
     labels = y.reindex(X.index).to_numpy(dtype=int)
     group_array = groups.reindex(X.index).to_numpy()
     base = baseline.reindex(X.index).to_numpy(dtype=float)
     if np.isnan(base).any() or pd.isna(group_array).any():
         raise ValidationError("baseline and groups need a value for every area")
-    n_groups = len(np.unique(group_array))
-    if n_groups < 2:
-        raise ValidationError("grouped cross-validation needs at least two groups (wards)")
-    splitter = GroupKFold(n_splits=max(2, min(n_splits, n_groups)))
+    return labels, group_array, base
+
+
+def _out_of_fold(
+    model: TargetingModel,
+    X: pd.DataFrame,
+    labels: np.ndarray,
+    group_array: np.ndarray,
+    base: np.ndarray,
+    *,
+    splitter: GroupKFold,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[float, float]]]:
+    """Held-out probabilities of the model and the calibrated baseline, each area's fold, and
+    the (model, baseline) ROC AUC of every fold holding both classes."""
     model_p = np.full(len(labels), np.nan)
     base_p = np.full(len(labels), np.nan)
     fold_of = np.zeros(len(labels), dtype=int)
@@ -446,11 +482,13 @@ def evaluate_targeting(
     for fold, (train, test) in enumerate(splitter.split(X, labels, group_array)):
         fold_of[test] = fold
         if len(np.unique(labels[train])) < 2:
+            # Nothing to learn from one class: both rankings fall back to its base rate.
             prior = float(labels[train].mean())
             model_p[test] = base_p[test] = prior
             continue
         fitted = clone(model).fit(X.iloc[train], labels[train], groups=group_array[train])
         model_p[test] = fitted.predict_proba(X.iloc[test])[:, 1]
+        # The baseline gets the same calibration chance as the model, so Brier scores compare.
         iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
             base[train], labels[train]
         )
@@ -462,7 +500,21 @@ def evaluate_targeting(
                     roc_auc_score(labels[test], base[test]),
                 )
             )
-    metrics = pd.DataFrame(
+    return model_p, base_p, fold_of, fold_auc
+
+
+def _metrics_table(
+    labels: np.ndarray,
+    model_p: np.ndarray,
+    base: np.ndarray,
+    base_p: np.ndarray,
+    fold_auc: list[tuple[float, float]],
+    *,
+    top_share: float,
+) -> pd.DataFrame:
+    """Pooled out-of-fold metrics, one row for the model and one for the baseline."""
+    # Ranking metrics use the raw baseline score; the Brier score needs its calibrated form.
+    return pd.DataFrame(
         {
             "auc": [roc_auc_score(labels, model_p), roc_auc_score(labels, base)],
             "average_precision": [
@@ -485,6 +537,10 @@ def evaluate_targeting(
         },
         index=pd.Index(["model", "baseline"], name="ranking"),
     )
+
+
+def _summary(metrics: pd.DataFrame, *, folds: int, groups: int, top_share: float) -> str:
+    """One plain-English sentence on the comparison, whichever way it goes."""
     m, b = metrics.loc["model"], metrics.loc["baseline"]
     better = m["auc"] > b["auc"] and m["brier"] <= b["brier"]
     worse = m["auc"] < b["auc"]
@@ -496,19 +552,9 @@ def evaluate_targeting(
         else "The model ranks areas better than the IDACI baseline but its probabilities are no "
         "better calibrated"
     )
-    summary = (
-        f"{verdict} in spatially grouped cross-validation ({splitter.n_splits} folds by "
-        f"{n_groups} groups): ROC AUC {m['auc']:.2f} vs {b['auc']:.2f}, Brier score "
+    return (
+        f"{verdict} in spatially grouped cross-validation ({folds} folds by "
+        f"{groups} groups): ROC AUC {m['auc']:.2f} vs {b['auc']:.2f}, Brier score "
         f"{m['brier']:.3f} vs {b['brier']:.3f}; targeting the top {top_share:.0%} of areas finds "
         f"{m['capture_top']:.0%} of the flagged areas vs {b['capture_top']:.0%}."
-    )
-    predictions = pd.DataFrame(
-        {"label": labels, "model": model_p, "baseline": base_p, "fold": fold_of}, index=X.index
-    )
-    return TargetingEvaluation(
-        metrics=metrics,
-        predictions=predictions,
-        folds=splitter.n_splits,
-        groups=n_groups,
-        summary=summary,
     )

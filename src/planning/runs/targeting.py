@@ -113,62 +113,116 @@ def run_targeting(
     run : planning.runs.sufficiency.SufficiencyRun, optional
         A sufficiency run already made (e.g. by the report), used instead of assessing again.
     """
-    from planning.runs.sufficiency import run_sufficiency
-
-    provenance: dict[str, Any] = {}
-    if registrations is not None:
-        from planning.runs.reach import run_reach
-
-        reach_run = run_reach(
-            authority, registrations, centres=centres, standards=standards, as_of=as_of, run=run
-        )
-        run = reach_run.sufficiency
-        provenance = dict(reach_run.provenance)
-        reach_areas = reach_run.result.areas
-        notes = list(reach_run.result.notes)
-    else:
-        if run is None:
-            run = run_sufficiency(authority, centres=centres, standards=standards)
-        provenance = {
-            "authority": {"code": run.authority_code, "name": run.authority_name},
-            "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "inputs": run.inputs,
-        }
-        reach_areas = None
-        notes = list(run.result.notes)
+    run, provenance, reach_areas, notes = _assess(
+        authority,
+        registrations=registrations,
+        centres=centres,
+        standards=standards,
+        as_of=as_of,
+        run=run,
+    )
     areas = run.result.areas
     outreach_model = outreach_model or OutreachModel()
 
     evaluation = scores = fitted = None
     rankings: dict[str, Any] = {name: name for name in ("imd", "idaci", "need_index")}
     if reach_areas is not None:
-        features = area_features(areas)
-        labels = reach_labels(reach_areas, target=target)
-        groups = areas["ward_code"] if "ward_code" in areas else areas.index.to_series()
-        estimator = model or TargetingModel()
-        evaluation = evaluate_targeting(
-            features, labels, groups, baseline=features["idaci_rate"], model=estimator
-        )
-        fitted = estimator.__class__(**estimator.get_params()).fit(features, labels, groups=groups)
-        score = pd.Series(fitted.predict_proba(features)[:, 1], index=areas.index)
-        scores = pd.DataFrame(
-            {
-                "area_name": areas.get("area_name", pd.Series(areas.index, index=areas.index)),
-                "ward_name": areas.get("ward_name", pd.Series("", index=areas.index)),
-                "locality": areas.get("locality", pd.Series("", index=areas.index)),
-                "score": score,
-                "score_out_of_fold": evaluation.predictions["model"],
-                "rank": score.rank(ascending=False, method="first").astype(int),
-                "idaci_rank": features["idaci_rate"]
-                .rank(ascending=False, method="first")
-                .astype(int),
-                "reasons": fitted.reasons(features),
-            }
-        ).sort_values("rank")
+        evaluation, scores, fitted = _fit_model(areas, reach_areas, target=target, model=model)
         rankings["model"] = evaluation.predictions["model"].rename("model")
         notes.append(f"Targeting model: {evaluation.summary}")
 
     gains = gains_table(areas, rankings=rankings, shares=GAIN_SHARES)
+    errors = _errors_table(areas, gains)
+    outreach, allocation = _outreach_tables(areas, hours=hours, outreach_model=outreach_model)
+    provenance["outreach_model"] = {
+        "hours": hours,
+        "families_per_hour": outreach_model.families_per_hour,
+        "under5_per_family": outreach_model.under5_per_family,
+        "hours_per_worker": outreach_model.hours_per_worker,
+    }
+    if evaluation is not None:
+        provenance["model"] = _model_provenance(evaluation, fitted, target=target)
+    return TargetingRun(
+        authority_code=run.authority_code,
+        authority_name=run.authority_name,
+        gains=gains,
+        errors=errors,
+        outreach=outreach,
+        allocation=allocation,
+        evaluation=evaluation,
+        scores=scores,
+        model=fitted,
+        notes=notes,
+        provenance=provenance,
+    )
+
+
+def _assess(
+    authority: str,
+    *,
+    registrations: str | Path | None,
+    centres: str | Path | None,
+    standards: str | Path | None,
+    as_of: dt.date | str | None,
+    run: Any,
+) -> tuple[Any, dict[str, Any], pd.DataFrame | None, list[str]]:
+    """The sufficiency run, provenance, reach areas (with registrations) and notes to start from."""
+    from planning.runs.sufficiency import run_sufficiency
+
+    if registrations is not None:
+        from planning.runs.reach import run_reach
+
+        reach_run = run_reach(
+            authority, registrations, centres=centres, standards=standards, as_of=as_of, run=run
+        )
+        return (
+            reach_run.sufficiency,
+            dict(reach_run.provenance),
+            reach_run.result.areas,
+            list(reach_run.result.notes),
+        )
+    if run is None:
+        run = run_sufficiency(authority, centres=centres, standards=standards)
+    provenance = {
+        "authority": {"code": run.authority_code, "name": run.authority_name},
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": run.inputs,
+    }
+    return run, provenance, None, list(run.result.notes)
+
+
+def _fit_model(
+    areas: pd.DataFrame, reach_areas: pd.DataFrame, *, target: str, model: TargetingModel | None
+) -> tuple[TargetingEvaluation, pd.DataFrame, TargetingModel]:
+    """Evaluate the model out of fold, then fit it on all areas and score them (sorted by rank)."""
+    features = area_features(areas)
+    labels = reach_labels(reach_areas, target=target)
+    # Folds keep a ward's areas together, so a neighbour cannot vouch for an area it is tested on.
+    groups = areas["ward_code"] if "ward_code" in areas else areas.index.to_series()
+    estimator = model or TargetingModel()
+    evaluation = evaluate_targeting(
+        features, labels, groups, baseline=features["idaci_rate"], model=estimator
+    )
+    # A fresh copy with the same parameters, so the caller's estimator is left unfitted.
+    fitted = estimator.__class__(**estimator.get_params()).fit(features, labels, groups=groups)
+    score = pd.Series(fitted.predict_proba(features)[:, 1], index=areas.index)
+    scores = pd.DataFrame(
+        {
+            "area_name": areas.get("area_name", pd.Series(areas.index, index=areas.index)),
+            "ward_name": areas.get("ward_name", pd.Series("", index=areas.index)),
+            "locality": areas.get("locality", pd.Series("", index=areas.index)),
+            "score": score,
+            "score_out_of_fold": evaluation.predictions["model"],
+            "rank": score.rank(ascending=False, method="first").astype(int),
+            "idaci_rank": features["idaci_rate"].rank(ascending=False, method="first").astype(int),
+            "reasons": fitted.reasons(features),
+        }
+    ).sort_values("rank")
+    return evaluation, scores, fitted
+
+
+def _errors_table(areas: pd.DataFrame, gains: pd.DataFrame) -> pd.DataFrame:
+    """Targeting errors of the national 30% most deprived and of each ranking's top 30%."""
     error_rows = []
     if "imd_decile" in areas:
         national = areas["imd_decile"].astype(int) <= 3
@@ -176,6 +230,7 @@ def run_targeting(
             {"targeting": "national 30% most deprived (IMD deciles 1-3)"}
             | targeting_errors(areas, national)
         )
+    # The gains table already holds each ranking's errors at 30%; reuse them rather than recount.
     top30 = gains[np.isclose(gains["share_target"], 0.3)]
     for _, row in top30.iterrows():
         label = RANKING_LABELS.get(row["ranking"], "model score (out-of-fold)")
@@ -183,8 +238,13 @@ def run_targeting(
             {"targeting": f"top 30% of the authority's areas by {label}"}
             | {k: row[k] for k in row.index if k not in ("ranking", "share_target")}
         )
-    errors = pd.DataFrame(error_rows)
+    return pd.DataFrame(error_rows)
 
+
+def _outreach_tables(
+    areas: pd.DataFrame, *, hours: float, outreach_model: OutreachModel
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outreach compared at each level the areas support, and hours per locality by rule."""
     levels = [("locality", "locality"), ("centre", "centre_id"), ("small area", None)]
     outreach = pd.concat(
         [
@@ -204,36 +264,23 @@ def run_targeting(
         ],
         ignore_index=True,
     )
-    provenance["outreach_model"] = {
-        "hours": hours,
-        "families_per_hour": outreach_model.families_per_hour,
-        "under5_per_family": outreach_model.under5_per_family,
-        "hours_per_worker": outreach_model.hours_per_worker,
+    return outreach, allocation
+
+
+def _model_provenance(
+    evaluation: TargetingEvaluation, fitted: TargetingModel | None, *, target: str
+) -> dict[str, Any]:
+    """What the model was, how it was evaluated and what it scored, for ``summary.json``."""
+    return {
+        "target": target,
+        "params": fitted.get_params() if fitted is not None else {},
+        "features": fitted.features_ if fitted is not None else [],
+        "coefficients_per_sd": fitted.coef_.round(4).to_dict() if fitted is not None else {},
+        "folds": evaluation.folds,
+        "groups": evaluation.groups,
+        "metrics": evaluation.metrics.round(4).to_dict(orient="index"),
+        "summary": evaluation.summary,
     }
-    if evaluation is not None:
-        provenance["model"] = {
-            "target": target,
-            "params": fitted.get_params() if fitted is not None else {},
-            "features": fitted.features_ if fitted is not None else [],
-            "coefficients_per_sd": fitted.coef_.round(4).to_dict() if fitted is not None else {},
-            "folds": evaluation.folds,
-            "groups": evaluation.groups,
-            "metrics": evaluation.metrics.round(4).to_dict(orient="index"),
-            "summary": evaluation.summary,
-        }
-    return TargetingRun(
-        authority_code=run.authority_code,
-        authority_name=run.authority_name,
-        gains=gains,
-        errors=errors,
-        outreach=outreach,
-        allocation=allocation,
-        evaluation=evaluation,
-        scores=scores,
-        model=fitted,
-        notes=notes,
-        provenance=provenance,
-    )
 
 
 def _pct(value: object) -> str:
@@ -255,85 +302,11 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
     """
     parts: list[dict[str, Any]] = []
     if len(run.errors):
-        first = run.errors.iloc[0]
-        parts.append(
-            {
-                "kind": "paragraph",
-                "text": f"{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
-                f"({_format.count(first['in_need_missed'])} of {_format.count(first['in_need_total'])})"
-                f" live outside the {first['targeting']}; {_pct(first['inclusion_error'])} of "
-                "under-5s inside them are not in income-deprived families.",
-            }
-        )
-        show = pd.DataFrame(
-            {
-                "Areas": run.errors["areas_targeted"].astype(int),
-                "Under-5s in need found": run.errors["coverage"].map(_pct),
-                "Missed (exclusion error)": run.errors["exclusion_error"].map(_pct),
-                "Not in need (inclusion error)": run.errors["inclusion_error"].map(_pct),
-            }
-        )
-        show.index = run.errors["targeting"].to_numpy()
-        parts.append(_table(show))
-    wide = run.gains[run.gains["share_target"].isin([0.1, 0.2, 0.3, 0.5])].pivot(
-        index="share_target", columns="ranking", values="coverage"
-    )
-    wide.index = [f"top {_format.whole_share(p)} of areas" for p in wide.index]
-    wide.columns = [RANKING_LABELS.get(c, "model score") for c in wide.columns]
-    parts.append(
-        {
-            "kind": "heading",
-            "text": "Share of under-5s in income-deprived families in the targeted areas",
-        }
-    )
-    parts.append(_table(wide.map(_pct)))
-    local = run.outreach[
-        (run.outreach["level"] == run.outreach["level"].iloc[0])
-        & (run.outreach["reach_model"] == "saturating")
-    ]
-    parts.append(
-        {
-            "kind": "heading",
-            "text": f"Outreach: {_format.count(local['hours'].iloc[0])} hours split between "
-            f"{run.outreach['level'].iloc[0]} groups",
-        }
-    )
-    show = pd.DataFrame(
-        {
-            "Families in need reached": local["in_need_reached"].map(_format.count),
-            "Per 100 hours": local["reached_per_100_hours"].map(lambda v: _format.number(v, 1)),
-        }
-    )
-    show.index = local["rule"].to_numpy()
-    parts.append(_table(show))
-    parts.append(
-        {
-            "kind": "paragraph",
-            "text": "Reach model: contacts = hours x families per hour, falling at random on the "
-            "group's families (expected in-need reached = in need x (1 - exp(-contacts / "
-            "families))).",
-        }
-    )
+        parts += _errors_parts(run.errors)
+    parts += _gains_parts(run.gains)
+    parts += _outreach_parts(run.outreach)
     if run.evaluation is not None and run.scores is not None:
-        parts += [
-            {"kind": "heading", "text": "Targeting model"},
-            {"kind": "paragraph", "text": run.evaluation.summary},
-            _table(
-                run.evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]].round(
-                    3
-                )
-            ),
-        ]
-        top = run.scores.head(top_areas)
-        show = pd.DataFrame(
-            {
-                "Area": top["area_name"],
-                "Ward": top["ward_name"],
-                "Score": top["score"].map(_pct),
-                "Why": top["reasons"],
-            }
-        )
-        parts.append(_table(show))
+        parts += _model_parts(run.evaluation, run.scores, top_areas=top_areas)
     return str(
         render(
             "report_section.html.j2",
@@ -344,6 +317,93 @@ def targeting_html(run: TargetingRun, *, top_areas: int = 10) -> str:
             parts=parts,
         )
     )
+
+
+def _errors_parts(errors: pd.DataFrame) -> list[dict[str, Any]]:
+    """The first definition's exclusion and inclusion errors in words, then every definition's."""
+    first = errors.iloc[0]
+    sentence = {
+        "kind": "paragraph",
+        "text": f"{_pct(first['exclusion_error'])} of under-5s in income-deprived families "
+        f"({_format.count(first['in_need_missed'])} of {_format.count(first['in_need_total'])})"
+        f" live outside the {first['targeting']}; {_pct(first['inclusion_error'])} of "
+        "under-5s inside them are not in income-deprived families.",
+    }
+    show = pd.DataFrame(
+        {
+            "Areas": errors["areas_targeted"].astype(int),
+            "Under-5s in need found": errors["coverage"].map(_pct),
+            "Missed (exclusion error)": errors["exclusion_error"].map(_pct),
+            "Not in need (inclusion error)": errors["inclusion_error"].map(_pct),
+        }
+    )
+    show.index = errors["targeting"].to_numpy()
+    return [sentence, _table(show)]
+
+
+def _gains_parts(gains: pd.DataFrame) -> list[dict[str, Any]]:
+    """Coverage of each ranking at 10%, 20%, 30% and 50% of areas, one column per ranking."""
+    wide = gains[gains["share_target"].isin([0.1, 0.2, 0.3, 0.5])].pivot(
+        index="share_target", columns="ranking", values="coverage"
+    )
+    wide.index = [f"top {_format.whole_share(p)} of areas" for p in wide.index]
+    wide.columns = [RANKING_LABELS.get(c, "model score") for c in wide.columns]
+    return [
+        {
+            "kind": "heading",
+            "text": "Share of under-5s in income-deprived families in the targeted areas",
+        },
+        _table(wide.map(_pct)),
+    ]
+
+
+def _outreach_parts(outreach: pd.DataFrame) -> list[dict[str, Any]]:
+    """Families in need reached by each rule at the first (coarsest) level, saturating model."""
+    local = outreach[
+        (outreach["level"] == outreach["level"].iloc[0]) & (outreach["reach_model"] == "saturating")
+    ]
+    show = pd.DataFrame(
+        {
+            "Families in need reached": local["in_need_reached"].map(_format.count),
+            "Per 100 hours": local["reached_per_100_hours"].map(lambda v: _format.number(v, 1)),
+        }
+    )
+    show.index = local["rule"].to_numpy()
+    return [
+        {
+            "kind": "heading",
+            "text": f"Outreach: {_format.count(local['hours'].iloc[0])} hours split between "
+            f"{outreach['level'].iloc[0]} groups",
+        },
+        _table(show),
+        {
+            "kind": "paragraph",
+            "text": "Reach model: contacts = hours x families per hour, falling at random on the "
+            "group's families (expected in-need reached = in need x (1 - exp(-contacts / "
+            "families))).",
+        },
+    ]
+
+
+def _model_parts(
+    evaluation: TargetingEvaluation, scores: pd.DataFrame, *, top_areas: int
+) -> list[dict[str, Any]]:
+    """The model's honest metrics against the baseline, and its top areas with their reasons."""
+    top = scores.head(top_areas)
+    show = pd.DataFrame(
+        {
+            "Area": top["area_name"],
+            "Ward": top["ward_name"],
+            "Score": top["score"].map(_pct),
+            "Why": top["reasons"],
+        }
+    )
+    return [
+        {"kind": "heading", "text": "Targeting model"},
+        {"kind": "paragraph", "text": evaluation.summary},
+        _table(evaluation.metrics[["auc", "average_precision", "brier", "capture_top"]].round(3)),
+        _table(show),
+    ]
 
 
 def write_targeting_outputs(
