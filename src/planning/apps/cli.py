@@ -432,43 +432,48 @@ def _force_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="planning", description="Children's centre sufficiency planning workbench"
+def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
+    """Add the authority, centres and standards options that the analysis commands share."""
+    p.add_argument(
+        "--authority",
+        default=settings.DEFAULT_AUTHORITY,
+        help="upper-tier authority code or name (default: Derby, E06000015)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(dest="command", required=True)
+    p.add_argument(
+        "--centres",
+        type=Path,
+        default=None,
+        help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
+    )
+    p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
+    if layer:
+        p.add_argument(
+            "--layer",
+            default=None,
+            help="the layer of a GeoPackage centres file that holds the centres",
+        )
+
+
+def _add_authorities_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning authorities``."""
     p = sub.add_parser("authorities", help="list the authorities that can be loaded")
     p.set_defaults(func=_authorities)
 
-    def common(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
-        p.add_argument(
-            "--authority",
-            default=settings.DEFAULT_AUTHORITY,
-            help="upper-tier authority code or name (default: Derby, E06000015)",
-        )
-        p.add_argument(
-            "--centres",
-            type=Path,
-            default=None,
-            help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
-        )
-        p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
-        if layer:
-            p.add_argument(
-                "--layer",
-                default=None,
-                help="the layer of a GeoPackage centres file that holds the centres",
-            )
 
+def _add_scenario_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning scenario``."""
     p = sub.add_parser("scenario", help="compare a what-if scenario with the current network")
-    common(p)
+    _common_options(p)
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_scenario)
+
+
+def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning optimise``."""
     p = sub.add_parser("optimise", help="choose sites by location-allocation")
-    common(p)
+    _common_options(p)
     p.add_argument("--p", type=_positive_int, default=None, help="number of sites")
     p.add_argument("--objective", choices=["coverage", "median", "cover-all"], default="coverage")
     p.add_argument(
@@ -499,11 +504,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_optimise)
+
+
+def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning sufficiency``."""
     p = sub.add_parser("sufficiency", help="assess sufficiency and write tables")
-    common(p)
+    _common_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_sufficiency)
+
+
+def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning report``: one report, or every report of a schedule file."""
     p = sub.add_parser(
         "report",
         help="render sufficiency reports (Papermill + nbconvert), one or a schedule",
@@ -511,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--schedule FILE). Exit status: 0 all published, 1 some failed (kept under "
         "<out>/failed/), 2 bad input.",
     )
-    common(p, layer=False)  # the report notebook reads a centres file as given
+    _common_options(p, layer=False)  # the report notebook reads a centres file as given
     p.set_defaults(authority=None)  # so that --authority beside --schedule can be refused
     p.add_argument(
         "--scenario",
@@ -552,8 +565,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds any one notebook cell may run (default 1800; 0 for no limit)",
     )
     p.set_defaults(func=_report)
+
+
+def _add_reach_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning reach``."""
     p = sub.add_parser("reach", help="reach from a registration extract, with disclosure control")
-    common(p)
+    _common_options(p)
     p.add_argument(
         "--registrations",
         type=Path,
@@ -578,8 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
     )
     p.set_defaults(func=_reach)
+
+
+def _add_target_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning target``."""
     p = sub.add_parser("target", help="targeting gains, outreach allocation, targeting model")
-    common(p)
+    _common_options(p)
     p.add_argument(
         "--registrations",
         type=Path,
@@ -610,10 +631,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
     )
     p.set_defaults(func=_target)
+
+
+def _add_synthetic_registrations_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add ``planning synthetic-registrations``."""
     p = sub.add_parser(
         "synthetic-registrations", help="write a SYNTHETIC registration extract for demos and tests"
     )
-    common(p)
+    _common_options(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -625,6 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
     )
     p.set_defaults(func=_synthetic_registrations)
+
+
+def _add_centres_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning centres`` and its one sub-command, ``import`` (from a GIAS extract)."""
     p = sub.add_parser("centres", help="work with centres files")
     centres_sub = p.add_subparsers(dest="centres_command", required=True)
     p = centres_sub.add_parser(
@@ -665,6 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace --out if it exists (never the extract itself)"
     )
     p.set_defaults(func=_centres_import)
+
+
+def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning dashboard``: the Voila server options."""
     p = sub.add_parser("dashboard", help="serve the councillors' dashboard with Voila")
     p.add_argument("--port", type=_positive_int, default=8866, help="port (default 8866)")
     p.add_argument(
@@ -704,6 +739,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 3600; 0 for never)",
     )
     p.set_defaults(func=_dashboard)
+
+
+def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning schema``."""
     p = sub.add_parser(
         "schema",
         help="print the JSON Schema of a YAML file format, for editors",
@@ -722,6 +761,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_schema)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``planning`` argument parser, one helper per sub-command.
+
+    The helpers are called in the order the sub-commands are listed in ``planning --help``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="planning", description="Children's centre sufficiency planning workbench"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_authorities_parser,
+        _add_scenario_parser,
+        _add_optimise_parser,
+        _add_sufficiency_parser,
+        _add_report_parser,
+        _add_reach_parser,
+        _add_target_parser,
+        _add_synthetic_registrations_parser,
+        _add_centres_parser,
+        _add_dashboard_parser,
+        _add_schema_parser,
+    ):
+        add(sub)
     return parser
 
 

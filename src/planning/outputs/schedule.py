@@ -36,7 +36,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
 from pydantic import ValidationError as SchemaError
@@ -64,6 +64,9 @@ from planning.outputs.report import (
     render_html,
     report_notebook,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -739,6 +742,144 @@ def _keep_failure(
         return None, summary
 
 
+def _new_manifest(
+    spec: ReportSpec, *, date: dt.date, started: dt.datetime, stem: str
+) -> dict[str, Any]:
+    """Start the manifest of one run, marked ``running`` until every step has succeeded."""
+    return {
+        "schema": _MANIFEST_SCHEMA,
+        "status": "running",
+        "authority": {"code": spec.authority, "name": spec.name},
+        "report_date": date.isoformat(),
+        "run": spec.origin,
+        "started": started.isoformat(timespec="seconds"),
+        "files": {"notebook": f"{stem}.ipynb"},
+    }
+
+
+def _notebook_parameters(spec: ReportSpec, *, date: dt.date, previous: bool) -> dict[str, Any]:
+    """The Papermill parameters of the report notebook (paths as text, so they are recorded)."""
+    parameters: dict[str, Any] = {
+        "authority": spec.authority,
+        "centres": str(spec.centres) if spec.centres else None,
+        "standards": str(spec.standards) if spec.standards else None,
+        "report_date": date.isoformat(),
+        "previous": PREVIOUS_FIGURES if previous else None,
+        "figures_out": FIGURES,
+    }
+    # only when given, so that a notebook without a 'scenario' parameter still runs
+    if spec.scenario is not None:
+        parameters["scenario"] = str(spec.scenario)
+    return parameters
+
+
+def _provenance(
+    spec: ReportSpec, *, template: Path, parameters: dict[str, Any], previous: Path | None
+) -> dict[str, Any]:
+    """What the manifest records of the run's inputs, versions and the report compared with."""
+    return {
+        "parameters": parameters,
+        "formats": list(spec.formats),
+        "inputs": _inputs(spec, template),
+        "data_vintages": DATA_VINTAGES,
+        "versions": _versions(),
+        "source_revision": _source_revision(),
+        "previous": None
+        if previous is None
+        else {
+            "report_date": previous.name,
+            "folder": os.path.relpath(previous, spec.out),
+        },
+    }
+
+
+def _prepare_staging(staging: Path, previous: Path | None) -> None:
+    """Make the staging folder readable and give it the previous report's figures to compare."""
+    staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
+    if previous is not None:
+        shutil.copyfile(previous / FIGURES, staging / PREVIOUS_FIGURES)
+
+
+def _execute_notebook(
+    template: Path,
+    notebook: Path,
+    *,
+    parameters: dict[str, Any],
+    cell_timeout: float | None,
+) -> None:
+    """Execute the report notebook into ``notebook`` with Papermill, then make it portable.
+
+    The executed notebook is made portable even when a cell fails, since it is kept in failed/.
+    """
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            str(template),
+            str(notebook),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(notebook.parent),  # the staging folder: figures.json is written there
+            execution_timeout=cell_timeout,
+        )
+    except Exception:
+        with suppress(Exception):  # the first error is the one to report
+            _portable_notebook(notebook, template)
+        raise
+    _portable_notebook(notebook, template)
+
+
+def _read_figures(staging: Path, *, previous: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The figures the notebook wrote, and their changes since the previous report if any."""
+    figures = load_figures(staging / FIGURES)
+    changes = (
+        compare_figures(load_figures(staging / PREVIOUS_FIGURES), figures) if previous else None
+    )
+    return figures, changes
+
+
+def _write_html(staging: Path, stem: str) -> str:
+    """Render the executed notebook as the HTML report; return the file's name."""
+    (staging / f"{stem}.html").write_text(render_html(staging / f"{stem}.ipynb"), encoding="utf-8")
+    return f"{stem}.html"
+
+
+def _write_pdf(staging: Path, stem: str) -> str:
+    """Print the HTML report to PDF with headless Chromium; return the file's name."""
+    html_to_pdf(staging / f"{stem}.html", staging / f"{stem}.pdf")
+    return f"{stem}.pdf"
+
+
+def _record_figures(manifest: dict[str, Any], *, previous: bool) -> None:
+    """Add the figures files to the manifest's list, after the report files as before."""
+    manifest["files"]["figures"] = FIGURES
+    if previous:
+        manifest["files"]["previous_figures"] = PREVIOUS_FIGURES
+
+
+def _write_manifest(
+    staging: Path,
+    manifest: dict[str, Any],
+    *,
+    clock: float,
+    figures: dict[str, Any],
+    changes: pd.DataFrame | None,
+) -> None:
+    """Mark the manifest ``ok`` with the run's timing, verdict and changes, and write it."""
+    finished = _now()
+    manifest.update(
+        status="ok",
+        finished=finished.isoformat(timespec="seconds"),
+        duration_seconds=round(time.perf_counter() - clock, 2),
+        verdict=figures.get("verdict"),
+        changes=None if changes is None else changes.to_dict(orient="records"),
+    )
+    (staging / MANIFEST).write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+
+
 def run_scheduled_report(
     spec: ReportSpec,
     *,
@@ -764,49 +905,27 @@ def run_scheduled_report(
     cell_timeout : float, optional
         Seconds any one cell may run (default 1800; None for no limit).
     """
-    import papermill
+    # before the clock and outside the try: a broken install is an error, not a failed report
+    import papermill  # noqa: F401
 
     date = date or dt.date.today()
     started, clock = _now(), time.perf_counter()
+    # `step` names what was being done when a failure came, for error.txt and the summary
     step = "preparing the run"
     stem = f"sufficiency-{spec.slug}-{date.isoformat()}"
-    manifest: dict[str, Any] = {
-        "schema": _MANIFEST_SCHEMA,
-        "status": "running",
-        "authority": {"code": spec.authority, "name": spec.name},
-        "report_date": date.isoformat(),
-        "run": spec.origin,
-        "started": started.isoformat(timespec="seconds"),
-        "files": {"notebook": f"{stem}.ipynb"},
-    }
+    manifest = _new_manifest(spec, date=date, started=started, stem=stem)
+    # the manifest is only ever updated in place, so the failure record sees its last state
+    keep_failure = functools.partial(
+        _keep_failure, spec, date=date, started=started, manifest=manifest
+    )
     staging_seen: Path | None = None
     try:
         template = Path(notebook).resolve() if notebook else report_notebook()
         target = spec.folder(date)
         previous = previous_report(spec.out, spec.slug, date=date)
-        parameters: dict[str, Any] = {
-            "authority": spec.authority,
-            "centres": str(spec.centres) if spec.centres else None,
-            "standards": str(spec.standards) if spec.standards else None,
-            "report_date": date.isoformat(),
-            "previous": PREVIOUS_FIGURES if previous else None,
-            "figures_out": FIGURES,
-        }
-        if spec.scenario is not None:
-            parameters["scenario"] = str(spec.scenario)
+        parameters = _notebook_parameters(spec, date=date, previous=previous is not None)
         manifest.update(
-            parameters=parameters,
-            formats=list(spec.formats),
-            inputs=_inputs(spec, template),
-            data_vintages=DATA_VINTAGES,
-            versions=_versions(),
-            source_revision=_source_revision(),
-            previous=None
-            if previous is None
-            else {
-                "report_date": previous.name,
-                "folder": os.path.relpath(previous, spec.out),
-            },
+            _provenance(spec, template=template, parameters=parameters, previous=previous)
         )
         if publishing_stopped():
             raise Interrupted(signal.SIGTERM)
@@ -815,88 +934,62 @@ def run_scheduled_report(
         ) as staging:
             staging_seen = staging
             try:
-                staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
-                if previous is not None:
-                    shutil.copyfile(previous / FIGURES, staging / PREVIOUS_FIGURES)
+                _prepare_staging(staging, previous)
                 step = "executing the notebook"
                 logger.debug("executing %s for %s", template, spec.name)
-                try:
-                    papermill.execute_notebook(
-                        str(template),
-                        str(staging / f"{stem}.ipynb"),
-                        parameters=parameters,
-                        kernel_name="python3",
-                        progress_bar=False,
-                        cwd=str(staging),
-                        execution_timeout=cell_timeout,
-                    )
-                except Exception:
-                    with suppress(Exception):  # the first error is the one to report
-                        _portable_notebook(staging / f"{stem}.ipynb", template)
-                    raise
-                _portable_notebook(staging / f"{stem}.ipynb", template)
+                _execute_notebook(
+                    template,
+                    staging / f"{stem}.ipynb",
+                    parameters=parameters,
+                    cell_timeout=cell_timeout,
+                )
                 step = "reading the figures the notebook wrote"
-                figures = load_figures(staging / FIGURES)
-                changes = (
-                    compare_figures(load_figures(staging / PREVIOUS_FIGURES), figures)
-                    if previous is not None
-                    else None
-                )
+                figures, changes = _read_figures(staging, previous=previous is not None)
                 step = "rendering the HTML report"
-                (staging / f"{stem}.html").write_text(
-                    render_html(staging / f"{stem}.ipynb"), encoding="utf-8"
-                )
-                manifest["files"]["html"] = f"{stem}.html"
+                manifest["files"]["html"] = _write_html(staging, stem)
                 if "pdf" in spec.formats:
                     step = "printing the PDF with Chromium"
-                    html_to_pdf(staging / f"{stem}.html", staging / f"{stem}.pdf")
-                    manifest["files"]["pdf"] = f"{stem}.pdf"
-                manifest["files"]["figures"] = FIGURES
-                if previous is not None:
-                    manifest["files"]["previous_figures"] = PREVIOUS_FIGURES
+                    manifest["files"]["pdf"] = _write_pdf(staging, stem)
+                _record_figures(manifest, previous=previous is not None)
                 step = "writing the manifest"
-                finished = _now()
-                manifest.update(
-                    status="ok",
-                    finished=finished.isoformat(timespec="seconds"),
-                    duration_seconds=round(time.perf_counter() - clock, 2),
-                    verdict=figures.get("verdict"),
-                    changes=None if changes is None else changes.to_dict(orient="records"),
-                )
-                (staging / MANIFEST).write_text(
-                    json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
-                )
+                _write_manifest(staging, manifest, clock=clock, figures=figures, changes=changes)
                 step = "publishing"
             except Exception as exc:  # not KeyboardInterrupt: that stops, staging is removed
-                folder, summary = _keep_failure(
-                    spec,
-                    date=date,
-                    started=started,
-                    staging=staging,
-                    manifest=manifest,
-                    step=step,
-                    exc=exc,
-                )
+                folder, summary = keep_failure(staging=staging, step=step, exc=exc)
                 raise _Kept(folder, summary) from exc
     except _Kept as kept:
         return _failed_outcome(spec, date, clock, kept.folder, kept.summary)
     except Exception as exc:
-        folder, summary = _keep_failure(
-            spec,
-            date=date,
-            started=started,
-            staging=staging_seen,
-            manifest=manifest,
-            step=step,
-            exc=exc,
-        )
+        folder, summary = keep_failure(staging=staging_seen, step=step, exc=exc)
         return _failed_outcome(spec, date, clock, folder, summary)
+    return _ok_outcome(
+        spec,
+        date=date,
+        clock=clock,
+        folder=target,
+        manifest=manifest,
+        previous=previous,
+        changes=changes,
+    )
+
+
+def _ok_outcome(
+    spec: ReportSpec,
+    *,
+    date: dt.date,
+    clock: float,
+    folder: Path,
+    manifest: dict[str, Any],
+    previous: Path | None,
+    changes: pd.DataFrame | None,
+) -> ReportOutcome:
+    """The outcome of a published report, from its manifest."""
     return ReportOutcome(
         authority=spec.authority,
         name=spec.name,
         date=date,
         status="ok",
-        folder=target,
+        folder=folder,
         out=spec.out,
         duration_seconds=time.perf_counter() - clock,
         origin=spec.origin,

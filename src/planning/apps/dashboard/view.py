@@ -310,41 +310,18 @@ class DashboardView:
         self.cards = {
             card.key: _html(css=f"planning-card {card.css_class}") for card in board.cards()
         }
-        self.locality = w.Dropdown(
-            options=[WHOLE_AUTHORITY, *board.localities],
-            value=WHOLE_AUTHORITY,
-            description="Show",
-            layout=w.Layout(width="320px"),
-        ).add_class("planning-locality")
-        self.locality.observe(self._on_locality, names="value")
+        self.locality = self._locality_dropdown()
         self.map = DashboardMap(board, on_click=self._on_map_click)
         self.toggles: dict[str, w.Checkbox] = {}
         self.centre_box = w.VBox().add_class("planning-centres")
         self._sync_toggles()
-        self.postcode = w.Text(
-            placeholder="Postcode, e.g. DE1 2FS",
-            layout=w.Layout(width="170px"),
-        ).add_class("planning-postcode")
-        self.add_button = w.Button(description="Add site", icon="plus").add_class(
-            "planning-add-site"
-        )
-        self.add_button.on_click(lambda _: self._act(self._add_postcode))
+        self.postcode, self.add_button = self._postcode_controls()
         self.click_mode = w.ToggleButton(
             value=False,
             description="Add a site by clicking the map",
             layout=w.Layout(width="auto"),
         ).add_class("planning-click-mode")
-        low, high = REACH_KM_RANGE
-        self.reach = w.FloatSlider(
-            value=board.reach_km,
-            min=low,
-            max=high,
-            step=0.1,
-            description="Reach (km)",
-            continuous_update=False,
-            readout_format=".1f",
-        ).add_class("planning-reach")
-        self.reach.observe(self._on_reach, names="value")
+        self.reach = self._reach_slider()
         self.reset_button = w.Button(
             description="Reset to the current network", icon="undo", layout=w.Layout(width="auto")
         ).add_class("planning-reset")
@@ -358,11 +335,71 @@ class DashboardView:
             _text(n, "p", "planning-note planning-note-illustrative") for n in board.notes()
         )
         self.notes = _html(notes, "planning-notes")
-        self.widget = w.VBox(
+        self.widget = self._page()
+        self.refresh()
+
+    def _locality_dropdown(self) -> w.Dropdown:
+        """The locality chooser: the whole authority, or one locality to zoom to and pick out."""
+        locality = w.Dropdown(
+            options=[WHOLE_AUTHORITY, *self.board.localities],
+            value=WHOLE_AUTHORITY,
+            description="Show",
+            layout=w.Layout(width="320px"),
+        ).add_class("planning-locality")
+        locality.observe(self._on_locality, names="value")
+        return locality
+
+    def _postcode_controls(self) -> tuple[w.Text, w.Button]:
+        """The postcode box and its 'Add site' button."""
+        postcode = w.Text(
+            placeholder="Postcode, e.g. DE1 2FS",
+            layout=w.Layout(width="170px"),
+        ).add_class("planning-postcode")
+        add_button = w.Button(description="Add site", icon="plus").add_class("planning-add-site")
+        add_button.on_click(lambda _: self._act(self._add_postcode))
+        return postcode, add_button
+
+    def _reach_slider(self) -> w.FloatSlider:
+        """The reach slider, in km within the range the standards allow."""
+        low, high = REACH_KM_RANGE
+        reach = w.FloatSlider(
+            value=self.board.reach_km,
+            min=low,
+            max=high,
+            step=0.1,
+            description="Reach (km)",
+            continuous_update=False,  # each value redraws cards, map and table: on release only
+            readout_format=".1f",
+        ).add_class("planning-reach")
+        reach.observe(self._on_reach, names="value")
+        return reach
+
+    def _controls(self) -> w.VBox:
+        """The 'Try a change' panel beside the map: centre toggles, new sites, reach, reset."""
+        return w.VBox(
+            [
+                _html(
+                    "<h3>Try a change</h3>"
+                    "<div class='planning-small'>Untick a centre to switch it "
+                    "off; add a site by postcode or on the map.</div>"
+                ),
+                self.centre_box,
+                w.HBox([self.postcode, self.add_button]),
+                self.click_mode,
+                self.reach,
+                self.reset_button,
+                self.message,
+            ]
+        ).add_class("planning-controls")
+
+    def _page(self) -> w.VBox:
+        """Lay the widgets out as one page: heading, cards, map beside controls, table, footer."""
+        return w.VBox(
             [
                 _html(
                     _text(
-                        f"Children's centres in {board.authority_name}: are families within reach?",
+                        "Children's centres in "
+                        f"{self.board.authority_name}: are families within reach?",
                         "h1",
                     )
                 ),
@@ -375,21 +412,7 @@ class DashboardView:
                         w.VBox(
                             [self.map.widget, self.map.legend], layout=w.Layout(flex="1 1 auto")
                         ),
-                        w.VBox(
-                            [
-                                _html(
-                                    "<h3>Try a change</h3>"
-                                    "<div class='planning-small'>Untick a centre to switch it "
-                                    "off; add a site by postcode or on the map.</div>"
-                                ),
-                                self.centre_box,
-                                w.HBox([self.postcode, self.add_button]),
-                                self.click_mode,
-                                self.reach,
-                                self.reset_button,
-                                self.message,
-                            ]
-                        ).add_class("planning-controls"),
+                        self._controls(),
                     ],
                     layout=w.Layout(width="100%"),
                 ).add_class("planning-main"),
@@ -403,7 +426,6 @@ class DashboardView:
                 self.status,
             ]
         )
-        self.refresh()
 
     def _footer(self) -> str:
         from planning.inputs.areas import ATTRIBUTION
