@@ -8,6 +8,11 @@ planning reach --authority CODE|NAME --registrations FILE [--centres FILE] --out
 planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --out DIR
 planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
 planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
+planning centres import --gias FILE --authority CODE|NAME|LA-NUMBER --out FILE.csv [--force]
+planning schema standards|scenario|schedule [--out FILE] [--force]
+
+Commands that write a folder (sufficiency, scenario, optimise, reach, target, report) take
+--force to replace a folder holding files the tool did not write.
 """
 
 from __future__ import annotations
