@@ -112,3 +112,72 @@ def test_one_nearest_rule_for_assessment_and_engine_with_many_ties():
     assert opened.areas.loc[middle, "centre_id"] == "S"  # 700.0 m vs 700.04 m: not a tie
     closed = engine.evaluate(Scenario("").close("S"))
     assert closed.areas.loc[middle, "centre_id"] == "E"  # the next listed of the three ties
+
+
+# -- one definition of "within reach" (issue 11, section 5) ------------------------------------
+
+
+def _rural_strip():
+    """Five 1 km cells in a row (points at 500 .. 4,500 m); the last two are rural.
+
+    One centre, with 50 places, at the first cell's point. Reach 1 km, rural reach 3 km: by
+    hand the distances are 0, 1,000, 2,000, 3,000, 4,000 m, so T00 and T01 (urban, <= 1 km) and
+    T03 (rural, exactly 3 km) are within reach; T02 (urban, 2 km) and T04 (rural, 4 km) are not.
+    """
+    from planning.standards import Standards
+
+    areas = toy_town(rows=1, columns=5, under5=[100, 200, 300, 400, 500])
+    areas["rural"] = [False, False, False, True, True]
+    x0, y0 = 430_000.0, 335_000.0
+    centres = make_centres({"C1": (x0 + 500, y0 + 500)}, capacity=[50.0])
+    standards = Standards().replace(reach_km=1.0, rural_reach_km=3.0)
+    return areas, centres, standards, {"T00", "T01", "T03"}
+
+
+def test_rural_reach_is_one_definition_in_assessment_2sfca_engine_and_optimiser():
+    from planning.analysis.allocation import optimise
+    from planning.analysis.scenarios import Scenario, ScenarioEngine
+    from planning.analysis.sufficiency import assess_sufficiency
+
+    areas, centres, standards, expected = _rural_strip()
+    result = assess_sufficiency(areas, centres, standards=standards)
+    table = result.areas
+    assert set(table.index[table["within_reach"]]) == expected
+    # 2SFCA: the one centre's catchment is exactly the covered areas (100 + 200 + 400 under-5s),
+    # so each of them gets 50 / 700 places per under-5 and the others none.
+    access = table["places_per_under5_2sfca"]
+    assert set(table.index[access > 0]) == expected
+    assert access[sorted(expected)].to_numpy() == pytest.approx([50 / 700] * 3)
+    assert result.centres.loc["C1", "places_per_under5_in_reach"] == pytest.approx(50 / 700)
+
+    engine = ScenarioEngine(areas, centres, standards=standards)
+    evaluation = engine.evaluate(Scenario())
+    assert set(evaluation.areas.index[evaluation.areas["within_reach"]]) == expected
+    rebuilt = evaluation.to_result().areas["places_per_under5_2sfca"]
+    assert set(rebuilt.index[rebuilt > 0]) == expected
+
+    # The optimiser, held to the existing centre, covers the same areas: weights 100, 200, 400
+    # of 1,500 under-5s.
+    optimised = optimise(
+        areas, centres, objective="coverage", p=1, standards=standards,
+        lock_existing=True, weight="under5",
+    )
+    assert optimised.model.covered_share_ == pytest.approx(700 / 1500)
+    assert optimised.model.objective_value_ == pytest.approx(700)
+    after = optimised.comparison.after.areas
+    assert set(after.index[after["within_reach"]]) == expected
+
+
+def test_two_step_fca_takes_a_radius_per_area():
+    # Area 0 (100 under-5s) is 2 km from centre 0; area 1 (300) is 2 km from centre 0 and 500 m
+    # from centre 1. Radii 1 km and 2 km: area 0 reaches nothing, area 1 reaches both. By hand
+    # R_0 = 30 / 300 = 0.1, R_1 = 10 / 300; A_0 = 0, A_1 = 0.1 + 1/30.
+    origin = np.array([0, 1, 1])
+    destination = np.array([0, 0, 1])
+    metres = np.array([2000.0, 2000.0, 500.0])
+    access, ratio = two_step_fca(
+        np.array([100.0, 300.0]), np.array([30.0, 10.0]), origin, destination, metres,
+        max_metres=np.array([1000.0, 2000.0]),
+    )
+    assert access.tolist() == pytest.approx([0.0, 0.1 + 1 / 30])
+    assert ratio.tolist() == pytest.approx([0.1, 1 / 30])

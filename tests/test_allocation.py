@@ -163,3 +163,36 @@ def test_ties_keep_current_centres():
     existing = np.array([False, False, False, True, False])
     model = LocationAllocation("coverage", p=1, service_metres=4000, existing=existing)
     assert model.solve(COST, WEIGHTS).selected_.tolist() == [3]
+
+
+def test_assignment_breaks_ties_as_the_assessment_does():
+    # Area 0 is 1,000 m from site 0 and 1,000 m less half a millimetre from site 1: a tie to the
+    # workbench's nearest-centre rule (within a millimetre), so the first listed site serves it,
+    # as planning.analysis.distance.nearest and the scenario engine decide. Area 1 ties three
+    # ways exactly and also goes to site 0; area 2 is clearly nearest site 2.
+    from planning.analysis.distance import nearest
+
+    cost = np.array(
+        [
+            [1000.0, 999.9995, 3000.0],
+            [500.0, 500.0, 500.0],
+            [3000.0, 3000.0, 10.0],
+        ]
+    )
+    model = LocationAllocation("coverage", p=3, service_metres=1000).solve(cost, np.ones(3))
+    assert model.selected_.tolist() == [0, 1, 2]
+    expected, _ = nearest(np.zeros((3, 2)), np.zeros((3, 2)), distances=cost)
+    assert expected.tolist() == [0, 0, 2]
+    assert model.assignment_.tolist() == [0, 0, 2]
+
+
+def test_cover_all_uses_each_areas_own_radius():
+    # Reach 1 km for areas 0-2 and 3 km for the rural areas 3 and 4 (LINE: 0 .. 4 km): one site
+    # at area 1 covers 0, 1, 2 (<= 1 km) and 3, 4 (2 and 3 km, within 3 km): one site suffices;
+    # with 1 km everywhere two are needed.
+    radius = np.array([1000.0, 1000.0, 1000.0, 3000.0, 3000.0])
+    model = LocationAllocation("cover-all", service_metres=radius).solve(COST, WEIGHTS)
+    assert model.selected_.tolist() == [1]
+    assert model.covered_share_ == 1.0
+    with pytest.raises(ValidationError, match="one per area"):
+        LocationAllocation("cover-all", service_metres=radius[:2]).solve(COST, WEIGHTS)

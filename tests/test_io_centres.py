@@ -477,3 +477,14 @@ def test_shipped_derby_file_reads_cleanly(derby: gpd.GeoDataFrame) -> None:
     found = lookup_postcodes(["DE23 6WY"]).iloc[0]
     assert base.geometry.iloc[0].equals(shapely.Point(found["easting"], found["northing"]))
     assert set(centres["services"]) == {"family hub core offer", ""}
+
+
+def test_areas_in_another_crs_are_refused_when_reading(tmp_path: Path) -> None:
+    # Centres are read into EPSG:27700; areas in another CRS would be compared wrongly.
+    from planning import toy_town
+
+    areas = toy_town(rows=1, columns=2).drop(columns=["point_easting", "point_northing"])
+    path = write(tmp_path, "id,name,easting,northing\nA,a,430500,335500\n")
+    with pytest.raises(CRSError, match=r"areas are in EPSG:3857 but centres are in EPSG:27700"):
+        read_centres(path, areas=areas.to_crs("EPSG:3857"))
+

@@ -192,3 +192,33 @@ def test_closing_everything_is_refused(strip_engine):
 def test_describe_says_where_in_the_form_given(action, expected):
     """A move given in latitude/longitude used to read "move CC05 to 0, 0"."""
     assert action.describe() == [expected]
+
+
+def test_site_opened_or_moved_onto_the_boundary_is_in_the_authority():
+    # The one point-in-polygon rule: the union of the areas covers its boundary. A site opened
+    # on the strip's outer edge (x0 + 5,000 m) is in the authority; one moved 300 m beyond is not.
+    from planning import toy_town
+    from planning.analysis.scenarios import Scenario, ScenarioEngine
+
+    areas = toy_town(rows=1, columns=5)
+    x0, y0 = 430_000.0, 335_000.0
+    engine = ScenarioEngine(areas, make_centres({"C1": (x0 + 500, y0 + 500)}))
+    scenario = (
+        Scenario("edge")
+        .open("EDGE", easting=x0 + 5_000, northing=y0 + 500, name="On the edge")
+        .move("C1", easting=x0 - 300, northing=y0 + 500)
+    )
+    after = engine.evaluate(scenario).centres
+    assert after["in_authority"].tolist() == [False, True]
+    assert after.index.tolist() == ["C1", "EDGE"]
+    assert engine.evaluate(scenario).to_result().centres["in_authority"].tolist() == [False, True]
+
+
+def test_engine_refuses_areas_and_centres_in_different_crs():
+    from planning import CRSError, toy_town
+    from planning.analysis.scenarios import ScenarioEngine
+
+    areas = toy_town(rows=1, columns=2).drop(columns=["point_easting", "point_northing"])
+    centres = make_centres({"C1": (430_500.0, 335_500.0)}).to_crs("EPSG:3857")
+    with pytest.raises(CRSError, match="EPSG:27700 but centres are in EPSG:3857"):
+        ScenarioEngine(areas, centres)

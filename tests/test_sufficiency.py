@@ -148,3 +148,66 @@ def test_illustrative_centres_carry_a_note(strip_town):
     centres = make_centres({"A": (X0 + 500, Y)}, source=["illustrative"])
     result = assess_sufficiency(strip_town, centres)
     assert any("ILLUSTRATIVE" in note and "--centres FILE" in note for note in result.notes)
+
+
+# -- one truth about where a centre is (issue 11, section 4) -----------------------------------
+
+
+def test_assessment_computes_in_authority_with_the_boundary_inside(strip_town):
+    # The strip spans x0 .. x0 + 5,000 m, y0 .. y0 + 1,000 m. C1 is inside, C2 on the outer
+    # edge (inside by the one rule), C3 200 m beyond it. The frame's own column is wrong on
+    # purpose (and NA for C2): the assessment works it out afresh.
+    x0, y0 = 430_000.0, 335_000.0
+    centres = make_centres(
+        {"C1": (x0 + 500, y0 + 500), "C2": (x0 + 5_000, y0 + 500), "C3": (x0 + 5_200, y0 + 500)},
+        in_authority=pd.array([False, pd.NA, True], dtype="boolean"),
+    )
+    result = assess_sufficiency(strip_town, centres)
+    assert result.centres["in_authority"].tolist() == [True, True, False]
+    assert result.authority["centres_in_authority"] == 2
+
+
+def test_unknown_in_authority_is_never_counted_as_outside():
+    from planning import toy_town
+    from planning.analysis.sufficiency import _frame_counts, authority_figures
+
+    # Two cells, a centre at each point: each serves one area.
+    result = assess_sufficiency(
+        toy_town(rows=1, columns=2),
+        make_centres({"A": (430_500.0, 335_500.0), "B": (431_500.0, 335_500.0)}),
+    )
+    figures = authority_figures(
+        _frame_counts(result.areas),
+        result.centres["under5"],
+        Standards(),
+        centre_names=result.centres["name"],
+        areas_served=np.array([1, 1]),
+        in_authority=pd.Series(pd.array([True, pd.NA], dtype="boolean"), index=["A", "B"]),
+    )
+    # B serves an area but where it is is not known: it is not an "outside centre serving".
+    assert figures["centres_in_authority"] == 1
+    assert figures["centres_outside_serving"] == 0
+    assert figures["centres_in_authority_unknown"] == 1
+
+
+def test_areas_and_centres_in_different_crs_are_refused(strip_town):
+    centres = make_centres({"C1": (430_500.0, 335_500.0)}).to_crs("EPSG:3857")
+    areas = strip_town.drop(columns=["point_easting", "point_northing"])
+    with pytest.raises(CRSError, match=r"areas are in EPSG:27700 but centres are in EPSG:3857.*to_crs"):
+        assess_sufficiency(areas, centres)
+
+
+def test_area_point_columns_that_no_longer_match_the_geometry_are_refused(strip_town):
+    moved = strip_town.to_crs("EPSG:3857")
+    centres = make_centres({"C1": (430_500.0, 335_500.0)}).to_crs("EPSG:3857")
+    with pytest.raises(ValidationError, match="point_easting/point_northing no longer lie"):
+        assess_sufficiency(moved, centres)
+
+
+def test_centre_coordinate_columns_that_no_longer_match_the_geometry_are_refused(strip_town):
+    from planning.analysis.distance import centre_points
+
+    centres = make_centres({"C1": (430_500.0, 335_500.0)}, easting=[430_500.0], northing=[335_500.0])
+    assert centre_points(centres).tolist() == [[430_500.0, 335_500.0]]
+    with pytest.raises(ValidationError, match="easting/northing columns no longer match"):
+        centre_points(centres.to_crs("EPSG:3857"))

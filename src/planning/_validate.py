@@ -121,6 +121,24 @@ def require_projected(frame: object, source: str) -> None:
         raise CRSError(f"{source}: CRS {crs.to_string()} is in {unit}; use metres (EPSG:27700)")
 
 
+def require_same_crs(areas: object, centres: object) -> None:
+    """Raise :class:`CRSError` unless areas and centres share one coordinate reference system.
+
+    Distances and the point-in-polygon test compare raw coordinates, so two frames in different
+    systems would give silently wrong answers; the message names both and the fix.
+    """
+    area_crs = getattr(areas, "crs", None)
+    centre_crs = getattr(centres, "crs", None)
+    if area_crs is None or centre_crs is None:
+        return  # require_projected reports a missing CRS with its own fix
+    if not area_crs.equals(centre_crs):
+        raise CRSError(
+            f"areas are in {area_crs.to_string()} but centres are in {centre_crs.to_string()}; "
+            "put both in one projected CRS first, e.g. `areas.to_crs('EPSG:27700')` and "
+            "`centres.to_crs('EPSG:27700')`"
+        )
+
+
 def require_unique_index(frame: pd.DataFrame, what: str, problems: Problems) -> None:
     duplicated = frame.index[frame.index.duplicated()].unique()
     if len(duplicated):

@@ -30,9 +30,10 @@ import pandas as pd
 import pulp
 
 from planning._errors import InfeasibleError, ValidationError
-from planning.analysis.distance import area_points
+from planning._validate import require_same_crs
+from planning.analysis.distance import area_points, nearest
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, centre_table
-from planning.analysis.sufficiency import need_measures
+from planning.analysis.sufficiency import area_reach_standard, need_measures
 from planning.standards import Standards
 
 OBJECTIVES = ("coverage", "median", "cover-all")
@@ -60,8 +61,10 @@ class LocationAllocation:
     objective : {'coverage', 'median', 'cover-all'}
     p : int, optional
         Number of sites (required for coverage and median; an upper limit for cover-all).
-    service_metres : float
-        The reach standard: an area is covered by a site no further than this.
+    service_metres : float or array of float
+        The reach standard: an area is covered by a site no further than this; one radius, or
+        one per area (:func:`planning.analysis.sufficiency.area_reach_standard`: rural areas
+        may have a looser standard), the same as the assessment's reach flags.
     lock : array of bool, optional
         Sites that must be open (e.g. the existing centres).
     existing : array of bool, optional
@@ -83,7 +86,9 @@ class LocationAllocation:
     objective_value_ : float
         Covered weight (coverage), weighted metres (median) or number of sites (cover-all).
     assignment_ : ndarray of int
-        Site index serving each area (nearest chosen site, or the capacitated assignment).
+        Site index serving each area: the nearest chosen site by the workbench's one rule
+        (:func:`planning.analysis.distance.nearest`: ties go to the site listed first), or the
+        capacitated assignment.
     covered_share_ : float
         Share of the total weight within ``service_metres`` of a chosen site.
     solve_seconds_ : float
@@ -94,7 +99,7 @@ class LocationAllocation:
         objective: str = "coverage",
         *,
         p: int | None = None,
-        service_metres: float = 2_500.0,
+        service_metres: float | np.ndarray = 2_500.0,
         lock: np.ndarray | None = None,
         existing: np.ndarray | None = None,
         max_closures: int | None = None,
@@ -159,15 +164,36 @@ class LocationAllocation:
                     f"than the {total:,.0f} under-5s; need p <= {math.floor(total / low)}"
                 )
         if self.objective == "cover-all":
-            reachable = (cost <= self.service_metres).any(axis=1)
+            reachable = self._cover(cost).any(axis=1)
             if not reachable.all():
                 worst = np.flatnonzero(~reachable)
                 gap = cost[worst].min(axis=1)
                 raise InfeasibleError(
-                    f"cover-all: {len(worst)} area(s) are beyond {self.service_metres / 1000:g} km "
+                    f"cover-all: {len(worst)} area(s) are beyond {self._radius_label(worst)} "
                     f"of every candidate site (the nearest is {gap.max() / 1000:.1f} km away); add "
                     "candidate sites there or loosen the reach standard"
                 )
+
+    def _cover(self, cost: np.ndarray) -> np.ndarray:
+        """Areas x sites: whether the site is within the area's reach standard (``<=``, as in
+        :func:`planning.analysis.sufficiency.reach_flags`)."""
+        radius = np.asarray(self.service_metres, dtype=float)
+        if radius.ndim == 1:
+            if len(radius) != cost.shape[0]:
+                raise ValidationError(
+                    f"service_metres gives {len(radius)} radii for {cost.shape[0]} areas; give "
+                    "one per area (in the cost matrix's row order) or a single number"
+                )
+            radius = radius[:, None]
+        return cost <= radius
+
+    def _radius_label(self, areas: np.ndarray | None = None) -> str:
+        """The reach standard in words: '2.5 km', or '2.5-4 km' when it differs by area."""
+        radius = np.atleast_1d(np.asarray(self.service_metres, dtype=float))
+        if areas is not None and radius.size > 1:
+            radius = radius[areas]
+        low, high = float(radius.min()) / 1000, float(radius.max()) / 1000
+        return f"{low:g} km" if low == high else f"{low:g}-{high:g} km (each area's standard)"
 
     def solve(
         self,
@@ -190,7 +216,7 @@ class LocationAllocation:
             raise self._diagnose(cost, weights, under5, deprived, status)
         self.selected_ = chosen
         self.assignment_ = assignment
-        covered = (cost[:, chosen] <= self.service_metres).any(axis=1)
+        covered = self._cover(cost)[:, chosen].any(axis=1)
         self.covered_share_ = float(weights[covered].sum() / max(weights.sum(), 1e-12))
         if self.objective == "coverage":
             self.objective_value_ = float(weights[covered].sum())
@@ -210,7 +236,7 @@ class LocationAllocation:
         deprived: np.ndarray | None,
     ) -> tuple[str, np.ndarray, np.ndarray]:
         """Build and solve the programme: its status, the chosen sites and each area's site."""
-        cover = cost <= self.service_metres
+        cover = self._cover(cost)
         sense = pulp.LpMaximize if self.objective == "coverage" else pulp.LpMinimize
         problem = pulp.LpProblem(self.objective.replace("-", "_"), sense)
         y, z, x = self._add_variables(problem, *cost.shape)
@@ -340,7 +366,7 @@ class LocationAllocation:
                 needed = None
             if needed is not None and needed > self.p:
                 return InfeasibleError(
-                    f"covering every area within {self.service_metres / 1000:g} km needs at least "
+                    f"covering every area within {self._radius_label()} needs at least "
                     f"{needed} sites; p = {self.p} is short by {needed - self.p}"
                 )
         if self.min_deprived_share is not None and deprived is not None and self.p is not None:
@@ -362,7 +388,7 @@ class LocationAllocation:
             if reachable is not None and reachable < self.min_deprived_share:
                 return InfeasibleError(
                     f"equity: with {self.p} sites at most {100 * reachable:.1f}% of under-5s in the "
-                    f"30% most deprived areas can be within {self.service_metres / 1000:g} km; "
+                    f"30% most deprived areas can be within {self._radius_label()}; "
                     f"{100 * self.min_deprived_share:.1f}% was asked for (short by "
                     f"{100 * (self.min_deprived_share - reachable):.1f} points)"
                 )
@@ -421,7 +447,12 @@ def _read_solution(
             values[i, j] = var.value() or 0.0
         assignment = values.argmax(axis=1)
     else:
-        assignment = chosen[cost[:, chosen].argmin(axis=1)]
+        # The assessment's nearest-centre rule (ties within a millimetre go to the site listed
+        # first), so the optimiser and the engine that evaluates its network agree.
+        nearest_open, _ = nearest(
+            np.zeros((n_areas, 2)), np.zeros((len(chosen), 2)), distances=cost[:, chosen]
+        )
+        assignment = chosen[nearest_open]
     return chosen, assignment
 
 
@@ -525,6 +556,7 @@ def optimise(
         standards = load_standards()
     if weight not in WEIGHTS:
         raise ValidationError(f"unknown weight '{weight}'; valid: {', '.join(WEIGHTS)}")
+    require_same_crs(areas, centres)
     sites = candidate_sites(areas, centres, candidates=candidates)
     xy = area_points(areas)
     site_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
@@ -534,7 +566,7 @@ def optimise(
     model = LocationAllocation(
         objective,
         p=p,
-        service_metres=standards.reach_m,
+        service_metres=area_reach_standard(areas, standards),
         lock=existing if lock_existing else None,
         existing=existing,
         max_closures=max_closures,

@@ -129,13 +129,16 @@ def two_step_fca(
     destination: np.ndarray,
     metres: np.ndarray,
     *,
-    max_metres: float,
+    max_metres: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-step floating catchment area accessibility (Luo and Wang, 2003).
 
-    Step 1, for each centre ``j``: ``R_j = S_j / sum_{i: d_ij <= d0} P_i`` (places per child in
-    its catchment). Step 2, for each area ``i``: ``A_i = sum_{j: d_ij <= d0} R_j``.
-    ``P`` is demand (under-5s), ``S`` supply (capacity), ``d0`` = ``max_metres``.
+    Step 1, for each centre ``j``: ``R_j = S_j / sum_{i: d_ij <= d0_i} P_i`` (places per child
+    in its catchment). Step 2, for each area ``i``: ``A_i = sum_{j: d_ij <= d0_i} R_j``.
+    ``P`` is demand (under-5s), ``S`` supply (capacity), ``d0_i`` = ``max_metres``: one radius,
+    or one per area (the area's reach standard, as
+    :func:`planning.analysis.sufficiency.area_reach_standard` gives, so that an area counts
+    towards a centre exactly when the reach flags call that centre within its reach).
 
     Returns
     -------
@@ -143,7 +146,8 @@ def two_step_fca(
         ``A_i`` per origin (0 where no centre is within reach) and ``R_j`` per destination
         (NaN where no demand lies within reach).
     """
-    inside = metres <= max_metres
+    radius = np.broadcast_to(np.asarray(max_metres, dtype=float), (len(demand),))
+    inside = metres <= radius[origin]
     origin, destination = origin[inside], destination[inside]
     demand_in_reach = np.bincount(destination, weights=demand[origin], minlength=len(supply))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import yaml
 from pydantic import (
     BaseModel,
@@ -41,7 +42,15 @@ from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
 from planning._format import count, whole_share
-from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
+from planning._validate import (
+    Place,
+    Problems,
+    dotted,
+    json_schema,
+    read_text,
+    require_same_crs,
+    schema_problems,
+)
 from planning.analysis.catchments import centre_localities
 from planning.analysis.distance import area_points
 from planning.analysis.distance import nearest as nearest_centre
@@ -60,6 +69,7 @@ from planning.analysis.sufficiency import (
     reach_flags,
     shares_frame,
 )
+from planning.inputs.areas import authority_boundary, within_authority
 from planning.inputs.centres import far_from_authority, locate_point
 from planning.standards import Standards
 
@@ -693,10 +703,16 @@ class ScenarioEngine:
 
             standards = load_standards()
         _validate_centres(centres)
+        require_same_crs(areas, centres)
         self.areas = areas
         self.crs = centres.crs
         self.standards = standards
         self.current = centre_table(centres)
+        self._boundary: shapely.Geometry | None = None
+        # The one point-in-polygon rule, whatever the input frame's column said.
+        self.current["in_authority"] = pd.array(
+            self._inside(self.current["easting"], self.current["northing"]), dtype="boolean"
+        )
         self._need = {self._need_key(standards): need_measures(areas, standards)}
         self.area_xy = area_points(areas)
         site_xy = [self.current[["easting", "northing"]].to_numpy(float)]
@@ -712,7 +728,6 @@ class ScenarioEngine:
         self.distance = np.hypot(
             self.area_xy[:, 0, None] - xy[None, :, 0], self.area_xy[:, 1, None] - xy[None, :, 1]
         )
-        self._boundary = None
         self._static = self._static_arrays(areas)
         self.baseline = self.evaluate(Scenario())
 
@@ -740,14 +755,14 @@ class ScenarioEngine:
             "band": need["deprivation_band"].cat.codes.to_numpy(),
         }
 
-    def _inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Whether points lie inside the authority (the union of its areas)."""
-        import shapely
-
+    def _inside(self, x: Any, y: Any) -> np.ndarray:
+        """Whether points lie in the authority (the union of its areas, boundary included):
+        :func:`planning.inputs.areas.within_authority`, the assessment's rule."""
         if self._boundary is None:
-            self._boundary = self.areas.geometry.union_all()
-            shapely.prepare(self._boundary)
-        return shapely.contains_xy(self._boundary, x, y)
+            self._boundary = authority_boundary(self.areas)
+        return within_authority(
+            self._boundary, np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        )
 
     def column(self, easting: float, northing: float) -> int:
         """The distance-matrix column of a site, computing it on first use."""

@@ -15,7 +15,13 @@ import pandas as pd
 
 from planning._errors import ValidationError
 from planning._format import count, whole_share
-from planning._validate import Problems, require_non_empty, require_projected, require_unique_index
+from planning._validate import (
+    Problems,
+    require_non_empty,
+    require_projected,
+    require_same_crs,
+    require_unique_index,
+)
 from planning.analysis.catchments import assign_catchments, centre_localities
 from planning.analysis.distance import (
     area_points,
@@ -25,6 +31,7 @@ from planning.analysis.distance import (
     walking_minutes,
 )
 from planning.analysis.need import assess_need
+from planning.inputs.areas import in_authority as centres_in_authority
 from planning.standards import Standards
 
 RAG_ORDER = {"Green": 0, "Amber": 1, "Red": 2}
@@ -370,11 +377,16 @@ def authority_figures(
     figures["centres"] = len(serving)
     figures["centres_listed"] = len(centre_under5)
     if in_authority is not None:
-        inside = in_authority.astype("boolean").fillna(False).to_numpy(bool)
+        # NA (not known) is neither inside nor outside: it is never counted as outside.
+        flags = pd.Series(in_authority).astype("boolean").to_numpy(dtype=object, na_value=None)
+        inside = np.array([flag is True for flag in flags], dtype=bool)
+        outside = np.array([flag is False for flag in flags], dtype=bool)
         figures["centres_in_authority"] = int(inside.sum())
         figures["centres_outside_serving"] = int(
-            (~inside & centre_under5.index.isin(serving)).sum()
+            (outside & centre_under5.index.isin(serving)).sum()
         )
+        if not (inside | outside).all():
+            figures["centres_in_authority_unknown"] = int((~(inside | outside)).sum())
     figures["under5_per_centre"] = figures["under5"] / max(figures["centres"], 1)
     figures["centres_per_1000_under5"] = 1000 * figures["centres"] / max(figures["under5"], 1)
     status = load_status(centre_under5.to_numpy(float), standards)
@@ -482,10 +494,10 @@ def build_result(
     ``catchment`` has ``centre_id`` and ``distance_m`` per area (as from
     :func:`planning.analysis.catchments.assign_catchments`); the scenario engine passes its own.
     """
+    require_same_crs(areas, centres)
     distance = catchment["distance_m"].to_numpy(float)
-    minutes, within_reach, within_short, within_walk = reach_flags(
-        distance, area_reach_standard(areas, standards), standards
-    )
+    reach_m = area_reach_standard(areas, standards)
+    minutes, within_reach, within_short, within_walk = reach_flags(distance, reach_m, standards)
     localities = centre_localities(centres)
     names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
     # A result table passed back in as areas (e.g. a scenario on a previous result) keeps only
@@ -495,7 +507,7 @@ def build_result(
     area_table["centre_name"] = area_table["centre_id"].map(names)
     area_table["locality"] = area_table["centre_id"].map(localities)
     area_table["walk_minutes"] = minutes
-    area_table["reach_standard_m"] = area_reach_standard(areas, standards)
+    area_table["reach_standard_m"] = reach_m
     area_table["within_reach"] = within_reach
     area_table["within_short"] = within_short
     area_table["within_walk"] = within_walk
@@ -505,6 +517,8 @@ def build_result(
     by_centre = shares_frame(group_sums(counts, area_centre, len(centres)), centres.index)
     centre_under5 = by_centre["under5"]
     centre_table = centres.copy()
+    # Where a centre is is worked out here, by the one rule, whatever the input frame said.
+    centre_table["in_authority"] = centres_in_authority(centres, areas)
     centre_table["locality"] = localities
     centre_table["under5"] = by_centre["under5"]
     centre_table["idaci_children"] = by_centre["idaci_children"]
@@ -515,8 +529,10 @@ def build_result(
     centre_table["load_status"] = load_status(centre_table["under5"].to_numpy(float), standards)
     capacity = _capacity(centres)
     if capacity is not None:
+        # Each area's own reach standard (rural areas may have a looser one) is its catchment
+        # radius, as in the reach flags, the scenario engine and the optimiser.
         origin, destination, metres = pairs_within(
-            area_points(areas), centre_points(centres), standards.reach_m
+            area_points(areas), centre_points(centres), float(reach_m.max())
         )
         access, ratio = two_step_fca(
             areas["under5"].to_numpy(dtype=float),
@@ -524,7 +540,7 @@ def build_result(
             origin,
             destination,
             metres,
-            max_metres=standards.reach_m,
+            max_metres=reach_m,
         )
         area_table["places_per_under5_2sfca"] = access
         centre_table["places_per_under5_in_reach"] = ratio
@@ -542,7 +558,7 @@ def build_result(
         standards,
         centre_names=names,
         areas_served=by_centre["areas"].to_numpy(),
-        in_authority=centres["in_authority"] if "in_authority" in centres else None,
+        in_authority=centre_table["in_authority"],
     )
     if "utla_code" in areas and areas["utla_code"].nunique() == 1:
         figures["authority_code"] = str(areas["utla_code"].iloc[0])

@@ -17,7 +17,7 @@ import shapely
 
 from planning import settings
 from planning._errors import ValidationError
-from planning._validate import require_projected
+from planning._validate import require_projected, require_same_crs
 
 #: Attribution that every output built on the embedded data must carry.
 ATTRIBUTION = (
@@ -202,6 +202,7 @@ def area_points(areas: pd.DataFrame, *, source: str = "areas") -> np.ndarray:
     require_projected(areas, source)
     if {"point_easting", "point_northing"} <= set(areas.columns):
         xy = areas[["point_easting", "point_northing"]].to_numpy(dtype=float)
+        _require_points_match(areas, xy, source)
     else:
         points = areas.geometry.representative_point()
         xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
@@ -212,7 +213,89 @@ def area_points(areas: pd.DataFrame, *, source: str = "areas") -> np.ndarray:
 
 
 def centre_points(centres: pd.DataFrame, *, source: str = "centres") -> np.ndarray:
-    """``(m, 2)`` array of centre coordinates in metres."""
+    """``(m, 2)`` array of centre coordinates in metres (from the geometry).
+
+    A frame that also carries ``easting``/``northing`` columns must agree with its geometry
+    (within :data:`POINT_TOLERANCE_METRES`): after a ``to_crs`` they would not, and which of
+    the two is meant cannot be guessed.
+    """
     require_projected(centres, source)
     geometry = centres.geometry
-    return np.column_stack([geometry.x.to_numpy(), geometry.y.to_numpy()])
+    xy = np.column_stack([geometry.x.to_numpy(), geometry.y.to_numpy()])
+    if {"easting", "northing"} <= set(centres.columns):
+        stored = centres[["easting", "northing"]].to_numpy(dtype=float)
+        known = np.isfinite(stored).all(axis=1)
+        off = known & (np.hypot(*(stored - xy).T) > POINT_TOLERANCE_METRES)
+        if off.any():
+            first = centres.index[off][0]
+            raise ValidationError(
+                f"{source}: the easting/northing columns no longer match the geometry for "
+                f"{int(off.sum())} centre(s), e.g. {first} ({stored[off][0][0]:.0f}, "
+                f"{stored[off][0][1]:.0f}) vs ({xy[off][0][0]:.0f}, {xy[off][0][1]:.0f}) in "
+                f"{centres.crs.to_string()} (was the frame reprojected with `to_crs`?); drop the "
+                "easting/northing columns or recompute them from the geometry"
+            )
+    return xy
+
+
+#: How far (metres) stored point columns may sit from their geometry: coordinates are stored to
+#: 0.1 m at best, and a reprojection moves them by kilometres.
+POINT_TOLERANCE_METRES = 1.0
+
+
+def _require_points_match(areas: pd.DataFrame, xy: np.ndarray, source: str) -> None:
+    """Raise unless each stored area point lies in (or within a metre of) its polygon."""
+    geometry = np.asarray(areas.geometry.to_numpy())
+    finite = np.isfinite(xy).all(axis=1)
+    present = finite & ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
+    points = shapely.points(np.where(finite[:, None], xy, 0.0))
+    off = present & ~shapely.dwithin(geometry, points, POINT_TOLERANCE_METRES)
+    if off.any():
+        first = areas.index[off][0]
+        raise ValidationError(
+            f"{source}: point_easting/point_northing no longer lie in their area's polygon for "
+            f"{int(off.sum())} area(s), e.g. {first} (CRS {areas.crs.to_string()}; was the frame "
+            "reprojected with `to_crs`?); drop the point_easting/point_northing columns or "
+            "recompute them in the new CRS (e.g. from `geometry.representative_point()`)"
+        )
+
+
+def authority_boundary(areas: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The union of the areas' polygons, prepared for :func:`within_authority`."""
+    boundary = shapely.union_all(np.asarray(areas.geometry.to_numpy()))
+    shapely.prepare(boundary)
+    return boundary
+
+
+def within_authority(
+    boundary: shapely.Geometry, easting: np.ndarray, northing: np.ndarray
+) -> np.ndarray:
+    """The workbench's one point-in-polygon rule: inside the authority or on its boundary.
+
+    A point is in the authority when the union of its areas *covers* it (interior or boundary:
+    shapely ``intersects`` of a point), so a centre on the edge between two authorities counts
+    for both. Used when reading centres, in the assessment and by the scenario engine.
+
+    Examples
+    --------
+    >>> square = shapely.box(0, 0, 10, 10)
+    >>> within_authority(square, np.array([5.0, 10.0, 11.0]), np.array([5.0, 5.0, 5.0])).tolist()
+    [True, True, False]
+    """
+    return np.asarray(
+        shapely.intersects_xy(
+            boundary, np.asarray(easting, dtype=float), np.asarray(northing, dtype=float)
+        ),
+        dtype=bool,
+    )
+
+
+def in_authority(centres: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
+    """``in_authority`` for each centre by :func:`within_authority` (nullable boolean).
+
+    Refuses areas and centres in different CRSs (:class:`planning.CRSError`) rather than guess.
+    """
+    require_same_crs(areas, centres)
+    xy = centre_points(centres)
+    inside = within_authority(authority_boundary(areas), xy[:, 0], xy[:, 1])
+    return pd.Series(pd.array(inside, dtype="boolean"), index=centres.index, name="in_authority")

@@ -52,9 +52,11 @@ from planning._validate import (
     match_headers,
     require_file,
     require_projected,
+    require_same_crs,
     require_unique_index,
     rows_label,
 )
+from planning.inputs.areas import in_authority
 
 __all__ = [
     "CENTRES_COLUMNS",
@@ -741,22 +743,6 @@ def _locate_rows(
     return location_from, eastings, northings
 
 
-def _within_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> np.ndarray:
-    """True where a point lies in (or on the edge of) any of the areas' polygons."""
-    if areas.crs is None:
-        raise CRSError(
-            "areas: no coordinate reference system is set; use planning.load_areas(...) or "
-            "set it with `.set_crs(...)`"
-        )
-    polygons = areas.geometry
-    if not polygons.crs.equals(points.crs):
-        polygons = polygons.to_crs(points.crs)
-    hits = polygons.sindex.query(points.to_numpy(), predicate="covered_by")
-    inside = np.zeros(len(points), dtype=bool)
-    inside[hits[0]] = True
-    return inside
-
-
 def _text_series(values: list[str], index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index, dtype=str)
 
@@ -842,7 +828,8 @@ def _in_authority(
     """Whether each centre lies within the areas; NA for every centre when there are none."""
     if areas is None:
         return pd.array([pd.NA] * len(points), dtype="boolean")
-    return pd.array(_within_areas(points, areas), dtype="boolean")
+    # The workbench's one rule (a point on the boundary is inside), shared with the assessment.
+    return in_authority(gpd.GeoDataFrame(geometry=points), areas).array
 
 
 def read_centres(
@@ -906,6 +893,9 @@ def read_centres(
     """
     path = Path(path)
     label = path.name
+    if areas is not None:
+        # Centres are read into the working CRS; areas in another one would be compared wrongly.
+        require_same_crs(areas, gpd.GeoDataFrame(geometry=[], crs=settings.WORKING_CRS))
     suffix = _check_centres_path(path, layer)
     geometry: gpd.GeoSeries | None = None
     if suffix == ".csv":
