@@ -347,3 +347,18 @@ def test_targeting_reuses_a_given_sufficiency_run():
     fresh = run_targeting("Derby")
     pd.testing.assert_frame_equal(given.errors, fresh.errors)
     pd.testing.assert_frame_equal(given.outreach, fresh.outreach)
+
+
+def test_one_sided_shortfall_label_skips_the_model_with_a_note(tmp_path, derby_run):
+    from planning.runs.targeting import run_targeting
+
+    # Reach about 5% everywhere: every area falls short, so there is nothing to learn.
+    extract = synthetic_registrations(derby_run.areas, seed=2, as_of=AS_OF, base_reach=0.05)
+    path = write_synthetic_registrations(extract, tmp_path / "low_synthetic.csv")
+    run = run_targeting("Derby", registrations=path, as_of=AS_OF)
+    assert run.model is None and run.evaluation is None and run.scores is None
+    assert any("Targeting model not fitted" in note for note in run.notes)
+    with pytest.raises(ValidationError, match="every area has label 1"):
+        X = area_features(derby_run.areas, target="shortfall")
+        evaluate_targeting(X, pd.Series(1, index=X.index), derby_run.areas["ward_code"],
+                           baseline=simple_rankings(derby_run.areas, target="shortfall"))

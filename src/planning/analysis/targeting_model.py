@@ -617,6 +617,11 @@ def evaluate_targeting(
     if candidates.empty:
         raise ValidationError("the baseline needs at least one simple ranking")
     labels, group_array, base = _aligned(X, y, groups, candidates)
+    if len(np.unique(labels)) < 2:
+        raise ValidationError(
+            f"every area has label {int(labels[0])}: nothing to evaluate; with the shortfall "
+            "target, every area is on one side of the benchmark (try target='unmet_need')"
+        )
     n_groups = len(np.unique(group_array))
     if n_groups < 2:
         raise ValidationError("grouped cross-validation needs at least two groups (wards)")

@@ -135,7 +135,14 @@ def run_targeting(
 
     evaluation = scores = fitted = None
     rankings: dict[str, Any] = {name: name for name in ("imd", "idaci", "need_index")}
-    if reach_areas is not None:
+    one_class = reach_areas is not None and reach_labels(reach_areas, target=target).nunique() < 2
+    if one_class:
+        notes.append(
+            f"Targeting model not fitted: every area has the same '{target}' label, so there is "
+            "nothing to learn or to evaluate (with the shortfall target, every area is on one side "
+            "of the benchmark; try --target unmet_need)."
+        )
+    elif reach_areas is not None:
         evaluation, scores, fitted = _fit_model(areas, reach_areas, target=target, model=model)
         rankings["model"] = evaluation.predictions["model"].rename("model")
         synthetic = bool(provenance.get("registrations", {}).get("synthetic", False))
