@@ -270,11 +270,14 @@ def simple_rankings(areas: pd.DataFrame, *, target: str) -> pd.DataFrame:
         for n in admissible(target, SIMPLE_RANKINGS)
         if set(SIMPLE_RANKINGS[n].needs) <= set(areas.columns)
     ]
-    if not names:
+    scores = pd.DataFrame({n: SIMPLE_RANKINGS[n].compute(areas) for n in names}, index=areas.index)
+    # A column with one value (e.g. rural in an all-urban authority) ranks nothing.
+    scores = scores.loc[:, scores.nunique() > 1]
+    if scores.empty:
         raise ValidationError(
-            f"areas have no column for a simple ranking independent of the '{target}' label"
+            f"areas have no varying column for a simple ranking independent of the '{target}' label"
         )
-    return pd.DataFrame({n: SIMPLE_RANKINGS[n].compute(areas) for n in names}, index=areas.index)
+    return scores
 
 
 def _unmet(reach_areas: pd.DataFrame) -> pd.Series:

@@ -301,7 +301,13 @@ def model_evidence(target: str, *, synthetic: bool) -> str:
     On a synthetic extract (:mod:`planning.inputs.synthetic`) the labels follow a signal planted
     by the generator, so any result only shows that the code works end to end.
     """
-    inputs = " and ".join(LABEL_INPUTS[target])
+    words = {
+        "registered": "registered children",
+        "under5": "under-5s",
+        "idaci_children": "children in income-deprived families",
+        "children_0_15": "children aged 0-15",
+    }
+    inputs = ", ".join(words.get(c, c) for c in LABEL_INPUTS[target])
     common = (
         f"the label is computed from {inputs} only, and no feature or baseline ranking shares a "
         "factor with those; the baseline is the best of the simple rankings on the training folds."
