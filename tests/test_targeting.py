@@ -362,3 +362,13 @@ def test_one_sided_shortfall_label_skips_the_model_with_a_note(tmp_path, derby_r
         X = area_features(derby_run.areas, target="shortfall")
         evaluate_targeting(X, pd.Series(1, index=X.index), derby_run.areas["ward_code"],
                            baseline=simple_rankings(derby_run.areas, target="shortfall"))
+
+
+def test_evidence_wording_for_a_real_extract():
+    from planning.runs.targeting import model_evidence
+
+    for target, outcome in [("shortfall", "fall short of the reach benchmark"),
+                            ("unmet_need", "most estimated unmet need")]:
+        text = model_evidence(target, synthetic=False)
+        assert "SYNTHETIC" not in text and outcome in text and "not of why" in text
+        assert "nor that it would rank as well in another authority" in text

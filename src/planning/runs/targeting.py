@@ -307,7 +307,13 @@ def model_evidence(target: str, *, synthetic: bool) -> str:
         "idaci_children": "children in income-deprived families",
         "children_0_15": "children aged 0-15",
     }
-    inputs = ", ".join(words.get(c, c) for c in LABEL_INPUTS[target])
+    outcome = (
+        "fall short of the reach benchmark"
+        if target == "shortfall"
+        else "be among those with the most estimated unmet need"
+    )
+    named = [words.get(c, c) for c in LABEL_INPUTS[target]]
+    inputs = " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
     common = (
         f"the label is computed from {inputs} only, and no feature or baseline ranking shares a "
         "factor with those; the baseline is the best of the simple rankings on the training folds."
@@ -320,9 +326,10 @@ def model_evidence(target: str, *, synthetic: bool) -> str:
         )
     return (
         "an out-of-fold comparison on this authority's own registrations: evidence of which "
-        "areas are likely to fall short of the reach benchmark here and now, not of why (the "
-        "model is associational), nor that it would rank as well in another authority or "
-        "year. " + common[0].upper() + common[1:]
+        f"areas are likely to {outcome} here and now, not of why (the model is associational), "
+        "nor that it would rank as well in another authority or year. "
+        + common[0].upper()
+        + common[1:]
     )
 
 
