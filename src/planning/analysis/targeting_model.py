@@ -6,15 +6,22 @@ scores every area, including those whose own registrations are too few to trust,
 
 Honest evaluation (:func:`evaluate_targeting`): spatially grouped cross-validation (areas of one
 ward are never split between training and testing, so neighbouring areas cannot leak into the
-test), compared with the simple baseline of ranking areas by their IDACI rate. The model's
-scores are calibrated probabilities (isotonic regression on out-of-fold scores), and each
-area's reasons come from the per-feature contributions of the linear model.
+test), compared with the *best* simple ranking (each admissible feature, the IMD score and the
+need index, in either direction, chosen on the training folds only). The model's scores are
+calibrated probabilities (isotonic regression on out-of-fold scores), and each area's reasons
+come from the per-feature contributions of the linear model.
+
+Not circular: the quantities each label is computed from are declared once
+(:data:`LABEL_INPUTS`), each area column is mapped to the underlying quantities it is built from
+(:data:`FACTORS`), and no feature or baseline ranking sharing one of them with the label is used
+(:func:`admissible`). The model claims an advantage only when a paired bootstrap over wards puts
+the whole 95% interval of its AUC gain above zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,14 +39,20 @@ from planning._errors import ValidationError
 from planning.analysis.need import idaci_rate, under5_income_deprived
 
 __all__ = [
+    "FACTORS",
     "FEATURES",
+    "LABEL_INPUTS",
+    "SIMPLE_RANKINGS",
     "TARGETS",
     "Feature",
     "TargetingEvaluation",
     "TargetingModel",
+    "admissible",
     "area_features",
     "evaluate_targeting",
     "reach_labels",
+    "shared_factors",
+    "simple_rankings",
 ]
 
 
@@ -103,7 +116,83 @@ FEATURES: dict[str, Feature] = {
 }
 
 
-def area_features(areas: pd.DataFrame, *, features: list[str] | None = None) -> pd.DataFrame:
+_DOMAINS = {
+    "income_score": "income deprivation",
+    "employment_score": "employment deprivation",
+    "education_score": "education deprivation",
+    "health_score": "health deprivation",
+    "crime_score": "crime",
+    "housing_and_services_score": "barriers to housing and services",
+    "environment_score": "living environment",
+}
+
+#: The underlying quantities each area column is built from. Two columns *share a factor* when
+#: their sets meet: IDACI's income-deprived children are counted in the IoD income domain, and
+#: the IMD score is a weighted sum of all seven domains, so both share "income deprivation".
+#: A column not listed is its own single factor.
+FACTORS: dict[str, frozenset[str]] = {
+    "registered": frozenset({"registrations"}),
+    "reach": frozenset({"registrations", "under-5 population"}),
+    "under5": frozenset({"under-5 population"}),
+    "children_0_15": frozenset({"child population"}),
+    "idaci_children": frozenset({"income deprivation"}),
+    "under5_income_deprived": frozenset(
+        {"under-5 population", "child population", "income deprivation"}
+    ),
+    **{column: frozenset({domain}) for column, domain in _DOMAINS.items()},
+    "imd_score": frozenset(_DOMAINS.values()),
+    "imd_decile": frozenset(_DOMAINS.values()),
+    # The need index (packaged weights) mixes in-need under-5s, the IMD score and all under-5s.
+    "need_index": frozenset({"under-5 population", "child population", *_DOMAINS.values()}),
+    "distance_m": frozenset({"centre locations"}),
+    "rural": frozenset({"rural-urban class"}),
+}
+
+#: The area columns each label is computed from: the one place they are declared
+#: (:func:`reach_labels`; ``reach = registered / under5`` from :mod:`planning.runs.reach`).
+LABEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "shortfall": ("registered", "under5"),
+    "unmet_need": ("registered", "under5", "idaci_children", "children_0_15"),
+}
+
+
+def shared_factors(columns: tuple[str, ...] | list[str], target: str) -> set[str]:
+    """The underlying quantities the ``columns`` share with the ``target`` label (empty: none).
+
+    Examples
+    --------
+    >>> sorted(shared_factors(("under5",), "shortfall"))
+    ['under-5 population']
+    >>> shared_factors(("distance_m",), "shortfall")
+    set()
+    """
+    if target not in LABEL_INPUTS:
+        raise ValidationError(f"unknown target '{target}'; valid: {', '.join(LABEL_INPUTS)}")
+
+    def factors(names: tuple[str, ...] | list[str]) -> set[str]:
+        return set().union(*(FACTORS.get(n, frozenset({n})) for n in names))
+
+    return factors(columns) & factors(LABEL_INPUTS[target])
+
+
+def admissible(target: str, specs: dict[str, Feature] | None = None) -> list[str]:
+    """Names in ``specs`` (default :data:`FEATURES`) sharing no factor with the ``target`` label.
+
+    A feature computed from a quantity the label is computed from (e.g. the number of under-5s,
+    the denominator of reach) would find the label by construction; it is never used.
+
+    Examples
+    --------
+    >>> "log_under5" in admissible("shortfall"), "distance_km" in admissible("shortfall")
+    (False, True)
+    """
+    specs = FEATURES if specs is None else specs
+    return [n for n, f in specs.items() if not shared_factors(f.needs, target)]
+
+
+def area_features(
+    areas: pd.DataFrame, *, features: list[str] | None = None, target: str | None = None
+) -> pd.DataFrame:
     """The model's features for each area, from the columns the areas have.
 
     Parameters
@@ -112,20 +201,35 @@ def area_features(areas: pd.DataFrame, *, features: list[str] | None = None) -> 
         Small areas; a sufficiency result's areas (``run_sufficiency(...).result.areas``) have
         ``distance_m`` too.
     features : list of str, optional
-        Names from :data:`FEATURES`; default every feature whose columns are present.
+        Names from :data:`FEATURES`; default every feature whose columns are present (and, with
+        ``target``, that shares no factor with that label).
+    target : {'shortfall', 'unmet_need'}, optional
+        The label the features will predict: features sharing a factor with it
+        (:func:`shared_factors`) are left out by default and refused when asked for.
 
     Returns
     -------
     DataFrame
         Aligned to ``areas.index``, one column per feature.
     """
+    allowed = list(FEATURES) if target is None else admissible(target)
     if features is None:
-        names = [n for n, f in FEATURES.items() if set(f.needs) <= set(areas.columns)]
+        names = [n for n in allowed if set(FEATURES[n].needs) <= set(areas.columns)]
     else:
         unknown = [n for n in features if n not in FEATURES]
         if unknown:
             raise ValidationError(
                 f"unknown feature(s) {', '.join(unknown)}; valid: {', '.join(FEATURES)}"
+            )
+        circular = [n for n in features if n not in allowed]
+        if circular and target is not None:
+            detail = "; ".join(
+                f"{n} shares {', '.join(sorted(shared_factors(FEATURES[n].needs, target)))}"
+                for n in circular
+            )
+            raise ValidationError(
+                f"feature(s) share a factor with the '{target}' label, which is computed from "
+                f"{', '.join(LABEL_INPUTS[target])}: {detail}; drop them"
             )
         missing = {n: [c for c in FEATURES[n].needs if c not in areas] for n in features}
         missing = {n: m for n, m in missing.items() if m}
@@ -138,6 +242,44 @@ def area_features(areas: pd.DataFrame, *, features: list[str] | None = None) -> 
     return pd.DataFrame({n: FEATURES[n].compute(areas) for n in names}, index=areas.index)
 
 
+def _need_index(areas: pd.DataFrame) -> pd.Series:
+    if "need_index" in areas:
+        return areas["need_index"].astype(float)
+    from planning.analysis.need import need_index
+
+    return need_index(areas)
+
+
+#: Simple rankings the baseline is chosen from: every feature alone, the IMD score and the need
+#: index (each tried in both directions on the training folds).
+SIMPLE_RANKINGS: dict[str, Feature] = {
+    **FEATURES,
+    "imd": Feature("IMD score", ("imd_score",), _domain("imd_score")),
+    "need_index": Feature("need index", ("need_index",), _need_index),
+}
+
+
+def simple_rankings(areas: pd.DataFrame, *, target: str) -> pd.DataFrame:
+    """Scores of every simple ranking the areas support that shares no factor with ``target``.
+
+    Candidates for the baseline of :func:`evaluate_targeting`: one column per name in
+    :data:`SIMPLE_RANKINGS` (``need_index`` when the areas have it).
+    """
+    names = [
+        n
+        for n in admissible(target, SIMPLE_RANKINGS)
+        if set(SIMPLE_RANKINGS[n].needs) <= set(areas.columns)
+    ]
+    scores = pd.DataFrame({n: SIMPLE_RANKINGS[n].compute(areas) for n in names}, index=areas.index)
+    # A column with one value (e.g. rural in an all-urban authority) ranks nothing.
+    scores = scores.loc[:, scores.nunique() > 1]
+    if scores.empty:
+        raise ValidationError(
+            f"areas have no varying column for a simple ranking independent of the '{target}' label"
+        )
+    return scores
+
+
 def _unmet(reach_areas: pd.DataFrame) -> pd.Series:
     reach = reach_areas["reach"].astype(float).clip(upper=1.0).fillna(0.0)
     return reach_areas["under5_income_deprived"].astype(float) * (1.0 - reach)
@@ -145,18 +287,18 @@ def _unmet(reach_areas: pd.DataFrame) -> pd.Series:
 
 #: What "shortfall" means for the label: name -> description.
 TARGETS: dict[str, str] = {
+    "shortfall": "area whose reach (registered / under-5s) is below the benchmark",
     "unmet_need": (
         "area among the top_share of areas by estimated unmet need: under-5s in income-deprived "
         "families times (1 - reach)"
     ),
-    "shortfall": "area whose reach (registered / under-5s) is below the benchmark",
 }
 
 
 def reach_labels(
     reach_areas: pd.DataFrame,
     *,
-    target: str = "unmet_need",
+    target: str = "shortfall",
     benchmark: float = 0.65,
     top_share: float = 0.3,
 ) -> pd.Series:
@@ -166,11 +308,13 @@ def reach_labels(
     ----------
     reach_areas : DataFrame
         :attr:`planning.runs.reach.ReachResult.areas` (``reach``, ``under5_income_deprived``).
-    target : {'unmet_need', 'shortfall'}
+    target : {'shortfall', 'unmet_need'}
+        ``shortfall`` (default): 1 where ``reach = registered / under5 < benchmark`` (default
+        65%, the "good" benchmark); computed from registrations and under-5s only.
         ``unmet_need``: 1 for the ``top_share`` of areas with the most estimated unmet need,
         ``under5_income_deprived * (1 - min(reach, 1))`` (in-need under-5s assumed registered at
-        the area's overall rate). ``shortfall``: 1 where ``reach < benchmark`` (default 65%, the
-        "good" benchmark).
+        the area's overall rate); it is mostly the count of in-need under-5s, so IDACI, income
+        and under-5 features are excluded when predicting it. Inputs: :data:`LABEL_INPUTS`.
     """
     if target not in TARGETS:
         raise ValidationError(f"unknown target '{target}'; valid: {', '.join(TARGETS)}")
@@ -364,7 +508,7 @@ class TargetingModel(ClassifierMixin, BaseEstimator):
 
 @dataclass(frozen=True)
 class TargetingEvaluation:
-    """Out-of-fold comparison of the model with the IDACI baseline.
+    """Out-of-fold comparison of the model with the best simple ranking.
 
     Attributes
     ----------
@@ -380,6 +524,19 @@ class TargetingEvaluation:
         Wards (or other groups) used.
     summary : str
         One plain-English sentence, whichever way the comparison goes.
+    candidates : DataFrame
+        One row per simple ranking tried: ``auc`` out of fold (direction chosen on each fold's
+        training areas), ``folds_chosen`` (folds in which it was the baseline).
+    baseline_choice : list of str
+        The ranking and direction chosen as the baseline in each fold, e.g. ``"-distance_km"``
+        (a leading minus: lower values ranked first).
+    baseline_name : str
+        The ranking chosen in most folds (the one the summary names).
+    auc_gain_interval : tuple of float
+        95% paired bootstrap interval (resampling groups) of the model's AUC minus the
+        baseline's.
+    advantage : bool
+        Whether the model is claimed better: the whole interval above zero.
     """
 
     metrics: pd.DataFrame
@@ -387,6 +544,11 @@ class TargetingEvaluation:
     folds: int
     groups: int
     summary: str
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline_choice: list[str] = field(default_factory=list)
+    baseline_name: str = ""
+    auc_gain_interval: tuple[float, float] = (float("nan"), float("nan"))
+    advantage: bool = False
 
 
 def _capture(labels: np.ndarray, scores: np.ndarray, top_share: float) -> float:
@@ -396,23 +558,44 @@ def _capture(labels: np.ndarray, scores: np.ndarray, top_share: float) -> float:
     return float(labels[order].sum() / positives) if positives else float("nan")
 
 
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney rank sum (ties count half); NaN without both classes."""
+    from scipy.stats import rankdata
+
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float(
+        (ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    )
+
+
 def evaluate_targeting(
     X: pd.DataFrame,
     y: pd.Series,
     groups: pd.Series,
     *,
-    baseline: pd.Series,
+    baseline: pd.Series | pd.DataFrame,
     model: TargetingModel | None = None,
     n_splits: int = 5,
     top_share: float = 0.3,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> TargetingEvaluation:
-    """Spatially grouped cross-validation of the model against a baseline ranking.
+    """Spatially grouped cross-validation of the model against the best simple ranking.
 
     For each of ``n_splits`` folds of :class:`~sklearn.model_selection.GroupKFold` (all areas of
     a group, e.g. a ward, fall in the same fold), the model is fitted on the other folds and
-    scores the held-out areas; the baseline score (e.g. the IDACI rate) is turned into a
-    probability by isotonic regression fitted on the same training folds. Metrics are computed on
-    the pooled out-of-fold predictions.
+    scores the held-out areas. The baseline is chosen on the same training folds: of the
+    candidate rankings (columns of ``baseline``), each in both directions, the one with the
+    highest training ROC AUC; its held-out scores are turned into probabilities by isotonic
+    regression fitted on the training folds, as the model's are, so both pool across folds the
+    same way. Metrics are computed on the pooled out-of-fold probabilities.
+
+    The model is said to rank areas better only when the 95% paired bootstrap interval of
+    ``AUC(model) - AUC(baseline)``, resampling whole groups ``n_boot`` times, lies above zero.
 
     Parameters
     ----------
@@ -422,26 +605,58 @@ def evaluate_targeting(
         Labels (:func:`reach_labels`).
     groups : Series
         Group of each area (ward codes).
-    baseline : Series
-        The baseline's score per area, higher = more likely positive (e.g. IDACI rate).
+    baseline : Series or DataFrame
+        Candidate simple rankings, one column each (:func:`simple_rankings`); a Series is one
+        candidate.
     model : TargetingModel, optional
     n_splits : int
     top_share : float
         Share of areas "targeted" for ``capture_top``.
+    n_boot, seed : int
+        Bootstrap resamples and their seed.
     """
     model = model or TargetingModel()
-    labels, group_array, base = _aligned(X, y, groups, baseline)
+    candidates = baseline.to_frame() if isinstance(baseline, pd.Series) else baseline
+    if candidates.empty:
+        raise ValidationError("the baseline needs at least one simple ranking")
+    labels, group_array, base = _aligned(X, y, groups, candidates)
+    if len(np.unique(labels)) < 2:
+        raise ValidationError(
+            f"every area has label {int(labels[0])}: nothing to evaluate; with the shortfall "
+            "target, every area is on one side of the benchmark (try target='unmet_need')"
+        )
     n_groups = len(np.unique(group_array))
     if n_groups < 2:
         raise ValidationError("grouped cross-validation needs at least two groups (wards)")
     splitter = GroupKFold(n_splits=max(2, min(n_splits, n_groups)))
-    model_p, base_p, fold_of, fold_auc = _out_of_fold(
-        model, X, labels, group_array, base, splitter=splitter
+    names = [str(c) for c in candidates.columns]
+    oof = _out_of_fold(model, X, labels, group_array, base, names=names, splitter=splitter)
+    metrics = _metrics_table(labels, oof, top_share=top_share)
+    chosen = pd.Series([c.lstrip("-") for c in oof.choice if c])
+    baseline_name = str(chosen.mode().iloc[0]) if len(chosen) else names[0]
+    table = pd.DataFrame(
+        {
+            "auc": [_auc(labels, oof.candidate_rank[:, j]) for j in range(len(names))],
+            "folds_chosen": [int((chosen == n).sum()) for n in names],
+        },
+        index=pd.Index(names, name="ranking"),
     )
-    metrics = _metrics_table(labels, model_p, base, base_p, fold_auc, top_share=top_share)
-    summary = _summary(metrics, folds=splitter.n_splits, groups=n_groups, top_share=top_share)
+    interval = _auc_gain_interval(
+        labels, oof.model_rank, oof.base_rank, group_array, n_boot=n_boot, seed=seed
+    )
+    advantage = bool(interval[0] > 0)
+    summary = _summary(
+        metrics,
+        folds=splitter.n_splits,
+        groups=n_groups,
+        top_share=top_share,
+        baseline=baseline_name,
+        interval=interval,
+        advantage=advantage,
+    )
     predictions = pd.DataFrame(
-        {"label": labels, "model": model_p, "baseline": base_p, "fold": fold_of}, index=X.index
+        {"label": labels, "model": oof.model_p, "baseline": oof.base_p, "fold": oof.fold_of},
+        index=X.index,
     )
     return TargetingEvaluation(
         metrics=metrics,
@@ -449,19 +664,55 @@ def evaluate_targeting(
         folds=splitter.n_splits,
         groups=n_groups,
         summary=summary,
+        candidates=table,
+        baseline_choice=list(oof.choice),
+        baseline_name=baseline_name,
+        auc_gain_interval=interval,
+        advantage=advantage,
     )
 
 
 def _aligned(
-    X: pd.DataFrame, y: pd.Series, groups: pd.Series, baseline: pd.Series
+    X: pd.DataFrame, y: pd.Series, groups: pd.Series, candidates: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labels, groups and baseline scores as arrays in the order of ``X``, each complete."""
+    """Labels, groups and candidate scores as arrays in the order of ``X``, each complete."""
     labels = y.reindex(X.index).to_numpy(dtype=int)
     group_array = groups.reindex(X.index).to_numpy()
-    base = baseline.reindex(X.index).to_numpy(dtype=float)
+    base = candidates.reindex(X.index).to_numpy(dtype=float)
     if np.isnan(base).any() or pd.isna(group_array).any():
-        raise ValidationError("baseline and groups need a value for every area")
+        bad = candidates.columns[candidates.reindex(X.index).isna().any()].tolist()
+        raise ValidationError(
+            "baseline rankings and groups need a value for every area"
+            + (f"; blanks in {', '.join(map(str, bad))}" if bad else "; blanks in groups")
+        )
     return labels, group_array, base
+
+
+@dataclass
+class _OutOfFold:
+    model_p: np.ndarray
+    base_p: np.ndarray
+    model_rank: np.ndarray
+    base_rank: np.ndarray
+    candidate_rank: np.ndarray
+    fold_of: np.ndarray
+    choice: list[str]
+    fold_auc: list[tuple[float, float]]
+
+
+def _best_ranking(labels: np.ndarray, base: np.ndarray) -> tuple[int, list[int]]:
+    """Column of the best ranking on these (training) areas, and each column's better sign.
+
+    Each column is tried in both directions (sign +1: higher values first); ties keep the first
+    column.
+    """
+    aucs, signs = [], []
+    for j in range(base.shape[1]):
+        auc = _auc(labels, base[:, j])
+        aucs.append(max(auc, 1 - auc))
+        signs.append(1 if auc >= 1 - auc else -1)
+    best = max(range(base.shape[1]), key=lambda j: (aucs[j], -j))
+    return best, signs
 
 
 def _out_of_fold(
@@ -471,61 +722,115 @@ def _out_of_fold(
     group_array: np.ndarray,
     base: np.ndarray,
     *,
+    names: list[str],
     splitter: GroupKFold,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[float, float]]]:
-    """Held-out probabilities of the model and the calibrated baseline, each area's fold, and
-    the (model, baseline) ROC AUC of every fold holding both classes."""
-    model_p = np.full(len(labels), np.nan)
-    base_p = np.full(len(labels), np.nan)
-    fold_of = np.zeros(len(labels), dtype=int)
-    fold_auc: list[tuple[float, float]] = []
+) -> _OutOfFold:
+    """Held-out probabilities of the model, of every candidate ranking (direction chosen and
+    isotonic calibration fitted on the training folds) and of the candidate chosen as the
+    baseline on the training folds; each area's fold; the choices; and the (model, baseline)
+    ROC AUC of every fold holding both classes.
+
+    Both are ranked by calibrated probability, ties within a fold broken by the raw score
+    (:func:`_ranking_score`), so the model and the baseline pool across folds the same way and
+    neither loses order to the steps of its isotonic calibration.
+    """
+    n, k = base.shape
+    oof = _OutOfFold(
+        model_p=np.full(n, np.nan),
+        base_p=np.full(n, np.nan),
+        model_rank=np.zeros(n),
+        base_rank=np.zeros(n),
+        candidate_rank=np.zeros((n, k)),
+        fold_of=np.zeros(n, dtype=int),
+        choice=[],
+        fold_auc=[],
+    )
     for fold, (train, test) in enumerate(splitter.split(X, labels, group_array)):
-        fold_of[test] = fold
+        oof.fold_of[test] = fold
         if len(np.unique(labels[train])) < 2:
-            # Nothing to learn from one class: both rankings fall back to its base rate.
+            # Nothing to learn from one class: every ranking falls back to its base rate.
             prior = float(labels[train].mean())
-            model_p[test] = base_p[test] = prior
+            oof.model_p[test] = oof.base_p[test] = prior
+            oof.model_rank[test] = oof.base_rank[test] = prior
+            oof.candidate_rank[test] = prior
+            oof.choice.append("")
             continue
         fitted = clone(model).fit(X.iloc[train], labels[train], groups=group_array[train])
-        model_p[test] = fitted.predict_proba(X.iloc[test])[:, 1]
-        # The baseline gets the same calibration chance as the model, so Brier scores compare.
-        iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
-            base[train], labels[train]
+        oof.model_p[test] = fitted.predict_proba(X.iloc[test])[:, 1]
+        oof.model_rank[test] = _ranking_score(
+            oof.model_p[test], fitted.decision_function(X.iloc[test])
         )
-        base_p[test] = iso.predict(base[test])
+        best, signs = _best_ranking(labels[train], base[train])
+        for j, sign in enumerate(signs):
+            iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
+                sign * base[train, j], labels[train]
+            )
+            p = iso.predict(sign * base[test, j])
+            sd = float(base[train, j].std()) or 1.0
+            raw = sign * (base[test, j] - float(base[train, j].mean())) / sd
+            oof.candidate_rank[test, j] = _ranking_score(p, raw)
+            if j == best:
+                oof.base_p[test] = p
+        oof.base_rank[test] = oof.candidate_rank[test, best]
+        oof.choice.append(("-" if signs[best] < 0 else "") + names[best])
         if len(np.unique(labels[test])) == 2:
-            fold_auc.append(
+            oof.fold_auc.append(
                 (
-                    roc_auc_score(labels[test], model_p[test]),
-                    roc_auc_score(labels[test], base[test]),
+                    roc_auc_score(labels[test], oof.model_rank[test]),
+                    roc_auc_score(labels[test], oof.base_rank[test]),
                 )
             )
-    return model_p, base_p, fold_of, fold_auc
+    return oof
 
 
-def _metrics_table(
+def _auc_gain_interval(
     labels: np.ndarray,
-    model_p: np.ndarray,
-    base: np.ndarray,
-    base_p: np.ndarray,
-    fold_auc: list[tuple[float, float]],
+    model_score: np.ndarray,
+    base_score: np.ndarray,
+    group_array: np.ndarray,
     *,
-    top_share: float,
-) -> pd.DataFrame:
-    """Pooled out-of-fold metrics, one row for the model and one for the baseline."""
-    # Ranking metrics use the raw baseline score; the Brier score needs its calibrated form.
+    n_boot: int,
+    seed: int,
+) -> tuple[float, float]:
+    """95% interval of ``AUC(model) - AUC(baseline)`` over ``n_boot`` resamples of whole groups
+    (paired: both rankings scored on the same resampled areas)."""
+    rng = np.random.default_rng(seed)
+    unique, inverse = np.unique(group_array, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(unique))]
+    gains = []
+    for _ in range(n_boot):
+        picked = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+        gain = _auc(labels[picked], model_score[picked]) - _auc(labels[picked], base_score[picked])
+        if not np.isnan(gain):
+            gains.append(gain)
+    if not gains:
+        return (float("nan"), float("nan"))
+    low, high = np.quantile(gains, [0.025, 0.975])
+    return (float(low), float(high))
+
+
+def _ranking_score(p: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Calibrated probability with ties broken by the raw score: ``p + 1e-6 * tanh(raw)``.
+
+    Isotonic calibration is a step function; the tiny strictly increasing term keeps the raw
+    order inside a step without moving any area across a step's probability.
+    """
+    return p + 1e-6 * np.tanh(raw)
+
+
+def _metrics_table(labels: np.ndarray, oof: _OutOfFold, *, top_share: float) -> pd.DataFrame:
+    """Pooled out-of-fold metrics, one row for the model and one for the baseline.
+
+    Ranking metrics use the ranking scores; the Brier score the calibrated probabilities.
+    """
+    fold_auc = oof.fold_auc
+    rank = (oof.model_rank, oof.base_rank)
     return pd.DataFrame(
         {
-            "auc": [roc_auc_score(labels, model_p), roc_auc_score(labels, base)],
-            "average_precision": [
-                average_precision_score(labels, model_p),
-                average_precision_score(labels, base),
-            ],
-            "brier": [brier_score_loss(labels, model_p), brier_score_loss(labels, base_p)],
-            "capture_top": [
-                _capture(labels, model_p, top_share),
-                _capture(labels, base, top_share),
-            ],
+            "auc": [roc_auc_score(labels, r) for r in rank],
+            "average_precision": [average_precision_score(labels, r) for r in rank],
+            "brier": [brier_score_loss(labels, oof.model_p), brier_score_loss(labels, oof.base_p)],
+            "capture_top": [_capture(labels, r, top_share) for r in rank],
             "auc_fold_mean": [
                 float(np.mean([a for a, _ in fold_auc])) if fold_auc else np.nan,
                 float(np.mean([b for _, b in fold_auc])) if fold_auc else np.nan,
@@ -539,22 +844,30 @@ def _metrics_table(
     )
 
 
-def _summary(metrics: pd.DataFrame, *, folds: int, groups: int, top_share: float) -> str:
+def _summary(
+    metrics: pd.DataFrame,
+    *,
+    folds: int,
+    groups: int,
+    top_share: float,
+    baseline: str,
+    interval: tuple[float, float],
+    advantage: bool,
+) -> str:
     """One plain-English sentence on the comparison, whichever way it goes."""
     m, b = metrics.loc["model"], metrics.loc["baseline"]
-    better = m["auc"] > b["auc"] and m["brier"] <= b["brier"]
-    worse = m["auc"] < b["auc"]
-    verdict = (
-        "The model ranks areas better than the IDACI baseline"
-        if better
-        else "The model does not beat the IDACI baseline"
-        if worse
-        else "The model ranks areas better than the IDACI baseline but its probabilities are no "
-        "better calibrated"
-    )
+    label = SIMPLE_RANKINGS[baseline].label if baseline in SIMPLE_RANKINGS else baseline
+    name = f"the best simple ranking ({label}, chosen on the training folds)"
+    if advantage:
+        verdict = f"The model ranks areas better than {name}"
+    elif m["auc"] < b["auc"]:
+        verdict = f"The model does not beat {name}"
+    else:
+        verdict = f"The model shows no clear advantage over {name}"
     return (
         f"{verdict} in spatially grouped cross-validation ({folds} folds by "
-        f"{groups} groups): ROC AUC {m['auc']:.2f} vs {b['auc']:.2f}, Brier score "
+        f"{groups} groups): ROC AUC {m['auc']:.2f} vs {b['auc']:.2f} (gain 95% interval "
+        f"{interval[0]:+.2f} to {interval[1]:+.2f}), Brier score "
         f"{m['brier']:.3f} vs {b['brier']:.3f}; targeting the top {top_share:.0%} of areas finds "
         f"{m['capture_top']:.0%} of the flagged areas vs {b['capture_top']:.0%}."
     )
