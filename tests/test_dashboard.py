@@ -63,7 +63,7 @@ def expected_cards(figures) -> dict[str, str]:
     """Card values formatted independently of the dashboard's formatters."""
     return {
         "under5": f"{figures['under5']:,.0f}",
-        "idaci_children": f"{figures['idaci_children']:,.0f}",
+        "under5_income_deprived": f"{figures['under5_income_deprived']:,.0f}",
         "share_within_reach": f"{100 * figures['share_within_reach']:.1f}%",
         "share_deprived_within_reach": f"{100 * figures['share_deprived_within_reach']:.1f}%",
         "verdict": figures["rag"],
@@ -217,7 +217,7 @@ def test_csv_defuses_spreadsheet_formulas(strip_town):
 
 def test_illustrative_centres_are_flagged(board, strip_board):
     assert board.illustrative and "illustrative" in board.notes()[0]
-    assert strip_board.notes() == []
+    assert not any("illustrative" in note for note in strip_board.notes())
 
 
 def test_formatters():
@@ -350,7 +350,7 @@ def test_other_authority_asks_for_centres_and_reads_an_upload(app, tmp_path):
     upload.value = (uploaded("thurrock.csv", text.encode()),)
     assert app.view is not None and app.view.board.authority_name == "Thurrock"
     assert list(app.view.toggles) == ["T0", "T1"]
-    assert app.view.board.notes() == []
+    assert not any("illustrative" in note for note in app.view.board.notes())
 
 
 def test_bad_upload_names_the_file_not_the_temporary_path(app):
