@@ -465,3 +465,38 @@ def test_cli_dashboard_refuses_a_negative_connected_timeout(monkeypatch, capsys)
     monkeypatch.setattr(_voila, "serve", lambda **options: 0)
     assert main(["dashboard", "--cull-connected-timeout", "-5"]) == 2
     assert "--cull-connected-timeout -5" in capsys.readouterr().err
+
+
+# ------------------------------------------------- issue 11 §6: labels from the standards in force
+
+
+def test_cards_and_table_word_the_council_standards(strip_town):
+    from planning.apps.dashboard.view import table_html
+    from planning.standards import standards_from_dict
+
+    council = standards_from_dict(
+        {
+            "load": {
+                "min_under5_per_centre": 500,
+                "target_under5_per_centre": 800,
+                "max_under5_per_centre": 1000,
+            },
+            "deprivation": {"most_deprived_deciles": [1, 2]},
+        },
+        source="council.yaml",
+    )
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=["West", "East"])
+    board = Dashboard(strip_town, centres, standards=council)
+    labels = {card.key: card.label for card in board.cards()}
+    assert labels["share_deprived_within_reach"] == "Within 2.5 km: 20% most deprived areas"
+    # The headline is the estimated under-5s in income-deprived families (0.2 x 1,500), never the
+    # 900 children aged 0-15 beside the under-5s.
+    assert labels["under5_income_deprived"] == "Estimated under-5s in income-deprived families"
+    assert "idaci_children" not in labels
+    assert values(board.cards())["under5_income_deprived"] == "300"
+    page = table_html(board.table(), deprived_label=board.evaluate().standards.deprived_label)
+    assert "Within 2.5 km: 20% most deprived" in page and "30%" not in page
+    assert "Children aged 0-15 in income-deprived families (IDACI)" in page
+    reasons = " ".join(r for rs in board.table()["reasons"] for r in rs)
+    assert "20% most deprived" in reasons and "30%" not in reasons
+    assert any("+/-10%" in note for note in board.notes())

@@ -899,8 +899,8 @@ class Comparison:
                 lines.append(
                     f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
                     f"{verb} reasonable reach ({count(deprived)} of them in the {deprived_label} "
-                    f"areas; {count(rows['idaci_children'].sum())} children in income-deprived "
-                    "families)."
+                    f"areas; an estimated {count(rows['under5_income_deprived'].sum())} of them "
+                    "in income-deprived families)."
                 )
         if not lines:
             lines.append("No small area gains or loses reasonable reach.")
@@ -946,6 +946,7 @@ def compare(before: Evaluation, after: Evaluation) -> Comparison:
             "most_deprived_30": need.loc[flip, "most_deprived_30"],
             "under5": areas["under5"],
             "idaci_children": areas["idaci_children"],
+            "under5_income_deprived": need.loc[flip, "under5_income_deprived"],
             "centre_before": before.areas.loc[flip, "centre_id"],
             "centre_after": after.areas.loc[flip, "centre_id"],
             "distance_before_m": before.areas.loc[flip, "distance_m"],

@@ -26,8 +26,12 @@ Examples
 ... )
 >>> board = Dashboard(areas, centres)
 >>> board.set_open("B", False)
+
+Under-5s, the estimated under-5s in income-deprived families (IDACI rate 0.2 x 1,500) and the
+share within reach:
+
 >>> [card.value for card in board.cards()][:3]
-['1,500', '900', '40.0%']
+['1,500', '300', '40.0%']
 """
 
 from __future__ import annotations
