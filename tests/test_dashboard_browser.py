@@ -104,7 +104,7 @@ def card_text(page, key: str) -> str:
 def expected_cards(figures) -> dict[str, str]:
     return {
         "under5": f"{figures['under5']:,.0f}",
-        "idaci-children": f"{figures['idaci_children']:,.0f}",
+        "under5-income-deprived": f"{figures['under5_income_deprived']:,.0f}",
         "share-within-reach": f"{100 * figures['share_within_reach']:.1f}%",
         "share-deprived-within-reach": f"{100 * figures['share_deprived_within_reach']:.1f}%",
         "verdict": figures["rag"],

@@ -63,3 +63,83 @@ def test_missing_column_is_named():
     town = toy_town().drop(columns=["imd_decile"])
     with pytest.raises(ValidationError, match="missing column 'imd_decile'"):
         assess_need(town)
+
+
+# ------------------------------------------------- issue 11 §6: need figures that mean what they say
+
+
+def _rate_areas():
+    # Area P has the official IDACI score 0.25; Q and R only the counts (rebuilt rates).
+    return pd.DataFrame(
+        {
+            "under5": [40, 100, 100],
+            "children_0_15": [120, 300, 300],
+            "idaci_children": [24, 33, 27],
+            "idaci_score": [0.25, np.nan, np.nan],
+        },
+        index=pd.Index(["P", "Q", "R"], name="area_code"),
+    )
+
+
+def test_official_idaci_rate_is_used_where_shipped():
+    from planning.analysis.need import idaci_rate
+
+    areas = _rate_areas()
+    # P: the official 0.25, not the rebuilt 24 / 120 = 0.2; Q 33/300, R 27/300.
+    assert idaci_rate(areas).tolist() == pytest.approx([0.25, 0.11, 0.09])
+    # 40 x 0.25 + 100 x 0.11 + 100 x 0.09 = 10 + 11 + 9
+    assert under5_income_deprived(areas).sum() == pytest.approx(30.0)
+
+
+def test_official_rate_used_for_derby(derby_areas):
+    from planning.analysis.need import idaci_rate
+
+    assert derby_areas["idaci_score"].notna().all()
+    assert idaci_rate(derby_areas).to_numpy() == pytest.approx(derby_areas["idaci_score"].to_numpy())
+
+
+def test_denominator_interval_by_hand():
+    from planning.analysis.need import under5_income_deprived_interval
+
+    low, estimate, high = under5_income_deprived_interval(_rate_areas())
+    # P keeps its official rate (10). Q, R: 0-15 denominator x1.1 -> 33/330, 27/330 -> 10 + 8.1818;
+    # x0.9 -> 33/270, 27/270 -> 12.2222 + 10.
+    assert estimate == pytest.approx(30.0)
+    assert low == pytest.approx(10 + 10 + 100 * 27 / 330)
+    assert high == pytest.approx(10 + 100 * 33 / 270 + 10)
+    # A rate of 1 cannot rise: 0-15 all deprived, the lower denominator is capped.
+    capped = pd.DataFrame({"under5": [10], "children_0_15": [30], "idaci_children": [30]})
+    assert under5_income_deprived_interval(capped) == pytest.approx((10 / 1.1, 10, 10))
+    with pytest.raises(ValidationError, match="denominator change"):
+        under5_income_deprived_interval(capped, change=1.5)
+
+
+def test_income_deprived_note_states_the_mismatch_and_the_bound():
+    from planning.analysis.need import income_deprived_note
+
+    note = income_deprived_note(_rate_areas())
+    assert "mid-2020" in note and "different vintage" in note
+    assert "official IoD2025 IDACI score is used for 1 of the 3 areas" in note
+    assert "+/-10%" in note and "28-32" in note  # 28.18 .. 32.22
+    official = _rate_areas().iloc[:1]
+    assert "official IoD2025 IDACI score (rate) of all 1 small areas" in income_deprived_note(official)
+
+
+def test_nan_decile_is_a_clear_error():
+    town = toy_town(rows=1, columns=3, imd_decile=[1, 5, 9])
+    town["imd_decile"] = town["imd_decile"].astype(float)
+    town.loc["T01", "imd_decile"] = np.nan
+    with pytest.raises(ValidationError, match=r"areas: column 'imd_decile' is empty.*T01.*fill it"):
+        assess_need(town)
+
+
+def test_nan_score_is_a_clear_error():
+    town = toy_town(rows=1, columns=3, imd_decile=[1, 5, 9])
+    town.loc["T02", "imd_score"] = np.nan
+    with pytest.raises(ValidationError, match=r"column 'imd_score' is empty.*T02"):
+        assess_need(town)
+    # A weighted indicator beyond the core columns is checked too.
+    town = toy_town(rows=1, columns=3, imd_decile=[1, 5, 9])
+    town.loc["T00", "income_score"] = np.nan
+    with pytest.raises(ValidationError, match=r"column 'income_score' is empty.*T00"):
+        assess_need(town, weights={"income_score": 1.0})

@@ -91,3 +91,76 @@ def test_default_report_has_targeting_but_no_consultation_section(derby_report):
     assert "Consultation evidence" not in text
     assert "Targeting and outreach: Derby" in text
     assert re.search(r"\d+% of under-5s in income-deprived families \([\d,]+ of [\d,]+\) live outside", text)
+
+
+# ------------------------------------------------- issue 11 §6: labels from the standards in force
+
+COUNCIL_STANDARDS = {
+    "load": {
+        "min_under5_per_centre": 500,
+        "target_under5_per_centre": 800,
+        "max_under5_per_centre": 1000,
+    },
+    "deprivation": {"most_deprived_deciles": [1, 2]},
+}
+
+
+def _strip_run(standards):
+    from conftest import make_centres
+    from planning import toy_town
+    from planning.analysis.sufficiency import assess_sufficiency
+    from planning.runs.sufficiency import SufficiencyRun
+
+    town = toy_town(rows=1, columns=5, under5=[100, 200, 300, 400, 500], imd_decile=[1, 2, 5, 8, 10])
+    centres = make_centres({"A": (430_500.0, 335_500.0)}, locality=["West"])
+    result = assess_sufficiency(town, centres, standards=standards)
+    return SufficiencyRun(result, "T00000001", "Toy Town", {})
+
+
+def _text(block) -> str:
+    data = block.data if hasattr(block, "data") else block.get_root().render()
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", data)).split())
+
+
+def test_report_blocks_word_the_council_standards(tmp_path):
+    from planning.outputs import report
+    from planning.standards import standards_from_dict
+
+    run = _strip_run(standards_from_dict(COUNCIL_STANDARDS, source="council.yaml"))
+    cards = _text(report.headline_cards(run))
+    assert "of under-5s in the 20% most deprived areas within 2.5 km" in cards
+    assert "under-5s per centre (standard 500-1,000)" in cards
+    tables = " ".join(
+        _text(block(run))
+        for block in (
+            report.locality_table,
+            report.ward_table,
+            report.access_table,
+            report.standards_table,
+            report.reasons_block,
+        )
+    )
+    assert "20% most deprived within reach" in tables and "500-1,000" in tables
+    legend = _text(report.report_map(run, tiles=None))
+    assert "Gaps: 20% most deprived, out of reach" in legend
+    assert "Gaps: 30%" not in legend
+    for text in (cards, tables):
+        # (1,200 under-5s do live in the "other areas": only the standard's wording is absent)
+        assert "30%" not in text and "600" not in text and "1,200 max" not in text
+
+
+def test_headline_cards_do_not_show_the_0_15_count_as_a_subset():
+    from planning.outputs import report
+    from planning.standards import Standards
+
+    run = _strip_run(Standards())
+    a = run.result.authority
+    # toy town: idaci_children = 0.2 x 3 x under-5s = 900 (aged 0-15); under-5s 1,500, of whom
+    # an estimated 0.2 x 1,500 = 300 are in income-deprived families.
+    assert a["idaci_children"] == 900 and a["under5_income_deprived"] == pytest.approx(300)
+    cards = _text(report.headline_cards(run))
+    assert "1,500 children under 5" in cards
+    assert "300 estimated under-5s in income-deprived families" in cards
+    assert "900" not in cards
+    centres = _text(report.centre_table(run))
+    assert "Children aged 0-15 in income-deprived families (IDACI)" in centres

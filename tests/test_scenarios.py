@@ -222,3 +222,55 @@ def test_engine_refuses_areas_and_centres_in_different_crs():
     centres = make_centres({"C1": (430_500.0, 335_500.0)}).to_crs("EPSG:3857")
     with pytest.raises(CRSError, match="EPSG:27700 but centres are in EPSG:3857"):
         ScenarioEngine(areas, centres)
+
+
+# ------------------------------------------------- issue 11 §6: labels from the standards in force
+
+COUNCIL_STANDARDS = {
+    "load": {
+        "min_under5_per_centre": 500,
+        "target_under5_per_centre": 800,
+        "max_under5_per_centre": 1000,
+    },
+    "deprivation": {"most_deprived_deciles": [1, 2]},
+}
+
+
+def test_summary_and_headlines_word_the_council_standards(strip_town):
+    from planning.analysis.scenarios import HEADLINES
+    from planning.outputs import consultation
+    from planning.standards import standards_from_dict
+
+    council = standards_from_dict(COUNCIL_STANDARDS, source="council.yaml")
+    centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=["West", "East"])
+    comparison = ScenarioEngine(strip_town, centres, standards=council).compare(
+        Scenario("close B").close("B")
+    )
+    lines = comparison.summary_lines()
+    # Cells 3 and 4 (deciles 8 and 10) lose reach: none of their under-5s is in deciles 1-2; of
+    # their 900 under-5s an estimated 0.2 x 900 = 180 are in income-deprived families (never the
+    # 540 children aged 0-15, who are not a subset of them).
+    assert lines[0] == (
+        "900 under-5s in 2 small area(s) lose reasonable reach (0 of them in the 20% most "
+        "deprived areas; an estimated 180 of them in income-deprived families)."
+    )
+    assert "Share of under-5s in the 20% most deprived areas within reach: 100% -> 100%." in lines
+    labels = comparison.headline.index.tolist()
+    assert "Share in the 20% most deprived areas within reach" in labels
+    assert "Centres above 1,000 under-5s" in labels
+    assert not any("30%" in label or "1,200" in label for label in labels)
+    table = consultation.headline_table(comparison)
+    assert "Centres above 1,000 under-5s" in table and "20% most deprived" in table
+    assert "30%" not in table and "1,200" not in table
+    # The default wording is unchanged.
+    assert HEADLINES["centres_above_load_range"][0] == "Centres above 1,200 under-5s"
+
+
+def test_changes_word_the_current_standards(strip_town):
+    from planning.outputs.changes import compare_figures
+
+    figures = {"share_deprived_within_reach": 0.5}
+    before = {"figures": figures, "standards": {"most_deprived_deciles": [1, 2]}}
+    after = {"figures": {"share_deprived_within_reach": 0.75}, "standards": before["standards"]}
+    items = compare_figures(before, after)["item"].tolist()
+    assert "Under-5s in the 20% most deprived areas within reach" in items

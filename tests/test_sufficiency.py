@@ -211,3 +211,72 @@ def test_centre_coordinate_columns_that_no_longer_match_the_geometry_are_refused
     assert centre_points(centres).tolist() == [[430_500.0, 335_500.0]]
     with pytest.raises(ValidationError, match="easting/northing columns no longer match"):
         centre_points(centres.to_crs("EPSG:3857"))
+
+
+# ------------------------------------------------- issue 11 §6: standards in force, NaN rural
+
+
+COUNCIL_STANDARDS = """\
+load:
+  min_under5_per_centre: 500
+  target_under5_per_centre: 800
+  max_under5_per_centre: 1000
+deprivation:
+  most_deprived_deciles: [1, 2]
+"""
+
+
+@pytest.fixture
+def council_standards(tmp_path):
+    from planning.standards import load_standards
+
+    path = tmp_path / "council.yaml"
+    path.write_text(COUNCIL_STANDARDS, encoding="utf-8")
+    return load_standards(path)
+
+
+def test_standards_labels(council_standards):
+    assert Standards().deprived_label == "30% most deprived"
+    assert Standards().load_range_label == "600-1,200"
+    assert Standards().load_max_label == "1,200"
+    assert council_standards.deprived_label == "20% most deprived"
+    assert council_standards.load_range_label == "500-1,000"
+    assert council_standards.load_max_label == "1,000"
+    assert Standards(most_deprived_deciles=(2, 3)).deprived_heading == "Most deprived (IMD deciles 2, 3)"
+
+
+def test_verdict_reasons_quote_the_council_standards(strip_town, council_standards):
+    # One centre at the west end serves all 1,500 under-5s: above 1,000 but not 1.5 x 1,000.
+    result = assess_sufficiency(strip_town, one_centre(), standards=council_standards)
+    reasons = result.authority["reasons"]
+    assert "Amber: 1,500 under-5s per centre, above the 500-1,000 range" in reasons
+    assert "Amber: Centre A serves 1,500 under-5s, above the 1,000 maximum" in reasons
+    assert (
+        "Green: 100% of under-5s in the 20% most deprived areas live within 2.5 km of a centre "
+        "(green needs 90%)"
+    ) in reasons
+    text = " ".join(reasons + [r for rs in result.localities["reasons"] for r in rs])
+    assert "30%" not in text and "1,200" not in text
+    # No area in the deprived deciles: the reason names the council's set.
+    none_deprived = strip_town.assign(imd_decile=[5, 5, 5, 8, 10])
+    result = assess_sufficiency(none_deprived, one_centre(), standards=council_standards)
+    assert "Green: no small area here is in the 20% most deprived nationally" in result.authority["reasons"]
+
+
+def test_nan_rural_is_not_rural_and_noted(strip_town):
+    town = strip_town.copy()
+    town["rural"] = [False, False, False, np.nan, np.nan]
+    result = assess_sufficiency(town, one_centre(), standards=Standards(rural_reach_km=4.5))
+    # Cells 3 and 4 (3 and 4 km away) keep the 2.5 km urban standard, not the rural 4.5 km.
+    assert result.areas["within_reach"].tolist() == [True, True, True, False, False]
+    assert result.areas["reach_standard_m"].tolist() == [2500.0] * 5
+    (note,) = [n for n in result.notes if "rural-urban flag" in n]
+    assert note.startswith("2 small area(s) have no rural-urban flag") and "T03 and T04" in note
+    assert "treated as not rural" in note
+
+
+def test_result_notes_state_the_income_deprived_bound(strip_town):
+    result = assess_sufficiency(strip_town, one_centre())
+    # toy town: idaci 0.2 x children (3 x under-5s): rate 0.2, 300 estimated; x1.1 -> 272.7, x0.9 -> 333.3
+    (note,) = [n for n in result.notes if "income-deprived" in n and "+/-10%" in n]
+    assert "(300)" in note and "273-333" in note

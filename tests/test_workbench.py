@@ -121,3 +121,22 @@ def test_any_authority_runs_on_its_own_illustrative_centres():
     )
     need = workbench.load_need("Thurrock")
     assert need["need_index"].between(0, 100).all() and len(need) == 100
+
+
+def test_need_headline_words_the_standards_and_labels_the_0_15_count(need_town):
+    from planning.standards import Standards
+
+    council = Standards(most_deprived_deciles=(1, 2))
+    text = workbench.need_headline(need_town, standards=council).data
+    assert "live in the 20% most deprived areas of England (IMD deciles 1, 2)" in text
+    # 0.2 x 4,500 under-5s = 900 estimated; 0.2 x 3 x 4,500 = 2,700 children aged 0-15, stated
+    # apart and labelled, not as if they were a subset of the under-5s.
+    assert "An estimated **900** under-5s live in income-deprived families" in text
+    assert (
+        "Separately, not a subset of the under-5s: **2,700** children aged 0-15 in "
+        "income-deprived families (IDACI)."
+    ) in text
+    assert "+/-10% moves the estimate to 818-1,000" in text
+    # load_need's standards carry through to the headline.
+    need_town.attrs["standards"] = council
+    assert "20% most deprived" in workbench.need_headline(need_town).data

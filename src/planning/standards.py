@@ -21,6 +21,7 @@ from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
 from planning._files import file_sha256  # noqa: F401  (re-exported: input hashes)
+from planning._format import count
 from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 
 DEFAULT_STANDARDS_FILE = "standards.yaml"
@@ -98,6 +99,43 @@ class Standards:
 
     def reach_label(self) -> str:
         return f"{self.reach_km:g} km"
+
+    # The one place that words a standard; every label that quotes one goes through these, so a
+    # council's own standards file changes the wording everywhere at once.
+    @property
+    def deprived_label(self) -> str:
+        """The deprived areas in words: deciles 1-3 -> '30% most deprived', 1-2 -> '20% most
+        deprived'; a set that does not start at decile 1 or has gaps names its deciles.
+
+        Examples
+        --------
+        >>> Standards().deprived_label
+        '30% most deprived'
+        >>> Standards(most_deprived_deciles=(1, 2)).deprived_label
+        '20% most deprived'
+        >>> Standards(most_deprived_deciles=(1, 3)).deprived_label
+        'most deprived (IMD deciles 1, 3)'
+        """
+        deciles = sorted(set(self.most_deprived_deciles))
+        if deciles == list(range(1, len(deciles) + 1)):
+            return f"{10 * len(deciles)}% most deprived"
+        return f"most deprived (IMD deciles {', '.join(map(str, deciles))})"
+
+    @property
+    def deprived_heading(self) -> str:
+        """:attr:`deprived_label` as a heading: 'Most deprived (IMD deciles 1, 3)'."""
+        label = self.deprived_label
+        return label[:1].upper() + label[1:]
+
+    @property
+    def load_range_label(self) -> str:
+        """The acceptable under-5s per centre, e.g. '600-1,200'."""
+        return f"{count(self.load_min)}-{count(self.load_max)}"
+
+    @property
+    def load_max_label(self) -> str:
+        """The largest acceptable under-5s per centre, e.g. '1,200'."""
+        return count(self.load_max)
 
 
 # YAML path -> dataclass field

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from planning._errors import ValidationError
-from planning._validate import Problems, check_counts, require_columns
+from planning._format import count
+from planning._validate import Problems, check_counts, require_columns, rows_label
 from planning.standards import NEED_INDICATORS, NEED_NORMALISERS, Standards
 
 #: National deprivation bands by IMD decile (decile 1 = most deprived 10% of LSOAs in England).
@@ -20,23 +21,119 @@ BAND_LABELS = ("0-30%", "30-50%", "50-70%", "70-100%")
 _BAND_OF_DECILE = {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 2, 7: 2, 8: 3, 9: 3, 10: 3}
 
 
-def idaci_rate(areas: pd.DataFrame) -> pd.Series:
-    """Share of children 0-15 in income-deprived families: ``min(1, idaci_children /
-    children_0_15)`` (the IDACI numerator over the mid-2020 child population; 0 where an area
-    has no children). The published IDACI score is not available for all England, so it is
-    rebuilt from the counts."""
-    children = areas["children_0_15"].astype(float)
+#: How the two income-deprivation counts are labelled everywhere: the IDACI numerator counts
+#: children aged 0-15, so it is not a subset of the under-5s and is never headlined beside them.
+IDACI_CHILDREN_LABEL = "children aged 0-15 in income-deprived families (IDACI)"
+IDACI_CHILDREN_HEADING = "Children aged 0-15 in income-deprived families (IDACI)"
+UNDER5_INCOME_DEPRIVED_LABEL = "estimated under-5s in income-deprived families"
+
+#: The official IDACI rate where the embedded data ship it (IoD2025 File 5: Derby and Thurrock).
+OFFICIAL_RATE_COLUMN = "idaci_score"
+#: How far the 0-15 denominator is scaled either way to bound its vintage mismatch.
+DENOMINATOR_CHANGE = 0.10
+
+
+def _rebuilt_rate(areas: pd.DataFrame, denominator_scale: float = 1.0) -> pd.Series:
+    # The IDACI numerator over the mid-2020 child population (scaled), capped at 1; 0 where an
+    # area has no children.
+    children = areas["children_0_15"].astype(float) * denominator_scale
     rate = areas["idaci_children"] / children.where(children > 0)
-    return rate.clip(upper=1.0).fillna(0.0).rename("idaci_rate")
+    return rate.clip(upper=1.0).fillna(0.0)
 
 
-def under5_income_deprived(areas: pd.DataFrame) -> pd.Series:
+def official_rate(areas: pd.DataFrame) -> pd.Series:
+    """True where the area's official IDACI score (``idaci_score``) is given and used."""
+    if OFFICIAL_RATE_COLUMN not in areas:
+        return pd.Series(False, index=areas.index, name="idaci_official")
+    return areas[OFFICIAL_RATE_COLUMN].notna().rename("idaci_official")
+
+
+def idaci_rate(areas: pd.DataFrame, *, denominator_scale: float = 1.0) -> pd.Series:
+    """Share of children 0-15 in income-deprived families.
+
+    Where the official IoD2025 IDACI score is shipped (column ``idaci_score``, Derby and
+    Thurrock; ``planning/data/README.md``) it is used as published. Elsewhere the rate is rebuilt
+    as ``min(1, idaci_children / (denominator_scale * children_0_15))``: the IoD2025 numerator
+    over the ONS mid-2020 child population, a different vintage from the Indices' own base
+    (0 where an area has no children). ``denominator_scale`` (e.g. 0.9 or 1.1) only moves the
+    rebuilt rates; it is how :func:`under5_income_deprived_interval` bounds the mismatch.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> areas = pd.DataFrame({"idaci_children": [20, 30], "children_0_15": [100, 100],
+    ...                       "idaci_score": [0.25, None]})
+    >>> idaci_rate(areas).tolist()
+    [0.25, 0.3]
+    """
+    rate = _rebuilt_rate(areas, denominator_scale)
+    official = official_rate(areas)
+    if official.any():
+        rate = rate.where(~official, areas[OFFICIAL_RATE_COLUMN].astype(float))
+    return rate.rename("idaci_rate")
+
+
+def under5_income_deprived(areas: pd.DataFrame, *, denominator_scale: float = 1.0) -> pd.Series:
     """Estimated under-5s living in income-deprived families.
 
-    ``under5 * idaci_rate``: the IDACI rate of the area (:func:`idaci_rate`) applied to its
-    under-5s, assuming under-5s share the rate of all children in the area.
+    ``under5 * idaci_rate``: the IDACI rate of the area (:func:`idaci_rate`: the official score
+    where shipped, else rebuilt) applied to its under-5s, assuming under-5s share the rate of all
+    children in the area.
     """
-    return (areas["under5"] * idaci_rate(areas)).rename("under5_income_deprived")
+    rate = idaci_rate(areas, denominator_scale=denominator_scale)
+    return (areas["under5"] * rate).rename("under5_income_deprived")
+
+
+def under5_income_deprived_interval(
+    areas: pd.DataFrame, *, change: float = DENOMINATOR_CHANGE
+) -> tuple[float, float, float]:
+    """Total estimated under-5s in income-deprived families, and how far it moves when the 0-15
+    denominator of the rebuilt rates is scaled by ``1 +/- change``.
+
+    A larger denominator gives a lower rate, so ``low = sum(under5 * min(1, idaci_children /
+    ((1 + change) * children_0_15)))`` and ``high`` the same with ``1 - change``. Areas with the
+    official IDACI score do not move. Returns ``(low, estimate, high)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> areas = pd.DataFrame({"under5": [100, 100], "idaci_children": [33, 27],
+    ...                       "children_0_15": [300, 300]})
+    >>> [round(v, 6) for v in under5_income_deprived_interval(areas)]
+    [18.181818, 20.0, 22.222222]
+    """
+    if not 0 <= change < 1:
+        raise ValidationError(f"denominator change must be in [0, 1), not {change!r}")
+    low = float(under5_income_deprived(areas, denominator_scale=1 + change).sum())
+    estimate = float(under5_income_deprived(areas).sum())
+    high = float(under5_income_deprived(areas, denominator_scale=1 - change).sum())
+    return low, estimate, high
+
+
+def income_deprived_note(areas: pd.DataFrame, *, change: float = DENOMINATOR_CHANGE) -> str:
+    """Which IDACI rate the estimated under-5s in income-deprived families rest on, and (for
+    rebuilt rates) the bound from :func:`under5_income_deprived_interval`; every output that
+    uses the estimate carries it."""
+
+    official = official_rate(areas)
+    n, n_official = len(areas), int(official.sum())
+    if n and n_official == n:
+        return (
+            f"Estimated under-5s in income-deprived families use the official IoD2025 IDACI "
+            f"score (rate) of all {n} small areas: under-5s x IDACI rate."
+        )
+    low, estimate, high = under5_income_deprived_interval(areas, change=change)
+    official_part = (
+        f" The official IoD2025 IDACI score is used for {n_official} of the {n} areas."
+        if n_official
+        else ""
+    )
+    return (
+        f"Estimated under-5s in income-deprived families ({count(estimate)}) use an IDACI rate "
+        f"rebuilt as the IoD2025 numerator over ONS mid-2020 children 0-15, a different "
+        f"vintage from the Indices' own population base.{official_part} Scaling that 0-15 "
+        f"denominator by +/-{change:.0%} moves the estimate to {count(low)}-{count(high)}."
+    )
 
 
 def _column(name: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -151,14 +248,69 @@ def deprivation_band(imd_decile: pd.Series) -> pd.Series:
 
 
 NEED_COLUMNS = ("under5", "children_0_15", "idaci_children", "imd_decile", "imd_score")
+#: Rates and ranks that must be given for every area (a NaN would silently rank or band it).
+_RATE_COLUMNS = ("imd_decile", "imd_score")
 
 
-def validate_need_inputs(areas: pd.DataFrame, source: str = "areas") -> None:
-    """Check that the areas frame has the counts and ranks need measures use."""
+def validate_need_inputs(
+    areas: pd.DataFrame,
+    source: str = "areas",
+    *,
+    weights: Mapping[str, float] | None = None,
+) -> None:
+    """Check that the areas frame has the counts and ranks need measures use.
+
+    Every problem is reported at once, naming the column, the area codes and the fix: counts
+    must be whole, finite and non-negative; IMD deciles and scores (and any indicator the need
+    index weights) must be given for every area, deciles 1-10.
+    """
     problems = Problems(source)
     require_columns(areas, NEED_COLUMNS, problems)
     check_counts(areas, ["under5", "children_0_15", "idaci_children"], problems)
+    weighted = [name for name, weight in (weights or {}).items() if weight]
+    rates = [*_RATE_COLUMNS, *(n for n in weighted if n in areas and n not in NEED_COLUMNS)]
+    for column in rates:
+        if column not in areas:
+            continue
+        values = pd.to_numeric(areas[column], errors="coerce")
+        missing = values.isna()
+        if missing.any():
+            what = "national IMD decile (1-10)" if column == "imd_decile" else "value"
+            problems.add(
+                f"column '{column}' is empty or not a number for area(s) "
+                f"{rows_label(areas.index[missing])}; every area needs its {what}: fill it from "
+                "the English Indices of Deprivation for that LSOA, or leave the area out"
+            )
+        elif column == "imd_decile":
+            bad = ~values.isin(range(1, 11))
+            if bad.any():
+                problems.add(
+                    f"column 'imd_decile' must be a whole number 1-10; found "
+                    f"{values[bad].iloc[0]!r} for area(s) {rows_label(areas.index[bad])}"
+                )
     problems.raise_if_any()
+
+
+def rural_flags(areas: pd.DataFrame) -> np.ndarray:
+    """Each area's ``rural`` flag as booleans; an empty (NaN) flag counts as not rural (the
+    stricter urban reach standard applies) and :func:`rural_note` says how many."""
+    if "rural" not in areas:
+        return np.zeros(len(areas), dtype=bool)
+    return areas["rural"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def rural_note(areas: pd.DataFrame) -> str | None:
+    """A note when some areas have no rural-urban flag (treated as not rural), else ``None``."""
+    if "rural" not in areas:
+        return None
+    n = int(areas["rural"].isna().sum())
+    if not n:
+        return None
+    return (
+        f"{n} small area(s) have no rural-urban flag ('rural' is empty: "
+        f"{rows_label(areas.index[areas['rural'].isna()])}); they are treated as not rural, so "
+        "the (stricter) urban reach standard applies to them."
+    )
 
 
 def assess_need(
@@ -178,7 +330,7 @@ def assess_need(
         ``most_deprived_deciles``), ``under5_income_deprived`` (count) and ``high_need`` (the
         ``high_need_share`` of areas with the highest need index: the hot spots).
     """
-    validate_need_inputs(areas)
+    validate_need_inputs(areas, weights=weights)
     index = need_index(areas, weights=weights, normaliser=normaliser)
     cut = index.quantile(1 - high_need_share) if len(index) else np.nan
     return pd.DataFrame(

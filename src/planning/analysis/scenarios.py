@@ -843,23 +843,39 @@ class ScenarioEngine:
         return compare(self.baseline, self.evaluate(scenario))
 
 
-#: Headline figures in a comparison: key -> (label, kind) where kind is 'count', 'share' or 'km'.
-HEADLINES: dict[str, tuple[str, str]] = {
-    "under5": ("Under-5s", "count"),
-    "under5_within_reach": ("Under-5s within reach", "count"),
-    "share_within_reach": ("Share of under-5s within reach", "share"),
-    "share_deprived_within_reach": ("Share in the 30% most deprived areas within reach", "share"),
-    "share_other_within_reach": ("Share in other areas within reach", "share"),
-    "idaci_children_within_reach": ("IDACI children within reach", "count"),
-    "share_idaci_within_reach": ("Share of IDACI children within reach", "share"),
-    "share_within_short": ("Share within 1 mile", "share"),
-    "share_within_walk": ("Share within the walking standard", "share"),
-    "mean_distance_m": ("Mean distance to nearest centre (m)", "count"),
-    "centres": ("Centres serving the area", "count"),
-    "under5_per_centre": ("Under-5s per centre", "count"),
-    "centres_per_1000_under5": ("Centres per 1,000 under-5s", "ratio"),
-    "centres_above_load_range": ("Centres above 1,200 under-5s", "count"),
-}
+def headlines(standards: Standards) -> dict[str, tuple[str, str]]:
+    """Headline figures in a comparison: key -> (label, kind), kind 'count', 'share' or 'ratio'.
+
+    Labels that quote a standard (the most deprived deciles, the load maximum) are worded from
+    ``standards`` (:attr:`Standards.deprived_label`, :attr:`Standards.load_max_label`), so a
+    council's own standards file changes them.
+    """
+    return {
+        "under5": ("Under-5s", "count"),
+        "under5_within_reach": ("Under-5s within reach", "count"),
+        "share_within_reach": ("Share of under-5s within reach", "share"),
+        "share_deprived_within_reach": (
+            f"Share in the {standards.deprived_label} areas within reach",
+            "share",
+        ),
+        "share_other_within_reach": ("Share in other areas within reach", "share"),
+        "idaci_children_within_reach": ("IDACI children within reach", "count"),
+        "share_idaci_within_reach": ("Share of IDACI children within reach", "share"),
+        "share_within_short": ("Share within 1 mile", "share"),
+        "share_within_walk": ("Share within the walking standard", "share"),
+        "mean_distance_m": ("Mean distance to nearest centre (m)", "count"),
+        "centres": ("Centres serving the area", "count"),
+        "under5_per_centre": ("Under-5s per centre", "count"),
+        "centres_per_1000_under5": ("Centres per 1,000 under-5s", "ratio"),
+        "centres_above_load_range": (
+            f"Centres above {standards.load_max_label} under-5s",
+            "count",
+        ),
+    }
+
+
+#: Headline figures under the default standards (:func:`headlines` words them for a run's own).
+HEADLINES: dict[str, tuple[str, str]] = headlines(Standards())
 
 
 @dataclass(frozen=True)
@@ -889,6 +905,7 @@ class Comparison:
     def summary_lines(self) -> list[str]:
         """Plain-English summary of the change, most important first."""
         lines = []
+        deprived_label = self.before.standards.deprived_label
         changed = self.areas_changed
         for change, verb in (("loses reach", "lose"), ("gains reach", "gain")):
             rows = changed[changed["change"] == change]
@@ -896,15 +913,15 @@ class Comparison:
                 deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
                 lines.append(
                     f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
-                    f"{verb} reasonable reach ({count(deprived)} of them in the 30% most deprived "
-                    f"areas; {count(rows['idaci_children'].sum())} children in income-deprived "
-                    "families)."
+                    f"{verb} reasonable reach ({count(deprived)} of them in the {deprived_label} "
+                    f"areas; an estimated {count(rows['under5_income_deprived'].sum())} of them "
+                    "in income-deprived families)."
                 )
         if not lines:
             lines.append("No small area gains or loses reasonable reach.")
         b, a = self.before.figures, self.after.figures
         lines.append(
-            f"Share of under-5s in the 30% most deprived areas within reach: "
+            f"Share of under-5s in the {deprived_label} areas within reach: "
             f"{whole_share(b['share_deprived_within_reach'])} -> "
             f"{whole_share(a['share_deprived_within_reach'])}."
         )
@@ -918,7 +935,7 @@ class Comparison:
 def compare(before: Evaluation, after: Evaluation) -> Comparison:
     """Compare two evaluations of the same areas (``after`` is usually a scenario)."""
     rows = []
-    for key, (label, _) in HEADLINES.items():
+    for key, (label, _) in headlines(before.standards).items():
         b, a = before.figures.get(key, np.nan), after.figures.get(key, np.nan)
         rows.append({"figure": label, "before": b, "after": a, "change": a - b})
     headline = pd.DataFrame(rows).set_index("figure")
@@ -944,6 +961,7 @@ def compare(before: Evaluation, after: Evaluation) -> Comparison:
             "most_deprived_30": need.loc[flip, "most_deprived_30"],
             "under5": areas["under5"],
             "idaci_children": areas["idaci_children"],
+            "under5_income_deprived": need.loc[flip, "under5_income_deprived"],
             "centre_before": before.areas.loc[flip, "centre_id"],
             "centre_after": after.areas.loc[flip, "centre_id"],
             "distance_before_m": before.areas.loc[flip, "distance_m"],

@@ -30,7 +30,7 @@ from planning.analysis.distance import (
     two_step_fca,
     walking_minutes,
 )
-from planning.analysis.need import assess_need
+from planning.analysis.need import assess_need, income_deprived_note, rural_flags, rural_note
 from planning.inputs.areas import in_authority as centres_in_authority
 from planning.standards import Standards
 
@@ -103,7 +103,7 @@ def reach_flags(
 
 def area_reach_standard(areas: pd.DataFrame, standards: Standards) -> np.ndarray:
     """The reach standard in metres for each area (rural areas may have their own)."""
-    rural = areas["rural"].to_numpy(bool) if "rural" in areas else np.zeros(len(areas), bool)
+    rural = rural_flags(areas)  # an empty flag is not rural (noted by result_notes)
     return np.where(rural, standards.rural_reach_m, standards.reach_m)
 
 
@@ -248,13 +248,15 @@ def verdict(
 ) -> tuple[str, list[str]]:
     """Red/amber/green verdict with one plain-English reason per rule, worst first.
 
-    Rules (thresholds in ``standards.yaml``): the share of under-5s in the 30% most deprived areas
-    within reach; the share of all under-5s within reach; under-5s per centre against the
-    600-1,200 range (above the maximum is amber, above ``red_load_factor`` times it red); each
-    centre's own load against the maximum (amber). The verdict is the worst rule's colour.
+    Rules (thresholds in ``standards.yaml``): the share of under-5s in the most deprived areas
+    (:attr:`Standards.deprived_label`, e.g. the 30% most deprived) within reach; the share of all
+    under-5s within reach; under-5s per centre against the load range (e.g. 600-1,200; above
+    the maximum is amber, above ``red_load_factor`` times it red); each centre's own load against
+    the maximum (amber). Every phrase that quotes a standard comes from ``standards``. The verdict is the worst rule's colour.
     """
     s = standards
     reach = f"{s.reach_km:g} km"
+    deprived_areas = f"the {s.deprived_label} areas"
     found: list[tuple[str, str]] = []
     deprived = float(figures["deprived_under5"])
     if deprived > 0:
@@ -262,19 +264,19 @@ def verdict(
         rag = _rate_rag(share, s.deprived_green, s.deprived_amber)
         if rag == "Green":
             text = (
-                f"{whole_share(share)} of under-5s in the 30% most deprived areas live within "
+                f"{whole_share(share)} of under-5s in {deprived_areas} live within "
                 f"{reach} of a centre (green needs {whole_share(s.deprived_green)})"
             )
         else:
             text = (
-                f"{whole_share(1 - share)} of under-5s in the 30% most deprived areas live more "
+                f"{whole_share(1 - share)} of under-5s in {deprived_areas} live more "
                 f"than {reach} from a centre (green needs at least "
                 f"{whole_share(s.deprived_green)} within reach, amber "
                 f"{whole_share(s.deprived_amber)})"
             )
         found.append((rag, text))
     else:
-        found.append(("Green", "no small area here is in the 30% most deprived nationally"))
+        found.append(("Green", f"no small area here is in the {s.deprived_label} nationally"))
     share = float(figures["share_within_reach"]) if figures["under5"] > 0 else 1.0
     rag = _rate_rag(share, s.all_green, s.all_amber)
     if rag == "Green":
@@ -289,13 +291,13 @@ def verdict(
     centres = float(figures.get("centres", 0) or 0)
     if centres > 0:
         per_centre = float(figures["under5"]) / centres
-        band = f"{count(s.load_min)}-{count(s.load_max)}"
+        band = s.load_range_label
         if per_centre > s.red_load_factor * s.load_max:
             found.append(
                 (
                     "Red",
                     f"{count(per_centre)} under-5s per centre, far above the {band} range "
-                    f"(more than {s.red_load_factor:g} x {count(s.load_max)})",
+                    f"(more than {s.red_load_factor:g} x {s.load_max_label})",
                 )
             )
         elif per_centre > s.load_max:
@@ -325,7 +327,7 @@ def verdict(
             found.append(
                 (
                     "Amber",
-                    f"{name} serves {count(load)} under-5s, above the {count(s.load_max)} maximum",
+                    f"{name} serves {count(load)} under-5s, above the {s.load_max_label} maximum",
                 )
             )
     found.sort(key=lambda item: -RAG_ORDER[item[0]])
@@ -334,7 +336,8 @@ def verdict(
 
 
 def load_status(load: np.ndarray, standards: Standards) -> np.ndarray:
-    """'below range', 'within range' or 'above range' of the 600-1,200 under-5s per centre."""
+    """'below range', 'within range' or 'above range' of the standards' under-5s per centre
+    (``load_min``-``load_max``, e.g. 600-1,200: :attr:`Standards.load_range_label`)."""
     return np.select(
         [load < standards.load_min, load > standards.load_max],
         ["below range", "above range"],
@@ -602,4 +605,9 @@ def result_notes(areas: pd.DataFrame, centres: pd.DataFrame) -> list[str]:
             "(fewer than 10 children); their count is estimated within 0-9 and flagged "
             "'idaci_estimated' (method in planning/data/README.md)."
         )
+    if {"under5", "idaci_children", "children_0_15"} <= set(areas.columns):
+        notes.append(income_deprived_note(areas))
+    rural = rural_note(areas)
+    if rural:
+        notes.append(rural)
     return notes

@@ -493,7 +493,8 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--min-deprived-share",
         type=float,
         default=None,
-        help="share of under-5s in the 30%% most deprived areas that must be in reach",
+        help="share of under-5s in the most deprived areas (the standards' most_deprived_deciles; "
+        "default the 30%% most deprived) that must be in reach",
     )
     p.add_argument(
         "--load-bands",

@@ -28,7 +28,7 @@ import pandas as pd
 from planning._errors import ValidationError
 from planning._format import count, whole_share
 from planning._validate import Problems, require_columns
-from planning.analysis.need import BAND_LABELS
+from planning.analysis.need import BAND_LABELS, IDACI_CHILDREN_LABEL, income_deprived_note
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
 from planning.inputs.areas import load_areas, resolve_authority
@@ -77,7 +77,11 @@ def load_need(authority: str, *, standards: PathLike | Standards | None = None) 
         ``under5_income_deprived`` and ``high_need``.
     """
     areas = load_areas(authority)
-    return areas.join(need_measures(areas, _standards(standards)))
+    applied = _standards(standards)
+    need = areas.join(need_measures(areas, applied))
+    # need_headline words "most deprived" from the standards these measures were made with.
+    need.attrs["standards"] = applied
+    return need
 
 
 _NEED_COUNTS = ("under5", "idaci_children", "under5_income_deprived")
@@ -138,30 +142,37 @@ def need_summary(areas: pd.DataFrame, by: str = "deprivation_band") -> pd.DataFr
     return table[[*columns[:4], "high_need_areas", "share_of_under5_pct"]]
 
 
-def need_headline(areas: pd.DataFrame) -> Any:
+def need_headline(areas: pd.DataFrame, *, standards: Standards | None = None) -> Any:
     """A few sentences on where need is, as Markdown for a notebook.
 
-    The figures: under-5s and small areas, the under-5s (and the share of them) in the 30% most
-    deprived areas nationally, the under-5s in income-deprived families, and the wards holding
-    the most high-need areas.
+    The figures: under-5s and small areas, the under-5s (and the share of them) in the most
+    deprived areas nationally (worded from ``standards``: those :func:`load_need` used, else the
+    packaged ones), the estimated under-5s in income-deprived families with the note on the
+    rate behind them, the children aged 0-15 in income-deprived families (IDACI; not a subset of
+    the under-5s, so stated apart), and the wards holding the most high-need areas.
     """
     _check_need(areas, ("most_deprived_30",))
+    applied = standards or areas.attrs.get("standards") or Standards()
+    deciles = ", ".join(map(str, sorted(applied.most_deprived_deciles)))
     under5 = float(areas["under5"].sum())
     deprived = float(areas.loc[areas["most_deprived_30"].astype(bool), "under5"].sum())
     share = deprived / under5 if under5 else float("nan")
     lines = [
         f"- **{count(under5)}** children under 5 live in **{len(areas)}** small areas (LSOAs).",
-        f"- **{count(deprived)}** of them ({whole_share(share)}) live in the 30% most deprived "
-        "areas of England (IMD deciles 1-3).",
+        f"- **{count(deprived)}** of them ({whole_share(share)}) live in the "
+        f"{applied.deprived_label} areas of England (IMD deciles {deciles}).",
         f"- An estimated **{count(areas['under5_income_deprived'].sum())}** under-5s live in "
-        "income-deprived families (IDACI rate applied to under-5s); "
-        f"**{count(areas['idaci_children'].sum())}** children aged 0-15 do.",
+        "income-deprived families (the area's IDACI rate applied to its under-5s).",
+        f"- Separately, not a subset of the under-5s: "
+        f"**{count(areas['idaci_children'].sum())}** {IDACI_CHILDREN_LABEL}.",
     ]
     if "ward_name" in areas:
         high = areas.loc[areas["high_need"].astype(bool), "ward_name"].value_counts().head(3)
         if len(high):
             wards = ", ".join(f"{ward} ({n})" for ward, n in high.items())
             lines.append(f"- Wards with the most high-need areas: {wards}.")
+    if {"children_0_15", "idaci_children"} <= set(areas.columns):
+        lines.append(f"\nNote: {income_deprived_note(areas)}")
     return _markdown("\n".join(lines))
 
 
@@ -185,7 +196,8 @@ def assess(
 
 
 def gap_areas(result: SufficiencyResult) -> pd.DataFrame:
-    """The gaps: areas in the 30% most deprived and beyond the reach standard, most under-5s first.
+    """The gaps: areas in the most deprived deciles of the standards (e.g. the 30% most deprived)
+    and beyond the reach standard, most under-5s first.
 
     Returns
     -------

@@ -33,8 +33,8 @@ display(changes.changes_block(figures, previous=previous))
 
 # %% [markdown]
 # ## Headline figures
-# Under-5s are ONS mid-2020 estimates; children in income-deprived families are the IoD2025
-# IDACI numerator. "Within reach" is the straight-line distance from a point inside each small
+# Under-5s are ONS mid-2020 estimates; those in income-deprived families are estimated with each
+# area's IDACI rate (see the notes). "Within reach" is the straight-line distance from a point inside each small
 # area (LSOA) to its nearest centre, against the standard below.
 
 # %%
@@ -58,7 +58,7 @@ display(consultation.scenario_section(run, scenario))
 # %% [markdown]
 # ## Map: need, centres, catchments and reach
 # Shading is the need index; circles are centres (larger for hubs); outlines are catchments; rings
-# show the reach standard and 1 mile; hatched areas are in the 30% most deprived and out of reach.
+# show the reach standard and 1 mile; hatched areas are among the most deprived (as the standards define them) and out of reach.
 
 # %%
 report.report_map(run)

@@ -22,6 +22,8 @@ import pandas as pd
 from planning._errors import ValidationError
 from planning._files import json_safe, write_json
 from planning._format import count, km, ratio, share
+from planning.analysis.need import IDACI_CHILDREN_HEADING
+from planning.standards import Standards
 
 
 def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
@@ -89,13 +91,14 @@ def _fmt(value: Any, kind: str) -> str:
     return formats[kind](value) if kind in formats else str(value)
 
 
-#: Authority figures compared between reports: key -> (label, format).
+#: Authority figures compared between reports: key -> (label, format); ``{deprived}`` is worded
+#: from the current report's standards (:func:`_deprived_label`).
 COMPARED_FIGURES: dict[str, tuple[str, str]] = {
     "under5": ("Under-5s", "count"),
-    "idaci_children": ("Children 0-15 in income-deprived families (IDACI)", "count"),
+    "idaci_children": (IDACI_CHILDREN_HEADING, "count"),
     "share_within_reach": ("Under-5s within reach", "share"),
     "share_deprived_within_reach": (
-        "Under-5s in the 30% most deprived areas within reach",
+        "Under-5s in the {deprived} areas within reach",
         "share",
     ),
     "share_other_within_reach": ("Under-5s in other areas within reach", "share"),
@@ -113,13 +116,21 @@ _LOCALITY_FIGURES = {
     "under5": ("under-5s", "count"),
     "centres": ("centres", "count"),
     "share_within_reach": ("within reach", "share"),
-    "share_deprived_within_reach": ("most deprived 30% within reach", "share"),
+    "share_deprived_within_reach": ("{deprived} within reach", "share"),
 }
 _INPUTS = {
     "centres_sha256": "Centres file",
     "standards_sha256": "Standards file",
     "data_sha256": "Embedded small-area data",
 }
+
+
+def _deprived_label(summary: Mapping[str, Any]) -> str:
+    """'30% most deprived' (or a council's own wording) from a summary's standards."""
+    deciles = summary.get("standards", {}).get("most_deprived_deciles")
+    if not deciles:
+        return Standards().deprived_label
+    return Standards(most_deprived_deciles=tuple(int(d) for d in deciles)).deprived_label
 
 
 def _rule(reason: str) -> str:
@@ -208,9 +219,11 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
                 str(after.get(key) or ""),
             )
 
+    deprived = _deprived_label(current)
     old_fig, new_fig = previous.get("figures", {}), current.get("figures", {})
     for key, (label, kind) in COMPARED_FIGURES.items():
         if key in old_fig or key in new_fig:
+            label = label.format(deprived=deprived)
             add("Figures", label, _fmt(old_fig.get(key), kind), _fmt(new_fig.get(key), kind))
 
     for name in localities:
@@ -218,7 +231,7 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
         for key, (label, kind) in _LOCALITY_FIGURES.items():
             add(
                 "Localities",
-                f"{name}: {label}",
+                f"{name}: {label.format(deprived=deprived)}",
                 _fmt(before.get(key), kind),
                 _fmt(after.get(key), kind),
             )

@@ -15,6 +15,7 @@ import pandas as pd
 
 from planning._format import count, km, ratio, share, signed
 from planning._html import Markup, render
+from planning.analysis.need import IDACI_CHILDREN_HEADING
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.runs.sufficiency import SufficiencyRun
 
@@ -44,10 +45,10 @@ def compare_run(run: SufficiencyRun, scenario: str | Path | Scenario) -> Compari
 
 def headline_table(comparison: Comparison) -> str:
     """Every headline figure before and after, and the difference, as an HTML table."""
-    from planning.analysis.scenarios import HEADLINES
+    from planning.analysis.scenarios import headlines
 
     rows = []
-    for label, kind in HEADLINES.values():
+    for label, kind in headlines(comparison.before.standards).values():
         row = comparison.headline.loc[label]
         fmt = share if kind == "share" else ratio if kind == "ratio" else count
         rows.append(
@@ -99,7 +100,7 @@ def areas_changed_table(comparison: Comparison) -> str:
             "Ward": c["ward_name"],
             "Band": c["deprivation_band"],
             "Under-5s": c["under5"].map(count),
-            "IDACI children": c["idaci_children"].map(count),
+            IDACI_CHILDREN_HEADING: c["idaci_children"].map(count),
             "Distance before (km)": c["distance_before_m"].map(lambda v: km(v, 1, unit=False)),
             "Distance after (km)": c["distance_after_m"].map(lambda v: km(v, 1, unit=False)),
             "Change": c["change"],
@@ -110,7 +111,7 @@ def areas_changed_table(comparison: Comparison) -> str:
 
 
 def loads_table(comparison: Comparison) -> str:
-    """Under-5s per centre before and after, against the 600-1,200 band."""
+    """Under-5s per centre before and after, against the standards' load range (e.g. 600-1,200)."""
     loads = comparison.loads
     frame = pd.DataFrame(
         {
@@ -159,6 +160,7 @@ def scenario_maps(comparison: Comparison, *, tiles: str | None = "OpenStreetMap"
             tiles=tiles,
             title="Before",
             reach_metres=(s_before.reach_m, s_before.short_reach_m),
+            deprived_label=s_before.deprived_label,
         ),
         sufficiency_map(
             after.areas,
@@ -166,6 +168,7 @@ def scenario_maps(comparison: Comparison, *, tiles: str | None = "OpenStreetMap"
             tiles=tiles,
             title="After",
             reach_metres=(s_after.reach_m, s_after.short_reach_m),
+            deprived_label=s_after.deprived_label,
         ),
         difference_map(
             before.areas,

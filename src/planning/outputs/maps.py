@@ -47,6 +47,8 @@ from planning._errors import ValidationError
 from planning._format import number
 from planning._html import Markup, render
 from planning._validate import Problems, require_columns, require_non_empty, require_projected
+from planning.analysis.need import IDACI_CHILDREN_HEADING
+from planning.standards import Standards
 
 __all__ = [
     "LABELS",
@@ -397,7 +399,7 @@ _NO_DATA = "#bdbdbd"
 LABELS = {
     "need_index": "Need index (0-100, higher is more need)",
     "under5": "Children under 5",
-    "idaci_children": "Children in income-deprived families (IDACI)",
+    "idaci_children": IDACI_CHILDREN_HEADING,
     "imd_score": "IMD score (higher is more deprived)",
     "imd_decile": "IMD decile (1 is most deprived)",
     "distance_m": "Distance to nearest centre (m)",
@@ -604,8 +606,11 @@ def reach_layer(
     return _polygons("Reach", rings, tips, lambda f: _outline("#54278f", 2, dashes[f["id"]]))
 
 
-def gap_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """Gaps: areas among the 30% most deprived (``most_deprived_30``) and not ``within_reach``."""
+def gap_layer(areas: gpd.GeoDataFrame, *, deprived_label: str | None = None) -> folium.FeatureGroup:
+    """Gaps: areas among the most deprived (``most_deprived_30``) and not ``within_reach``.
+
+    ``deprived_label`` words the legend (:attr:`planning.standards.Standards.deprived_label` of
+    the standards applied; default the packaged standards' '30% most deprived')."""
     columns = ["most_deprived_30", "within_reach", "area_name", "ward_name"]
     _check(areas, "areas", columns, _POLYGONS)
     gaps = areas[areas["most_deprived_30"].astype(bool) & ~areas["within_reach"].astype(bool)]
@@ -619,7 +624,8 @@ def gap_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
         ],
     )
     style = {"color": "#d7301f", "weight": 3, "fillColor": "#d7301f", "fillOpacity": 0.25}
-    name = f"Gaps: 30% most deprived, out of reach ({len(gaps)})"
+    label = deprived_label or Standards().deprived_label
+    name = f"Gaps: {label}, out of reach ({len(gaps)})"
     return _polygons(name, gaps.geometry, tips, lambda f: style)
 
 
@@ -737,6 +743,7 @@ def sufficiency_map(
     title: str | None = None,
     note: str | None = None,
     localities: pd.DataFrame | None = None,
+    deprived_label: str | None = None,
 ) -> OfflineMap:
     """Need, wards, localities, catchments, reach, gaps and centres on one offline map.
 
@@ -761,6 +768,8 @@ def sufficiency_map(
         Locality results (``SufficiencyResult.localities``): locality outlines are coloured by
         verdict with the reasons in their tooltip, and centre popups give their locality's
         verdict.
+    deprived_label : str, optional
+        The gap layer's wording of the most deprived areas (see :func:`gap_layer`).
 
     Returns
     -------
@@ -775,7 +784,7 @@ def sufficiency_map(
         outline_layer(areas, "locality", localities=localities).add_to(m)
     catchment_layer(areas).add_to(m)
     reach_layer(centres, reach_metres).add_to(m)
-    gap_layer(areas).add_to(m)
+    gap_layer(areas, deprived_label=deprived_label).add_to(m)
     centre_layer(centres, localities=localities).add_to(m)
     return _finish(m, note)
 

@@ -19,6 +19,7 @@ from planning import settings
 from planning._errors import PlanningError
 from planning._format import count, km, ratio, share, whole_share
 from planning._html import Markup, render
+from planning.analysis.need import IDACI_CHILDREN_HEADING, UNDER5_INCOME_DEPRIVED_LABEL
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES
 from planning.runs.sufficiency import SufficiencyRun
 
@@ -63,18 +64,24 @@ def notes_block(run: SufficiencyRun) -> Any:
 
 
 def headline_cards(run: SufficiencyRun) -> Any:
-    """Headline figures: under-5s, children in income-deprived families, reach, verdict."""
+    """Headline figures: under-5s and the estimated under-5s in income-deprived families (a
+    subset of them), reach, load and verdict. The IDACI count of children aged 0-15 is not a
+    subset of the under-5s, so it is not headlined beside them (it is in the tables, labelled)."""
     a = run.result.authority
-    reach = run.result.standards.reach_label()
+    s = run.result.standards
+    reach = s.reach_label()
     cards = [
         (count(a["under5"]), "children under 5"),
-        (count(a["idaci_children"]), "children 0-15 in income-deprived families (IDACI)"),
+        (
+            count(a["under5_income_deprived"]),
+            UNDER5_INCOME_DEPRIVED_LABEL,
+        ),
         (share(a["share_within_reach"]), f"of under-5s within {reach} of a centre"),
         (
             share(a["share_deprived_within_reach"]),
-            f"of under-5s in the 30% most deprived areas within {reach}",
+            f"of under-5s in the {s.deprived_label} areas within {reach}",
         ),
-        (count(a["under5_per_centre"]), "under-5s per centre (standard 600-1,200)"),
+        (count(a["under5_per_centre"]), f"under-5s per centre (standard {s.load_range_label})"),
         (ratio(a["centres_per_1000_under5"]), "centres per 1,000 under-5s"),
         (rag_badge(a["rag"]), "verdict"),
     ]
@@ -99,6 +106,7 @@ def _table(frame: pd.DataFrame) -> Any:
 def locality_table(run: SufficiencyRun) -> Any:
     """One row per locality: under-5s, centres, load, reach overall and for the most deprived."""
     loc = run.result.localities
+    deprived = run.result.standards.deprived_heading
     frame = pd.DataFrame(
         {
             "Verdict": loc["rag"],
@@ -106,7 +114,7 @@ def locality_table(run: SufficiencyRun) -> Any:
             "Under-5s": loc["under5"].map(count),
             "Under-5s per centre": loc["under5_per_centre"].map(count),
             "Within reach": loc["share_within_reach"].map(share),
-            "Most deprived 30% within reach": loc["share_deprived_within_reach"].map(share),
+            f"{deprived} within reach": loc["share_deprived_within_reach"].map(share),
             "Others within reach": loc["share_other_within_reach"].map(share),
             "Reasons": loc["reasons"].map(lambda r: "; ".join(r)),
         }
@@ -124,7 +132,7 @@ def centre_table(run: SufficiencyRun) -> Any:
             "Locality": c["locality"],
             "Hub/branch": c.get("kind", ""),
             "Under-5s in catchment": c["under5"].map(count),
-            "IDACI children": c["idaci_children"].map(count),
+            IDACI_CHILDREN_HEADING: c["idaci_children"].map(count),
             "Load": c["load_status"],
             "Within reach": c["share_within_reach"].map(share),
         }
@@ -138,13 +146,14 @@ def centre_table(run: SufficiencyRun) -> Any:
 def ward_table(run: SufficiencyRun) -> Any:
     """One row per ward: under-5s and the shares within reach."""
     w = run.result.wards
+    deprived = run.result.standards.deprived_heading
     frame = pd.DataFrame(
         {
             "Under-5s": w["under5"].map(count),
-            "IDACI children": w["idaci_children"].map(count),
+            IDACI_CHILDREN_HEADING: w["idaci_children"].map(count),
             "Within reach": w["share_within_reach"].map(share),
             "Within 1 mile": w["share_within_short"].map(share),
-            "Most deprived 30% within reach": w["share_deprived_within_reach"].map(share),
+            f"{deprived} within reach": w["share_deprived_within_reach"].map(share),
             "Mean distance (km)": w["mean_distance_m"].map(lambda v: km(v, 1, unit=False)),
         }
     )
@@ -160,7 +169,7 @@ def access_table(run: SufficiencyRun) -> Any:
     rows = {}
     groups = {
         "All areas": a.index == a.index,
-        "30% most deprived": a["most_deprived_30"],
+        s.deprived_heading: a["most_deprived_30"],
         "Other areas": ~a["most_deprived_30"],
     }
     for label, mask in groups.items():
@@ -191,9 +200,10 @@ def standards_table(run: SufficiencyRun) -> Any:
         + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
         "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
         f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
-        "Reach-area size": f"{count(s.load_target)} under-5s per centre (range {count(s.load_min)}-"
-        f"{count(s.load_max)})",
-        "Most deprived": f"IMD deciles {', '.join(map(str, s.most_deprived_deciles))} nationally",
+        "Reach-area size": f"{count(s.load_target)} under-5s per centre (range "
+        f"{s.load_range_label})",
+        "Most deprived": f"{s.deprived_label}: IMD deciles "
+        f"{', '.join(map(str, s.most_deprived_deciles))} nationally",
         "Green / amber (most deprived within reach)": f"{whole_share(s.deprived_green)} / "
         f"{whole_share(s.deprived_amber)}",
         "Green / amber (all within reach)": f"{whole_share(s.all_green)} / {whole_share(s.all_amber)}",
@@ -229,6 +239,7 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
         run.result.areas,
         run.result.centres,
         reach_metres=(s.reach_m, s.short_reach_m),
+        deprived_label=s.deprived_label,
         tiles=tiles,
         title=f"{run.authority_name}: need, centres and reach",
         note=note,

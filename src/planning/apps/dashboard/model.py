@@ -26,8 +26,12 @@ Examples
 ... )
 >>> board = Dashboard(areas, centres)
 >>> board.set_open("B", False)
+
+Under-5s, the estimated under-5s in income-deprived families (IDACI rate 0.2 x 1,500) and the
+share within reach:
+
 >>> [card.value for card in board.cards()][:3]
-['1,500', '900', '40.0%']
+['1,500', '300', '40.0%']
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import pandas as pd
 
 from planning import _format, settings
 from planning._errors import ValidationError
+from planning.analysis.need import UNDER5_INCOME_DEPRIVED_LABEL, income_deprived_note
 from planning.analysis.scenarios import Evaluation, Scenario, ScenarioEngine, compare
 from planning.inputs.centres import far_from_authority
 from planning.standards import Standards, load_standards
@@ -374,22 +379,21 @@ class Dashboard:
         return evaluation.localities.loc[locality].to_dict()
 
     def cards(self, locality: str | None = None) -> list[Card]:
-        """The headline cards: under-5s, children in income-deprived families, the shares within
-        reach overall and in the 30% most deprived areas, and the verdict."""
+        """The headline cards: under-5s, the estimated under-5s in income-deprived families (a
+        subset of them; never the IDACI count of children aged 0-15), the shares within reach
+        overall and in the most deprived areas (worded from the standards), and the verdict."""
         figures = self.figures_for(locality)
-        reach = _km(self.evaluate().standards.reach_km)
+        standards = self.evaluate().standards
+        reach = _km(standards.reach_km)
+        deprived = f"Within {reach}: {standards.deprived_label} areas"
+        income = UNDER5_INCOME_DEPRIVED_LABEL[:1].upper() + UNDER5_INCOME_DEPRIVED_LABEL[1:]
         if figures is None:
             missing = "no open centre in this locality"
             return [
                 Card("under5", "Children under 5", "n/a", missing),
-                Card("idaci_children", "Children in income-deprived families", "n/a", missing),
+                Card("under5_income_deprived", income, "n/a", missing),
                 Card("share_within_reach", f"Within {reach} of a centre", "n/a", missing),
-                Card(
-                    "share_deprived_within_reach",
-                    f"Within {reach}: 30% most deprived areas",
-                    "n/a",
-                    missing,
-                ),
+                Card("share_deprived_within_reach", deprived, "n/a", missing),
                 Card("verdict", "Verdict", "n/a", missing),
             ]
         reasons = list(figures["reasons"])
@@ -397,10 +401,10 @@ class Dashboard:
         return [
             Card("under5", "Children under 5", format_count(figures["under5"]), "ONS mid-2020"),
             Card(
-                "idaci_children",
-                "Children in income-deprived families",
-                format_count(figures["idaci_children"]),
-                "aged 0-15 (IDACI, IoD2025)",
+                "under5_income_deprived",
+                income,
+                format_count(figures["under5_income_deprived"]),
+                "under-5s x the area's IDACI rate (see the notes)",
             ),
             Card(
                 "share_within_reach",
@@ -411,7 +415,7 @@ class Dashboard:
             ),
             Card(
                 "share_deprived_within_reach",
-                f"Within {reach}: 30% most deprived areas",
+                deprived,
                 format_share(figures["share_deprived_within_reach"]),
                 f"{format_count(figures['deprived_under5_within_reach'])} of "
                 f"{format_count(figures['deprived_under5'])} under-5s",
@@ -484,6 +488,9 @@ class Dashboard:
     def notes(self) -> list[str]:
         """Caveats the page must carry."""
         notes = [ILLUSTRATIVE_TEXT] if self.illustrative else []
+        # The cards headline the estimated under-5s in income-deprived families: say what rate
+        # they rest on and how far the denominator's vintage could move them.
+        notes.append(income_deprived_note(self.engine.areas))
         return notes
 
     def map_layers(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from planning._errors import ValidationError
 from planning._format import slug, standard_km
 from planning._html import Markup, render
 from planning.apps.dashboard.model import (
+    ILLUSTRATIVE_TEXT,
     REACH_KM_RANGE,
     WHOLE_AUTHORITY,
     Card,
@@ -104,8 +105,11 @@ def card_html(card: Card) -> str:
     return render("dashboard_card.html.j2", card=card, value=value)
 
 
-def table_html(table: pd.DataFrame, *, selected: str | None = None) -> str:
-    """The locality table as HTML, the selected locality highlighted."""
+def table_html(
+    table: pd.DataFrame, *, selected: str | None = None, deprived_label: str | None = None
+) -> str:
+    """The locality table as HTML, the selected locality highlighted; ``deprived_label`` words
+    the most deprived areas (:attr:`Standards.deprived_label`, default the packaged standards)."""
     reach = standard_km(table["reach_km"].iloc[0]) if len(table) else ""
     rows = []
     for name, row in table.iterrows():
@@ -120,7 +124,8 @@ def table_html(table: pd.DataFrame, *, selected: str | None = None) -> str:
                 "reasons": shown,
             }
         )
-    return render("dashboard_table.html.j2", reach=reach, rows=rows)
+    deprived = deprived_label or Standards().deprived_label
+    return render("dashboard_table.html.j2", reach=reach, deprived=deprived, rows=rows)
 
 
 def legend_html() -> str:
@@ -332,7 +337,14 @@ class DashboardView:
         self.download = _html(css="planning-download")
         self.status = _html(css="planning-status planning-small")
         notes = "".join(
-            _text(n, "p", "planning-note planning-note-illustrative") for n in board.notes()
+            _text(
+                n,
+                "p",
+                "planning-note planning-note-illustrative"
+                if n == ILLUSTRATIVE_TEXT
+                else "planning-note",
+            )
+            for n in board.notes()
         )
         self.notes = _html(notes, "planning-notes")
         self.widget = self._page()
@@ -555,7 +567,11 @@ class DashboardView:
             items=board.summary(),
         )
         self.map.update(board.map_layers(), locality)
-        self.table.value = table_html(board.table(), selected=locality)
+        self.table.value = table_html(
+            board.table(),
+            selected=locality,
+            deprived_label=board.evaluate().standards.deprived_label,
+        )
         self.download.value = render(
             "dashboard_download.html.j2", filename=board.csv_filename(), href=board.csv_data_uri()
         )
