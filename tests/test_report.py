@@ -164,3 +164,24 @@ def test_headline_cards_do_not_show_the_0_15_count_as_a_subset():
     assert "900" not in cards
     centres = _text(report.centre_table(run))
     assert "Children aged 0-15 in income-deprived families (IDACI)" in centres
+
+
+def test_short_distance_is_worded_from_the_standards():
+    """'1 mile' is the default short distance's name; a council's 1.5 km is called 1.5 km, and
+    the standards table no longer writes '1.60934 km (1 mile)'."""
+    from planning.analysis.scenarios import headlines
+    from planning.outputs import report
+    from planning.standards import Standards, standards_from_dict
+
+    default = " ".join(
+        _text(block(_strip_run(Standards())))
+        for block in (report.access_table, report.ward_table, report.standards_table)
+    )
+    assert "Within 1 mile" in default and "1.60934" not in default
+    council = standards_from_dict({"reach": {"short_distance_km": 1.5}}, source="council.yaml")
+    tables = " ".join(
+        _text(block(_strip_run(council)))
+        for block in (report.access_table, report.ward_table, report.standards_table)
+    )
+    assert "Within 1.5 km" in tables and "1 mile" not in tables
+    assert headlines(council)["share_within_short"][0] == "Share within 1.5 km"

@@ -21,7 +21,7 @@ from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
 from planning._files import file_sha256  # noqa: F401  (re-exported: input hashes)
-from planning._format import count
+from planning._format import count, standard_km
 from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
 
 DEFAULT_STANDARDS_FILE = "standards.yaml"
@@ -131,6 +131,23 @@ class Standards:
     def load_range_label(self) -> str:
         """The acceptable under-5s per centre, e.g. '600-1,200'."""
         return f"{count(self.load_min)}-{count(self.load_max)}"
+
+    @property
+    def short_reach_label(self) -> str:
+        """The short distance standard in words: '1 mile' for the default, else '1.5 km'.
+
+        Examples
+        --------
+        >>> Standards().short_reach_label
+        '1 mile'
+        >>> Standards(short_reach_km=1.5).short_reach_label
+        '1.5 km'
+        """
+        miles = self.short_reach_km / MILE_KM
+        if abs(miles - round(miles)) < 1e-6 and round(miles) >= 1:
+            whole = round(miles)
+            return f"{whole} mile" + ("s" if whole > 1 else "")
+        return standard_km(self.short_reach_km)
 
     @property
     def load_max_label(self) -> str:

@@ -861,7 +861,7 @@ def headlines(standards: Standards) -> dict[str, tuple[str, str]]:
         "share_other_within_reach": ("Share in other areas within reach", "share"),
         "idaci_children_within_reach": ("IDACI children within reach", "count"),
         "share_idaci_within_reach": ("Share of IDACI children within reach", "share"),
-        "share_within_short": ("Share within 1 mile", "share"),
+        "share_within_short": (f"Share within {standards.short_reach_label}", "share"),
         "share_within_walk": ("Share within the walking standard", "share"),
         "mean_distance_m": ("Mean distance to nearest centre (m)", "count"),
         "centres": ("Centres serving the area", "count"),

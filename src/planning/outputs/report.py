@@ -152,7 +152,7 @@ def ward_table(run: SufficiencyRun) -> Any:
             "Under-5s": w["under5"].map(count),
             IDACI_CHILDREN_HEADING: w["idaci_children"].map(count),
             "Within reach": w["share_within_reach"].map(share),
-            "Within 1 mile": w["share_within_short"].map(share),
+            f"Within {run.result.standards.short_reach_label}": w["share_within_short"].map(share),
             f"{deprived} within reach": w["share_deprived_within_reach"].map(share),
             "Mean distance (km)": w["mean_distance_m"].map(lambda v: km(v, 1, unit=False)),
         }
@@ -180,7 +180,7 @@ def access_table(run: SufficiencyRun) -> Any:
             f"Within {s.reach_km:g} km": share((u5 * a.loc[mask, "within_reach"]).sum() / total)
             if total
             else "n/a",
-            "Within 1 mile": share((u5 * a.loc[mask, "within_short"]).sum() / total)
+            f"Within {s.short_reach_label}": share((u5 * a.loc[mask, "within_short"]).sum() / total)
             if total
             else "n/a",
             f"Within {s.walk_minutes:g} min walk": share(
@@ -198,7 +198,7 @@ def standards_table(run: SufficiencyRun) -> Any:
     rows = {
         "Reasonable reach": f"{s.reach_km:g} km straight line"
         + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
-        "Also reported": f"{s.short_reach_km:g} km (1 mile); {s.walk_minutes:g} minutes' walk at "
+        "Also reported": f"{s.short_reach_label}; {s.walk_minutes:g} minutes' walk at "
         f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
         "Reach-area size": f"{count(s.load_target)} under-5s per centre (range "
         f"{s.load_range_label})",
