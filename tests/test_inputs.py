@@ -259,10 +259,25 @@ def test_centre_far_from_the_authority_is_refused_with_the_distance(tmp_path, de
 
 def test_neighbours_centre_near_the_border_is_kept(tmp_path, derby_areas):
     path = tmp_path / "centres.csv"
-    path.write_text("id,name,easting,northing\nN,Neighbour,446000,335000\n", encoding="utf-8")
-    centres = read_centres(path, areas=derby_areas)
-    assert not centres.loc["N", "in_authority"]
+    path.write_text(
+        "id,name,easting,northing\nN,Neighbour,446000,335000\nD,Derby,435054,334727\n",
+        encoding="utf-8",
+    )
+    centres = read_centres(path, areas=derby_areas)  # half outside: no warning
+    assert not centres.loc["N", "in_authority"] and centres.loc["D", "in_authority"]
     assert 0 < distance_from_authority(derby_areas, [446_000], [335_000])[0] < MAX_SITE_DISTANCE_M
+
+
+def test_a_file_whose_centres_are_mostly_outside_is_warned_about(tmp_path, derby_areas):
+    # Issue 11 section 4: most listed centres outside the authority is usually the wrong file.
+    path = tmp_path / "centres.csv"
+    path.write_text(
+        "id,name,easting,northing\nN1,Neighbour 1,446000,335000\nN2,Neighbour 2,446000,334000\n"
+        "D,Derby,435054,334727\n",
+        encoding="utf-8",
+    )
+    with pytest.warns(UserWarning, match="2 of 3 centres lie outside the authority"):
+        read_centres(path, areas=derby_areas)
 
 
 @pytest.fixture(scope="module")

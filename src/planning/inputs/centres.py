@@ -942,7 +942,22 @@ def read_centres(
     )
     centres.insert(len(CENTRES_COLUMNS) - 1, "in_authority", _in_authority(centres.geometry, areas))
     validate_centres(centres, source=label)
+    _warn_if_mostly_outside(centres, label)
     return centres
+
+
+def _warn_if_mostly_outside(centres: gpd.GeoDataFrame, label: str) -> None:
+    """Warn loudly when most listed centres lie outside the authority: usually the wrong file
+    or the wrong authority, though neighbours' centres may rightly be listed (s.5A(3))."""
+    outside = int((centres["in_authority"] == False).sum())  # noqa: E712  (NA is not outside)
+    if outside * 2 > len(centres):
+        warnings.warn(
+            f"{label}: {outside} of {len(centres)} centres lie outside the authority; check that "
+            "the file is this authority's (neighbours' centres may be listed, but most should be "
+            "its own)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------------------------
