@@ -117,18 +117,27 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def shipped_folder(path: Path) -> tuple[Path, str] | None:
+    """The workbench's own folder (the package or its data folder) that holds ``path``, with
+    its name for messages, or None: nothing may be written there."""
+    for folder, what in (
+        (settings.PACKAGE_DIR, "the planning package"),
+        (Path(settings.DATA_DIR).resolve(), "the workbench's embedded data folder"),
+    ):
+        if _inside(path, folder):
+            return folder, what
+    return None
+
+
 def why_protected(target: Path, *, inputs: Iterable[str | Path | None] = ()) -> str | None:
     """Why ``target`` must never be replaced (even with ``--force``), or None."""
     for folder, what in protected_folders().items():
         if _inside(folder, target):
             same = "is" if folder == target else "holds"
             return f"{target} {same} {what} ({folder})"
-    for folder, what in (
-        (settings.PACKAGE_DIR, "the planning package"),
-        (Path(settings.DATA_DIR).resolve(), "the workbench's embedded data folder"),
-    ):
-        if _inside(target, folder):
-            return f"{target} is inside {what} ({folder})"
+    shipped = shipped_folder(target)
+    if shipped is not None:
+        return f"{target} is inside {shipped[1]} ({shipped[0]})"
     for path in inputs:
         if path is None:
             continue

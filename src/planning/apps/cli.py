@@ -345,6 +345,7 @@ def _centres_import(args: argparse.Namespace) -> int:
     import tempfile
 
     from planning._errors import ValidationError
+    from planning._files import shipped_folder
     from planning.inputs.centres import write_centres
     from planning.inputs.gias import DEFAULT_STATUSES, import_gias
 
@@ -358,13 +359,11 @@ def _centres_import(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise ValidationError(f"--out {args.out} is a folder; give a file name such as centres.csv")
     if out.exists():
-        shipped = {Path(settings.DATA_DIR).resolve(): "the workbench's data folder",
-                   settings.PACKAGE_DIR: "the planning package"}  # fmt: skip
-        for folder, what in shipped.items():
-            if folder in out.parents:
-                raise ValidationError(
-                    f"--out {args.out} is a file inside {what}; write the import elsewhere"
-                )
+        shipped = shipped_folder(out)
+        if shipped is not None:
+            raise ValidationError(
+                f"--out {args.out} is a file inside {shipped[1]}; write the import elsewhere"
+            )
         if not args.force:
             raise ValidationError(
                 f"--out {args.out} already exists and this command did not create it; give "
