@@ -46,7 +46,14 @@ def test_sufficiency_writes_every_output(derby_out, derby_areas):
         assert column in areas.columns
     assert areas["idaci_estimated"].sum() == 2
     centres = pd.read_csv(out / "centres.csv", index_col="centre_id")
-    assert len(centres) == 10 and centres["under5"].sum() == 15_795
+    # The council's ten sites, and the one Derbyshire site nearest to some Derby families.
+    own = centres[~centres["neighbour"]]
+    assert len(own) == 10 and len(centres) == 11
+    # Each Derby under-5 is in exactly one centre's residents' load; loads also carry
+    # Derbyshire families who live nearer a Derby site.
+    assert centres["under5_residents"].sum() == 15_795
+    assert (centres["under5"] == centres["under5_residents"] + centres["under5_other_authorities"]).all()
+    assert centres.loc[own.index, "under5_other_authorities"].sum() > 0
     assert (centres["source"] == "illustrative").all()
     assert "ILLUSTRATIVE" in stdout
 
@@ -63,7 +70,8 @@ def test_summary_has_provenance(derby_out):
     assert len(summary["inputs"]["data_sha256"]) == 64
     assert "Open Government Licence" in summary["attribution"]
     assert any("ILLUSTRATIVE" in n for n in summary["notes"])
-    assert set(summary["localities"]) == {"East", "South", "West"}
+    # Derby's three localities, and the Derby families served from a Derbyshire site.
+    assert set(summary["localities"]) == {"East", "South", "West", "Served from Derbyshire"}
 
 
 def test_gpkg_has_areas_and_centres_layers(derby_out):
@@ -72,7 +80,8 @@ def test_gpkg_has_areas_and_centres_layers(derby_out):
     out, _ = derby_out
     areas = gpd.read_file(out / "areas.gpkg", layer="areas")
     centres = gpd.read_file(out / "areas.gpkg", layer="centres")
-    assert len(areas) == 152 and len(centres) == 10
+    # Derby's ten, and the one Derbyshire site nearest to some Derby families.
+    assert len(areas) == 152 and len(centres) == 11 and (~centres["neighbour"]).sum() == 10
     assert areas.crs.to_epsg() == 27700
 
 
@@ -112,6 +121,9 @@ def test_other_authority_defaults_to_its_own_illustrative_sites(tmp_path):
     assert done.returncode == 0, done.stderr
     centres = pd.read_csv(out / "centres.csv", index_col="centre_id")
     assert (centres["source"] == "illustrative").all()
-    assert centres["in_authority"].all()  # Thurrock's sites, not Derby's
-    assert centres["under5"].sum() == pd.read_csv(out / "areas.csv")["under5"].sum()
+    own = centres[~centres["neighbour"]]
+    assert own["in_authority"].all() and len(own) == 8  # Thurrock's sites, not Derby's
+    assert not centres.loc[centres["neighbour"], "in_authority"].any()
+    # Every Thurrock under-5 is in exactly one centre's residents' load.
+    assert centres["under5_residents"].sum() == pd.read_csv(out / "areas.csv")["under5"].sum()
     assert "ILLUSTRATIVE" in done.stdout

@@ -252,8 +252,8 @@ def test_imported_centres_run_a_sufficiency_assessment(extract, tmp_path, capsys
     assert main(["sufficiency", "--authority", "Derby", "--centres", str(centres),
                  "--out", str(out)]) == 0  # fmt: skip
     table = pd.read_csv(out / "centres.csv", dtype={"centre_id": str}).set_index("centre_id")
-    assert list(table.index) == KEPT
-    assert table["under5"].sum() == pytest.approx(15_795)
+    assert list(table.index[~table["neighbour"]]) == KEPT
+    assert table["under5_residents"].sum() == pytest.approx(15_795)
 
 
 def test_cli_refuses_to_overwrite_without_force(extract, tmp_path, capsys):

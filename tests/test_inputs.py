@@ -222,7 +222,8 @@ def test_cli_layer_option_picks_the_layer(tmp_path, two_layers, capsys):
     out = tmp_path / "out"
     assert main(["sufficiency", "--centres", str(two_layers), "--layer", "centres",
                  "--out", str(out)]) == 0  # fmt: skip
-    assert pd.read_csv(out / "centres.csv")["centre_id"].tolist() == ["CC01", "CC02"]
+    written = pd.read_csv(out / "centres.csv")
+    assert written.loc[~written["neighbour"], "centre_id"].tolist() == ["CC01", "CC02"]
 
 
 # --- far from the authority: one rule for centres files, scenarios and the dashboard ---------

@@ -48,6 +48,7 @@ _EXPORTS = {
     "load_scenario": "planning.analysis.scenarios",
     "optimise": "planning.analysis.allocation",
     "run_sufficiency": "planning.runs.sufficiency",
+    "national_run": "planning.runs.national",
     "write_sufficiency_outputs": "planning.runs.sufficiency",
     "run_reach": "planning.runs.reach",
     "publish_reach": "planning.runs.reach",
@@ -78,6 +79,7 @@ __all__ = [
     "load_schedule",
     "load_standards",
     "lookup_postcodes",
+    "national_run",
     "need_index",
     "need_map",
     "optimise",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from planning.inputs.gias import import_gias
     from planning.outputs.maps import need_map, sufficiency_map
     from planning.outputs.schedule import load_schedule, run_report, run_schedule
+    from planning.runs.national import national_run
     from planning.runs.reach import publish_reach, run_reach
     from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs
     from planning.runs.targeting import run_targeting

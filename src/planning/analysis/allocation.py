@@ -33,7 +33,7 @@ from planning._errors import InfeasibleError, ValidationError
 from planning._validate import require_same_crs
 from planning.analysis.distance import area_points, nearest
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, centre_table
-from planning.analysis.sufficiency import area_reach_standard, need_measures
+from planning.analysis.sufficiency import area_reach_standard, assessed_areas, assessed_need
 from planning.standards import Standards
 
 OBJECTIVES = ("coverage", "median", "cover-all")
@@ -75,7 +75,16 @@ class LocationAllocation:
         At least this share of the under-5s in the 30% most deprived areas must be covered.
     load_band : (float, float), optional
         Every open site's assigned under-5s must lie in this band (capacitated assignment: areas
-        are then assigned to meet the band, not necessarily to their nearest site).
+        are then assigned to meet the band, not necessarily to their nearest site). Fixed sites
+        (other authorities' centres) are not held to it.
+    fixed : array of bool, optional
+        Sites that are open whatever the model chooses and are not the authority's to choose:
+        other authorities' centres across the boundary. They serve demand, and do not count
+        towards ``p``, locks or closures.
+    must_cover : array of bool, optional
+        The areas ``cover-all`` must cover and ``min_deprived_share`` counts (the authority's
+        own residents); default every area. Neighbouring areas still count as demand for
+        coverage, the median and the load band.
     time_limit : float
         Seconds the solver may take.
 
@@ -105,6 +114,8 @@ class LocationAllocation:
         max_closures: int | None = None,
         min_deprived_share: float | None = None,
         load_band: tuple[float, float] | None = None,
+        fixed: np.ndarray | None = None,
+        must_cover: np.ndarray | None = None,
         time_limit: float = 120.0,
     ) -> None:
         self.objective = objective
@@ -115,11 +126,13 @@ class LocationAllocation:
         self.max_closures = max_closures
         self.min_deprived_share = min_deprived_share
         self.load_band = load_band
+        self.fixed = fixed
+        self.must_cover = must_cover
         self.time_limit = time_limit
 
     # -- checks that need no solver ----------------------------------------------------------
     def _precheck(self, cost: np.ndarray, weights: np.ndarray, under5: np.ndarray) -> None:
-        n_sites = cost.shape[1]
+        n_sites = cost.shape[1] - self._n_fixed
         if self.objective not in OBJECTIVES:
             raise ValidationError(
                 f"unknown objective '{self.objective}'; valid: {', '.join(OBJECTIVES)}"
@@ -150,7 +163,7 @@ class LocationAllocation:
                     f"centres keeps {must_keep} open, more than p = {self.p} (short by "
                     f"{must_keep - self.p})"
                 )
-        if self.load_band is not None and self.p is not None:
+        if self.load_band is not None and self.p is not None and not self._n_fixed:
             low, high = self.load_band
             total = float(under5.sum())
             if self.p * high < total:
@@ -164,7 +177,7 @@ class LocationAllocation:
                     f"than the {total:,.0f} under-5s; need p <= {math.floor(total / low)}"
                 )
         if self.objective == "cover-all":
-            reachable = self._cover(cost).any(axis=1)
+            reachable = self._cover(cost).any(axis=1) | ~self._must_cover(cost.shape[0])
             if not reachable.all():
                 worst = np.flatnonzero(~reachable)
                 gap = cost[worst].min(axis=1)
@@ -173,6 +186,15 @@ class LocationAllocation:
                     f"of every candidate site (the nearest is {gap.max() / 1000:.1f} km away); add "
                     "candidate sites there or loosen the reach standard"
                 )
+
+    @property
+    def _n_fixed(self) -> int:
+        return int(np.sum(self.fixed)) if self.fixed is not None else 0
+
+    def _must_cover(self, n_areas: int) -> np.ndarray:
+        if self.must_cover is None:
+            return np.ones(n_areas, dtype=bool)
+        return np.asarray(self.must_cover, dtype=bool)
 
     def _cover(self, cost: np.ndarray) -> np.ndarray:
         """Areas x sites: whether the site is within the area's reach standard (``<=``, as in
@@ -218,6 +240,9 @@ class LocationAllocation:
         self.assignment_ = assignment
         covered = self._cover(cost)[:, chosen].any(axis=1)
         self.covered_share_ = float(weights[covered].sum() / max(weights.sum(), 1e-12))
+        if self.fixed is not None:
+            # The authority's choice: the sites it may open or close, not its neighbours'.
+            self.selected_ = chosen[~np.asarray(self.fixed, bool)[chosen]]
         if self.objective == "coverage":
             self.objective_value_ = float(weights[covered].sum())
         elif self.objective == "median":
@@ -225,7 +250,7 @@ class LocationAllocation:
                 (weights * cost[np.arange(len(weights)), assignment]).sum()
             )
         else:
-            self.objective_value_ = float(len(chosen))
+            self.objective_value_ = float(len(self.selected_))
         return self
 
     def _solve_milp(
@@ -299,8 +324,9 @@ class LocationAllocation:
         elif self.objective == "median":
             problem += pulp.lpSum(weights[i] * cost[i, j] * x[i, j] for (i, j) in x)
         else:
-            problem += pulp.lpSum(y)
-            for i in range(n_areas):
+            fixed = self.fixed if self.fixed is not None else np.zeros(cost.shape[1], bool)
+            problem += pulp.lpSum(y[j] for j in np.flatnonzero(~np.asarray(fixed, bool)))
+            for i in np.flatnonzero(self._must_cover(n_areas)):
                 problem += pulp.lpSum(y[j] for j in np.flatnonzero(cover[i])) >= 1
 
     def _add_constraints(
@@ -316,11 +342,15 @@ class LocationAllocation:
     ) -> None:
         """Number of sites, coverage, assignment, load band, locks, closures and equity."""
         n_areas, n_sites = cover.shape
+        fixed = np.asarray(self.fixed, bool) if self.fixed is not None else np.zeros(n_sites, bool)
+        choosable = pulp.lpSum(y[j] for j in np.flatnonzero(~fixed))
         if self.p is not None:
             if self.objective == "cover-all":
-                problem += pulp.lpSum(y) <= self.p
+                problem += choosable <= self.p
             else:
-                problem += pulp.lpSum(y) == self.p
+                problem += choosable == self.p
+        for kept in map(int, np.flatnonzero(fixed)):
+            problem += y[kept] == 1
         for i in range(len(z)):
             problem += z[i] <= pulp.lpSum(y[j] for j in np.flatnonzero(cover[i]))
         if self._needs_assignment:
@@ -330,10 +360,10 @@ class LocationAllocation:
                 problem += var <= y[j]
         if self.load_band is not None:
             low, high = self.load_band
-            for j in range(n_sites):
-                load = pulp.lpSum(under5[i] * x[i, j] for i in range(n_areas))
-                problem += load <= high * y[j]
-                problem += load >= low * y[j]
+            for site in map(int, np.flatnonzero(~fixed)):
+                load = pulp.lpSum(under5[i] * x[i, site] for i in range(n_areas))
+                problem += load <= high * y[site]
+                problem += load >= low * y[site]
         if self.lock is not None:
             for locked in np.flatnonzero(self.lock):
                 problem += y[int(locked)] == 1
@@ -341,8 +371,9 @@ class LocationAllocation:
             kept = pulp.lpSum(y[j] for j in np.flatnonzero(self.existing))
             problem += kept >= int(np.sum(self.existing)) - self.max_closures
         if self.min_deprived_share is not None and deprived is not None:
-            target = self.min_deprived_share * float(under5[deprived].sum())
-            problem += pulp.lpSum(under5[i] * z[i] for i in np.flatnonzero(deprived)) >= target
+            counted = np.asarray(deprived, bool) & self._must_cover(n_areas)
+            target = self.min_deprived_share * float(under5[counted].sum())
+            problem += pulp.lpSum(under5[i] * z[i] for i in np.flatnonzero(counted)) >= target
 
     def _diagnose(
         self,
@@ -358,6 +389,8 @@ class LocationAllocation:
                 "cover-all",
                 service_metres=self.service_metres,
                 lock=self.lock,
+                fixed=self.fixed,
+                must_cover=self.must_cover,
                 time_limit=self.time_limit,
             )
             try:
@@ -377,9 +410,11 @@ class LocationAllocation:
                 lock=self.lock,
                 existing=self.existing,
                 max_closures=self.max_closures,
+                fixed=self.fixed,
                 time_limit=self.time_limit,
             )
-            deprived_weight = np.where(deprived, under5, 0.0)
+            counted = np.asarray(deprived, bool) & self._must_cover(len(under5))
+            deprived_weight = np.where(counted, under5, 0.0)
             try:
                 best.solve(cost, deprived_weight, under5=under5)
                 reachable = best.objective_value_ / max(deprived_weight.sum(), 1e-12)
@@ -474,7 +509,8 @@ def candidate_sites(
 ) -> gpd.GeoDataFrame:
     """The candidate set: existing centres, then any candidates file, then every area's point.
 
-    Returns a GeoDataFrame indexed by ``site_id`` with ``name``, ``existing`` and ``source``.
+    Returns a GeoDataFrame indexed by ``site_id`` with ``name``, ``existing``, ``neighbour``
+    (another authority's centre: always open, not the authority's to choose) and ``source``.
     """
     current = centre_table(centres)
     parts = [
@@ -482,6 +518,7 @@ def candidate_sites(
             {
                 "name": current["name"],
                 "existing": True,
+                "neighbour": current["neighbour"].to_numpy(bool),
                 "source": "existing",
                 "x": current["easting"],
                 "y": current["northing"],
@@ -496,6 +533,7 @@ def candidate_sites(
                 {
                     "name": names.astype(str).to_numpy(),
                     "existing": False,
+                    "neighbour": False,
                     "source": "candidates",
                     "x": candidates.geometry.x.to_numpy(),
                     "y": candidates.geometry.y.to_numpy(),
@@ -510,6 +548,7 @@ def candidate_sites(
             {
                 "name": [f"Site near {label}" for label in labels],
                 "existing": False,
+                "neighbour": False,
                 "source": "area point",
                 "x": xy[:, 0],
                 "y": xy[:, 1],
@@ -542,8 +581,16 @@ def optimise(
     min_deprived_share: float | None = None,
     load_bands: bool = False,
     weight: str = "need_weighted",
+    neighbours: gpd.GeoDataFrame | None = None,
 ) -> OptimisationResult:
     """Choose sites for an authority and compare the chosen network with the current one.
+
+    With ``neighbours`` (other authorities' areas near the boundary, as
+    :func:`planning.inputs.neighbours.neighbour_areas` gives) and other authorities' centres in
+    ``centres`` (flagged ``neighbour``), border families count as demand and use the nearest
+    centre whichever council runs it: other authorities' centres stay open and do not count
+    towards ``p`` or ``max_closures``; ``cover-all`` and ``min_deprived_share`` are about the
+    authority's own residents.
 
     The chosen network is returned as a centres frame (existing centres keep their ids, names
     and localities; new sites get ids ``NEW01``.. and join the locality of the nearest existing
@@ -558,24 +605,29 @@ def optimise(
         raise ValidationError(f"unknown weight '{weight}'; valid: {', '.join(WEIGHTS)}")
     require_same_crs(areas, centres)
     sites = candidate_sites(areas, centres, candidates=candidates)
-    xy = area_points(areas)
+    assessed = assessed_areas(areas, neighbours)
+    xy = area_points(assessed)
     site_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     cost = np.hypot(xy[:, 0, None] - site_xy[None, :, 0], xy[:, 1, None] - site_xy[None, :, 1])
-    need = need_measures(areas, standards)
-    existing = sites["existing"].to_numpy(bool)
+    need = assessed_need(areas, neighbours, standards)
+    fixed = sites["neighbour"].to_numpy(bool)
+    existing = sites["existing"].to_numpy(bool) & ~fixed
+    resident = np.arange(len(assessed)) < len(areas)
     model = LocationAllocation(
         objective,
         p=p,
-        service_metres=area_reach_standard(areas, standards),
+        service_metres=area_reach_standard(assessed, standards),
         lock=existing if lock_existing else None,
         existing=existing,
         max_closures=max_closures,
         min_deprived_share=min_deprived_share,
         load_band=(standards.load_min, standards.load_max) if load_bands else None,
+        fixed=fixed if fixed.any() else None,
+        must_cover=resident,
     ).solve(
         cost,
-        WEIGHTS[weight](areas, need),
-        under5=areas["under5"].to_numpy(float),
+        WEIGHTS[weight](assessed, need),
+        under5=assessed["under5"].to_numpy(float),
         deprived=need["most_deprived_30"].to_numpy(bool),
     )
     chosen_sites = sites.iloc[model.selected_]
@@ -591,11 +643,16 @@ def optimise(
             northing=site.geometry.y,
             name=f"Proposed: {site['name']}",
         )
-    engine = ScenarioEngine(areas, centres, standards=standards, area_candidates=False)
+    engine = ScenarioEngine(
+        areas, centres, standards=standards, area_candidates=False, neighbours=neighbours
+    )
     comparison = engine.compare(scenario)
+    # The council's network: other authorities' centres are not the authority's to list.
     table = comparison.after.centres
+    table = table[~table["neighbour"].astype(bool)]
+    loads = ["under5", "under5_residents", "under5_other_authorities", "load_status"]
     chosen = gpd.GeoDataFrame(
-        table.drop(columns=["easting", "northing", "under5", "load_status"]).assign(
+        table.drop(columns=["easting", "northing", *loads]).assign(
             source=np.where(table["source"] == "scenario", "optimised", table["source"])
         ),
         geometry=gpd.points_from_xy(table["easting"], table["northing"]),

@@ -59,13 +59,14 @@ from planning.analysis.sufficiency import (
     SufficiencyResult,
     _validate_centres,
     area_reach_standard,
+    assessed_areas,
+    assessed_need,
     authority_figures,
     build_result,
     count_matrix,
     group_sums,
     load_status,
     locality_table,
-    need_measures,
     reach_flags,
     shares_frame,
 )
@@ -384,6 +385,7 @@ CENTRE_FIELDS = (
     "services",
     "source",
     "in_authority",
+    "neighbour",
     "easting",
     "northing",
 )
@@ -410,6 +412,12 @@ def centre_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
         centres["in_authority"].astype("boolean").array
         if "in_authority" in centres
         else pd.array([pd.NA] * len(centres), dtype="boolean")
+    )
+    # Another authority's centre (the cross-boundary supply), never the council's to count.
+    table["neighbour"] = (
+        centres["neighbour"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "neighbour" in centres
+        else False
     )
     table["easting"] = centres.geometry.x.to_numpy()
     table["northing"] = centres.geometry.y.to_numpy()
@@ -580,6 +588,7 @@ def _open_site(
         "services": str(action.get("services", "") or ""),
         "source": "scenario",
         "in_authority": pd.NA,
+        "neighbour": False,
         "easting": x,
         "northing": y,
     }
@@ -608,7 +617,10 @@ def _original_order(table: pd.DataFrame, original: set[str]) -> list[str]:
 
 def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
     """A new site joins the locality of the nearest current centre (open or not in the scenario)
-    unless the scenario names one: localities are places, not buildings."""
+    unless the scenario names one: localities are places, not buildings. Only the council's own
+    centres have its localities (another authority's centre is "Served from ...")."""
+    if "neighbour" in table:
+        table = table[~table["neighbour"].astype(bool)]
     if len(table) == 0:
         return "New sites"
     gap = np.hypot(table["easting"].to_numpy(float) - x, table["northing"].to_numpy(float) - y)
@@ -634,16 +646,22 @@ class Evaluation:
     Attributes
     ----------
     figures : dict
-        Authority-wide figures, ``rag`` and ``reasons`` (as ``SufficiencyResult.authority``).
+        Authority-wide figures for its own residents, ``rag`` and ``reasons`` (as
+        ``SufficiencyResult.authority``).
     localities : DataFrame
         Per locality figures with ``rag`` and ``reasons``.
     centres : DataFrame
-        The centre table after the scenario, with ``under5`` (load) and ``load_status``.
+        The centre table after the scenario (the council's centres, and neighbouring
+        authorities' centres that serve its residents), with ``under5`` (the whole load),
+        ``under5_residents``, ``under5_other_authorities`` and ``load_status``.
     areas : DataFrame
-        Per area: ``centre_id``, ``distance_m``, ``within_reach``, ``within_short``,
-        ``within_walk``.
+        Per area of the authority: ``centre_id``, ``distance_m``, ``within_reach``,
+        ``within_short``, ``within_walk``.
     bands : DataFrame
         Under-5s and IDACI children within reach by national deprivation band.
+    catchment : DataFrame
+        ``centre_id`` and ``distance_m`` for every assessed area (the authority's, then its
+        neighbours'), for :meth:`to_result`.
     """
 
     scenario: Scenario
@@ -653,40 +671,46 @@ class Evaluation:
     centres: pd.DataFrame
     areas: pd.DataFrame
     bands: pd.DataFrame
+    catchment: pd.DataFrame
+    _table: pd.DataFrame = field(repr=False, compare=False)
     _engine: ScenarioEngine = field(repr=False, compare=False)
 
     def to_result(self) -> SufficiencyResult:
         """The full :class:`SufficiencyResult` (maps, tables, 2SFCA) for this scenario."""
         engine = self._engine
-        catchment = self.areas[["centre_id", "distance_m"]]
         return build_result(
             engine.areas,
             engine.need_for(self.standards),
-            catchment,
-            table_to_centres(self.centres[list(CENTRE_FIELDS)], engine.crs),
+            self.catchment,
+            table_to_centres(self._table[list(CENTRE_FIELDS)], engine.crs),
             self.standards,
+            neighbours=engine.neighbours,
         )
 
 
 class ScenarioEngine:
     """Evaluate many scenarios quickly for one authority.
 
-    On construction, the distances from every area's point to every current centre and every
-    candidate site (``candidates``, plus each area's own point when ``area_candidates``) are
-    computed once (EPSG:27700 metres). A scenario then costs an ``argmin`` over the open sites'
-    columns and a few array sums. New points (a postcode, a click) get a column on first use.
+    On construction, the distances from every assessed area's point (the authority's and its
+    ``neighbours``') to every current centre and every candidate site (``candidates``, plus
+    each of the authority's area points when ``area_candidates``) are computed once
+    (EPSG:27700 metres). A scenario then costs an ``argmin`` over the open sites' columns and a
+    few array sums. New points (a postcode, a click) get a column on first use.
 
     Parameters
     ----------
     areas : GeoDataFrame
         As for :func:`planning.analysis.sufficiency.assess_sufficiency`.
     centres : GeoDataFrame
-        The current network.
+        The current network (neighbouring authorities' centres flagged ``neighbour``).
     standards : Standards, optional
     candidates : GeoDataFrame, optional
         Extra candidate sites (points, EPSG:27700), e.g. schools or libraries.
     area_candidates : bool
-        Also precompute each area's point as a candidate site.
+        Also precompute each of the authority's area points as a candidate site.
+    neighbours : GeoDataFrame, optional
+        Other authorities' areas near the boundary, counted in centre loads only (as in
+        :func:`planning.analysis.sufficiency.assess_sufficiency`).
     """
 
     def __init__(
@@ -697,6 +721,7 @@ class ScenarioEngine:
         standards: Standards | None = None,
         candidates: gpd.GeoDataFrame | None = None,
         area_candidates: bool = True,
+        neighbours: gpd.GeoDataFrame | None = None,
     ) -> None:
         if standards is None:
             from planning.standards import load_standards
@@ -705,6 +730,9 @@ class ScenarioEngine:
         _validate_centres(centres)
         require_same_crs(areas, centres)
         self.areas = areas
+        self.neighbours = neighbours if neighbours is not None and len(neighbours) else None
+        self.assessed = assessed_areas(areas, self.neighbours)
+        self.residents = len(areas)
         self.crs = centres.crs
         self.standards = standards
         self.current = centre_table(centres)
@@ -713,13 +741,13 @@ class ScenarioEngine:
         self.current["in_authority"] = pd.array(
             self._inside(self.current["easting"], self.current["northing"]), dtype="boolean"
         )
-        self._need = {self._need_key(standards): need_measures(areas, standards)}
-        self.area_xy = area_points(areas)
+        self._need = {self._need_key(standards): assessed_need(areas, self.neighbours, standards)}
+        self.area_xy = area_points(self.assessed)
         site_xy = [self.current[["easting", "northing"]].to_numpy(float)]
         if candidates is not None and len(candidates):
             site_xy.append(np.column_stack([candidates.geometry.x, candidates.geometry.y]))
         if area_candidates:
-            site_xy.append(self.area_xy)
+            site_xy.append(self.area_xy[: self.residents])
         xy = np.vstack(site_xy)
         self._columns: dict[tuple[float, float], int] = {}
         for position, (x, y) in enumerate(xy):
@@ -728,8 +756,24 @@ class ScenarioEngine:
         self.distance = np.hypot(
             self.area_xy[:, 0, None] - xy[None, :, 0], self.area_xy[:, 1, None] - xy[None, :, 1]
         )
-        self._static = self._static_arrays(areas)
+        self._static = self._static_arrays(self.assessed)
         self.baseline = self.evaluate(Scenario())
+
+    @classmethod
+    def from_result(cls, result: SufficiencyResult, **options: Any) -> ScenarioEngine:
+        """An engine for a sufficiency result's network, with its neighbouring demand and supply.
+
+        ``options`` are passed on (``candidates``, ``area_candidates``); the standards are the
+        result's.
+        """
+        supply = result.supply if result.supply is not None else result.centres
+        return cls(
+            result.areas,
+            supply,
+            standards=result.standards,
+            neighbours=result.neighbour_areas,
+            **options,
+        )
 
     @staticmethod
     def _need_key(standards: Standards) -> tuple[Any, ...]:
@@ -740,9 +784,10 @@ class ScenarioEngine:
         )
 
     def need_for(self, standards: Standards) -> pd.DataFrame:
+        """Need measures of every assessed area under ``standards`` (cached)."""
         key = self._need_key(standards)
         if key not in self._need:
-            self._need[key] = need_measures(self.areas, standards)
+            self._need[key] = assessed_need(self.areas, self.neighbours, standards)
         return self._need[key]
 
     def _static_arrays(self, areas: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -789,7 +834,7 @@ class ScenarioEngine:
             self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
         )
         need = self.need_for(standards)
-        reach_m = area_reach_standard(self.areas, standards)
+        reach_m = area_reach_standard(self.assessed, standards)
         _, within_reach, within_short, within_walk = reach_flags(metres, reach_m, standards)
         s = self._static
         counts = count_matrix(
@@ -803,39 +848,68 @@ class ScenarioEngine:
             within_short=within_short,
             within_walk=within_walk,
         )
-        by_centre = group_sums(counts, nearest, len(table))
-        loads = pd.Series(by_centre[:, 0], index=table.index, name="under5")
-        names = table["name"]
+        n = self.residents
+        # Loads from every assessed area; every other figure from the authority's residents.
+        loads_all = np.bincount(nearest, weights=s["under5"], minlength=len(table))
+        by_resident = group_sums(counts[:n], nearest[:n], len(table))
+        neighbour = table["neighbour"].to_numpy(bool)
+        listed = ~neighbour | (by_resident[:, 12] > 0)
+        kept = np.flatnonzero(listed)
+        position = np.full(len(table), -1)
+        position[kept] = np.arange(len(kept))
+        shown = table.iloc[kept]
+        loads = pd.Series(loads_all[kept], index=shown.index, name="under5")
+        resident_loads = by_resident[kept, 0]
+        names = shown["name"]
+        resident_centre = position[nearest[:n]]
         localities = locality_table(
-            counts, nearest, table["locality"], loads, standards, centre_names=names
-        )
-        figures = authority_figures(
-            counts,
+            counts[:n],
+            resident_centre,
+            shown["locality"],
             loads,
             standards,
             centre_names=names,
-            areas_served=by_centre[:, 12],
-            in_authority=table["in_authority"],
+            resident_under5=resident_loads,
+            neighbour=neighbour[kept],
         )
-        centres_after = table.copy()
+        figures = authority_figures(
+            counts[:n],
+            loads,
+            standards,
+            centre_names=names,
+            areas_served=by_resident[kept, 12],
+            in_authority=shown["in_authority"],
+            resident_under5=resident_loads,
+        )
+        centres_after = shown.copy()
         centres_after["under5"] = loads
+        centres_after["under5_residents"] = resident_loads
+        centres_after["under5_other_authorities"] = loads.to_numpy() - resident_loads
         centres_after["load_status"] = load_status(loads.to_numpy(), standards)
-        areas = pd.DataFrame(
-            {
-                "centre_id": table.index.to_numpy()[nearest],
-                "distance_m": metres,
-                "within_reach": within_reach,
-                "within_short": within_short,
-                "within_walk": within_walk,
-            },
-            index=self.areas.index,
+        catchment = pd.DataFrame(
+            {"centre_id": table.index.to_numpy()[nearest], "distance_m": metres},
+            index=self.assessed.index,
+        )
+        areas = catchment.iloc[:n].assign(
+            within_reach=within_reach[:n],
+            within_short=within_short[:n],
+            within_walk=within_walk[:n],
         )
         bands = shares_frame(
-            group_sums(counts, s["band"], len(BAND_LABELS)),
+            group_sums(counts[:n], s["band"][:n], len(BAND_LABELS)),
             pd.Index(list(BAND_LABELS), name="deprivation_band"),
         )
         return Evaluation(
-            scenario, standards, figures, localities, centres_after, areas, bands, self
+            scenario,
+            standards,
+            figures,
+            localities,
+            centres_after,
+            areas,
+            bands,
+            catchment,
+            table,
+            self,
         )
 
     def compare(self, scenario: Scenario) -> Comparison:
@@ -950,7 +1024,7 @@ def compare(before: Evaluation, after: Evaluation) -> Comparison:
     )
     bands["change"] = bands["within_reach_after"] - bands["within_reach_before"]
     engine = before._engine
-    need = engine.need_for(before.standards)
+    need = engine.need_for(before.standards).iloc[: engine.residents]
     flip = before.areas["within_reach"] != after.areas["within_reach"]
     areas = engine.areas.loc[flip]
     areas_changed = pd.DataFrame(

@@ -47,15 +47,23 @@ class SufficiencyResult:
         One row per small area (input index and columns kept) with need, centre, distance and
         reach flags.
     centres : GeoDataFrame
-        One row per centre with its catchment's under-5s (its load) and load status.
+        One row per centre serving the authority (its own list, and other authorities' centres
+        that serve its residents): ``under5`` (the load: everyone nearest to it, from any
+        authority), ``under5_residents`` and ``under5_other_authorities`` (the split),
+        ``neighbour`` and the load status.
     localities, wards : DataFrame
-        Aggregates with shares within reach; localities also carry ``rag`` and ``reasons``.
+        Aggregates over the authority's own residents with shares within reach; localities
+        also carry ``rag`` and ``reasons``.
     authority : dict
-        Authority-wide figures, ``rag`` and ``reasons``.
+        Authority-wide figures for its own residents, ``rag`` and ``reasons``.
     standards : Standards
         The standards applied.
     notes : list of str
-        Caveats every output must carry (illustrative centres, estimated IDACI counts).
+        Caveats every output must carry (illustrative centres, estimated IDACI counts, the
+        cross-boundary model).
+    neighbour_areas : GeoDataFrame or None
+        The other authorities' small areas assessed alongside (their residents count towards
+        centre loads and the 2SFCA), with their centre and distance; not in any figure.
     """
 
     areas: gpd.GeoDataFrame
@@ -65,6 +73,8 @@ class SufficiencyResult:
     authority: dict[str, Any]
     standards: Standards
     notes: list[str] = field(default_factory=list)
+    neighbour_areas: gpd.GeoDataFrame | None = None
+    supply: gpd.GeoDataFrame | None = None
 
     def to_frame(self) -> gpd.GeoDataFrame:
         """The per-area table (the main result), aligned to the input areas."""
@@ -288,7 +298,9 @@ def verdict(
             f"{whole_share(s.all_amber)})"
         )
     found.append((rag, text))
-    centres = float(figures.get("centres", 0) or 0)
+    # Centres shared with another authority count by the share of their load that lives here
+    # (``centre_equivalents``), so no centre's capacity is counted twice.
+    centres = float(figures.get("centre_equivalents", figures.get("centres", 0)) or 0)
     if centres > 0:
         per_centre = float(figures["under5"]) / centres
         band = s.load_range_label
@@ -360,6 +372,30 @@ def _capacity(centres: gpd.GeoDataFrame) -> pd.Series | None:
     return capacity
 
 
+def resident_shares(
+    resident_load: np.ndarray, load: np.ndarray, neighbour: np.ndarray | None = None
+) -> np.ndarray:
+    """Each centre's share of its load that lives in the authority: ``r_c / L_c``.
+
+    ``r_c`` is the under-5s of the authority's own residents nearest to centre ``c``, ``L_c``
+    all under-5s nearest to it (residents of any authority). A centre that serves nobody counts
+    1 if it is one of the council's own centres and 0 if it is a neighbouring authority's
+    (``neighbour``). Summed over a group of centres this is the number of *centre
+    equivalents* the group gives the authority: a centre shared with a neighbour counts once in
+    England, split between the authorities in proportion to the families it serves.
+
+    Examples
+    --------
+    >>> resident_shares(np.array([500.0, 0.0, 0.0]), np.array([1000.0, 800.0, 0.0]))
+    array([0.5, 0. , 1. ])
+    """
+    resident_load = np.asarray(resident_load, dtype=float)
+    load = np.asarray(load, dtype=float)
+    idle = np.ones(len(load)) if neighbour is None else (~np.asarray(neighbour, bool)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(load > 0, resident_load / np.where(load > 0, load, 1.0), idle)
+
+
 def authority_figures(
     counts: np.ndarray,
     centre_under5: pd.Series,
@@ -368,42 +404,71 @@ def authority_figures(
     centre_names: pd.Series,
     areas_served: np.ndarray,
     in_authority: pd.Series | None = None,
+    resident_under5: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Authority-wide figures, verdict and reasons from the count matrix and centre loads.
 
-    ``centres`` counts the centres that serve at least one area (``areas_served > 0``);
-    ``under5_per_centre`` and ``centres_per_1000_under5`` (IFS's exposure measure) use it.
+    ``counts`` holds the authority's own residents only (one row per resident area);
+    ``centre_under5`` each centre's whole load (residents of any authority) and
+    ``resident_under5`` the part of it that lives in the authority (default: all of it).
+    ``centres`` counts the centres serving at least one resident area (``areas_served > 0``);
+    ``centre_equivalents`` = ``sum_c r_c / L_c`` over them (:func:`resident_shares`), and
+    ``under5_per_centre`` = residents' under-5s / centre equivalents, so a centre shared with a
+    neighbour is never counted twice. ``centres_per_1000_under5`` (IFS's exposure measure) uses
+    the equivalents too. ``under5_nearest_outside``: residents' under-5s whose nearest centre
+    is outside the authority.
     """
     total = shares_frame(counts.sum(axis=0, keepdims=True), pd.RangeIndex(1)).iloc[0]
     figures: dict[str, Any] = {k: _plain(v) for k, v in total.items()}
-    serving = centre_under5.index[np.asarray(areas_served) > 0]
+    load = centre_under5.to_numpy(float)
+    resident = load if resident_under5 is None else np.asarray(resident_under5, dtype=float)
+    served = np.asarray(areas_served) > 0
+    serving = centre_under5.index[served]
     figures["centres"] = len(serving)
     figures["centres_listed"] = len(centre_under5)
+    figures["centre_equivalents"] = float(resident_shares(resident[served], load[served]).sum())
     if in_authority is not None:
         # NA (not known) is neither inside nor outside: it is never counted as outside.
         flags = pd.Series(in_authority).astype("boolean").to_numpy(dtype=object, na_value=None)
         inside = np.array([flag is True for flag in flags], dtype=bool)
         outside = np.array([flag is False for flag in flags], dtype=bool)
         figures["centres_in_authority"] = int(inside.sum())
-        figures["centres_outside_serving"] = int(
-            (outside & centre_under5.index.isin(serving)).sum()
-        )
+        figures["centres_outside_serving"] = int((outside & served).sum())
+        figures["under5_nearest_outside"] = float(resident[outside].sum())
         if not (inside | outside).all():
             figures["centres_in_authority_unknown"] = int((~(inside | outside)).sum())
-    figures["under5_per_centre"] = figures["under5"] / max(figures["centres"], 1)
-    figures["centres_per_1000_under5"] = 1000 * figures["centres"] / max(figures["under5"], 1)
-    status = load_status(centre_under5.to_numpy(float), standards)
+    equivalents = figures["centre_equivalents"]
+    figures["under5_per_centre"] = figures["under5"] / equivalents if equivalents > 0 else np.nan
+    figures["centres_per_1000_under5"] = 1000 * equivalents / max(figures["under5"], 1)
+    status = load_status(load[served], standards)
     figures["centres_above_load_range"] = int((status == "above range").sum())
     figures["centres_below_load_range"] = int((status == "below range").sum())
     rag, why = verdict(
         figures,
         standards,
-        centre_loads=centre_under5.to_numpy(float),
-        centre_names=np.asarray(centre_names, dtype=object),
+        centre_loads=load[served],
+        centre_names=np.asarray(centre_names, dtype=object)[served],
     )
     figures["rag"] = rag
-    figures["reasons"] = why
+    figures["reasons"] = why + cross_boundary_reasons(figures, centre_under5, in_authority)
     return figures
+
+
+def cross_boundary_reasons(
+    figures: dict[str, Any], centre_under5: pd.Series, in_authority: pd.Series | None
+) -> list[str]:
+    """Plain sentences on how far the verdict rests on centres across the boundary (no colour:
+    they explain the rules above rather than add one)."""
+    outside = figures.get("under5_nearest_outside", 0.0) or 0.0
+    if in_authority is None or outside <= 0 or figures["under5"] <= 0:
+        return []
+    return [
+        f"Across the boundary: {count(outside)} of the authority's under-5s "
+        f"({whole_share(outside / figures['under5'])}) are nearest to a centre in another "
+        f"authority ({figures.get('centres_outside_serving', 0)} centre(s)); those centres' "
+        "loads include the families of both authorities, and they count here only in "
+        "proportion to the families they serve from this authority."
+    ]
 
 
 def locality_table(
@@ -414,19 +479,27 @@ def locality_table(
     standards: Standards,
     *,
     centre_names: pd.Series,
+    resident_under5: np.ndarray | None = None,
+    neighbour: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Figures, verdict and reasons for each locality (the localities of the centres listed).
 
-    Areas belong to the locality of the centre that serves them (``area_centre`` holds the
-    centre's position in ``centre_locality``); a locality's centres are the centres listed in it.
+    Areas (the authority's own residents, one row of ``counts`` each) belong to the locality of
+    the centre that serves them (``area_centre`` holds the centre's position in
+    ``centre_locality``); a locality's centres are the centres listed in it, counted as
+    centre equivalents (:func:`resident_shares`) for ``under5_per_centre``.
     """
     codes, labels = pd.factorize(centre_locality, sort=True)
     sums = group_sums(counts, codes[area_centre], len(labels))
     table = shares_frame(sums, pd.Index(labels, name="locality"))
-    table["centres"] = np.bincount(codes, minlength=len(labels))
-    table["under5_per_centre"] = table["under5"] / table["centres"].where(table["centres"] > 0)
-    rags, reasons = [], []
     loads = centre_under5.to_numpy(float)
+    resident = loads if resident_under5 is None else np.asarray(resident_under5, dtype=float)
+    shares = resident_shares(resident, loads, neighbour)
+    table["centres"] = np.bincount(codes, minlength=len(labels))
+    table["centre_equivalents"] = np.bincount(codes, weights=shares, minlength=len(labels))
+    equivalents = table["centre_equivalents"]
+    table["under5_per_centre"] = table["under5"] / equivalents.where(equivalents > 0)
+    rags, reasons = [], []
     names = np.asarray(centre_names, dtype=object)
     for position, row in enumerate(table.to_dict("records")):
         members = codes == position
@@ -443,19 +516,28 @@ def assess_sufficiency(
     centres: gpd.GeoDataFrame,
     *,
     standards: Standards | None = None,
+    neighbours: gpd.GeoDataFrame | None = None,
 ) -> SufficiencyResult:
     """Apply the sufficiency standards to an authority's areas and centres.
 
     Parameters
     ----------
     areas : GeoDataFrame
-        Small areas in EPSG:27700, indexed by area code, with ``under5``, ``children_0_15``,
-        ``idaci_children``, ``imd_decile``, ``imd_score`` (see :func:`planning.load_areas`).
+        The authority's small areas in EPSG:27700, indexed by area code, with ``under5``,
+        ``children_0_15``, ``idaci_children``, ``imd_decile``, ``imd_score`` (see
+        :func:`planning.load_areas`).
     centres : GeoDataFrame
         Centres in EPSG:27700, indexed by ``centre_id``, with ``name`` and optionally
-        ``locality``, ``kind``, ``capacity`` (see :func:`planning.inputs.centres.read_centres`).
+        ``locality``, ``kind``, ``capacity`` (see :func:`planning.inputs.centres.read_centres`);
+        centres of other authorities may be included, flagged ``neighbour`` (see
+        :func:`planning.inputs.neighbours.neighbour_centres`).
     standards : Standards, optional
         Defaults to the packaged ``standards.yaml``.
+    neighbours : GeoDataFrame, optional
+        Small areas of other authorities near the boundary
+        (:func:`planning.inputs.neighbours.neighbour_areas`). Their residents use the nearest
+        centre too, so they count towards centre loads and the 2SFCA; every figure, table and
+        verdict is for the authority's own residents (``areas``) only.
 
     Returns
     -------
@@ -468,9 +550,49 @@ def assess_sufficiency(
     require_non_empty(areas, "areas", "small area")
     require_projected(areas, "areas")
     _validate_centres(centres)
-    need = need_measures(areas, standards)
-    catchment = assign_catchments(areas, centres)
-    return build_result(areas, need, catchment, centres, standards)
+    assessed = assessed_areas(areas, neighbours)
+    need = assessed_need(areas, neighbours, standards)
+    catchment = assign_catchments(assessed, centres)
+    return build_result(areas, need, catchment, centres, standards, neighbours=neighbours)
+
+
+def assessed_need(
+    areas: pd.DataFrame, neighbours: pd.DataFrame | None, standards: Standards
+) -> pd.DataFrame:
+    """Need measures of the authority's areas, then of its neighbouring areas, each on its own.
+
+    The need index ranks areas within a set; the authority's ranking must not move because its
+    neighbours were assessed alongside, so each set is measured apart (the neighbours' counts,
+    such as under-5s in income-deprived families, do not depend on it).
+    """
+    own = need_measures(areas, standards)
+    if neighbours is None or len(neighbours) == 0:
+        return own
+    return pd.concat([own, need_measures(neighbours, standards)])
+
+
+def assessed_areas(
+    areas: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """The authority's areas followed by its neighbouring areas (demand that shares centres).
+
+    Raises
+    ------
+    ValidationError
+        If a neighbouring area is also one of the authority's, or the CRSs differ.
+    """
+    if neighbours is None or len(neighbours) == 0:
+        return areas
+    require_same_crs(areas, neighbours)
+    both = areas.index.intersection(neighbours.index)
+    if len(both):
+        raise ValidationError(
+            f"neighbours: {len(both)} area(s) are also the authority's own, e.g. {both[0]}; "
+            "neighbouring areas must be other authorities' (planning.inputs.neighbours."
+            "neighbour_areas gives them)"
+        )
+    combined = pd.concat([areas, neighbours.reindex(columns=areas.columns)])
+    return gpd.GeoDataFrame(combined, geometry=areas.geometry.name, crs=areas.crs)
 
 
 _AREA_RESULT_COLUMNS = (
@@ -485,28 +607,46 @@ _AREA_RESULT_COLUMNS = (
 )
 
 
+def _neighbour_flags(centres: pd.DataFrame) -> np.ndarray:
+    """Whether each centre is a neighbouring authority's (not on the council's own list)."""
+    if "neighbour" not in centres:
+        return np.zeros(len(centres), dtype=bool)
+    return centres["neighbour"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
 def build_result(
     areas: gpd.GeoDataFrame,
     need: pd.DataFrame,
     catchment: pd.DataFrame,
     centres: gpd.GeoDataFrame,
     standards: Standards,
+    *,
+    neighbours: gpd.GeoDataFrame | None = None,
 ) -> SufficiencyResult:
     """Assemble a :class:`SufficiencyResult` from need measures and a catchment assignment.
 
-    ``catchment`` has ``centre_id`` and ``distance_m`` per area (as from
+    ``catchment`` has ``centre_id`` and ``distance_m`` per assessed area (the authority's, then
+    its ``neighbours``, as :func:`assessed_areas` orders them; as from
     :func:`planning.analysis.catchments.assign_catchments`); the scenario engine passes its own.
+    Loads and the 2SFCA use every assessed area; the area, locality, ward and authority figures
+    only the authority's own. Neighbouring centres that serve none of its residents are left
+    out of the centre table.
     """
-    require_same_crs(areas, centres)
+    assessed = assessed_areas(areas, neighbours)
+    require_same_crs(assessed, centres)
+    resident = np.zeros(len(assessed), dtype=bool)
+    resident[: len(areas)] = True
     distance = catchment["distance_m"].to_numpy(float)
-    reach_m = area_reach_standard(areas, standards)
+    reach_m = area_reach_standard(assessed, standards)
     minutes, within_reach, within_short, within_walk = reach_flags(distance, reach_m, standards)
     localities = centre_localities(centres)
     names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
     # A result table passed back in as areas (e.g. a scenario on a previous result) keeps only
     # its inputs: every column computed here is computed afresh.
-    computed = [*need.columns, *catchment.columns, *_AREA_RESULT_COLUMNS]
-    area_table = areas.drop(columns=[c for c in computed if c in areas]).join(need).join(catchment)
+    computed = [*need.columns, *catchment.columns, *_AREA_RESULT_COLUMNS, "resident"]
+    area_table = (
+        assessed.drop(columns=[c for c in computed if c in assessed]).join(need).join(catchment)
+    )
     area_table["centre_name"] = area_table["centre_id"].map(names)
     area_table["locality"] = area_table["centre_id"].map(localities)
     area_table["walk_minutes"] = minutes
@@ -518,12 +658,20 @@ def build_result(
 
     area_centre = centres.index.get_indexer(catchment["centre_id"])
     by_centre = shares_frame(group_sums(counts, area_centre, len(centres)), centres.index)
-    centre_under5 = by_centre["under5"]
+    by_resident = shares_frame(
+        group_sums(counts[resident], area_centre[resident], len(centres)), centres.index
+    )
+    neighbour = _neighbour_flags(centres)
+    # The council's own centres always; another authority's only when it serves residents here.
+    listed = ~neighbour | (by_resident["areas"].to_numpy() > 0)
     centre_table = centres.copy()
     # Where a centre is is worked out here, by the one rule, whatever the input frame said.
     centre_table["in_authority"] = centres_in_authority(centres, areas)
+    centre_table["neighbour"] = neighbour
     centre_table["locality"] = localities
     centre_table["under5"] = by_centre["under5"]
+    centre_table["under5_residents"] = by_resident["under5"]
+    centre_table["under5_other_authorities"] = by_centre["under5"] - by_resident["under5"]
     centre_table["idaci_children"] = by_centre["idaci_children"]
     centre_table["under5_income_deprived"] = by_centre["under5_income_deprived"]
     centre_table["areas_served"] = by_centre["areas"].astype(int)
@@ -533,12 +681,13 @@ def build_result(
     capacity = _capacity(centres)
     if capacity is not None:
         # Each area's own reach standard (rural areas may have a looser one) is its catchment
-        # radius, as in the reach flags, the scenario engine and the optimiser.
+        # radius, as in the reach flags, the scenario engine and the optimiser. Neighbouring
+        # residents within reach count as demand on a centre's places too.
         origin, destination, metres = pairs_within(
-            area_points(areas), centre_points(centres), float(reach_m.max())
+            area_points(assessed), centre_points(centres), float(reach_m.max())
         )
         access, ratio = two_step_fca(
-            areas["under5"].to_numpy(dtype=float),
+            assessed["under5"].to_numpy(dtype=float),
             capacity.to_numpy(dtype=float),
             origin,
             destination,
@@ -551,29 +700,60 @@ def build_result(
             centre_table["under5"] > 0
         )
 
+    # From here on: the authority's own residents, and the centres listed for them.
+    kept = np.flatnonzero(listed)
+    position = np.full(len(centres), -1)
+    position[kept] = np.arange(len(kept))
+    resident_centre = position[area_centre[resident]]
+    centre_table = centre_table.iloc[kept]
+    resident_counts = counts[resident]
+    resident_table = area_table.iloc[: len(areas)]
+    loads = centre_table["under5"]
+    resident_loads = centre_table["under5_residents"].to_numpy(float)
     locality_frame = locality_table(
-        counts, area_centre, localities, centre_under5, standards, centre_names=names
-    )
-    wards = summarise(area_table, by="ward_name") if "ward_name" in area_table else pd.DataFrame()
-    figures = authority_figures(
-        counts,
-        centre_under5,
+        resident_counts,
+        resident_centre,
+        localities.iloc[kept],
+        loads,
         standards,
-        centre_names=names,
-        areas_served=by_centre["areas"].to_numpy(),
+        centre_names=names.iloc[kept],
+        resident_under5=resident_loads,
+        neighbour=neighbour[kept],
+    )
+    wards = (
+        summarise(resident_table, by="ward_name")
+        if "ward_name" in resident_table
+        else pd.DataFrame()
+    )
+    figures = authority_figures(
+        resident_counts,
+        loads,
+        standards,
+        centre_names=names.iloc[kept],
+        areas_served=by_resident["areas"].to_numpy()[kept],
         in_authority=centre_table["in_authority"],
+        resident_under5=resident_loads,
+    )
+    figures["neighbour_areas"] = int((~resident).sum())
+    figures["neighbour_under5_served"] = float(
+        centre_table.loc[~centre_table["neighbour"], "under5_other_authorities"].sum()
     )
     if "utla_code" in areas and areas["utla_code"].nunique() == 1:
         figures["authority_code"] = str(areas["utla_code"].iloc[0])
         figures["authority_name"] = str(areas["utla_name"].iloc[0])
+    neighbour_table = area_table.iloc[len(areas) :]
     return SufficiencyResult(
-        areas=gpd.GeoDataFrame(area_table, geometry=areas.geometry.name, crs=areas.crs),
+        areas=gpd.GeoDataFrame(resident_table, geometry=areas.geometry.name, crs=areas.crs),
         centres=gpd.GeoDataFrame(centre_table, geometry=centres.geometry.name, crs=centres.crs),
         localities=locality_frame,
         wards=wards,
         authority=figures,
         standards=standards,
-        notes=result_notes(area_table, centre_table),
+        notes=result_notes(resident_table, centre_table, neighbours=neighbour_table),
+        neighbour_areas=gpd.GeoDataFrame(
+            neighbour_table, geometry=areas.geometry.name, crs=areas.crs
+        ),
+        supply=centres,
     )
 
 
@@ -593,11 +773,37 @@ ILLUSTRATIVE_NOTE = (
 )
 
 
-def result_notes(areas: pd.DataFrame, centres: pd.DataFrame) -> list[str]:
+NEIGHBOUR_ILLUSTRATIVE_NOTE = (
+    "Other authorities' centres near the boundary are ILLUSTRATIVE sites from the illustrative "
+    "national network (planning/data/centres/README.md), not the neighbouring councils' real "
+    "centres; give their real list with --neighbour-centres FILE (a centres file or a DfE GIAS "
+    "extract) before relying on figures for border areas."
+)
+
+
+def result_notes(
+    areas: pd.DataFrame, centres: pd.DataFrame, *, neighbours: pd.DataFrame | None = None
+) -> list[str]:
     """Caveats that every output of this result must carry."""
     notes = []
-    if "source" in centres and (centres["source"].astype(str) == "illustrative").any():
+    illustrative = (
+        centres["source"].astype(str) == "illustrative"
+        if "source" in centres
+        else pd.Series(False, index=centres.index)
+    )
+    neighbour = _neighbour_flags(centres)
+    if (illustrative & ~neighbour).any():
         notes.append(ILLUSTRATIVE_NOTE)
+    if (illustrative & neighbour).any():
+        notes.append(NEIGHBOUR_ILLUSTRATIVE_NOTE)
+    if neighbours is not None and len(neighbours):
+        notes.append(
+            f"No authority is an island: {len(neighbours):,} small areas of other authorities "
+            f"near the boundary ({count(neighbours['under5'].sum())} under-5s) were assessed "
+            "alongside, because families use the nearest centre whichever council runs it "
+            "(Childcare Act 2006 s.5A(3)). They count towards centre loads and the places per "
+            "child; every figure, table and verdict here is for this authority's own residents."
+        )
     if "idaci_estimated" in areas and areas["idaci_estimated"].astype(bool).any():
         n = int(areas["idaci_estimated"].astype(bool).sum())
         notes.append(

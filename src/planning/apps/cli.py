@@ -49,12 +49,10 @@ def _authorities(args: argparse.Namespace) -> int:
 
 
 def _sufficiency(args: argparse.Namespace) -> int:
-    from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs
+    from planning.runs.sufficiency import write_sufficiency_outputs
 
     _check_out(args)
-    run = run_sufficiency(
-        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
-    )
+    run = _run(args)
     out = write_sufficiency_outputs(run, args.out, force=args.force)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
@@ -75,16 +73,12 @@ def _print_comparison(comparison: Any) -> None:
 
 def _scenario(args: argparse.Namespace) -> int:
     from planning.analysis.scenarios import ScenarioEngine, load_scenario
-    from planning.runs.sufficiency import run_sufficiency, write_comparison_outputs
+    from planning.runs.sufficiency import write_comparison_outputs
 
     _check_out(args, args.scenario)
     scenario = load_scenario(args.scenario)
-    run = run_sufficiency(
-        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
-    )
-    engine = ScenarioEngine(
-        run.result.areas, run.result.centres, standards=run.result.standards, area_candidates=False
-    )
+    run = _run(args)
+    engine = ScenarioEngine.from_result(run.result, area_candidates=False)
     comparison = engine.compare(scenario)
     from planning._files import file_sha256, input_label
 
@@ -107,16 +101,15 @@ def _scenario(args: argparse.Namespace) -> int:
 def _optimise(args: argparse.Namespace) -> int:
     from planning.analysis.allocation import optimise
     from planning.inputs.centres import read_centres
-    from planning.runs.sufficiency import run_sufficiency, write_comparison_outputs
+    from planning.runs.sufficiency import write_comparison_outputs
 
     _check_out(args, args.candidates)
-    run = run_sufficiency(
-        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
-    )
+    run = _run(args)
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
     result = optimise(
         run.result.areas,
-        run.result.centres,
+        run.result.supply,
+        neighbours=run.result.neighbour_areas,
         objective=args.objective,
         p=args.p,
         standards=run.result.standards,
@@ -141,7 +134,8 @@ def _optimise(args: argparse.Namespace) -> int:
             "sites_chosen": len(model.selected_),
             "objective_value": model.objective_value_,
             "covered_share": model.covered_share_,
-            "candidates": len(result.sites),
+            "candidates": int((~result.sites["neighbour"].astype(bool)).sum()),
+            "neighbour_centres_kept_open": int(result.sites["neighbour"].astype(bool).sum()),
             "solver": "HiGHS via PuLP",
             "solve_seconds": model.solve_seconds_,
         },
@@ -327,11 +321,8 @@ def _target(args: argparse.Namespace) -> int:
 
 def _synthetic_registrations(args: argparse.Namespace) -> int:
     from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
-    from planning.runs.sufficiency import run_sufficiency
 
-    run = run_sufficiency(
-        args.authority, centres=args.centres, standards=args.standards, layer=args.layer
-    )
+    run = _run(args)
     frame = synthetic_registrations(
         run.result.areas, seed=args.seed, as_of=args.as_of or dt.date.today()
     )
@@ -458,6 +449,37 @@ def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         )
 
 
+def _neighbour_options(p: argparse.ArgumentParser) -> None:
+    """Add the cross-boundary options: other authorities' centres, or none (an island)."""
+    p.add_argument(
+        "--neighbour-centres",
+        type=Path,
+        default=None,
+        help="other authorities' centres near the boundary: a centres file (CSV, GeoJSON, GPKG) "
+        "or a DfE GIAS extract, national or not (default: the illustrative national network)",
+    )
+    p.add_argument(
+        "--island",
+        action="store_true",
+        help="assess the authority as an island: no neighbouring areas or centres (for "
+        "comparison only; families near a boundary use the nearest centre, whoever runs it)",
+    )
+
+
+def _run(args: argparse.Namespace) -> Any:
+    """The sufficiency run the analysis commands start from (with neighbours unless --island)."""
+    from planning.runs.sufficiency import run_sufficiency
+
+    return run_sufficiency(
+        args.authority,
+        centres=args.centres,
+        standards=args.standards,
+        layer=getattr(args, "layer", None),
+        neighbour_centres=getattr(args, "neighbour_centres", None),
+        cross_boundary=not getattr(args, "island", False),
+    )
+
+
 def _add_authorities_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``planning authorities``."""
     p = sub.add_parser("authorities", help="list the authorities that can be loaded")
@@ -468,6 +490,7 @@ def _add_scenario_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     """Add ``planning scenario``."""
     p = sub.add_parser("scenario", help="compare a what-if scenario with the current network")
     _common_options(p)
+    _neighbour_options(p)
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
@@ -478,6 +501,7 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     """Add ``planning optimise``."""
     p = sub.add_parser("optimise", help="choose sites by location-allocation")
     _common_options(p)
+    _neighbour_options(p)
     p.add_argument("--p", type=_positive_int, default=None, help="number of sites")
     p.add_argument("--objective", choices=["coverage", "median", "cover-all"], default="coverage")
     p.add_argument(
@@ -515,6 +539,7 @@ def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentPar
     """Add ``planning sufficiency``."""
     p = sub.add_parser("sufficiency", help="assess sufficiency and write tables")
     _common_options(p)
+    _neighbour_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_sufficiency)

@@ -31,8 +31,7 @@ from planning._validate import Problems, require_columns
 from planning.analysis.need import BAND_LABELS, IDACI_CHILDREN_LABEL, income_deprived_note
 from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
-from planning.inputs.areas import load_areas, resolve_authority
-from planning.inputs.centres import read_centres
+from planning.inputs.areas import load_areas
 from planning.inputs.illustrative import resolve_centres
 from planning.outputs.maps import OfflineMap, difference_map
 from planning.runs.sufficiency import SufficiencyRun, run_sufficiency
@@ -236,10 +235,9 @@ def scenario_engine(
 
     ``centres=None`` means the authority's illustrative sites, as in :func:`assess`.
     """
-    code, _ = resolve_authority(authority)
-    areas = load_areas(code)
-    network = read_centres(resolve_centres(code, centres), areas=areas)
-    return ScenarioEngine(areas, network, standards=_standards(standards))
+    # The assessment's run, so that neighbouring demand and supply are in the engine too.
+    run = assess(authority, centres=centres, standards=_standards(standards))
+    return ScenarioEngine.from_result(run.result)
 
 
 def example_scenario(

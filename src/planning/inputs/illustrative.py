@@ -337,13 +337,30 @@ def illustrative_centres_path(authority: str) -> Path:
     return settings.DATA_DIR / "centres" / f"{slug(name, '_')}_illustrative.csv"
 
 
+def _national_sites(code: str) -> gpd.GeoDataFrame | None:
+    """The authority's rows of the illustrative national network (the same rule, already run
+    for all 153 authorities), with their own ids (``CC01``...), or None when not shipped."""
+    from planning.inputs.neighbours import national_network_path, read_national_network
+
+    if not national_network_path().is_file():
+        return None
+    network = read_national_network()
+    rows = network[network["authority_code"] == code]
+    if rows.empty:
+        return None
+    rows = rows.drop(columns=["authority_code", "authority_name", "location_from"])
+    rows.index = pd.Index([i.split("-", 1)[1] for i in rows.index], name="centre_id")
+    return rows
+
+
 def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = None) -> Path:
     """The centres file to use for an authority: ``centres`` if given, else illustrative sites.
 
     With ``centres=None``: the shipped ``data/centres/<name>_illustrative.csv`` when there is
-    one (Derby, Thurrock); otherwise illustrative sites are made now with
-    :func:`illustrative_centres` and written to a CSV in the temporary folder (deterministic,
-    so the same file each time). This is what the planner notebooks mean by ``centres = None``.
+    one (Derby, Thurrock); otherwise the authority's sites in the illustrative national network
+    (``data/centres/england_illustrative.csv``, made by :func:`illustrative_centres` for every
+    authority, so the same sites its neighbours see), written to a CSV in the temporary folder
+    (deterministic, so the same file each time). This is what the planner notebooks mean by ``centres = None``.
 
     Raises
     ------
@@ -370,8 +387,10 @@ def resolve_centres(authority: str, centres: str | os.PathLike[str] | None = Non
     folder = Path(tempfile.gettempdir()) / "planning-illustrative"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{code}_{slug(name, '_')}_illustrative.csv"
-    logger.info("no centres file shipped for %s: placing illustrative sites in %s", name, target)
-    sites = illustrative_centres(load_areas(code))
+    logger.info("no centres file shipped for %s: illustrative sites written to %s", name, target)
+    sites = _national_sites(code)
+    if sites is None:
+        sites = illustrative_centres(load_areas(code))
     # Write beside the target and rename, so concurrent runs never read half a file.
     handle, staging = tempfile.mkstemp(suffix=".csv", dir=folder)
     os.close(handle)

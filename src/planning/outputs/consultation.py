@@ -34,12 +34,8 @@ def compare_run(run: SufficiencyRun, scenario: str | Path | Scenario) -> Compari
     """Evaluate a scenario (file or object) against a sufficiency run's current network."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    engine = ScenarioEngine(
-        run.result.areas,
-        run.result.centres,
-        standards=run.result.standards,
-        area_candidates=False,
-    )
+    # The run's neighbouring demand and supply too, so before and after match the run.
+    engine = ScenarioEngine.from_result(run.result, area_candidates=False)
     return engine.compare(scenario)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from planning import settings
@@ -21,6 +23,7 @@ from planning.inputs.areas import (
     ATTRIBUTION,
     DATA_VINTAGES,
     VINTAGE_FILES,
+    authority_boundary,
     load_areas,
     resolve_authority,
 )
@@ -44,8 +47,16 @@ def run_sufficiency(
     centres: str | Path | None = None,
     standards: str | Path | Standards | None = None,
     layer: str | None = None,
+    neighbour_centres: str | Path | None = None,
+    cross_boundary: bool = True,
 ) -> SufficiencyRun:
     """Load an authority's data, its centres and standards, and assess sufficiency.
+
+    No authority is assessed as an island (:mod:`planning.inputs.neighbours`): the small areas
+    of other authorities within the buffer of its boundary (the largest reach standard plus
+    5 km) and the centres of other authorities near it are assessed alongside, so that border
+    families use their nearest centre whichever council runs it and shared centres carry both
+    authorities' families. Every figure is for the authority's own residents.
 
     Parameters
     ----------
@@ -55,15 +66,24 @@ def run_sufficiency(
         Centres file (CSV, GeoJSON or GeoPackage); default: the authority's illustrative sites
         (shipped for Derby and Thurrock, otherwise placed by
         :func:`planning.inputs.illustrative.illustrative_centres`), flagged as illustrative in every
-        output.
+        output. It may list centres outside the authority too.
     standards : path or Standards, optional
         Standards YAML; default: the packaged ``standards.yaml``.
     layer : str, optional
         The layer of a GeoPackage centres file that holds the centres (``--layer``).
+    neighbour_centres : path, optional
+        Other authorities' centres (``--neighbour-centres``): any centres format, or a GIAS
+        extract (national or not); the centres near the boundary are taken. Default: the
+        illustrative national network.
+    cross_boundary : bool
+        ``False`` assesses the authority as an island (its own areas and centres file only),
+        for comparison with the cross-boundary model.
     """
     code, name = resolve_authority(authority)
     areas = load_areas(code)
     from planning.inputs.illustrative import resolve_centres
+    from planning.inputs.neighbours import buffer_metres, neighbour_areas, neighbour_sites
+    from planning.inputs.neighbours import neighbour_centres as find_neighbour_centres
 
     centres_path = resolve_centres(code, centres)
     if isinstance(standards, Standards):
@@ -72,7 +92,26 @@ def run_sufficiency(
         applied = load_standards(standards)
         standards_file = Path(standards) if standards is not None else None
     centre_frame = read_centres(centres_path, areas=areas, layer=layer)
-    result = assess_sufficiency(areas, centre_frame, standards=applied)
+    neighbours = None
+    supply = centre_frame
+    if cross_boundary:
+        buffer_m = buffer_metres(applied)
+        boundary = authority_boundary(areas)
+        neighbours = neighbour_areas(areas, buffer_m, boundary=boundary)
+        sites = neighbour_sites(neighbour_centres)
+        others, supply_notes = find_neighbour_centres(
+            areas,
+            centre_frame,
+            standards=applied,
+            source=neighbour_centres,
+            boundary=boundary,
+            sites=sites,
+        )
+        supply = _with_neighbours(centre_frame, others)
+        neighbours = complete_catchments(areas, neighbours, supply, sites)
+    result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
+    if cross_boundary:
+        result.notes.extend(supply_notes)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
     inputs: dict[str, Any] = {
         "centres_file": input_label(centres_path),
@@ -82,7 +121,77 @@ def run_sufficiency(
         "data_file": data_file.name,
         "data_sha256": file_sha256(data_file),
     }
+    if cross_boundary:
+        from planning.inputs.neighbours import national_network_path
+
+        supply_file = (
+            Path(neighbour_centres) if neighbour_centres is not None else national_network_path()
+        )
+        inputs |= {
+            "neighbour_centres_file": input_label(supply_file)
+            if neighbour_centres is not None
+            else f"illustrative national network ({supply_file.name})",
+            "neighbour_centres_sha256": file_sha256(supply_file),
+            "neighbour_buffer_m": buffer_metres(applied),
+            "neighbour_areas": len(neighbours) if neighbours is not None else 0,
+        }
+    else:
+        inputs["cross_boundary"] = "off: the authority was assessed as an island"
     return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+
+
+def complete_catchments(
+    areas: gpd.GeoDataFrame,
+    neighbours: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
+    """The neighbouring areas, plus any area beyond the buffer nearest to a centre the
+    authority's residents use, so that every such centre's load is complete.
+
+    Where centres are sparse a catchment runs past the buffer (reach + 5 km). Every English
+    small area not yet assessed is assigned, by the one nearest-centre rule, to the supply and
+    every other site of the neighbours' list (``sites``, so that an area whose own nearest
+    centre lies far off is not pulled towards the supply); those nearest to a centre that serves
+    the authority's residents join the assessment. ``benchmarks/bench_neighbours.py`` measures
+    the effect: with the illustrative national network every load is then exact.
+    """
+    from planning.analysis.distance import area_points, centre_points, nearest
+    from planning.inputs.neighbours import areas_by_code, national_points
+
+    supply_xy = centre_points(supply)
+    serving = np.unique(nearest(area_points(areas), supply_xy)[0])
+    site_xy = centre_points(sites, source="neighbour centres")
+    # The supply first, so that a site listed in both keeps the supply's position.
+    all_xy = np.vstack([supply_xy, site_xy])
+    points = national_points()
+    known = points.index.isin(areas.index) | points.index.isin(neighbours.index)
+    rest = points[~known]
+    index, _ = nearest(rest[["point_easting", "point_northing"]].to_numpy(float), all_xy)
+    extra = rest.index[np.isin(index, serving)]
+    if len(extra) == 0:
+        return neighbours
+    more = areas_by_code(extra)
+    combined = pd.concat([neighbours, more.reindex(columns=neighbours.columns)])
+    return gpd.GeoDataFrame(combined, geometry=neighbours.geometry.name, crs=neighbours.crs)
+
+
+def _with_neighbours(own: gpd.GeoDataFrame, others: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The council's centres followed by other authorities' (flagged ``neighbour``)."""
+    own = own.assign(neighbour=False)
+    if len(others) == 0:
+        return own
+    columns = list(dict.fromkeys([*own.columns.drop(own.geometry.name), "authority_name"]))
+    combined = pd.concat(
+        [
+            own,
+            others.reindex(columns=[*columns, others.geometry.name]).set_geometry(
+                others.geometry.name
+            ),
+        ]
+    )
+    combined["neighbour"] = combined["neighbour"].astype(bool)
+    return gpd.GeoDataFrame(combined, geometry=own.geometry.name, crs=own.crs)
 
 
 def summary(run: SufficiencyRun) -> dict[str, Any]:
@@ -184,6 +293,19 @@ def comparison_summary(comparison: Any) -> dict[str, Any]:
     }
 
 
+#: Centre fields written to ``scenario_centres.csv`` (read back with ``--centres``).
+_COUNCIL_FIELDS = (
+    "name",
+    "locality",
+    "kind",
+    "capacity",
+    "services",
+    "source",
+    "easting",
+    "northing",
+)
+
+
 def write_comparison_outputs(
     comparison: Any,
     out: str | Path,
@@ -199,7 +321,7 @@ def write_comparison_outputs(
     ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
     ``summary.json``.
     """
-    from planning.analysis.scenarios import CENTRE_FIELDS, table_to_centres
+    from planning.analysis.scenarios import table_to_centres
     from planning.inputs.centres import write_centres
 
     out = Path(out)
@@ -210,7 +332,9 @@ def write_comparison_outputs(
         write_csv(comparison.areas_changed, staging / "areas_changed.csv", index_label="area_code")
         write_csv(comparison.loads, staging / "loads.csv", index_label="centre_id")
         write_csv(_flat(comparison.localities), staging / "localities.csv", index_label="locality")
-        after = comparison.after.centres[[c for c in CENTRE_FIELDS if c != "in_authority"]]
+        after = comparison.after.centres
+        # The council's own network, readable with --centres: neighbours' centres are not its.
+        after = after.loc[~after["neighbour"].astype(bool), [*_COUNCIL_FIELDS]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
         write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
     return out.resolve()
