@@ -322,3 +322,38 @@ def test_short_distance_is_worded_from_the_standards():
     )
     assert "Within 1.5 km" in tables and "1 mile" not in tables
     assert headlines(council)["share_within_short"][0] == "Share within 1.5 km"
+
+
+def test_map_legends_and_title_do_not_cover_the_city(derby_report, offline_browser):
+    """In a real browser at A4 width, no box on the report map (title, legends) overlaps the
+    drawn areas, catchments or reach rings; the illustrative notice is outside the map."""
+    _, path = derby_report
+    page, errors, blocked = offline_browser(path)
+    try:
+        page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+        page.reload(wait_until="load")
+        page.wait_for_timeout(500)
+        frame = next(f for f in page.frames if f.query_selector(".leaflet-overlay-pane"))
+        boxes, data = frame.evaluate(
+            """() => {
+              const rect = (e) => { const r = e.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom]; };
+              const shapes = [...document.querySelectorAll('.leaflet-overlay-pane path')]
+                .map(rect).filter(r => r[2] > r[0]);
+              const all = [Math.min(...shapes.map(r => r[0])), Math.min(...shapes.map(r => r[1])),
+                           Math.max(...shapes.map(r => r[2])), Math.max(...shapes.map(r => r[3]))];
+              return [[...document.querySelectorAll('.planning-box')].map(
+                e => [e.textContent.slice(0, 40), rect(e)]), all];
+            }"""
+        )
+        assert boxes, "no title or legend on the map"
+        left, top, right, bottom = data
+        assert right > left and bottom > top
+        for text, (x0, y0, x1, y1) in boxes:
+            overlap = min(x1, right) > max(x0, left) and min(y1, bottom) > max(y0, top)
+            assert not overlap, f"'{text}' covers the mapped areas"
+        assert not any("ILLUSTRATIVE" in text for text, _ in boxes)
+        # (tile requests are refused: the test runs offline; the map draws without them)
+        assert not [e for e in errors if e.startswith("uncaught")]
+    finally:
+        page.close()
