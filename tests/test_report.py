@@ -328,7 +328,7 @@ def test_map_legends_and_title_do_not_cover_the_city(derby_report, offline_brows
     """In a real browser at A4 width, no box on the report map (title, legends) overlaps the
     drawn areas, catchments or reach rings; the illustrative notice is outside the map."""
     _, path = derby_report
-    page, errors, blocked = offline_browser(path)
+    page, errors, _blocked = offline_browser(path)
     try:
         page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
         page.reload(wait_until="load")
