@@ -357,3 +357,24 @@ def test_map_legends_and_title_do_not_cover_the_city(derby_report, offline_brows
         assert not [e for e in errors if e.startswith("uncaught")]
     finally:
         page.close()
+
+
+def test_nothing_scrolls_when_printed(derby_report, offline_browser):
+    """With print media at A4 width, no output keeps a scroll box (a printed scrollbar hides
+    columns): every element that would overflow shows all of its content instead."""
+    _, path = derby_report
+    page, _errors, _blocked = offline_browser(path)
+    try:
+        page.set_viewport_size({"width": 718, "height": 1000})  # A4 less the print margins
+        page.emulate_media(media="print")
+        scrolling = page.evaluate(
+            """() => [...document.querySelectorAll('body *')].filter(e => {
+                 const s = getComputedStyle(e);
+                 const scrolls = (v) => v === 'auto' || v === 'scroll';
+                 return (scrolls(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+                     || (scrolls(s.overflowY) && e.scrollHeight > e.clientHeight + 1);
+               }).map(e => e.tagName + '.' + e.className)"""
+        )
+        assert scrolling == []
+    finally:
+        page.close()

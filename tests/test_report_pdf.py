@@ -102,3 +102,29 @@ def test_first_page_screenshot_is_saved_for_review(derby_pdf):
     derby_pdf[0].render(scale=SCALE).to_pil().save(shot)
     assert shot.stat().st_size > 10_000
     assert not (REPO / "reports" / "report-first-page.png").exists()
+
+
+#: The report's section headings (h2), as printed.
+SECTIONS = (
+    "What changed since the last report",
+    "Headline figures",
+    "Verdict and reasons",
+    "Map: need, centres, catchments and reach",
+    "Access by deprivation",
+    "Localities",
+    "Centres",
+    "Wards",
+    "Targeting and outreach: Derby",
+    "Standards applied",
+    "Data and sources",
+)
+
+
+def test_no_heading_is_stranded_at_a_page_foot(derby_pdf):
+    printed = []
+    for number, page in enumerate(derby_pdf, start=1):
+        lines = [" ".join(line.split()) for line in _text(page).splitlines()]
+        lines = [line for line in lines if line]
+        printed += lines
+        assert lines[-1] not in SECTIONS, f"'{lines[-1]}' ends page {number}"
+    assert set(SECTIONS) <= set(printed)
