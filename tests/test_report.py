@@ -378,3 +378,30 @@ def test_nothing_scrolls_when_printed(derby_report, offline_browser):
         assert scrolling == []
     finally:
         page.close()
+
+
+def test_inputs_from_outside_the_project_are_named_by_file_name_only(tmp_path):
+    """A council's own file kept elsewhere (here a temporary folder) is named by its file name
+    in the report's inputs and standards table; its hash still identifies it."""
+    import dataclasses
+
+    from planning.outputs import report
+    from planning.standards import Standards
+
+    own = tmp_path / "council" / "standards.yaml"
+    run = dataclasses.replace(
+        _strip_run(Standards()),
+        inputs={
+            "centres_file": str(tmp_path / "centres.csv"),
+            "centres_sha256": "a" * 64,
+            "standards_file": str(own),
+            "standards_sha256": "b" * 64,
+            "data_file": "lsoa21_england.parquet",
+            "data_sha256": "c" * 64,
+        },
+    )
+    text = _text(report.sources_block(run)) + _text(report.standards_table(run))
+    assert str(tmp_path) not in text and "/tmp" not in text
+    assert re.search(r"Standards: standards\.yaml\s*, SHA-256 b{64}", text)
+    assert re.search(r"Centres: centres\.csv\s*,", text)
+    assert "Standards file standards.yaml" in text
