@@ -36,8 +36,8 @@ def test_report_has_figures_verdict_and_no_code(derby_report):
     _, path = derby_report
     page = path.read_text()
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
-    assert "Children's centre sufficiency: Derby (E06000015)" in text
-    assert "24 November 2026" in text
+    assert "Children's centre sufficiency: Derby, 24 November 2026" in text
+    assert "Derby (E06000015)" in text
     assert "15,795" in text  # under-5s
     assert "ILLUSTRATIVE" in text and "--centres FILE" in text
     assert re.search(r"(Red|Amber|Green): \d+", text)
@@ -76,7 +76,9 @@ def test_failed_run_publishes_nothing(tmp_path):
 def test_scenario_mode_adds_the_consultation_evidence(tmp_path):
     scenario = tmp_path / "close.yaml"
     scenario.write_text("name: Close Spondon\nactions:\n  - close: CC03\n")
-    path = run_report("Derby", scenario=scenario, out_root=tmp_path / "r", date=dt.date(2026, 11, 24))
+    path = run_report(
+        "Derby", scenario=scenario, out_root=tmp_path / "r", date=dt.date(2026, 11, 24)
+    )
     page = path.read_text()
     assert_offline(page)
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
@@ -90,7 +92,140 @@ def test_default_report_has_targeting_but_no_consultation_section(derby_report):
     text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
     assert "Consultation evidence" not in text
     assert "Targeting and outreach: Derby" in text
-    assert re.search(r"\d+% of under-5s in income-deprived families \([\d,]+ of [\d,]+\) live outside", text)
+    assert re.search(
+        r"\d+% of under-5s in income-deprived families \([\d,]+ of [\d,]+\) live outside", text
+    )
+
+
+# ------------------------------------------------- issue 13: the report to publication standard
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees: no style, script or map page (an escaped iframe document)."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"<iframe\b.*?</iframe>", " ", page, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_html_title_is_the_report_title(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    head = page.split("</head>")[0]
+    titles = re.findall(r"<title>(.*?)</title>", head, flags=re.S)
+    assert [html.unescape(t) for t in titles] == [
+        "Children's centre sufficiency: Derby, 24 November 2026"
+    ]
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page, flags=re.S)[1]
+    assert html.unescape(h1) == "Children's centre sufficiency: Derby, 24 November 2026"
+
+
+def test_inputs_name_files_without_folders_and_hash_the_standards(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    sources = html.unescape(page[page.index('<div class="sources">') :].split("</div>")[0])
+    inputs = sources[sources.index("Inputs") :]
+    assert "/tmp" not in inputs and str(path.parent) not in inputs
+    assert not re.search(r"(^|[\s>])/(home|usr|tmp|work|var)/", inputs)
+    assert "None" not in inputs
+    standards = re.search(
+        r"Standards: <code>([^<]+)</code>, SHA-256 <code[^>]*>([0-9a-f]+)<", inputs
+    )
+    assert standards, inputs
+    assert standards[1] == "planning/standards.yaml"
+    from planning import settings
+    from planning._files import file_sha256
+
+    assert re.fullmatch(r"[0-9a-f]{64}", standards[2])
+    assert standards[2] == file_sha256(settings.package_path("standards.yaml"))
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    assert manifest["inputs"]["standards"]["sha256"] == standards[2]
+
+
+def test_visible_text_has_no_code_names(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    text = _visible(page)
+    for code in (
+        "per_under5",
+        "proportionate_universalism",
+        "under5_income_deprived",
+        "need_index",
+        "imd_score",
+        "NaturalBreaks",
+        "rank normalised",
+        "1.60934",
+    ):
+        assert code not in text, code
+    assert not re.search(r"(?<![\w-])(equal|idaci)(?![\w-])", text.replace("IDACI", ""))
+    assert "Within 1 mile" in text
+    # the map's legend (inside the map's own page) names its classes in words too
+    assert "NaturalBreaks" not in html.unescape(page)
+    assert "classes split at natural breaks" in html.unescape(page)
+
+
+def test_plain_report_has_no_scenario_text_and_one_targeting_heading(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    text = _visible(page)
+    assert "scenario" not in text.lower()
+    headings = re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", page, flags=re.S)
+    targeting = [h for h in headings if "Targeting and outreach" in html.unescape(h)]
+    assert len(targeting) == 1
+
+
+def test_report_has_the_two_charts_with_alternative_text(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    for chart, title in (
+        ("chart-reach-by-deprivation", "Under-5s within 2.5 km of a centre, by deprivation decile"),
+        ("chart-centre-loads", "Under-5s per centre against the standard of 600-1,200"),
+    ):
+        figure = page[page.index(f'<figure class="chart" id="{chart}">') :].split("</figure>")[0]
+        svg = re.search(r"<svg[^>]*>", figure)[0]
+        assert 'role="img"' in svg
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in figure
+        assert html.unescape(re.search(r"<title[^>]*>(.*?)</title>", figure)[1]) == title
+        assert "<figcaption>" in figure and "<rect" in figure
+    loads = page[page.index('id="chart-centre-loads"') :].split("</figure>")[0]
+    assert "standard 600-1,200 under-5s per centre" in html.unescape(loads)
+
+
+def test_tables_have_one_header_row_left_names_and_coloured_verdicts(derby_report):
+    _, path = derby_report
+    page = path.read_text()
+    tables = re.findall(r'<table class="planning[^"]*">.*?</table>', page, flags=re.S)
+    assert tables
+    for table in tables:
+        assert table.count("<thead") <= 1
+        head = re.search(r"<thead>(.*?)</thead>", table, flags=re.S)
+        if head:
+            assert head[1].count("<tr") == 1
+            assert not re.search(r"<th[^>]*>\s*</th>", head[1]), "an empty header cell"
+    localities = next(t for t in tables if ">Locality<" in t)
+    east = re.search(r"<th ([^>]*)>East</th>", localities)
+    assert east and 'scope="row"' in east[1] and 'class="text"' in east[1]
+    verdicts = re.findall(r'<td class="text rag-cell rag-(Red|Amber|Green)">(\w+)</td>', localities)
+    assert verdicts and all(css == word for css, word in verdicts)
+    css = page.split("</style>")[0]
+    assert "thead { display: table-header-group; }" in css
+    assert "@page { size: A4;" in css and "break-after: avoid" in css
+
+
+def test_report_blocks_in_words():
+    from planning.outputs import report
+    from planning.standards import Standards
+
+    run = _strip_run(Standards())
+    standards = _text(report.standards_table(run))
+    assert (
+        "estimated under-5s in income-deprived families (weight 0.5), Index of Multiple "
+        "Deprivation score (weight 0.3), children under 5 (weight 0.2); each put on one scale by "
+        "percentile rank" in standards
+    )
+    assert "under5_income_deprived" not in standards and "rank normalised" not in standards
+    assert report.report_title("Derby", dt.date(2026, 11, 29)) == (
+        "Children's centre sufficiency: Derby, 29 November 2026"
+    )
 
 
 # ------------------------------------------------- issue 11 §6: labels from the standards in force
@@ -111,7 +246,9 @@ def _strip_run(standards):
     from planning.analysis.sufficiency import assess_sufficiency
     from planning.runs.sufficiency import SufficiencyRun
 
-    town = toy_town(rows=1, columns=5, under5=[100, 200, 300, 400, 500], imd_decile=[1, 2, 5, 8, 10])
+    town = toy_town(
+        rows=1, columns=5, under5=[100, 200, 300, 400, 500], imd_decile=[1, 2, 5, 8, 10]
+    )
     centres = make_centres({"A": (430_500.0, 335_500.0)}, locality=["West"])
     result = assess_sufficiency(town, centres, standards=standards)
     return SufficiencyRun(result, "T00000001", "Toy Town", {})
@@ -185,3 +322,86 @@ def test_short_distance_is_worded_from_the_standards():
     )
     assert "Within 1.5 km" in tables and "1 mile" not in tables
     assert headlines(council)["share_within_short"][0] == "Share within 1.5 km"
+
+
+def test_map_legends_and_title_do_not_cover_the_city(derby_report, offline_browser):
+    """In a real browser at A4 width, no box on the report map (title, legends) overlaps the
+    drawn areas, catchments or reach rings; the illustrative notice is outside the map."""
+    _, path = derby_report
+    page, errors, _blocked = offline_browser(path)
+    try:
+        page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+        page.reload(wait_until="load")
+        page.wait_for_timeout(500)
+        frame = next(f for f in page.frames if f.query_selector(".leaflet-overlay-pane"))
+        boxes, data = frame.evaluate(
+            """() => {
+              const rect = (e) => { const r = e.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom]; };
+              const shapes = [...document.querySelectorAll('.leaflet-overlay-pane path')]
+                .map(rect).filter(r => r[2] > r[0]);
+              const all = [Math.min(...shapes.map(r => r[0])), Math.min(...shapes.map(r => r[1])),
+                           Math.max(...shapes.map(r => r[2])), Math.max(...shapes.map(r => r[3]))];
+              return [[...document.querySelectorAll('.planning-box')].map(
+                e => [e.textContent.slice(0, 40), rect(e)]), all];
+            }"""
+        )
+        assert boxes, "no title or legend on the map"
+        left, top, right, bottom = data
+        assert right > left and bottom > top
+        for text, (x0, y0, x1, y1) in boxes:
+            overlap = min(x1, right) > max(x0, left) and min(y1, bottom) > max(y0, top)
+            assert not overlap, f"'{text}' covers the mapped areas"
+        assert not any("ILLUSTRATIVE" in text for text, _ in boxes)
+        # (tile requests are refused: the test runs offline; the map draws without them)
+        assert not [e for e in errors if e.startswith("uncaught")]
+    finally:
+        page.close()
+
+
+def test_nothing_scrolls_when_printed(derby_report, offline_browser):
+    """With print media at A4 width, no output keeps a scroll box (a printed scrollbar hides
+    columns): every element that would overflow shows all of its content instead."""
+    _, path = derby_report
+    page, _errors, _blocked = offline_browser(path)
+    try:
+        page.set_viewport_size({"width": 718, "height": 1000})  # A4 less the print margins
+        page.emulate_media(media="print")
+        scrolling = page.evaluate(
+            """() => [...document.querySelectorAll('body *')].filter(e => {
+                 const s = getComputedStyle(e);
+                 const scrolls = (v) => v === 'auto' || v === 'scroll';
+                 return (scrolls(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+                     || (scrolls(s.overflowY) && e.scrollHeight > e.clientHeight + 1);
+               }).map(e => e.tagName + '.' + e.className)"""
+        )
+        assert scrolling == []
+    finally:
+        page.close()
+
+
+def test_inputs_from_outside_the_project_are_named_by_file_name_only(tmp_path):
+    """A council's own file kept elsewhere (here a temporary folder) is named by its file name
+    in the report's inputs and standards table; its hash still identifies it."""
+    import dataclasses
+
+    from planning.outputs import report
+    from planning.standards import Standards
+
+    own = tmp_path / "council" / "standards.yaml"
+    run = dataclasses.replace(
+        _strip_run(Standards()),
+        inputs={
+            "centres_file": str(tmp_path / "centres.csv"),
+            "centres_sha256": "a" * 64,
+            "standards_file": str(own),
+            "standards_sha256": "b" * 64,
+            "data_file": "lsoa21_england.parquet",
+            "data_sha256": "c" * 64,
+        },
+    )
+    text = _text(report.sources_block(run)) + _text(report.standards_table(run))
+    assert str(tmp_path) not in text and "/tmp" not in text
+    assert re.search(r"Standards: standards\.yaml\s*, SHA-256 b{64}", text)
+    assert re.search(r"Centres: centres\.csv\s*,", text)
+    assert "Standards file standards.yaml" in text

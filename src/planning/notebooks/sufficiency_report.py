@@ -47,11 +47,6 @@ display(report.headline_cards(run))
 # %%
 display(report.reasons_block(run))
 
-# %% [markdown]
-# When this report is run with a scenario, the consultation evidence follows: the proposed
-# change, its effect on every figure and on the families in greatest need, and maps before,
-# after and of the difference.
-
 # %%
 display(consultation.scenario_section(run, scenario))
 
@@ -61,12 +56,14 @@ display(consultation.scenario_section(run, scenario))
 # show the reach standard and 1 mile; hatched areas are among the most deprived (as the standards define them) and out of reach.
 
 # %%
-report.report_map(run)
+display(report.report_map(run))
+display(report.map_caption(run))
 
 # %% [markdown]
 # ## Access by deprivation
 
 # %%
+display(report.reach_by_deprivation_chart(run))
 display(report.access_table(run))
 
 # %% [markdown]
@@ -79,6 +76,7 @@ display(report.locality_table(run))
 # ## Centres
 
 # %%
+display(report.centre_load_chart(run))
 display(report.centre_table(run))
 
 # %% [markdown]
@@ -86,11 +84,6 @@ display(report.centre_table(run))
 
 # %%
 display(report.ward_table(run))
-
-# %% [markdown]
-# ## Targeting and outreach
-# How well targeting by area finds the children in income-deprived families, and what each rule
-# for sharing outreach hours would reach.
 
 # %%
 display(report.targeting_section(run))

@@ -332,6 +332,11 @@ _BOX_CSS = """<style>
 .planning-swatch {display: inline-block; width: 14px; height: 14px; margin-right: 6px;
   vertical-align: middle; border: 1px solid #555;}
 .leaflet-tooltip th, .leaflet-popup-content th {text-align: left; padding-right: 8px;}
+/* On paper the map is a picture: buttons for zooming and switching layers mean nothing. */
+@media print {
+  .leaflet-control-zoom, .leaflet-control-layers {display: none !important;}
+  html, body {overflow: hidden !important;}
+}
 </style>"""
 
 
@@ -390,6 +395,15 @@ SCHEMES: dict[str, type[mapclassify.classifiers.MapClassifier]] = {
     "MaximumBreaks": mapclassify.MaximumBreaks,
     "NaturalBreaks": mapclassify.NaturalBreaks,
     "Quantiles": mapclassify.Quantiles,
+}
+#: How a legend names each scheme's classes, in words.
+SCHEME_LABELS = {
+    "EqualInterval": "classes of equal width",
+    "FisherJenks": "classes split at natural breaks (Fisher-Jenks)",
+    "JenksCaspall": "classes split at natural breaks (Jenks-Caspall)",
+    "MaximumBreaks": "classes split at the largest gaps",
+    "NaturalBreaks": "classes split at natural breaks",
+    "Quantiles": "classes with equal numbers of areas",
 }
 #: ColorBrewer YlOrRd, 9 classes: light is low, dark is high.
 _PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c",
@@ -503,7 +517,7 @@ def need_layer(
     ]
     if len(finite) < len(areas):
         entries.append((_NO_DATA, f"no data ({_areas(len(areas) - len(finite))})"))
-    _legend(label, entries, subtitle=scheme).add_to(group)
+    _legend(label, entries, subtitle=SCHEME_LABELS.get(scheme, scheme)).add_to(group)
     return group
 
 
@@ -715,11 +729,25 @@ def outline_layer(
 # ------------------------------------------------------------------------------ maps
 
 
-def _base_map(areas: gpd.GeoDataFrame, tiles: str | None, title: str | None) -> OfflineMap:
+#: Pixels kept clear on the right of a map fitted with room for its legends (``legend_room``):
+#: the title, legends and layer switcher stack in the right-hand corners, off the areas.
+LEGEND_ROOM_PX = 250
+
+
+def _base_map(
+    areas: gpd.GeoDataFrame, tiles: str | None, title: str | None, *, legend_room: bool = False
+) -> OfflineMap:
     west, south, east, north = areas.geometry.to_crs(settings.MAP_CRS).total_bounds
     centre = ((south + north) / 2, (west + east) / 2)
     m = OfflineMap(location=centre, zoom_start=12, tiles=tiles, control_scale=True)
-    m.fit_bounds([[south, west], [north, east]])
+    if legend_room:
+        m.fit_bounds(
+            [[south, west], [north, east]],
+            padding_top_left=(10, 10),
+            padding_bottom_right=(LEGEND_ROOM_PX, 10),
+        )
+    else:
+        m.fit_bounds([[south, west], [north, east]])
     if title:
         m.get_root().title = _fragment(title)  # type: ignore[attr-defined]  # branca does not escape <title>
         _Box(_fragment(title), position="topright", css="planning-title").add_to(m)
@@ -744,6 +772,7 @@ def sufficiency_map(
     note: str | None = None,
     localities: pd.DataFrame | None = None,
     deprived_label: str | None = None,
+    print_ready: bool = False,
 ) -> OfflineMap:
     """Need, wards, localities, catchments, reach, gaps and centres on one offline map.
 
@@ -770,6 +799,10 @@ def sufficiency_map(
         verdict.
     deprived_label : str, optional
         The gap layer's wording of the most deprived areas (see :func:`gap_layer`).
+    print_ready : bool
+        For a report that is printed: the areas are fitted to the left of the legends
+        (:data:`LEGEND_ROOM_PX`), so no legend covers them; the zoom buttons and layer switcher
+        are never printed (any map).
 
     Returns
     -------
@@ -777,7 +810,7 @@ def sufficiency_map(
         Fitted to the areas, with a layer control; displays offline in notebooks.
     """
     _check(areas, "areas", [column], _POLYGONS)
-    m = _base_map(areas, tiles, title)
+    m = _base_map(areas, tiles, title, legend_room=print_ready)
     need_layer(areas, column).add_to(m)
     outline_layer(areas, "ward_name", show=False).add_to(m)
     if "locality" in areas.columns and areas["locality"].notna().any():

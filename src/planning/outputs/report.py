@@ -4,8 +4,10 @@ executes it and renders a self-contained HTML file with no code and nothing fetc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ from planning._html import Markup, render
 from planning.analysis.need import IDACI_CHILDREN_HEADING, UNDER5_INCOME_DEPRIVED_LABEL
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES
 from planning.runs.sufficiency import SufficiencyRun
+from planning.standards import NEED_INDICATORS, NEED_NORMALISERS, Standards
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +36,24 @@ def report_notebook() -> Path:
     return settings.package_path("notebooks", REPORT_NOTEBOOK)
 
 
-def _html(text: str) -> Any:
+#: Where a report notebook's title travels from the title block to the HTML ``<title>`` (and so
+#: to the PDF's title): the display output's metadata, read back by :func:`render_html`.
+TITLE_METADATA = "planning_report_title"
+
+
+def _html(text: str, *, metadata: dict[str, Any] | None = None) -> Any:
     from IPython.display import HTML
 
-    return HTML(text)
+    return HTML(text, metadata=metadata)
+
+
+def report_title(authority_name: str, date: dt.date) -> str:
+    """The report's title, as its first heading, HTML ``<title>`` and PDF title.
+
+    >>> report_title("Derby", dt.date(2026, 11, 29))
+    "Children's centre sufficiency: Derby, 29 November 2026"
+    """
+    return f"Children's centre sufficiency: {authority_name}, {date.day} {date:%B %Y}"
 
 
 def rag_badge(rag: str) -> Markup:
@@ -47,14 +64,16 @@ def rag_badge(rag: str) -> Markup:
 def title_block(run: SufficiencyRun, *, date: dt.date | None = None) -> Any:
     """Report title with authority, date and the verdict."""
     date = date or dt.date.today()
+    title = report_title(run.authority_name, date)
     return _html(
         render(
             "report_title.html.j2",
+            title=title,
             authority_name=run.authority_name,
             authority_code=run.authority_code,
-            date=f"{date:%d %B %Y}",
             badge=rag_badge(run.result.authority["rag"]),
-        )
+        ),
+        metadata={TITLE_METADATA: title},
     )
 
 
@@ -99,8 +118,51 @@ def reasons_block(run: SufficiencyRun) -> Any:
     )
 
 
-def _table(frame: pd.DataFrame) -> Any:
-    return _html(frame.to_html(classes="planning", border=0, escape=True, na_rep="n/a"))
+#: Columns that hold words, not figures: left-aligned like the row names.
+TEXT_COLUMNS = frozenset(
+    {"Verdict", "Centre", "Locality", "Hub/branch", "Load", "In authority", "Reasons", "Applied"}
+)
+#: The column of plain-English reasons: given room to be read on screen and on paper.
+REASONS_COLUMN = "Reasons"
+#: Columns whose cells are verdicts: coloured, with the verdict in words.
+VERDICT_COLUMNS = frozenset({"Verdict"})
+
+
+def _cell(value: Any, column: str) -> dict[str, str]:
+    text = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    if column in VERDICT_COLUMNS:
+        return {"text": str(text), "css": f"text rag-cell rag-{text}" if text else "text"}
+    if column == REASONS_COLUMN:
+        return {"text": str(text), "css": "text reasons"}
+    return {"text": str(text), "css": "text" if column in TEXT_COLUMNS else "figure"}
+
+
+def table_html(frame: pd.DataFrame, *, index: str | None = None, css: str = "") -> Markup:
+    """A table of formatted figures with one header row.
+
+    The index becomes the first column, headed ``index`` (its name in words: "Locality",
+    "Ward"), so no row of pandas' index name is left empty under the headers. Names and words
+    are left-aligned and figures right-aligned; verdict cells are coloured and say the verdict;
+    the header row repeats on each printed page (``thead``).
+    """
+    columns = [{"label": index or "", "css": "text"}] if index is not None else []
+    columns += [{"label": str(c), "css": _cell("", str(c))["css"]} for c in frame.columns]
+    rows = []
+    for key, values in zip(frame.index, frame.itertuples(index=False), strict=True):
+        row = [{"text": str(key), "css": "text"}] if index is not None else []
+        row += [_cell(v, str(c)) for c, v in zip(frame.columns, values, strict=True)]
+        rows.append(row)
+    return render(
+        "report_table.html.j2",
+        columns=columns,
+        rows=rows,
+        row_headers=index is not None,
+        css=css,
+    )
+
+
+def _table(frame: pd.DataFrame, *, index: str | None = None) -> Any:
+    return _html(table_html(frame, index=index))
 
 
 def locality_table(run: SufficiencyRun) -> Any:
@@ -119,8 +181,7 @@ def locality_table(run: SufficiencyRun) -> Any:
             "Reasons": loc["reasons"].map(lambda r: "; ".join(r)),
         }
     )
-    frame.index.name = "Locality"
-    return _table(frame)
+    return _table(frame, index="Locality")
 
 
 def centre_table(run: SufficiencyRun) -> Any:
@@ -139,8 +200,7 @@ def centre_table(run: SufficiencyRun) -> Any:
     )
     if "in_authority" in c:
         frame["In authority"] = c["in_authority"].map({True: "yes", False: "no"}).fillna("")
-    frame.index.name = "Id"
-    return _table(frame)
+    return _table(frame, index="Id")
 
 
 def ward_table(run: SufficiencyRun) -> Any:
@@ -157,8 +217,7 @@ def ward_table(run: SufficiencyRun) -> Any:
             "Mean distance (km)": w["mean_distance_m"].map(lambda v: km(v, 1, unit=False)),
         }
     )
-    frame.index.name = "Ward"
-    return _table(frame)
+    return _table(frame, index="Ward")
 
 
 def access_table(run: SufficiencyRun) -> Any:
@@ -189,7 +248,7 @@ def access_table(run: SufficiencyRun) -> Any:
             if total
             else "n/a",
         }
-    return _table(pd.DataFrame(rows).T)
+    return _table(pd.DataFrame(rows).T, index="Areas")
 
 
 def standards_table(run: SufficiencyRun) -> Any:
@@ -207,23 +266,62 @@ def standards_table(run: SufficiencyRun) -> Any:
         "Green / amber (most deprived within reach)": f"{whole_share(s.deprived_green)} / "
         f"{whole_share(s.deprived_amber)}",
         "Green / amber (all within reach)": f"{whole_share(s.all_green)} / {whole_share(s.all_amber)}",
-        "Need index weights": ", ".join(f"{k} {v:g}" for k, v in s.need_weights.items())
-        + f" ({s.need_normaliser} normalised)",
-        "Standards file": s.source,
+        "Need index": need_index_wording(s),
+        "Standards file": _file_name(run.inputs.get("standards_file")) or "given in code",
     }
-    frame = pd.DataFrame({"Standard": list(rows), "Applied": list(rows.values())}).set_index(
-        "Standard"
+    frame = pd.DataFrame({"Applied": list(rows.values())}, index=list(rows))
+    return _table(frame, index="Standard")
+
+
+def _indicator_label(name: str) -> str:
+    """An indicator's name in words, without the parenthesis on how it is computed."""
+    return NEED_INDICATORS.get(name, name.replace("_", " ")).split(" (")[0]
+
+
+def need_index_wording(standards: Standards) -> str:
+    """How the need index is built, in words: each indicator with its weight, and how
+    indicators are put on one scale.
+
+    >>> need_index_wording(Standards())  # doctest: +NORMALIZE_WHITESPACE
+    'estimated under-5s in income-deprived families (weight 0.5), Index of Multiple Deprivation
+    score (weight 0.3), children under 5 (weight 0.2); each put on one scale by percentile rank'
+    """
+    parts = ", ".join(
+        f"{_indicator_label(name)} (weight {weight:g})"
+        for name, weight in standards.need_weights.items()
     )
-    return _table(frame)
+    scale = NEED_NORMALISERS.get(standards.need_normaliser, standards.need_normaliser)
+    return f"{parts}; each put on one scale by {scale.split(' (')[0]}"
+
+
+def _file_name(label: Any) -> str | None:
+    """An input as a report names it: its place in the package or project as recorded
+    (``planning/standards.yaml``, ``mine/centres.csv``), or, for a file elsewhere, its name
+    alone, so no report shows a folder of this machine or a temporary folder."""
+    if label is None or label == "":
+        return None
+    text = str(label)
+    if Path(text).is_absolute() or text.startswith(("~", "\\\\")) or ":\\" in text[:3]:
+        return Path(text.replace("\\", "/")).name
+    return text
 
 
 def sources_block(run: SufficiencyRun) -> Any:
     """Data vintages, input hashes and the Open Government Licence attribution."""
+    recorded = run.inputs
+    inputs = [
+        (label, _file_name(recorded.get(f"{key}_file")) or missing, recorded.get(f"{key}_sha256"))
+        for key, label, missing in (
+            ("centres", "Centres", "given in code"),
+            ("standards", "Standards", "given in code"),
+            ("data", "Small-area data", "embedded"),
+        )
+    ]
     return _html(
         render(
             "report_sources.html.j2",
             vintages=DATA_VINTAGES,
-            inputs=run.inputs,
+            inputs=inputs,
             attribution=ATTRIBUTION,
         )
     )
@@ -234,7 +332,8 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
     from planning.outputs.maps import sufficiency_map
 
     s = run.result.standards
-    note = " ".join(run.result.notes[:1]) or None
+    # The caveats (illustrative centres first) open the report and are repeated under the map
+    # by the notebook, outside it: a box on the map would cover part of the city.
     return sufficiency_map(
         run.result.areas,
         run.result.centres,
@@ -242,8 +341,185 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
         deprived_label=s.deprived_label,
         tiles=tiles,
         title=f"{run.authority_name}: need, centres and reach",
-        note=note,
+        note=None,
         localities=run.result.localities,
+        print_ready=True,
+    )
+
+
+def map_caption(run: SufficiencyRun) -> Any:
+    """The caveat that belongs with the map (illustrative centres), shown under it."""
+    notes = run.result.notes[:1]
+    return _html(render("report_notes.html.j2", notes=notes))
+
+
+# ------------------------------------------------------------------------------ charts
+
+_WITHIN, _BEYOND = "#1f6fb2", "#c6dbef"
+_LOAD_COLOURS = {"within range": "#1e8449", "above range": "#c0392b", "below range": "#d68910"}
+
+
+def _ticks(maximum: float, left: float, plot_width: float, step: float, fmt: Any) -> list:
+    n = int(maximum // step)
+    return [
+        {"x": round(left + plot_width * k * step / maximum, 1), "label": fmt(k * step)}
+        for k in range(n + 1)
+    ]
+
+
+def _nice_step(maximum: float, target: int = 6) -> float:
+    """A round axis step (1, 2 or 5 x a power of ten) giving about ``target`` ticks."""
+    raw = maximum / target
+    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def reach_by_deprivation_chart(run: SufficiencyRun) -> Any:
+    """Under-5s within reach and beyond it, by national IMD decile (1 is most deprived).
+
+    A stacked bar per decile present in the authority: under-5s within the reach standard, then
+    those beyond it, labelled with the share within reach (sum of under-5s in areas within reach
+    / sum of under-5s, by decile). The deciles the standards call most deprived are marked.
+    """
+    r = run.result
+    s = r.standards
+    a = r.areas
+    u5 = a["under5"].astype(float)
+    within = (u5 * a["within_reach"].astype(bool)).groupby(a["imd_decile"]).sum()
+    total = u5.groupby(a["imd_decile"]).sum()
+    total = total[total > 0].sort_index()
+    left, plot_width, bar_height, gap, top = 190.0, 420.0, 18.0, 8.0, 12.0
+    maximum = float(total.max()) * 1.05 if len(total) else 1.0
+    rows = []
+    for i, (decile, n) in enumerate(total.items()):
+        inside = float(within.get(decile, 0.0))
+        w_in = plot_width * inside / maximum
+        w_out = plot_width * (n - inside) / maximum
+        rows.append(
+            {
+                "y": top + i * (bar_height + gap),
+                "label": f"Decile {int(decile)}" + (" (most deprived)" if decile == 1 else ""),
+                "segments": [
+                    {
+                        "x": left,
+                        "width": round(w_in, 1),
+                        "fill": _WITHIN,
+                        "text": f"{count(inside)} within {s.reach_label()}",
+                    },
+                    {
+                        "x": round(left + w_in, 1),
+                        "width": round(w_out, 1),
+                        "fill": _BEYOND,
+                        "text": f"{count(n - inside)} beyond {s.reach_label()}",
+                    },
+                ],
+                "end": round(left + w_in + w_out, 1),
+                "value": share(inside / n, 0) if n else "n/a",
+            }
+        )
+    plot_height = len(rows) * (bar_height + gap)
+    step = _nice_step(maximum)
+    deciles = ", ".join(map(str, s.most_deprived_deciles))
+    return _html(
+        render(
+            "report_chart.html.j2",
+            id="chart-reach-by-deprivation",
+            width=left + plot_width + 60,
+            height=top + plot_height + 62,
+            left=left,
+            top=top,
+            plot_width=plot_width,
+            plot_height=plot_height,
+            bar_height=bar_height,
+            rows=rows,
+            band=None,
+            ticks=_ticks(maximum, left, plot_width, step, count),
+            axis_label="Children under 5",
+            key=[
+                {"x": left, "fill": _WITHIN, "label": f"within {s.reach_label()} of a centre"},
+                {"x": left + 200, "fill": _BEYOND, "label": f"beyond {s.reach_label()}"},
+            ],
+            title=f"Under-5s within {s.reach_label()} of a centre, by deprivation decile",
+            description="; ".join(
+                f"decile {int(d)}: {count(within.get(d, 0.0))} of {count(n)} under-5s within "
+                f"reach ({share(within.get(d, 0.0) / n, 0)})"
+                for d, n in total.items()
+            ),
+            caption=f"Under-5s within {s.reach_label()} of a centre (dark) and beyond it (light),"
+            f" by national IMD decile of their small area; the figure is the share within reach."
+            f" The {s.deprived_label} areas are those in deciles {deciles}.",
+        )
+    )
+
+
+def centre_load_chart(run: SufficiencyRun) -> Any:
+    """Each centre's catchment under-5s against the load range of the standards in force.
+
+    The shaded band runs from the standards' minimum to their maximum under-5s per centre
+    (600-1,200 by default); bars are coloured by load status, and say it in their tooltip.
+    """
+    r = run.result
+    s = r.standards
+    c = r.centres.sort_values("under5", ascending=False)
+    # room for the longest name at about 6.5 px a character (12 px Arial)
+    longest = int(c["name"].astype(str).str.len().max()) if len(c) else 10
+    left, plot_width, bar_height, gap, top = 12.0 + 6.5 * min(longest, 60), 380.0, 14.0, 6.0, 22.0
+    maximum = max(float(c["under5"].max()) if len(c) else 0.0, s.load_max * 1.15)
+    rows = []
+    for i, (_, centre) in enumerate(c.iterrows()):
+        n = float(centre["under5"])
+        status = str(centre["load_status"])
+        width = plot_width * n / maximum
+        rows.append(
+            {
+                "y": top + i * (bar_height + gap),
+                "label": str(centre["name"]),
+                "segments": [
+                    {
+                        "x": left,
+                        "width": round(width, 1),
+                        "fill": _LOAD_COLOURS.get(status, "#7f8c8d"),
+                        "text": f"{centre['name']}: {count(n)} under-5s, {status}",
+                    },
+                ],
+                "end": round(left + width, 1),
+                "value": f"{count(n)} ({status})",
+            }
+        )
+    plot_height = len(rows) * (bar_height + gap)
+    band_x = left + plot_width * s.load_min / maximum
+    band = {
+        "x": round(band_x, 1),
+        "width": round(plot_width * (s.load_max - s.load_min) / maximum, 1),
+        "label": f"standard {s.load_range_label} under-5s per centre",
+    }
+    key = []
+    x = left
+    for status, colour in _LOAD_COLOURS.items():
+        key.append({"x": x, "fill": colour, "label": status})
+        x += 120
+    return _html(
+        render(
+            "report_chart.html.j2",
+            id="chart-centre-loads",
+            width=left + plot_width + 150,
+            height=top + plot_height + 62,
+            left=left,
+            top=top,
+            plot_width=plot_width,
+            plot_height=plot_height,
+            bar_height=bar_height,
+            rows=rows,
+            band=band,
+            ticks=_ticks(maximum, left, plot_width, _nice_step(maximum), count),
+            axis_label="Under-5s in the centre's catchment",
+            key=key,
+            title=f"Under-5s per centre against the standard of {s.load_range_label}",
+            description="; ".join(f"{row['label']}: {row['value']}" for row in rows),
+            caption=f"Under-5s in each centre's catchment (the small areas nearest to it); the "
+            f"shaded band is the standard of {s.load_range_label} under-5s per centre "
+            f"(target {count(s.load_target)}).",
+        )
     )
 
 
@@ -267,9 +543,26 @@ def render_html(notebook: Path) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    node = nbformat.read(notebook, as_version=4)
+    title = notebook_title(node)
+    if title:
+        # the lab template's <title>; Chromium copies it into the PDF's metadata
+        node.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(node)
     assert_offline(body)
     return body
+
+
+def notebook_title(node: Any) -> str | None:
+    """The report title an executed notebook's title block recorded (see :func:`title_block`),
+    or ``None`` if no output carries one."""
+    for cell in node.cells:
+        for output in cell.get("outputs", []):
+            metadata = output.get("metadata", {})
+            for found in (metadata, *[v for v in metadata.values() if isinstance(v, dict)]):
+                if isinstance(found.get(TITLE_METADATA), str):
+                    return str(found[TITLE_METADATA])
+    return None
 
 
 CHROMIUM_FLAGS = (
@@ -359,7 +652,21 @@ def targeting_section(run: SufficiencyRun) -> Any:
     from planning.runs.targeting import run_targeting, targeting_html
 
     targeting = run_targeting(run.authority_code, run=run)
-    return _html(targeting_html(targeting))
+    outreach = targeting.outreach.assign(
+        rule=targeting.outreach["rule"].map(lambda rule: OUTREACH_RULE_LABELS.get(rule, rule))
+    )
+    return _html(targeting_html(dataclasses.replace(targeting, outreach=outreach)))
+
+
+#: The outreach rules (:data:`planning.analysis.targeting.ALLOCATION_RULES`) in words.
+OUTREACH_RULE_LABELS = {
+    "equal": "Equal hours for each group",
+    "per_under5": "Hours in proportion to under-5s",
+    "proportionate_universalism": "Part by under-5s, part by children in income-deprived "
+    "families (proportionate universalism)",
+    "idaci": "Hours in proportion to children in income-deprived families",
+    "need_index": "Hours in proportion to under-5s weighted by need",
+}
 
 
 def reach_section(run: SufficiencyRun, registrations: str | Path | None) -> Any:

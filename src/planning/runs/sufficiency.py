@@ -90,7 +90,10 @@ def run_sufficiency(
         applied, standards_file = standards, None
     else:
         applied = load_standards(standards)
-        standards_file = Path(standards) if standards is not None else None
+        # the packaged default is a file too: its hash identifies the standards applied
+        standards_file = (
+            Path(standards) if standards is not None else settings.package_path("standards.yaml")
+        )
     centre_frame = read_centres(centres_path, areas=areas, layer=layer)
     neighbours = None
     supply = centre_frame
@@ -116,7 +119,7 @@ def run_sufficiency(
     inputs: dict[str, Any] = {
         "centres_file": input_label(centres_path),
         "centres_sha256": file_sha256(centres_path),
-        "standards_file": input_label(standards_file) if standards_file else "packaged default",
+        "standards_file": input_label(standards_file) if standards_file else "given in code",
         "standards_sha256": file_sha256(standards_file) if standards_file else None,
         "data_file": data_file.name,
         "data_sha256": file_sha256(data_file),
