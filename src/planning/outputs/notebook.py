@@ -66,10 +66,8 @@ def _fragment(block: Any) -> Markup:
     if isinstance(block, pd.DataFrame):
         return table(block)
     if hasattr(block, "_repr_html_") and not isinstance(block, str):
+        # IPython HTML blocks (the report's, from its autoescaped templates), Stylers
         return Markup(block._repr_html_() or "")
-    data = getattr(block, "data", None)
-    if isinstance(data, str) and type(block).__name__ == "HTML":
-        return Markup(data)  # an IPython HTML block made by the package's templates
     return Markup("<p>{}</p>").format(str(block))
 
 
