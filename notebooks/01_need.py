@@ -24,7 +24,6 @@ standards = None
 # %%
 from planning import resolve_authority
 from planning.apps import workbench
-from planning.standards import load_standards
 from planning.inputs.areas import ATTRIBUTION
 from planning.outputs.maps import need_map
 
@@ -37,11 +36,12 @@ workbench.need_headline(need)
 #
 # Small areas (LSOAs) are banded by their national IMD decile: `0-30%` is the 30% most deprived
 # areas in England, the areas children's centres were first built to reach. Counts are summed
-# (never averaged); `under5_income_deprived` applies each area's IDACI rate to its under-5s;
-# `high_need_areas` are the fifth of areas with the highest need index.
+# (never averaged); the estimated under-5s in income-deprived families apply each area's IDACI
+# rate to its under-5s; high-need areas are the fifth of areas with the highest need index.
+# `workbench.need_summary(need)` gives the same figures as a DataFrame to work with.
 
 # %%
-workbench.need_summary(need)
+workbench.need_table(need)
 
 # %% [markdown]
 # ## Map
@@ -58,15 +58,13 @@ need_map(need, title=f"{name}: where need is", note=ATTRIBUTION)
 # ## The highest-need areas
 #
 # The need index ranks areas *within* the authority from 0 (least need) to 100 (most): a
-# weighted mean of rank-normalised indicators, with the weights of the standards file below.
+# weighted mean of normalised indicators, with the weights of the standards file.
 
 # %%
-load_standards(standards).need_weights
+workbench.need_weights_table(standards)
 
 # %%
-need.nlargest(10, "need_index")[
-    ["area_name", "ward_name", "need_index", "under5", "under5_income_deprived", "imd_decile"]
-].round(1)
+workbench.highest_need(need, 10)
 
 # %% [markdown]
 # ## By ward
@@ -74,4 +72,4 @@ need.nlargest(10, "need_index")[
 # Wards ordered by the number of under-5s in income-deprived families.
 
 # %%
-workbench.need_summary(need, by="ward_name").sort_values("under5_income_deprived", ascending=False)
+workbench.need_table(need, by="ward_name")

@@ -29,7 +29,7 @@ from planning.outputs.maps import sufficiency_map
 
 run = workbench.assess(authority, centres=centres, standards=standards)
 s = run.result.standards
-report.notes_block(run)
+workbench.view(report.notes_block(run))
 
 # %% [markdown]
 # ## How many under-5s are within reach
@@ -38,7 +38,7 @@ report.notes_block(run)
 # nationally and for the rest: the equity split reviews of closures report.
 
 # %%
-report.access_table(run)
+workbench.view(report.access_table(run))
 
 # %% [markdown]
 # ## Map: distance, catchments and reach
@@ -66,10 +66,10 @@ sufficiency_map(
 # against the 600-1,200 range, and the share of its catchment within reach.
 
 # %%
-report.centre_table(run)
+workbench.view(report.centre_table(run))
 
 # %% [markdown]
 # ## Access by ward
 
 # %%
-report.ward_table(run)
+workbench.view(report.ward_table(run))

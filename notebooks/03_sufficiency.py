@@ -23,23 +23,20 @@ centres = None
 standards = None
 
 # %%
-from IPython.display import display
-
 from planning.apps import workbench
 from planning.outputs import report
 
 run = workbench.assess(authority, centres=centres, standards=standards)
-display(report.title_block(run))
-display(report.notes_block(run))
+workbench.view(report.title_block(run), report.notes_block(run))
 
 # %% [markdown]
 # ## Headline figures and the verdict
 
 # %%
-report.headline_cards(run)
+workbench.view(report.headline_cards(run))
 
 # %%
-report.reasons_block(run)
+workbench.view(report.reasons_block(run))
 
 # %% [markdown]
 # ## Localities
@@ -47,7 +44,7 @@ report.reasons_block(run)
 # Each small area belongs to the locality of the centre that serves it.
 
 # %%
-report.locality_table(run)
+workbench.view(report.locality_table(run))
 
 # %% [markdown]
 # ## Map
@@ -63,19 +60,19 @@ report.report_map(run)
 # ## Gaps
 #
 # Small areas in the 30% most deprived nationally that are beyond the reach standard, most
-# under-5s first. An empty table means every such area is within reach.
+# under-5s first (`workbench.gap_areas(run.result)` gives them as a DataFrame).
 
 # %%
-workbench.gap_areas(run.result)
+workbench.gaps_table(run.result)
 
 # %% [markdown]
 # ## Centres and wards
 
 # %%
-report.centre_table(run)
+workbench.view(report.centre_table(run))
 
 # %%
-report.ward_table(run)
+workbench.view(report.ward_table(run))
 
 # %% [markdown]
 # ## Standards applied
@@ -84,4 +81,4 @@ report.ward_table(run)
 # standard.
 
 # %%
-report.standards_table(run)
+workbench.view(report.standards_table(run))

@@ -26,27 +26,54 @@ import numpy as np
 import pandas as pd
 
 from planning._errors import ValidationError
-from planning._format import count, whole_share
+from planning._format import count, ratio, share, signed, whole_share
+from planning._html import render
 from planning._validate import Problems, require_columns
-from planning.analysis.need import BAND_LABELS, IDACI_CHILDREN_LABEL, income_deprived_note
-from planning.analysis.scenarios import Comparison, Scenario, ScenarioEngine, load_scenario
+from planning.analysis.need import (
+    BAND_LABELS,
+    IDACI_CHILDREN_HEADING,
+    IDACI_CHILDREN_LABEL,
+    UNDER5_INCOME_DEPRIVED_LABEL,
+    income_deprived_note,
+)
+from planning.analysis.scenarios import (
+    Comparison,
+    Scenario,
+    ScenarioEngine,
+    headlines,
+    load_scenario,
+)
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
 from planning.inputs.areas import load_areas
 from planning.inputs.illustrative import resolve_centres
 from planning.outputs.maps import OfflineMap, difference_map
+from planning.outputs.notebook import table, view
 from planning.runs.sufficiency import SufficiencyRun, run_sufficiency
 from planning.standards import Standards, load_standards
 
 __all__ = [
     "assess",
+    "change_list",
+    "comparison_areas",
+    "comparison_bands",
+    "comparison_headline",
+    "comparison_loads",
+    "comparison_localities",
     "comparison_map",
+    "comparison_notes",
     "comparison_summary",
     "example_scenario",
     "gap_areas",
+    "gaps_table",
+    "highest_need",
     "load_need",
     "need_headline",
     "need_summary",
+    "need_table",
+    "need_weights_table",
     "scenario_engine",
+    "table",
+    "view",
 ]
 
 PathLike = str | Path
@@ -175,6 +202,85 @@ def need_headline(areas: pd.DataFrame, *, standards: Standards | None = None) ->
     return _markdown("\n".join(lines))
 
 
+#: Headings of the columns the notebook views show.
+LABELS = {
+    "area_name": "Small area",
+    "ward_name": "Ward",
+    "areas": "Small areas",
+    "under5": "Under-5s",
+    "idaci_children": IDACI_CHILDREN_HEADING,
+    "under5_income_deprived": UNDER5_INCOME_DEPRIVED_LABEL[:1].upper()
+    + UNDER5_INCOME_DEPRIVED_LABEL[1:],
+    "high_need_areas": "High-need areas",
+    "share_of_under5_pct": "Share of the under-5s",
+    "need_index": "Need index (0-100)",
+    "imd_decile": "IMD decile (1 = most deprived)",
+    "imd_score": "IMD score",
+    "centre_name": "Nearest centre",
+    "distance_km": "Distance (km)",
+    "walk_minutes": "Walk (minutes)",
+    "deprivation_band": "National deprivation band",
+}
+_GROUPS = {"deprivation_band": "National deprivation band (IMD)", "ward_name": "Ward"}
+
+
+def need_table(areas: pd.DataFrame, by: str = "deprivation_band") -> Any:
+    """:func:`need_summary` as a table for people: counts with thousands separators, the share
+    of the under-5s in per cent; groups other than the deprivation bands (wards) ordered by
+    the estimated under-5s in income-deprived families, most first, the total last."""
+    summary = need_summary(areas, by)
+    if by != "deprivation_band":
+        groups = summary.drop(index="All areas")
+        groups = groups.sort_values("under5_income_deprived", ascending=False, kind="stable")
+        summary = pd.concat([groups, summary.loc[["All areas"]]])
+    return view(
+        table(
+            summary,
+            {"share_of_under5_pct": "percent"},
+            labels=LABELS,
+            index=_GROUPS.get(by, by.replace("_", " ").capitalize()),
+        )
+    )
+
+
+def need_weights_table(standards: PathLike | Standards | None = None) -> Any:
+    """The need index's indicators and their weights (as shares of all the weights), with the
+    way each indicator is normalised, under ``standards`` (default the packaged ones)."""
+    applied = _standards(standards)
+    weights = pd.Series(applied.need_weights, dtype=float)
+    frame = pd.DataFrame({"weight": weights / weights.sum()}, index=weights.index)
+    frame.index = [LABELS.get(name, name.replace("_", " ").capitalize()) for name in frame.index]
+    normaliser = {
+        "rank": "ranked within the authority (0 least need, 1 most)",
+        "minmax": "rescaled to 0-1 within the authority (min-max)",
+        "zscore": "standardised within the authority (z-scores)",
+    }.get(applied.need_normaliser, applied.need_normaliser)
+    return view(
+        table(
+            frame,
+            {"weight": "share"},
+            labels={"weight": "Weight"},
+            index="Indicator",
+            caption=f"Each indicator is {normaliser}, then weighted:",
+        )
+    )
+
+
+def highest_need(areas: pd.DataFrame, n: int = 10) -> Any:
+    """The ``n`` small areas with the highest need index, as a table for people."""
+    _check_need(areas, ("need_index", "area_name", "ward_name", "imd_decile"))
+    columns = ["area_name", "ward_name", "need_index", "under5", "under5_income_deprived"]
+    top = areas.nlargest(n, "need_index")[[*columns, "imd_decile"]]
+    return view(
+        table(
+            top,
+            {"need_index": "number", "under5": "count", "under5_income_deprived": "count"},
+            labels=LABELS,
+            index="Code",
+        )
+    )
+
+
 # ------------------------------------------------------------------------------ sufficiency
 
 
@@ -222,6 +328,21 @@ def gap_areas(result: SufficiencyResult) -> pd.DataFrame:
     return table.sort_values(["under5", "distance_km"], ascending=False)
 
 
+def gaps_table(result: SufficiencyResult) -> Any:
+    """:func:`gap_areas` as a table for people, or a sentence when there is no gap."""
+    s = result.standards
+    return view(
+        table(
+            gap_areas(result),
+            {"distance_km": "number2", "walk_minutes": "count"},
+            labels=LABELS,
+            index="Code",
+            empty=f"No gap: every small area in the {s.deprived_label} areas is within "
+            f"{s.reach_label()} of a centre.",
+        )
+    )
+
+
 # ------------------------------------------------------------------------------ scenarios
 
 
@@ -246,6 +367,7 @@ def example_scenario(
     close: str | None = None,
     open_postcode: str | None = None,
     scenario: PathLike | None = None,
+    open_at_gap: bool = True,
 ) -> Scenario:
     """A scenario to compare with the current network: a file, or close one centre and open one.
 
@@ -257,13 +379,15 @@ def example_scenario(
         Id of the centre to close; default the centre with the fewest under-5s in its
         catchment (the least-used).
     open_postcode : str, optional
-        Postcode of a new branch centre; default the point of the area with the most under-5s
-        in income-deprived families that is beyond the reach standard once ``close`` has
-        closed (beyond 1 mile if every area is within reach; the farthest area if every area
-        is within a mile).
+        Postcode of a new branch centre. Without one, ``open_at_gap`` decides.
     scenario : path, optional
         A scenario YAML file (:func:`planning.analysis.scenarios.load_scenario`); when given, ``close``
         and ``open_postcode`` are ignored.
+    open_at_gap : bool
+        Without ``open_postcode``: True opens a new branch centre at the point of the area with
+        the most under-5s in income-deprived families that is beyond the reach standard once
+        ``close`` has closed (beyond 1 mile if every area is within reach; the farthest area if
+        every area is within a mile); False opens none, so the scenario is the closure alone.
 
     Raises
     ------
@@ -281,10 +405,12 @@ def example_scenario(
             f"close: no centre '{close}' in the network; valid ids: {', '.join(map(str, loads.index))}"
         )
     built = Scenario("") if close is None else Scenario("").close(close)
+    parts = [] if close is None else [f"Close {close}"]
+    site: dict[str, Any] | None = None
     if open_postcode is not None:
-        site: dict[str, Any] = {"postcode": str(open_postcode).strip().upper()}
+        site = {"postcode": str(open_postcode).strip().upper()}
         label = f"New centre at {site['postcode']}"
-    else:
+    elif open_at_gap:
         areas = engine.evaluate(built).areas
         need = engine.need_for(engine.standards)["under5_income_deprived"]
         beyond = ~areas["within_reach"]
@@ -298,13 +424,21 @@ def example_scenario(
         x, y = engine.area_xy[position]
         site = {"easting": float(x), "northing": float(y)}
         label = f"New centre near {engine.areas['area_name'].get(code, code)}"
-    built = built.open("NEW1", name=label, kind="branch", **site)
-    closing = f"Close {close}, " if close is not None else ""
+    if site is not None:
+        built = built.open("NEW1", name=label, kind="branch", **site)
+        parts.append(f"open {label[0].lower()}{label[1:]}")
+    name = ", ".join(parts) or "No change"
     return dataclasses.replace(
         built,
-        name=f"{closing}open {label[0].lower()}{label[1:]}",
+        name=name[0].upper() + name[1:],
         description="Example: " + "; ".join(built.describe()),
     )
+
+
+def change_list(scenario: Scenario) -> Any:
+    """The changes a scenario makes, one per line, as Markdown."""
+    lines = [f"- {line[0].upper()}{line[1:]}" for line in scenario.describe()]
+    return _markdown("\n".join(["The change tested:", "", *lines]))
 
 
 def comparison_summary(comparison: Comparison) -> Any:
@@ -312,6 +446,145 @@ def comparison_summary(comparison: Comparison) -> Any:
     scenario = comparison.after.scenario
     lines = [f"**{scenario.name}**", ""] + [f"- {line}" for line in comparison.summary_lines()]
     return _markdown("\n".join(lines))
+
+
+def comparison_notes(comparison: Comparison) -> Any:
+    """The caveats every figure of the comparison carries (illustrative centres first), as the
+    report's notices."""
+    notes = comparison.before.to_result().notes
+    return view(render("report_notes.html.j2", notes=notes))
+
+
+def comparison_headline(comparison: Comparison) -> Any:
+    """Every headline figure before and after, with the change, and the verdict: counts with
+    thousands separators, shares in per cent, changes of shares in percentage points."""
+    rows = []
+    for label, kind in headlines(comparison.before.standards).values():
+        row = comparison.headline.loc[label]
+        write = {"share": share, "ratio": ratio}.get(kind, count)
+        rows.append(
+            {
+                "figure": label,
+                "before": write(row["before"]),
+                "after": write(row["after"]),
+                "change": signed(row["change"], kind),
+            }
+        )
+    b, a = comparison.before.figures["rag"], comparison.after.figures["rag"]
+    rows.append(
+        {"figure": "Verdict", "before": b, "after": a, "change": "same" if a == b else "changed"}
+    )
+    frame = pd.DataFrame(rows).set_index("figure")
+    return view(
+        table(
+            frame,
+            dict.fromkeys(["before", "after", "change"], "figure"),
+            labels={"before": "Before", "after": "After", "change": "Change"},
+            index="Figure",
+        )
+    )
+
+
+def comparison_areas(comparison: Comparison) -> Any:
+    """The small areas that gain or lose reasonable reach, with their children and distances."""
+    c = comparison.areas_changed
+    frame = c[["area_name", "ward_name", "deprivation_band", "under5", "idaci_children"]].assign(
+        under5_income_deprived=c["under5_income_deprived"],
+        distance_before_m=c["distance_before_m"],
+        distance_after_m=c["distance_after_m"],
+        change=c["change"],
+    )
+    return view(
+        table(
+            frame,
+            {
+                "under5": "count",
+                "idaci_children": "count",
+                "under5_income_deprived": "count",
+                "distance_before_m": "km",
+                "distance_after_m": "km",
+            },
+            labels=LABELS
+            | {
+                "deprivation_band": "Band",
+                "distance_before_m": "Distance before",
+                "distance_after_m": "Distance after",
+                "change": "Change",
+            },
+            index="Code",
+            empty="No small area gains or loses reasonable reach.",
+        )
+    )
+
+
+def comparison_loads(comparison: Comparison) -> Any:
+    """Under-5s in each centre's catchment before and after, the change and the load status
+    against the standards' range (e.g. 600-1,200)."""
+    loads = comparison.loads
+    frame = loads[["name", "under5_before", "status_before", "under5_after", "status_after"]]
+    return view(
+        table(
+            frame.assign(change=loads["change"]),
+            {"under5_before": "count", "under5_after": "count", "change": "signed"},
+            labels={
+                "name": "Centre",
+                "under5_before": "Under-5s before",
+                "status_before": "Load before",
+                "under5_after": "Under-5s after",
+                "status_after": "Load after",
+                "change": "Change",
+            },
+            index="Id",
+            missing="none",
+        )
+    )
+
+
+def comparison_localities(comparison: Comparison) -> Any:
+    """Each locality's verdict before and after (coloured), the share within reach and the
+    reasons after the change, in full."""
+    loc = comparison.localities
+    return view(
+        table(
+            loc[
+                ["rag_before", "rag_after", "share_within_reach_before", "share_within_reach_after"]
+            ].assign(reasons_after=loc["reasons_after"]),
+            {
+                "rag_before": "verdict",
+                "rag_after": "verdict",
+                "share_within_reach_before": "share",
+                "share_within_reach_after": "share",
+                "reasons_after": "reasons",
+            },
+            labels={
+                "rag_before": "Verdict before",
+                "rag_after": "Verdict after",
+                "share_within_reach_before": "Within reach before",
+                "share_within_reach_after": "Within reach after",
+                "reasons_after": "Reasons after the change",
+            },
+            index="Locality",
+        )
+    )
+
+
+def comparison_bands(comparison: Comparison) -> Any:
+    """Under-5s and IDACI children within reach by national deprivation band, before and after."""
+    return view(
+        table(
+            comparison.bands,
+            dict.fromkeys(comparison.bands.columns, "count") | {"change": "signed"},
+            labels={
+                "under5": "Under-5s",
+                "within_reach_before": "Under-5s within reach before",
+                "within_reach_after": "Under-5s within reach after",
+                "idaci_within_reach_before": "IDACI children within reach before",
+                "idaci_within_reach_after": "IDACI children within reach after",
+                "change": "Change (under-5s)",
+            },
+            index="National deprivation band (IMD)",
+        )
+    )
 
 
 def comparison_map(
@@ -322,7 +595,10 @@ def comparison_map(
     note: str | None = None,
 ) -> OfflineMap:
     """The difference map of a comparison: areas gaining or losing reach, centres opened,
-    closed and kept (:func:`planning.outputs.maps.difference_map`), offline-safe."""
+    closed and kept (:func:`planning.outputs.maps.difference_map`), offline-safe.
+
+    ``note`` defaults to the comparison's first caveat (the illustrative notice when the
+    centres are illustrative), shown on the map as in the report."""
     before = comparison.before.to_result()
     after = comparison.after.to_result()
     return difference_map(
@@ -332,5 +608,5 @@ def comparison_map(
         after.centres,
         tiles=tiles,
         title=title or comparison.after.scenario.name,
-        note=note,
+        note=note if note is not None else (" ".join(before.notes[:1]) or None),
     )

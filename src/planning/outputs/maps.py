@@ -948,8 +948,9 @@ def _status_markers(label: str, centres: gpd.GeoDataFrame, colour: str) -> foliu
             radius=7,
             color=colour,
             weight=3,
-            fill=label != "Closed",  # a closed centre is an empty ring
-            fill_color=colour,
+            # A closed centre is an empty ring; folium fills any marker given a fill colour.
+            fill=label != "Closed",
+            fill_color=colour if label != "Closed" else None,
             fill_opacity=0.9,
             tooltip=folium.Tooltip(_fragment(f"{label}: {_plain(row['name'])} ({centre_id})")),
         ).add_to(group)
