@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,62 @@ def _sufficiency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network_changes(current: Any, chosen: Any) -> list[str]:
+    """The centres the chosen network closes and opens, by id and name."""
+    now, then = set(map(str, current.index)), set(map(str, chosen.index))
+
+    def named(frame: Any, ids: set[str]) -> str:
+        rows = [(str(i), str(n)) for i, n in zip(frame.index, frame["name"]) if str(i) in ids]
+        return "; ".join(f"{i} {n}" for i, n in rows) or "none"
+
+    return [
+        f"Closes {len(now - then)}: {named(current, now - then)}",
+        f"Opens {len(then - now)}: {named(chosen, then - now)}",
+    ]
+
+
+def _headline_lines(comparison: Any) -> list[str]:
+    """Before -> after for the figures a planner looks at first (from the comparison table)."""
+    from planning._format import count, share
+
+    lines = []
+    for key in (
+        "centres",
+        "share_within_reach",
+        "share_deprived_within_reach",
+        "under5_per_centre",
+    ):
+        label, kind = _comparison_labels(comparison)[key]
+        row = comparison.headline.loc[label]
+        shown = share if kind == "share" else count
+        lines.append(f"{label}: {shown(row['before'])} -> {shown(row['after'])}")
+    return lines
+
+
+def _comparison_labels(comparison: Any) -> dict[str, tuple[str, str]]:
+    from planning.analysis.scenarios import headlines
+
+    return headlines(comparison.before.standards)
+
+
+def _quiet_solver_banner() -> None:
+    """HiGHS writes a banner to the process's stdout when the first solver is made, before
+    PuLP can turn its output off (``msg=False``); make that first one with stdout closed."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a dependency; the solve then says what is missing
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _print_comparison(comparison: Any) -> None:
     for line in comparison.summary_lines():
         print(f"  {line}")
@@ -114,6 +171,7 @@ def _optimise(args: argparse.Namespace) -> int:
         args.authority, centres=args.centres, standards=args.standards, layer=args.layer
     )
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
+    _quiet_solver_banner()
     result = optimise(
         run.result.areas,
         run.result.centres,
@@ -154,6 +212,19 @@ def _optimise(args: argparse.Namespace) -> int:
         f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
         f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s"
     )
+    if args.objective == "cover-all":
+        print(
+            "  cover-all finds the fewest sites that put every small area within reach; "
+            + (
+                f"--p {args.p} is a maximum, not a target ({len(model.selected_)} are enough)."
+                if args.p is not None
+                else "--p, if given, is a maximum."
+            )
+        )
+    for line in _network_changes(run.result.centres, result.chosen):
+        print(f"  {line}")
+    for line in _headline_lines(result.comparison):
+        print(f"  {line}")
     _print_comparison(result.comparison)
     print(f"Wrote {out}/ (scenario_centres.csv is the chosen network, usable with --centres)")
     return 0
