@@ -520,7 +520,13 @@ def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         default=None,
         help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
     )
-    p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
+    p.add_argument(
+        "--standards",
+        type=Path,
+        default=None,
+        help="standards YAML file (default: the packaged standards; "
+        "`planning standards --write FILE` writes a copy to edit)",
+    )
     if layer:
         p.add_argument(
             "--layer",
@@ -549,8 +555,19 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     """Add ``planning optimise``."""
     p = sub.add_parser("optimise", help="choose sites by location-allocation")
     _common_options(p)
-    p.add_argument("--p", type=_positive_int, default=None, help="number of sites")
-    p.add_argument("--objective", choices=["coverage", "median", "cover-all"], default="coverage")
+    p.add_argument(
+        "--p",
+        type=_positive_int,
+        default=None,
+        help="number of sites: required for coverage and median; for cover-all a maximum",
+    )
+    p.add_argument(
+        "--objective",
+        choices=["coverage", "median", "cover-all"],
+        default="coverage",
+        help="coverage: most demand within reach with p sites; median: least total distance "
+        "with p sites; cover-all: fewest sites with every area within reach (default coverage)",
+    )
     p.add_argument(
         "--candidates",
         type=Path,
@@ -619,7 +636,8 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "--out",
         type=Path,
         default=Path("reports"),
-        help="reports root folder (for schedule runs without their own 'out')",
+        help="reports root folder; each report goes to <out>/<authority>/<date>/ and a schedule "
+        "run's own 'out' is read inside it (default reports)",
     )
     _force_option(p)
     p.add_argument(
@@ -724,7 +742,12 @@ def _add_synthetic_registrations_parser(
         required=True,
         help="CSV file to write; its name must contain 'synthetic'",
     )
-    p.add_argument("--seed", type=int, default=settings.RANDOM_SEED, help="random seed")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=settings.RANDOM_SEED,
+        help=f"random seed: the same seed gives the same extract (default {settings.RANDOM_SEED})",
+    )
     p.add_argument(
         "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
     )
@@ -787,7 +810,7 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument(
         "--base-url",
         default="/",
-        help="path prefix the reverse proxy serves it under, e.g. /dashboard/",
+        help="path prefix the reverse proxy serves it under, e.g. /dashboard/ (default /)",
     )
     p.add_argument(
         "--preheat",
