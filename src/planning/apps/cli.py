@@ -9,7 +9,10 @@ planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --
 planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
 planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
 planning centres import --gias FILE --authority CODE|NAME|LA-NUMBER --out FILE.csv [--force]
+planning standards [--write FILE] [--force]
 planning schema standards|scenario|schedule [--out FILE] [--force]
+planning optimise --objective coverage|median|cover-all [--p N] ... --out DIR
+planning scenario --scenario FILE ... --out DIR
 
 Commands that write a folder (sufficiency, scenario, optimise, reach, target, report) take
 --force to replace a folder holding files the tool did not write.
@@ -24,15 +27,31 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from planning import settings
 from planning._errors import PlanningError
 
 
+def _check_centres(args: argparse.Namespace) -> None:
+    """A ``--centres`` that is not there, worded for the command line (the library's message
+    offers Python's ``centres=None``, which is no option here: leaving it out is)."""
+    from planning._errors import ValidationError
+
+    centres = getattr(args, "centres", None)
+    if centres is not None and not centres.exists():
+        raise ValidationError(
+            f"--centres {centres}: no such file; give the path of a CSV, GeoJSON or GeoPackage "
+            "centres file (format in planning/data/centres/README.md), or leave out --centres "
+            "for the authority's illustrative sites"
+        )
+
+
 def _check_out(args: argparse.Namespace, *inputs: Path | None) -> None:
     """Refuse an unusable ``--out`` before any work is done (it is checked again on writing)."""
     from planning._files import check_output_folder
+
+    _check_centres(args)
 
     files = [args.centres, args.standards, getattr(args, "registrations", None), *inputs]
     check_output_folder(args.out, inputs=files, force=args.force)
@@ -277,6 +296,7 @@ def _report(args: argparse.Namespace) -> int:
             )
         specs = load_schedule(args.schedule, out=args.out, force=args.force)
     else:
+        _check_centres(args)
         specs = [
             report_spec(
                 args.authority or settings.DEFAULT_AUTHORITY,
@@ -400,6 +420,7 @@ def _synthetic_registrations(args: argparse.Namespace) -> int:
     from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
     from planning.runs.sufficiency import run_sufficiency
 
+    _check_centres(args)
     run = run_sufficiency(
         args.authority, centres=args.centres, standards=args.standards, layer=args.layer
     )
@@ -495,6 +516,34 @@ def _schema(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"Wrote the {args.format} schema to {args.out}")
+    return 0
+
+
+def _standards(args: argparse.Namespace) -> int:
+    """Print the packaged standards file, or write a copy to edit and pass as --standards."""
+    from importlib import resources
+
+    from planning._errors import ValidationError
+    from planning.standards import DEFAULT_STANDARDS_FILE
+
+    text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
+    if args.write is None:
+        sys.stdout.write(text)
+        return 0
+    out = args.write.expanduser()
+    if out.is_dir():
+        raise ValidationError(
+            f"--write {args.write} is a folder; give a file name such as my_standards.yaml"
+        )
+    if out.exists() and not args.force:
+        raise ValidationError(
+            f"--write {args.write} already exists; give another file name, or --force to replace it"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(
+        f"Wrote the default standards to {args.write}: edit it, then pass --standards {args.write}"
+    )
     return 0
 
 
@@ -841,6 +890,26 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.set_defaults(func=_dashboard)
 
 
+def _add_standards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning standards``."""
+    p = sub.add_parser(
+        "standards",
+        help="print the default standards file, or write a copy to edit (--write FILE)",
+        description="The default standards (reach distance, load range, verdict thresholds, "
+        "need index), commented with their sources. Write a copy, edit it and pass it to any "
+        "command as --standards FILE; keys left out keep their default.",
+    )
+    p.add_argument(
+        "--write",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the standards to FILE instead of printing them",
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=_standards)
+
+
 def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``planning schema``."""
     p = sub.add_parser(
@@ -863,12 +932,19 @@ def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=_schema)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the workbench's one error style: ``error: ...`` and the fix, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}; `{self.prog} --help` lists the options\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``planning`` argument parser, one helper per sub-command.
 
     The helpers are called in the order the sub-commands are listed in ``planning --help``.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="planning", description="Children's centre sufficiency planning workbench"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -884,6 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_synthetic_registrations_parser,
         _add_centres_parser,
         _add_dashboard_parser,
+        _add_standards_parser,
         _add_schema_parser,
     ):
         add(sub)
