@@ -156,3 +156,19 @@ def test_standards_write_gives_a_copy_to_edit(capsys, tmp_path):
     assert main(["standards", "--write", str(copy)]) == 2  # never replaced without --force
     assert "--force to replace it" in capsys.readouterr().err
     assert main(["standards"]) == 0 and "reach:" in capsys.readouterr().out
+
+
+def test_output_folders_are_readable_by_colleagues(tmp_path):
+    """Published like a folder made with mkdir (0755 under umask 022), not mkdtemp's 0700."""
+    import os
+    import stat
+
+    from planning._files import atomic_directory
+
+    old = os.umask(0o022)
+    try:
+        with atomic_directory(tmp_path / "out") as staging:
+            (staging / "areas.csv").write_text("area_code\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
