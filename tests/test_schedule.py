@@ -214,6 +214,7 @@ def test_exit_status_and_summary_say_one_failed(first_run):
     _, root, done = first_run
     assert done.returncode == 1, done.stderr
     assert "3 report(s)" in done.stdout and "2 published, 1 failed" in done.stdout
+    assert "without encryption" not in done.stderr  # the kernel talks over Unix sockets
     assert f"Index: {root / 'index.html'}" in done.stdout
     # One progress line per authority on stderr, with timing.
     assert re.search(r"\] Derby \(E06000015\) 2026-11-24: published in [\d.]+ s", done.stderr)

@@ -840,6 +840,7 @@ def _execute_notebook(
     The executed notebook is made portable even when a cell fails, since it is kept in failed/.
     """
     import papermill
+    from traitlets.config import Config
 
     try:
         papermill.execute_notebook(
@@ -850,6 +851,9 @@ def _execute_notebook(
             progress_bar=False,
             cwd=str(notebook.parent),  # the staging folder: figures.json is written there
             execution_timeout=cell_timeout,
+            # The kernel is a local child process: Unix sockets beside its connection file, not
+            # TCP on 127.0.0.1 (which ipykernel warns about as unencrypted on every run).
+            config=Config({"KernelManager": {"transport": "ipc"}}),
         )
     except Exception:
         with suppress(Exception):  # the first error is the one to report
