@@ -156,3 +156,32 @@ def check_scenario_example(folder: Path, results: list[subprocess.CompletedProce
     assert "Scenario, not the current network: Close Spondon, open at Derwent" in index
     optimise = "\n".join(r.stdout for r in results if "cover-all chose" in r.stdout)
     assert "--p 12 is a maximum, not a target" in optimise
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``planning.a.b.name`` is a module, or an attribute of the longest module prefix."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[cut:]:
+                target = getattr(target, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_every_python_name_the_readme_gives_exists():
+    """`planning.inputs.centres.write_csv`, not a module that was moved away."""
+    text = README.read_text(encoding="utf-8")
+    names = set(re.findall(r"`[^`]*?\b(planning(?:\.[A-Za-z_]\w*)+)", text))
+    names |= {f"planning.{n.strip()}" for line in re.findall(r"from planning import ([\w, ]+)", text)
+              for n in line.split(",") if n.strip()}  # fmt: skip
+    assert len(names) > 20
+    assert sorted(n for n in names if not _resolves(n)) == []
