@@ -144,6 +144,7 @@ def check_scenario_example(folder: Path, results: list[subprocess.CompletedProce
         "This scenario changes the standards, so before and after are measured differently: "
         "reasonable reach 2.5 km -> 2 km"
     )
+    assert scenario["standards_changed"] == ["reasonable reach 2.5 km -> 2 km"]
     after = json.loads((folder / "out" / "after" / "summary.json").read_text())
     assert any(note.startswith("Capacity is known for 1 of 10 centres") for note in after["notes"])
     today = dt.date.today().isoformat()

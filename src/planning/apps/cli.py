@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from planning import settings
 from planning._errors import PlanningError
@@ -172,6 +172,8 @@ def _scenario(args: argparse.Namespace) -> int:
             "scenario_sha256": file_sha256(args.scenario),
         },
         "notes": run.result.notes,
+        # what the scenario changes in the standards, so a reader of the file alone sees it
+        "standards_changed": comparison.standards_changed,
     }
     out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
     print(f"{run.authority_name}: scenario '{scenario.name}'")
@@ -948,7 +950,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="planning", description="Children's centre sufficiency planning workbench"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # sub-commands are _Parser too (the one error style); typed as the plain class they extend
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True),
+    )
     for add in (
         _add_authorities_parser,
         _add_scenario_parser,

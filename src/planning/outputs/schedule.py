@@ -515,7 +515,7 @@ def load_schedule(
         )
         if spec is not None:
             specs.append(spec)
-    seen: dict[tuple[Path, str], str] = {}
+    seen: dict[tuple[Path, str, str | None], str] = {}
     for spec in specs:
         key = (spec.out, spec.slug, spec.scenario_slug)
         if key in seen:
