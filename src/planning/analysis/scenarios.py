@@ -943,7 +943,7 @@ class Comparison:
                     f"areas; an estimated {count(rows['under5_income_deprived'].sum())} of them "
                     "in income-deprived families)."
                 )
-        if len(lines) == len(self.standards_changed[:1]):
+        if changed.empty:
             lines.append("No small area gains or loses reasonable reach.")
         b, a = self.before.figures, self.after.figures
         lines.append(
