@@ -127,3 +127,60 @@ def test_other_authority_defaults_to_its_own_illustrative_sites(tmp_path):
     # Every Thurrock under-5 is in exactly one centre's residents' load.
     assert centres["under5_residents"].sum() == pd.read_csv(out / "areas.csv")["under5"].sum()
     assert "ILLUSTRATIVE" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sufficiency"], "error: planning sufficiency: the following arguments are required: "
+                          "--out; `planning sufficiency --help` lists the options"),
+        (["optimise", "--objective", "nearest", "--out", "x"],
+         "error: planning optimise: argument --objective: invalid choice: 'nearest'"),
+    ],
+)
+def test_usage_errors_have_the_one_error_style(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "usage:" not in err
+
+
+@pytest.mark.parametrize("command", ["sufficiency", "report", "synthetic-registrations"])
+def test_missing_centres_file_never_suggests_none(capsys, tmp_path, command):
+    """`--centres None` is a file called None on the command line: the fix is to leave it out."""
+    out = tmp_path / "out_synthetic.csv"
+    assert main([command, "--centres", "None", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --centres None: no such file;")
+    assert "leave out --centres for the authority's illustrative sites" in err
+    assert "or None" not in err and not out.exists()
+
+
+def test_standards_write_gives_a_copy_to_edit(capsys, tmp_path):
+    from planning.standards import load_standards
+
+    copy = tmp_path / "my_standards.yaml"
+    assert main(["standards", "--write", str(copy)]) == 0
+    assert f"--standards {copy}" in capsys.readouterr().out
+    same = {"source": ""}
+    assert load_standards(copy).describe() | same == load_standards().describe() | same
+    assert main(["standards", "--write", str(copy)]) == 2  # never replaced without --force
+    assert "--force to replace it" in capsys.readouterr().err
+    assert main(["standards"]) == 0 and "reach:" in capsys.readouterr().out
+
+
+def test_output_folders_are_readable_by_colleagues(tmp_path):
+    """Published like a folder made with mkdir (0755 under umask 022), not mkdtemp's 0700."""
+    import os
+    import stat
+
+    from planning._files import atomic_directory
+
+    old = os.umask(0o022)
+    try:
+        with atomic_directory(tmp_path / "out") as staging:
+            (staging / "areas.csv").write_text("area_code\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755

@@ -64,3 +64,26 @@ def test_optimise_command_and_infeasible(tmp_path):
     assert bad.returncode == 2
     assert "needs at least 6 sites; p = 3 is short by 3" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_optimise_says_what_it_closes_and_opens_without_the_solver_banner(tmp_path):
+    out = tmp_path / "opt"
+    done = run_cli("optimise", "--p", "8", "--objective", "coverage", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "HiGHS" not in done.stdout + done.stderr  # the solver's banner is not ours to print
+    current = pd.read_csv(REPO / "src/planning/data/centres/derby_illustrative.csv", index_col=0)
+    chosen = pd.read_csv(out / "scenario_centres.csv", index_col=0)
+    closed = [i for i in current.index if i not in chosen.index]
+    assert f"Closes {len(closed)}: " + "; ".join(
+        f"{i} {current.loc[i, 'name']}" for i in closed) in done.stdout
+    assert f"Opens {len(set(chosen.index) - set(current.index))}:" in done.stdout
+    headline = pd.read_csv(out / "comparison.csv", index_col="figure")
+    before, after = headline.loc["Under-5s per centre", ["before", "after"]]
+    assert f"Under-5s per centre: {before:,.0f} -> {after:,.0f}" in done.stdout
+    assert f"Centres serving the area: 10 -> {len(chosen)}" in done.stdout
+
+
+def test_optimise_cover_all_says_p_is_a_maximum(tmp_path):
+    done = run_cli("optimise", "--p", "12", "--objective", "cover-all", "--out", str(tmp_path / "o"))
+    assert done.returncode == 0, done.stderr
+    assert "--p 12 is a maximum, not a target (6 are enough)" in done.stdout

@@ -30,7 +30,7 @@ def test_custom_file(tmp_path):
         ("rech:\n  distance_km: 2\n", "unknown section 'rech'"),
         ("reach:\n  distance_km: -1\n", "'reach.distance_km' must be greater than 0, found -1"),
         ("reach:\n  distance_km: far\n", "'reach.distance_km' must be a number"),
-        ("verdict:\n  all_within_reach: {green: 0.5, amber: 0.7}\n", "'amber' must not exceed"),
+        ("verdict:\n  all_within_reach: {green: 0.5, amber: 0.7}\n", "'verdict.all_within_reach': 'amber' (0.7) must not exceed"),
         ("need_index:\n  indicators: {crime: 1}\n", "not a known indicator"),
     ],
 )
@@ -80,3 +80,27 @@ def test_replace_validates():
     assert Standards().replace(reach_km=2.0).reach_km == 2.0
     with pytest.raises(ValidationError):
         Standards().replace(reach_km=0)
+
+
+def test_every_problem_in_a_standards_file_is_reported_at_once(tmp_path):
+    """Schema problems and the rules across keys in one message, so one edit fixes them all."""
+    path = tmp_path / "standards.yaml"
+    path.write_text(
+        "reach:\n  distance_km: -1\n  distanse_km: 2\n"
+        "walking:\n  speed_kmh: fast\n"
+        "load:\n  min_under5_per_centre: 1500\n"
+        "verdict:\n  deprived_within_reach: {green: 0.5, amber: 0.8}\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        load_standards(path)
+    message = str(info.value)
+    assert f"{path}: 5 problems:" in message
+    for part in (
+        "'reach.distance_km' must be greater than 0, found -1",
+        "unknown key 'reach.distanse_km'",
+        "'walking.speed_kmh' must be a number",
+        "'verdict.deprived_within_reach': 'amber' (0.8) must not exceed 'green' (0.5); lower "
+        "amber or raise green",
+        "found 1500, 800, 1200; put them in that order",
+    ):
+        assert part in message

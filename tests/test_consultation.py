@@ -45,3 +45,42 @@ def test_pack_describes_a_move_given_in_latitude_longitude(derby_run):
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert "move CC05 to latitude 52.919, longitude -1.5102" in text
     assert "to 0, 0" not in text
+
+
+def test_capacity_for_one_centre_gives_a_pack_and_a_note(derby_run):
+    """README's scenario sets one centre's capacity: the pack is built, the centre's places per
+    under-5 are shown, and the 2SFCA (which needs every centre's places) is skipped with a note."""
+    scenario = Scenario("Capacity").set_capacity("CC02", 120)
+    comparison = consultation.compare_run(derby_run, scenario)
+    page = consultation.scenario_section(derby_run, scenario, tiles=None).data
+    assert "Headline figures" in page
+    after = comparison.after.to_result()
+    places = after.centres["places_per_catchment_under5"]
+    assert places.notna().sum() == 1
+    assert places["CC02"] == pytest.approx(120 / after.centres.loc["CC02", "under5"])
+    assert "places_per_under5_2sfca" not in after.areas
+    assert any("Capacity is known for 1 of 10 centres" in note for note in after.notes)
+
+
+def test_a_changed_standard_is_said_and_areas_are_classified_by_cause(derby_run):
+    """Moving a centre nearer while tightening the reach standard: an area whose distance fell
+    is never listed as losing reach, and the pack says the standard changed."""
+    scenario = (
+        Scenario("Tighter").move("CC05", easting=432100, northing=335200).set_standard(reach_km=2.0)
+    )
+    comparison = consultation.compare_run(derby_run, scenario)
+    changed = comparison.areas_changed
+    fell = changed["distance_after_m"] < changed["distance_before_m"]
+    assert fell.any()  # the case at issue exists in this scenario
+    assert not (changed.loc[fell, "change"] == "loses reach").any()
+    assert (changed.loc[fell & (changed["change"] != "gains reach"), "change"]
+            == "outside new standard").all()
+    lines = comparison.summary_lines()
+    assert lines[0] == (
+        "This scenario changes the standards, so before and after are measured differently: "
+        "reasonable reach 2.5 km -> 2 km."
+    )
+    page = consultation.scenario_section(derby_run, scenario, tiles=None).data
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "reasonable reach 2.5 km -> 2 km" in text
+    assert "outside the changed standard (no further from a centre)" in text

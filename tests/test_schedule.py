@@ -181,8 +181,9 @@ def test_changes_list_verdict_first_then_figures_and_centres():
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
-    """Derby (good, with a scenario: the consultation evidence pack) and Thurrock (broken
-    centres), run through the command line with two workers."""
+    """Derby (good), Derby with a scenario (the consultation evidence pack, published beside
+    that day's report) and Thurrock (broken centres), run through the command line with two
+    workers."""
     folder = tmp_path_factory.mktemp("schedule")
     (folder / "thurrock_centres.csv").write_text("centre_id,name\nT1,Grays\n")
     (folder / "scenario.yaml").write_text("name: Close Spondon\nactions:\n  - close: CC03\n")
@@ -192,8 +193,10 @@ def first_run(tmp_path_factory):
         "runs:\n"
         "  - authority: Derby\n"
         f"    centres: {DERBY_CENTRES}\n"
-        "    scenario: scenario.yaml\n"
         f"    formats: {formats}\n"
+        "  - authority: Derby\n"
+        f"    centres: {DERBY_CENTRES}\n"
+        "    scenario: scenario.yaml\n"
         "  - authority: Thurrock\n"
         "    centres: thurrock_centres.csv\n"
     )
@@ -210,7 +213,8 @@ def first_run(tmp_path_factory):
 def test_exit_status_and_summary_say_one_failed(first_run):
     _, root, done = first_run
     assert done.returncode == 1, done.stderr
-    assert "2 report(s)" in done.stdout and "1 published, 1 failed" in done.stdout
+    assert "3 report(s)" in done.stdout and "2 published, 1 failed" in done.stdout
+    assert "without encryption" not in done.stderr  # the kernel talks over Unix sockets
     assert f"Index: {root / 'index.html'}" in done.stdout
     # One progress line per authority on stderr, with timing.
     assert re.search(r"\] Derby \(E06000015\) 2026-11-24: published in [\d.]+ s", done.stderr)
@@ -226,12 +230,11 @@ def test_good_report_is_published_with_manifest(first_run):
             "manifest.json", "figures.json"} <= names
     manifest = json.loads((report / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["authority"]["code"] == "E06000015"
-    assert manifest["parameters"]["scenario"] == str(folder / "scenario.yaml")
+    assert "scenario" not in manifest["parameters"] and "scenario" not in manifest
     text = text_of((report / "sufficiency-derby-2026-11-24.html").read_text())
-    assert "Consultation evidence: Close Spondon" in text
+    assert "Consultation evidence" not in text
     assert manifest["parameters"]["report_date"] == "2026-11-24"
     assert manifest["inputs"]["centres"]["sha256"] == file_sha256(DERBY_CENTRES)
-    assert manifest["inputs"]["scenario"]["sha256"] == file_sha256(folder / "scenario.yaml")
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert "deprivation" in manifest["data_vintages"]
     assert manifest["versions"]["planning"] and manifest["versions"]["papermill"]
@@ -243,6 +246,24 @@ def test_good_report_is_published_with_manifest(first_run):
     assert text.index("What changed") < text.index("Headline figures")
     assert "run_sufficiency" not in page and "report_figures" not in page  # no code
     assert_offline(page)
+
+
+@pytest.mark.slow
+def test_scenario_report_is_published_beside_the_days_report_never_over_it(first_run):
+    folder, root, _ = first_run
+    assert sorted(p.name for p in (root / "derby").iterdir()) == [
+        "2026-11-24", "2026-11-24-scenario-scenario"]  # fmt: skip
+    report = root / "derby" / "2026-11-24-scenario-scenario"
+    stem = "sufficiency-derby-2026-11-24-scenario-scenario"
+    assert {f"{stem}.html", f"{stem}.ipynb"} <= {p.name for p in report.iterdir()}
+    manifest = json.loads((report / "manifest.json").read_text())
+    assert manifest["scenario"] == {"file": "scenario.yaml", "name": "Close Spondon"}
+    assert manifest["parameters"]["scenario"] == str(folder / "scenario.yaml")
+    assert manifest["inputs"]["scenario"]["sha256"] == file_sha256(folder / "scenario.yaml")
+    assert "Consultation evidence: Close Spondon" in text_of((report / f"{stem}.html").read_text())
+    index = (root / "index.html").read_text()
+    assert f'href="derby/2026-11-24-scenario-scenario/{stem}.html"' in index
+    assert text_of(index).count("Scenario, not the current network: Close Spondon") == 1
 
 
 @pytest.mark.slow
@@ -271,7 +292,7 @@ def test_index_lists_every_run_with_status_and_links(first_run):
     assert "<script" not in page
     text = text_of(page)
     assert "Derby (E06000015)" in text and "Thurrock (E06000034)" in text
-    assert "1 published, 1 failed" in text
+    assert "2 published, 1 failed" in text
     for href in re.findall(r'href="([^"]+)"', page):
         assert (root / html.unescape(href)).exists(), href
     assert 'href="derby/2026-11-24/sufficiency-derby-2026-11-24.html"' in page
@@ -288,10 +309,10 @@ def test_pdf_is_printed_with_chromium(first_run):
 
 @pytest.fixture(scope="module")
 def second_run(first_run):
-    """Derby again the next day, in this process (so filterwarnings=error applies), with the
-    same scenario."""
+    """Derby again the next day, in this process (so filterwarnings=error applies): compared
+    with the day's report before, never with the scenario report beside it."""
     folder, root, _ = first_run
-    spec = report_spec("Derby", scenario=folder / "scenario.yaml", out=root)
+    spec = report_spec("Derby", out=root)
     [outcome] = run_schedule([spec], date=SECOND, progress=False)
     return root, outcome
 
@@ -329,7 +350,8 @@ def test_same_date_rerun_replaces_report_and_lists_changes(rerun_same_date):
     root, outcome = rerun_same_date
     assert outcome.ok, outcome.error
     assert outcome.previous_date == "2026-11-25" and outcome.changes > 0
-    assert sorted(p.name for p in (root / "derby").iterdir()) == ["2026-11-24", "2026-11-25"]
+    assert sorted(p.name for p in (root / "derby").iterdir()) == [
+        "2026-11-24", "2026-11-24-scenario-scenario", "2026-11-25"]  # fmt: skip
     manifest = json.loads((outcome.folder / "manifest.json").read_text())
     closed = [c for c in manifest["changes"] 
               if c["section"] == "Centres" and c["after"] == "closed"]

@@ -128,10 +128,15 @@ def test_capacity_gives_two_step_fca(strip_town):
     assert result.centres["places_per_catchment_under5"].tolist() == pytest.approx([0.1, 0.1])
 
 
-def test_partial_capacity_is_an_error(strip_town):
+def test_partial_capacity_is_per_centre_where_known_and_no_2sfca(strip_town):
+    """The 2SFCA needs every centre's places; without them it is skipped with a note, and the
+    centres with a capacity still get places per catchment under-5 (A serves 100+200+300)."""
     centres = make_centres({"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, capacity=[60.0, None])
-    with pytest.raises(ValidationError, match="not for B"):
-        assess_sufficiency(strip_town, centres)
+    result = assess_sufficiency(strip_town, centres)
+    assert "places_per_under5_2sfca" not in result.areas
+    places = result.centres["places_per_catchment_under5"]
+    assert places["A"] == pytest.approx(0.1) and np.isnan(places["B"])
+    assert any(note.startswith("Capacity is known for 1 of 2 centres") for note in result.notes)
 
 
 def test_bad_centres_frames(strip_town):

@@ -295,6 +295,13 @@ def _write_marker(staging: Path, *, kind: str) -> None:
     (staging / OUTPUT_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_directory(
     target: str | Path,
@@ -316,6 +323,9 @@ def atomic_directory(
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    # mkdtemp makes a private (0700) folder; the published one is for colleagues to read, like
+    # any folder made with mkdir (0755 under the usual umask 022).
+    staging.chmod(0o777 & ~_umask())
     try:
         owner: dict[str, Any] = {"pid": os.getpid(), "host": socket.gethostname()}
         (staging / STAGING_MARKER).write_text(json.dumps(owner), encoding="utf-8")

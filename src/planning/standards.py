@@ -8,6 +8,7 @@ checked on load and every problem is reported at once, naming the file, the key 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from dataclasses import dataclass, field
@@ -393,8 +394,13 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
         parsed = StandardsFile.model_validate(raw)
     except SchemaError as exc:
         schema_problems(exc, standards_json_schema(), problems, _place)
-        problems.raise_if_any()
-        raise  # pragma: no cover - an error always adds a problem
+        # Every problem at once: the rules across keys are checked too, on what was accepted
+        # (a rejected value falls back to its default meanwhile), before anything is raised.
+        try:
+            parsed = StandardsFile.model_validate(_without(raw, [e["loc"] for e in exc.errors()]))
+        except SchemaError:
+            problems.raise_if_any()
+            raise  # pragma: no cover - an error always adds a problem
     data = parsed.model_dump(exclude_unset=True)
     values: dict[str, Any] = {}
     for (section, key), name in _FIELDS.items():
@@ -416,15 +422,35 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
     return standards
 
 
+def _without(raw: Any, locations: list[tuple[str | int, ...]]) -> Any:
+    """A deep copy of ``raw`` without the entries at ``locations`` (the keys a schema refused;
+    the deepest key of each location that exists in ``raw`` is dropped)."""
+    cleaned = copy.deepcopy(raw)
+    for loc in locations:
+        node, parent, key = cleaned, None, None
+        for part in loc:
+            if not isinstance(node, dict) or part not in node:
+                break
+            parent, key, node = node, part, node[part]
+        if parent is not None:
+            parent.pop(key, None)
+    return cleaned
+
+
 def _check(s: Standards, problems: Problems) -> None:
     """Rules across keys, on the standards after the defaults are filled in (the schema checks
     each value on its own)."""
-    if s.deprived_amber > s.deprived_green or s.all_amber > s.all_green:
-        problems.add("verdict thresholds: 'amber' must not exceed 'green'")
+    for key, (green, amber) in _THRESHOLDS.items():
+        if getattr(s, amber) > getattr(s, green):
+            problems.add(
+                f"'verdict.{key}': 'amber' ({getattr(s, amber):g}) must not exceed 'green' "
+                f"({getattr(s, green):g}); lower amber or raise green"
+            )
     if not s.load_min <= s.load_target <= s.load_max:
         problems.add(
             "load: need min_under5_per_centre <= target_under5_per_centre <= "
-            f"max_under5_per_centre, found {s.load_min:g}, {s.load_target:g}, {s.load_max:g}"
+            f"max_under5_per_centre, found {s.load_min:g}, {s.load_target:g}, {s.load_max:g}; "
+            "put them in that order"
         )
     if sum(s.need_weights.values()) <= 0:
         problems.add("'need_index.indicators' weights must not all be zero")

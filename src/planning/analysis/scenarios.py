@@ -976,22 +976,48 @@ class Comparison:
             and (self.localities["rag_before"] == self.localities["rag_after"]).all()
         )
 
+    @property
+    def standards_changed(self) -> list[str]:
+        """Each standard the scenario changes, in words: 'reasonable reach 2.5 km -> 2 km'."""
+        before, after = self.before.standards.describe(), self.after.standards.describe()
+        return [
+            f"{_STANDARD_WORDS.get(key, (key, ''))[0]} {_plain(before[key], key)} -> "
+            f"{_plain(after[key], key)}"
+            for key in before
+            if key != "source" and before[key] != after[key]
+        ]
+
     def summary_lines(self) -> list[str]:
-        """Plain-English summary of the change, most important first."""
+        """Plain-English summary of the change, most important first.
+
+        An area that crosses the reach standard is classified by cause: its distance rose
+        ("lose reasonable reach") or fell ("gain"), or only the standard moved ("fall outside"
+        or "come within the changed reach standard"), so an area whose centre came nearer is
+        never said to lose reach."""
         lines = []
+        if self.standards_changed:
+            lines.append(
+                "This scenario changes the standards, so before and after are measured "
+                f"differently: {'; '.join(self.standards_changed)}."
+            )
         deprived_label = self.before.standards.deprived_label
         changed = self.areas_changed
-        for change, verb in (("loses reach", "lose"), ("gains reach", "gain")):
+        for change, verb in (
+            ("loses reach", "lose reasonable reach"),
+            ("gains reach", "gain reasonable reach"),
+            ("outside new standard", "fall outside the changed reach standard"),
+            ("inside new standard", "come within the changed reach standard"),
+        ):
             rows = changed[changed["change"] == change]
             if len(rows):
                 deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
                 lines.append(
                     f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
-                    f"{verb} reasonable reach ({count(deprived)} of them in the {deprived_label} "
+                    f"{verb} ({count(deprived)} of them in the {deprived_label} "
                     f"areas; an estimated {count(rows['under5_income_deprived'].sum())} of them "
                     "in income-deprived families)."
                 )
-        if not lines:
+        if changed.empty:
             lines.append("No small area gains or loses reasonable reach.")
         b, a = self.before.figures, self.after.figures
         lines.append(
@@ -1004,6 +1030,40 @@ class Comparison:
             if row["rag_before"] != row["rag_after"]:
                 lines.append(f"{name}: {row['rag_before']} -> {row['rag_after']}.")
         return lines
+
+
+#: Standards fields in words, with their unit, for the summary of a scenario that changes them.
+_STANDARD_WORDS: dict[str, tuple[str, str]] = {
+    "reach_km": ("reasonable reach", " km"),
+    "rural_reach_km": ("rural reasonable reach", " km"),
+    "short_reach_km": ("short distance", " km"),
+    "walk_minutes": ("walking standard", " minutes"),
+    "load_target": ("target under-5s per centre", ""),
+    "load_min": ("fewest under-5s per centre", ""),
+    "load_max": ("most under-5s per centre", ""),
+    "most_deprived_deciles": ("most deprived IMD deciles", ""),
+}
+
+
+def _plain(value: Any, key: str) -> str:
+    unit = _STANDARD_WORDS.get(key, ("", ""))[1]
+    if value is None:
+        return "none"
+    return (f"{value:g}" if isinstance(value, float) else str(value)) + unit
+
+
+def _reach_change(within_after: np.ndarray, before_m: np.ndarray, after_m: np.ndarray) -> Any:
+    """Why an area crossed the reach standard: its distance rose ('loses reach') or fell
+    ('gains reach'), or, with the distance no worse (no better), only the standard moved."""
+    return np.select(
+        [
+            within_after & (after_m < before_m),
+            within_after,
+            after_m > before_m,
+        ],
+        ["gains reach", "inside new standard", "loses reach"],
+        default="outside new standard",
+    )
 
 
 def compare(before: Evaluation, after: Evaluation) -> Comparison:
@@ -1040,7 +1100,11 @@ def compare(before: Evaluation, after: Evaluation) -> Comparison:
             "centre_after": after.areas.loc[flip, "centre_id"],
             "distance_before_m": before.areas.loc[flip, "distance_m"],
             "distance_after_m": after.areas.loc[flip, "distance_m"],
-            "change": np.where(after.areas.loc[flip, "within_reach"], "gains reach", "loses reach"),
+            "change": _reach_change(
+                after.areas.loc[flip, "within_reach"].to_numpy(bool),
+                before.areas.loc[flip, "distance_m"].to_numpy(float),
+                after.areas.loc[flip, "distance_m"].to_numpy(float),
+            ),
         },
         index=areas.index,
     ).sort_values(["change", "under5"], ascending=[False, False])

@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning._errors import ValidationError
 from planning._format import count, whole_share
 from planning._validate import (
     Problems,
@@ -357,18 +356,17 @@ def load_status(load: np.ndarray, standards: Standards) -> np.ndarray:
     )
 
 
-def _capacity(centres: gpd.GeoDataFrame) -> pd.Series | None:
+def _capacity(centres: pd.DataFrame) -> pd.Series | None:
+    """Each centre's capacity (NaN where unknown), or ``None`` when no centre has one.
+
+    A capacity known for only some centres still gives those centres' places per catchment
+    under-5; the two-step floating catchment, which needs every centre's places, is then skipped
+    and :func:`result_notes` says so (README: "Capacity")."""
     if "capacity" not in centres:
         return None
     capacity = pd.to_numeric(centres["capacity"], errors="coerce")
     if capacity.isna().all():
         return None
-    if capacity.isna().any():
-        missing = ", ".join(map(str, centres.index[capacity.isna()][:5]))
-        raise ValidationError(
-            f"centres: capacity is given for some centres but not for {missing}; give every "
-            "centre a capacity (the two-step floating catchment needs all) or leave the column empty"
-        )
     return capacity
 
 
@@ -679,7 +677,7 @@ def build_result(
     centre_table["load_ratio"] = centre_table["under5"] / standards.load_target
     centre_table["load_status"] = load_status(centre_table["under5"].to_numpy(float), standards)
     capacity = _capacity(centres)
-    if capacity is not None:
+    if capacity is not None and capacity.notna().all():
         # Each area's own reach standard (rural areas may have a looser one) is its catchment
         # radius, as in the reach flags, the scenario engine and the optimiser. Neighbouring
         # residents within reach count as demand on a centre's places too.
@@ -696,6 +694,7 @@ def build_result(
         )
         area_table["places_per_under5_2sfca"] = access
         centre_table["places_per_under5_in_reach"] = ratio
+    if capacity is not None:
         centre_table["places_per_catchment_under5"] = capacity / centre_table["under5"].where(
             centre_table["under5"] > 0
         )
@@ -816,4 +815,12 @@ def result_notes(
     rural = rural_note(areas)
     if rural:
         notes.append(rural)
+    capacity = _capacity(centres) if "capacity" in centres else None
+    if capacity is not None and capacity.isna().any():
+        notes.append(
+            f"Capacity is known for {int(capacity.notna().sum())} of {len(capacity)} centres; "
+            "places per under-5 are shown for those centres only, and the two-step floating "
+            "catchment (which needs every centre's places) is not computed. Give every centre a "
+            "capacity to compute it."
+        )
     return notes

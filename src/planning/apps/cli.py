@@ -9,7 +9,10 @@ planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --
 planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
 planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
 planning centres import --gias FILE --authority CODE|NAME|LA-NUMBER --out FILE.csv [--force]
+planning standards [--write FILE] [--force]
 planning schema standards|scenario|schedule [--out FILE] [--force]
+planning optimise --objective coverage|median|cover-all [--p N] ... --out DIR
+planning scenario --scenario FILE ... --out DIR
 
 Commands that write a folder (sufficiency, scenario, optimise, reach, target, report) take
 --force to replace a folder holding files the tool did not write.
@@ -20,20 +23,43 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from planning import settings
 from planning._errors import PlanningError
+
+
+def _check_centres(args: argparse.Namespace) -> None:
+    """A ``--centres`` that is not there, worded for the command line (the library's message
+    offers Python's ``centres=None``, which is no option here: leaving it out is)."""
+    from planning._errors import ValidationError
+
+    centres = getattr(args, "centres", None)
+    if centres is not None and not centres.exists():
+        raise ValidationError(
+            f"--centres {centres}: no such file; give the path of a CSV, GeoJSON or GeoPackage "
+            "centres file (format in planning/data/centres/README.md), or leave out --centres "
+            "for the authority's illustrative sites"
+        )
 
 
 def _check_out(args: argparse.Namespace, *inputs: Path | None) -> None:
     """Refuse an unusable ``--out`` before any work is done (it is checked again on writing)."""
     from planning._files import check_output_folder
 
-    files = [args.centres, args.standards, getattr(args, "registrations", None), *inputs]
+    _check_centres(args)
+
+    files = [
+        args.centres,
+        args.standards,
+        getattr(args, "registrations", None),
+        getattr(args, "neighbour_centres", None),
+        *inputs,
+    ]
     check_output_folder(args.out, inputs=files, force=args.force)
 
 
@@ -66,6 +92,62 @@ def _sufficiency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network_changes(current: Any, chosen: Any) -> list[str]:
+    """The centres the chosen network closes and opens, by id and name."""
+    now, then = set(map(str, current.index)), set(map(str, chosen.index))
+
+    def named(frame: Any, ids: set[str]) -> str:
+        rows = [(str(i), str(n)) for i, n in zip(frame.index, frame["name"]) if str(i) in ids]
+        return "; ".join(f"{i} {n}" for i, n in rows) or "none"
+
+    return [
+        f"Closes {len(now - then)}: {named(current, now - then)}",
+        f"Opens {len(then - now)}: {named(chosen, then - now)}",
+    ]
+
+
+def _headline_lines(comparison: Any) -> list[str]:
+    """Before -> after for the figures a planner looks at first (from the comparison table)."""
+    from planning._format import count, share
+
+    lines = []
+    for key in (
+        "centres",
+        "share_within_reach",
+        "share_deprived_within_reach",
+        "under5_per_centre",
+    ):
+        label, kind = _comparison_labels(comparison)[key]
+        row = comparison.headline.loc[label]
+        shown = share if kind == "share" else count
+        lines.append(f"{label}: {shown(row['before'])} -> {shown(row['after'])}")
+    return lines
+
+
+def _comparison_labels(comparison: Any) -> dict[str, tuple[str, str]]:
+    from planning.analysis.scenarios import headlines
+
+    return headlines(comparison.before.standards)
+
+
+def _quiet_solver_banner() -> None:
+    """HiGHS writes a banner to the process's stdout when the first solver is made, before
+    PuLP can turn its output off (``msg=False``); make that first one with stdout closed."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a dependency; the solve then says what is missing
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _print_comparison(comparison: Any) -> None:
     for line in comparison.summary_lines():
         print(f"  {line}")
@@ -90,6 +172,8 @@ def _scenario(args: argparse.Namespace) -> int:
             "scenario_sha256": file_sha256(args.scenario),
         },
         "notes": run.result.notes,
+        # what the scenario changes in the standards, so a reader of the file alone sees it
+        "standards_changed": comparison.standards_changed,
     }
     out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
     print(f"{run.authority_name}: scenario '{scenario.name}'")
@@ -106,6 +190,7 @@ def _optimise(args: argparse.Namespace) -> int:
     _check_out(args, args.candidates)
     run = _run(args)
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
+    _quiet_solver_banner()
     result = optimise(
         run.result.areas,
         run.result.supply,
@@ -148,6 +233,19 @@ def _optimise(args: argparse.Namespace) -> int:
         f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
         f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s"
     )
+    if args.objective == "cover-all":
+        print(
+            "  cover-all finds the fewest sites that put every small area within reach; "
+            + (
+                f"--p {args.p} is a maximum, not a target ({len(model.selected_)} are enough)."
+                if args.p is not None
+                else "--p, if given, is a maximum."
+            )
+        )
+    for line in _network_changes(run.result.centres, result.chosen):
+        print(f"  {line}")
+    for line in _headline_lines(result.comparison):
+        print(f"  {line}")
     _print_comparison(result.comparison)
     print(f"Wrote {out}/ (scenario_centres.csv is the chosen network, usable with --centres)")
     return 0
@@ -200,6 +298,7 @@ def _report(args: argparse.Namespace) -> int:
             )
         specs = load_schedule(args.schedule, out=args.out, force=args.force)
     else:
+        _check_centres(args)
         specs = [
             report_spec(
                 args.authority or settings.DEFAULT_AUTHORITY,
@@ -322,6 +421,7 @@ def _target(args: argparse.Namespace) -> int:
 def _synthetic_registrations(args: argparse.Namespace) -> int:
     from planning.inputs.synthetic import synthetic_registrations, write_synthetic_registrations
 
+    _check_centres(args)
     run = _run(args)
     frame = synthetic_registrations(
         run.result.areas, seed=args.seed, as_of=args.as_of or dt.date.today()
@@ -418,6 +518,34 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _standards(args: argparse.Namespace) -> int:
+    """Print the packaged standards file, or write a copy to edit and pass as --standards."""
+    from importlib import resources
+
+    from planning._errors import ValidationError
+    from planning.standards import DEFAULT_STANDARDS_FILE
+
+    text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
+    if args.write is None:
+        sys.stdout.write(text)
+        return 0
+    out = args.write.expanduser()
+    if out.is_dir():
+        raise ValidationError(
+            f"--write {args.write} is a folder; give a file name such as my_standards.yaml"
+        )
+    if out.exists() and not args.force:
+        raise ValidationError(
+            f"--write {args.write} already exists; give another file name, or --force to replace it"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(
+        f"Wrote the default standards to {args.write}: edit it, then pass --standards {args.write}"
+    )
+    return 0
+
+
 def _force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
@@ -440,7 +568,13 @@ def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
         default=None,
         help="centres file (CSV, GeoJSON, GPKG); default: illustrative sites for the authority",
     )
-    p.add_argument("--standards", type=Path, default=None, help="standards YAML file")
+    p.add_argument(
+        "--standards",
+        type=Path,
+        default=None,
+        help="standards YAML file (default: the packaged standards; "
+        "`planning standards --write FILE` writes a copy to edit)",
+    )
     if layer:
         p.add_argument(
             "--layer",
@@ -502,8 +636,19 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("optimise", help="choose sites by location-allocation")
     _common_options(p)
     _neighbour_options(p)
-    p.add_argument("--p", type=_positive_int, default=None, help="number of sites")
-    p.add_argument("--objective", choices=["coverage", "median", "cover-all"], default="coverage")
+    p.add_argument(
+        "--p",
+        type=_positive_int,
+        default=None,
+        help="number of sites: required for coverage and median; for cover-all a maximum",
+    )
+    p.add_argument(
+        "--objective",
+        choices=["coverage", "median", "cover-all"],
+        default="coverage",
+        help="coverage: most demand within reach with p sites; median: least total distance "
+        "with p sites; cover-all: fewest sites with every area within reach (default coverage)",
+    )
     p.add_argument(
         "--candidates",
         type=Path,
@@ -573,7 +718,8 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "--out",
         type=Path,
         default=Path("reports"),
-        help="reports root folder (for schedule runs without their own 'out')",
+        help="reports root folder; each report goes to <out>/<authority>/<date>/ and a schedule "
+        "run's own 'out' is read inside it (default reports)",
     )
     _force_option(p)
     p.add_argument(
@@ -678,7 +824,12 @@ def _add_synthetic_registrations_parser(
         required=True,
         help="CSV file to write; its name must contain 'synthetic'",
     )
-    p.add_argument("--seed", type=int, default=settings.RANDOM_SEED, help="random seed")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=settings.RANDOM_SEED,
+        help=f"random seed: the same seed gives the same extract (default {settings.RANDOM_SEED})",
+    )
     p.add_argument(
         "--as-of", type=_iso_date, default=None, help="extract date YYYY-MM-DD (default today)"
     )
@@ -741,7 +892,7 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument(
         "--base-url",
         default="/",
-        help="path prefix the reverse proxy serves it under, e.g. /dashboard/",
+        help="path prefix the reverse proxy serves it under, e.g. /dashboard/ (default /)",
     )
     p.add_argument(
         "--preheat",
@@ -772,6 +923,26 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.set_defaults(func=_dashboard)
 
 
+def _add_standards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``planning standards``."""
+    p = sub.add_parser(
+        "standards",
+        help="print the default standards file, or write a copy to edit (--write FILE)",
+        description="The default standards (reach distance, load range, verdict thresholds, "
+        "need index), commented with their sources. Write a copy, edit it and pass it to any "
+        "command as --standards FILE; keys left out keep their default.",
+    )
+    p.add_argument(
+        "--write",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the standards to FILE instead of printing them",
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=_standards)
+
+
 def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``planning schema``."""
     p = sub.add_parser(
@@ -794,16 +965,27 @@ def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=_schema)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the workbench's one error style: ``error: ...`` and the fix, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}; `{self.prog} --help` lists the options\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``planning`` argument parser, one helper per sub-command.
 
     The helpers are called in the order the sub-commands are listed in ``planning --help``.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="planning", description="Children's centre sufficiency planning workbench"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # sub-commands are _Parser too (the one error style); typed as the plain class they extend
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True),
+    )
     for add in (
         _add_authorities_parser,
         _add_scenario_parser,
@@ -815,6 +997,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_synthetic_registrations_parser,
         _add_centres_parser,
         _add_dashboard_parser,
+        _add_standards_parser,
         _add_schema_parser,
     ):
         add(sub)

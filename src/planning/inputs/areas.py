@@ -7,6 +7,7 @@ see ``planning/data/README.md`` for provenance and the Open Government Licence a
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,13 +71,84 @@ def list_authorities() -> pd.DataFrame:
     return pd.read_csv(_data_path("authorities.csv")).sort_values("code").reset_index(drop=True)
 
 
+#: Short names people type for authorities whose official name is longer or inverted, beyond
+#: what :func:`_name_key` strips ("City of", "Council" ...). Only unambiguous ones: "Kingston"
+#: (Hull or upon Thames) and "Newcastle" (upon Tyne, or under-Lyme, a Staffordshire district)
+#: are left to the suggestions.
+AUTHORITY_ALIASES: dict[str, str] = {
+    "hull": "E06000010",  # Kingston upon Hull, City of
+    "durham": "E06000047",  # County Durham
+    "brighton": "E06000043",  # Brighton and Hove
+    "southend": "E06000033",  # Southend-on-Sea
+    "stoke": "E06000021",  # Stoke-on-Trent
+    "bournemouth": "E06000058",  # Bournemouth, Christchurch and Poole
+    "bcp": "E06000058",
+    "telford": "E06000020",  # Telford and Wrekin
+    "windsor": "E06000040",  # Windsor and Maidenhead
+    "bath": "E06000022",  # Bath and North East Somerset
+    "redcar": "E06000003",  # Redcar and Cleveland
+    "stockton": "E06000004",  # Stockton-on-Tees
+    "blackburn": "E06000008",  # Blackburn with Darwen
+}
+
+# Council words around a place name, longest first: "Derby City Council" -> "derby".
+_PREFIXES = ("london borough of ", "royal borough of ", "city and county of ", "city of ",
+             "county of ", "borough of ")  # fmt: skip
+_SUFFIXES = ("metropolitan borough council", "city council", "county council",
+             "borough council", "district council", "unitary authority", "council", "city",
+             "county", "borough", "district")  # fmt: skip
+
+
+def _name_key(name: str) -> str:
+    """A name reduced to the place: case, punctuation, '&' and the council words around it
+    ignored, and ONS's inverted forms turned round ("Bristol, City of" -> "bristol").
+
+    Examples
+    --------
+    >>> _name_key("Derby City Council"), _name_key("City of Derby"), _name_key("St. Helens")
+    ('derby', 'derby', 'st helens')
+    >>> _name_key("Herefordshire, County of"), _name_key("Kingston upon Hull, City of")
+    ('herefordshire', 'kingston upon hull')
+    """
+    text = str(name).casefold().replace("&", " and ")
+    text = re.sub(r",\s*(city|county) of\s*$", "", text)  # ONS: "Bristol, City of"
+    text = " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    for prefix in _PREFIXES:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            text = text[len(prefix) :]
+            break
+    for suffix in _SUFFIXES:
+        if text.endswith(" " + suffix):
+            text = text[: -len(suffix) - 1]
+            break
+    return text
+
+
+@lru_cache(maxsize=1)
+def _districts() -> pd.DataFrame:
+    """Lower-tier districts that are not themselves upper-tier (a county's districts), from the
+    embedded LSOA table's ONS district-to-upper-tier lookup: ``code``, ``name``, ``utla_code``,
+    ``utla_name``."""
+    import pyarrow.parquet as pq
+
+    columns = ["ltla_code", "ltla_name", "utla_code", "utla_name"]
+    table = pq.read_table(_data_path(VINTAGE_FILES[2021]), columns=columns).to_pandas()
+    table = table.drop_duplicates().rename(columns={"ltla_code": "code", "ltla_name": "name"})
+    return table[table["code"] != table["utla_code"]].reset_index(drop=True)
+
+
 def resolve_authority(authority: str) -> tuple[str, str]:
-    """Return ``(code, name)`` for an authority given by ONS code or name (any case).
+    """Return ``(code, name)`` for an authority given by ONS code or name.
+
+    Names are matched as people type them: case, punctuation and council words are ignored
+    ("Derby City Council", "City of Derby" and "derby" are all Derby; "Bristol" is "Bristol,
+    City of"), and a few short names are known (:data:`AUTHORITY_ALIASES`: "Hull").
 
     Raises
     ------
     ValidationError
-        If no authority matches; the message suggests the closest names.
+        If no authority matches. A district (code or name) is pointed to its county, since
+        children's centres are an upper-tier duty; otherwise the closest names are suggested.
     """
     table = list_authorities()
     wanted = str(authority).strip()
@@ -86,8 +158,39 @@ def resolve_authority(authority: str) -> tuple[str, str]:
     by_name = table[table["name"].str.casefold() == wanted.casefold()]
     if len(by_name) == 1:
         return str(by_name.iloc[0]["code"]), str(by_name.iloc[0]["name"])
-    close = difflib.get_close_matches(wanted, table["name"].tolist(), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    key = _name_key(wanted)
+    keys = table["name"].map(_name_key)
+    by_key = table[keys == key]
+    if len(by_key) == 1:
+        return str(by_key.iloc[0]["code"]), str(by_key.iloc[0]["name"])
+    if key in AUTHORITY_ALIASES:
+        row = table[table["code"] == AUTHORITY_ALIASES[key]].iloc[0]
+        return str(row["code"]), str(row["name"])
+    districts = _districts()
+    district = districts[
+        (districts["code"].str.upper() == wanted.upper())
+        | (districts["name"].map(_name_key) == key)
+    ]
+    if len(district):
+        d = district.iloc[0]
+        raise ValidationError(
+            f"{d['name']} is a district in {d['utla_name']}; children's centres are the "
+            f"county's duty: use {d['utla_name']} ({d['utla_code']})"
+        )
+    # Names with a word starting as typed ("Kingston", "Derbys") first; else only the best
+    # near-spellings, so "Herefordshir" offers Herefordshire, not Hertfordshire too.
+    pattern = re.compile(rf"\b{re.escape(key)}") if key else None
+    close = [n for n, k in zip(table["name"], keys, strict=True) if pattern and pattern.search(k)]
+    if not close:
+        scores = {
+            name: difflib.SequenceMatcher(None, key, k).ratio()
+            for name, k in zip(table["name"], keys, strict=True)
+        }
+        best = max(scores.values())
+        close = [
+            n for n, r in sorted(scores.items(), key=lambda i: -i[1]) if r >= max(0.6, best - 0.05)
+        ]
+    hint = f" Did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
     raise ValidationError(
         f"unknown authority '{authority}': give an English upper-tier authority code "
         f"(e.g. E06000015) or name (e.g. Derby).{hint} Run `planning authorities` for the list."

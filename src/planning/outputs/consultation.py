@@ -85,6 +85,15 @@ def bands_table(comparison: Comparison) -> str:
     return _table(frame)
 
 
+#: The engine's reasons an area crossed the reach standard, as the pack words them.
+_CHANGE_WORDS = {
+    "loses reach": "loses reach (further from a centre)",
+    "gains reach": "gains reach (nearer a centre)",
+    "outside new standard": "outside the changed standard (no further from a centre)",
+    "inside new standard": "within the changed standard (no nearer a centre)",
+}
+
+
 def areas_changed_table(comparison: Comparison) -> str:
     """Small areas that gain or lose reasonable reach, with the children living there."""
     c = comparison.areas_changed
@@ -99,7 +108,7 @@ def areas_changed_table(comparison: Comparison) -> str:
             IDACI_CHILDREN_HEADING: c["idaci_children"].map(count),
             "Distance before (km)": c["distance_before_m"].map(lambda v: km(v, 1, unit=False)),
             "Distance after (km)": c["distance_after_m"].map(lambda v: km(v, 1, unit=False)),
-            "Change": c["change"],
+            "Change": c["change"].map(lambda v: _CHANGE_WORDS.get(v, v)),
         }
     )
     frame.index.name = "LSOA"

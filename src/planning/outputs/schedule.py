@@ -118,9 +118,21 @@ class ReportSpec:
     def slug(self) -> str:
         return slug(self.name)
 
+    @property
+    def scenario_slug(self) -> str | None:
+        """``None`` for the authority's own report; else the scenario file's name as a slug."""
+        return None if self.scenario is None else slug(self.scenario.stem, empty="scenario")
+
+    def run_name(self, date: dt.date) -> str:
+        """The date, and for a scenario ``<date>-scenario-<name>``: a scenario report has a
+        folder and file name of its own, so it never replaces the published report of that day
+        (and :func:`previous_report`, which reads only plain dates, never compares with it)."""
+        suffix = "" if self.scenario_slug is None else f"-scenario-{self.scenario_slug}"
+        return f"{date.isoformat()}{suffix}"
+
     def folder(self, date: dt.date) -> Path:
         """Where the report for ``date`` is published."""
-        return self.out / self.slug / date.isoformat()
+        return self.out / self.slug / self.run_name(date)
 
 
 # The declared schema of a schedule file (published by `planning schema schedule`)
@@ -503,13 +515,14 @@ def load_schedule(
         )
         if spec is not None:
             specs.append(spec)
-    seen: dict[tuple[Path, str], str] = {}
+    seen: dict[tuple[Path, str, str | None], str] = {}
     for spec in specs:
-        key = (spec.out, spec.slug)
+        key = (spec.out, spec.slug, spec.scenario_slug)
         if key in seen:
+            suffix = "" if spec.scenario_slug is None else f"-scenario-{spec.scenario_slug}"
             problems.add(
-                f"{seen[key]} and {spec.origin} both write {spec.out / spec.slug}/<date>; give "
-                "one of them a different 'out' folder"
+                f"{seen[key]} and {spec.origin} both write {spec.out / spec.slug}/<date>{suffix}; "
+                "give one of them a different 'out' folder"
             )
         seen[key] = spec.origin
     problems.raise_if_any()
@@ -699,7 +712,7 @@ def _keep_failure(
     summary, detail = _describe_error(exc)
     local = started.astimezone()
     folder = _unique_folder(
-        spec.out / FAILED_DIR / spec.slug / f"{date.isoformat()}-{local:%H%M%S}"
+        spec.out / FAILED_DIR / spec.slug / f"{spec.run_name(date)}-{local:%H%M%S}"
     )
     try:
         if staging is not None and staging.is_dir():
@@ -746,7 +759,7 @@ def _new_manifest(
     spec: ReportSpec, *, date: dt.date, started: dt.datetime, stem: str
 ) -> dict[str, Any]:
     """Start the manifest of one run, marked ``running`` until every step has succeeded."""
-    return {
+    manifest: dict[str, Any] = {
         "schema": _MANIFEST_SCHEMA,
         "status": "running",
         "authority": {"code": spec.authority, "name": spec.name},
@@ -755,6 +768,21 @@ def _new_manifest(
         "started": started.isoformat(timespec="seconds"),
         "files": {"notebook": f"{stem}.ipynb"},
     }
+    if spec.scenario is not None:
+        # marks the run as a scenario in the index ("what if", never the published network)
+        manifest["scenario"] = {"file": spec.scenario.name, "name": _scenario_name(spec.scenario)}
+    return manifest
+
+
+def _scenario_name(path: Path) -> str:
+    """The scenario's own ``name``, or its file name when it cannot be read (the run then
+    fails, with the reason, at the step that reads it)."""
+    from planning.analysis.scenarios import load_scenario
+
+    try:
+        return str(load_scenario(path).name)
+    except (ValidationError, OSError):
+        return path.stem
 
 
 def _notebook_parameters(spec: ReportSpec, *, date: dt.date, previous: bool) -> dict[str, Any]:
@@ -812,6 +840,7 @@ def _execute_notebook(
     The executed notebook is made portable even when a cell fails, since it is kept in failed/.
     """
     import papermill
+    from traitlets.config import Config
 
     try:
         papermill.execute_notebook(
@@ -822,6 +851,9 @@ def _execute_notebook(
             progress_bar=False,
             cwd=str(notebook.parent),  # the staging folder: figures.json is written there
             execution_timeout=cell_timeout,
+            # The kernel is a local child process: Unix sockets beside its connection file, not
+            # TCP on 127.0.0.1 (which ipykernel warns about as unencrypted on every run).
+            config=Config({"KernelManager": {"transport": "ipc"}}),
         )
     except Exception:
         with suppress(Exception):  # the first error is the one to report
@@ -912,7 +944,7 @@ def run_scheduled_report(
     started, clock = _now(), time.perf_counter()
     # `step` names what was being done when a failure came, for error.txt and the summary
     step = "preparing the run"
-    stem = f"sufficiency-{spec.slug}-{date.isoformat()}"
+    stem = f"sufficiency-{spec.slug}-{spec.run_name(date)}"
     manifest = _new_manifest(spec, date=date, started=started, stem=stem)
     # the manifest is only ever updated in place, so the failure record sees its last state
     keep_failure = functools.partial(
@@ -1417,6 +1449,7 @@ th { background: #f4f4f4; }
 .ok { background: #1e8449; } .failed { background: #c0392b; }
 .Red { background: #c0392b; } .Amber { background: #d68910; } .Green { background: #1e8449; }
 .error { color: #922b21; font-size: 0.9em; }
+.scenario { color: #6c3483; font-weight: bold; font-size: 0.9em; }
 """
 
 
@@ -1512,6 +1545,7 @@ def _index_row(manifest: dict[str, Any], folder: Path, root: Path) -> dict[str, 
         "started": str(manifest.get("started", "")).replace("T", " ")[:16],
         "duration": "" if duration is None else f"{float(duration):.1f} s",
         "links": links,
+        "scenario": str((manifest.get("scenario") or {}).get("name", "")) or None,
     }
 
 
