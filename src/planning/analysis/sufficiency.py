@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planning._errors import ValidationError
 from planning._format import count, whole_share
 from planning._validate import (
     Problems,
@@ -677,7 +678,11 @@ def build_result(
     centre_table["load_ratio"] = centre_table["under5"] / standards.load_target
     centre_table["load_status"] = load_status(centre_table["under5"].to_numpy(float), standards)
     capacity = _capacity(centres)
-    if capacity is not None and capacity.notna().all():
+    if capacity is not None and capacity[~neighbour].notna().all():
+        # Another authority's centre whose places are not known offers none here (its
+        # residents still count as demand): access near the boundary is then understated,
+        # and result_notes says so.
+        capacity = capacity.where(~neighbour | capacity.notna(), 0.0)
         # Each area's own reach standard (rural areas may have a looser one) is its catchment
         # radius, as in the reach flags, the scenario engine and the optimiser. Neighbouring
         # residents within reach count as demand on a centre's places too.
@@ -816,11 +821,19 @@ def result_notes(
     if rural:
         notes.append(rural)
     capacity = _capacity(centres) if "capacity" in centres else None
-    if capacity is not None and capacity.isna().any():
+    own = capacity[~neighbour] if capacity is not None else None
+    if own is not None and own.isna().any():
         notes.append(
-            f"Capacity is known for {int(capacity.notna().sum())} of {len(capacity)} centres; "
+            f"Capacity is known for {int(own.notna().sum())} of {len(own)} centres; "
             "places per under-5 are shown for those centres only, and the two-step floating "
             "catchment (which needs every centre's places) is not computed. Give every centre a "
             "capacity to compute it."
+        )
+    elif own is not None and capacity is not None and capacity[neighbour].isna().any():
+        notes.append(
+            f"Places are not known for {int(capacity[neighbour].isna().sum())} other "
+            "authorities' centre(s) that serve families here; the places per under-5 (two-step "
+            "floating catchment) count none for them, so access near the boundary is "
+            "understated. Give their capacity in --neighbour-centres FILE."
         )
     return notes

@@ -231,7 +231,8 @@ def _optimise(args: argparse.Namespace) -> int:
     out = write_comparison_outputs(result.comparison, args.out, extra=extra, force=args.force)
     print(
         f"{run.authority_name}: {args.objective} chose {len(model.selected_)} of "
-        f"{len(result.sites)} candidate sites in {model.solve_seconds_:.2f} s"
+        f"{int((~result.sites['neighbour'].astype(bool)).sum())} candidate sites in "
+        f"{model.solve_seconds_:.2f} s"
     )
     if args.objective == "cover-all":
         print(
@@ -242,7 +243,8 @@ def _optimise(args: argparse.Namespace) -> int:
                 else "--p, if given, is a maximum."
             )
         )
-    for line in _network_changes(run.result.centres, result.chosen):
+    council = run.result.centres[~run.result.centres["neighbour"].astype(bool)]
+    for line in _network_changes(council, result.chosen):
         print(f"  {line}")
     for line in _headline_lines(result.comparison):
         print(f"  {line}")
