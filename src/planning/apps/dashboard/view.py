@@ -321,7 +321,8 @@ class DashboardMap:
                     popup=popup, popup_min_width=220,
                 )  # fmt: skip
                 marker.on_click(partial(self._marker_clicked, centre_id))
-                ring = ipyleaflet.Circle(location=location, weight=1, fill_opacity=0.04,
+                # Outline only: a filled ring would hide the areas inside it from the pointer.
+                ring = ipyleaflet.Circle(location=location, weight=1, fill=False,
                                          color="#2166ac", dash_array="4 4")  # fmt: skip
                 self._markers[centre_id] = (marker, ring, popup)
             marker, ring, popup = self._markers[centre_id]
