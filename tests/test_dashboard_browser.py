@@ -126,6 +126,32 @@ def screenshots(tmp_path_factory):
     return tmp_path_factory.mktemp("screenshots")
 
 
+def assert_map_fits_the_authority(page) -> None:
+    """Every area of the authority is inside the map, and the authority fills most of it one
+    way (the zoom is the largest that fits, in quarter steps)."""
+    page.wait_for_timeout(500)  # let Leaflet finish drawing at the chosen zoom
+    box = page.evaluate(
+        """() => {
+          const map = document.querySelector('.planning-map').getBoundingClientRect();
+          const areas = Array.from(document.querySelectorAll(
+            '.planning-map path.leaflet-interactive[stroke="#777777"]'));
+          const rects = areas.map(p => p.getBoundingClientRect());
+          return {map: [map.left, map.top, map.right, map.bottom], n: rects.length,
+                  left: Math.min(...rects.map(r => r.left)), top: Math.min(...rects.map(r => r.top)),
+                  right: Math.max(...rects.map(r => r.right)),
+                  bottom: Math.max(...rects.map(r => r.bottom))};
+        }"""
+    )
+    left, top, right, bottom = box["map"]
+    assert box["n"] > 0
+    assert left <= box["left"] and box["right"] <= right, box
+    assert top <= box["top"] and box["bottom"] <= bottom, box
+    filled = max(
+        (box["right"] - box["left"]) / (right - left), (box["bottom"] - box["top"]) / (bottom - top)
+    )
+    assert filled > 0.6, box
+
+
 def test_councillor_selects_a_locality_and_switches_a_centre_off(
     voila, page, derby_board_parts, screenshots
 ):
@@ -139,6 +165,7 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     for key, text in expected_cards(baseline.figures).items():
         wait_for_card(page, key, text)
     assert "illustrative" in page.inner_text(".planning-note-illustrative")
+    assert_map_fits_the_authority(page)
     # The map drew its layers (need polygons, rings, centres) with no network.
     assert page.locator(".planning-map path.leaflet-interactive").count() > len(areas)
 
@@ -345,6 +372,7 @@ def test_thurrock_opens_on_its_illustrative_sites(voila, page, screenshots):
     assert page.locator(".planning-centre-toggle").count() == len(centres)
     assert "illustrative" in page.inner_text(".planning-note-illustrative")
     assert page.locator(".planning-centres-needed").count() == 0
+    assert_map_fits_the_authority(page)
     assert "Whole authority: Thurrock" in page.text_content(".planning-card-under5 .planning-card-scope")
     # Upload stays, for the council's real file.
     assert page.locator(".planning-upload-panel .planning-centres-upload").count() == 1
