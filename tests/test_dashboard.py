@@ -648,3 +648,19 @@ def test_cards_and_table_word_the_council_standards(strip_town):
     reasons = " ".join(r for rs in board.table()["reasons"] for r in rs)
     assert "20% most deprived" in reasons and "30%" not in reasons
     assert any("+/-10%" in note for note in board.notes())
+
+
+def test_popup_area_box_and_marker_carry_no_markup_from_names(strip_town):
+    script = "<script>alert(1)</script>"
+    centres = make_centres(
+        {"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=[script, "East"], name=[script, "B"]
+    )
+    from planning.apps.dashboard.view import DashboardView
+
+    view = DashboardView(Dashboard(strip_town, centres))
+    marker, _, popup = view.map._markers["A"]
+    assert "&lt;script&gt;" in popup.value and "<script>" not in popup.value
+    assert marker.title == script  # a property Leaflet sets as text, never parsed as HTML
+    assert "script" not in marker.icon.html
+    view.map._hover(feature={"id": strip_town.index[0]})
+    assert "<script>" not in view.map.info.value and "&lt;script&gt;" in view.map.info.value
