@@ -186,7 +186,8 @@ class Dashboard:
         centres: str | Path | gpd.GeoDataFrame | None = None,
         standards: str | Path | Standards | None = None,
     ) -> Dashboard:
-        """Load an authority's areas and centres (a file or frame; Derby has a default)."""
+        """Load an authority's areas and centres: a file or frame, else the authority's
+        illustrative sites (:func:`default_centres`, the command line's rule)."""
         from planning.inputs.areas import load_areas, resolve_authority
         from planning.inputs.centres import read_centres
 

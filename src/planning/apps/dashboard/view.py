@@ -850,9 +850,11 @@ def build_dashboard(
     ----------
     authority : str
         Upper-tier authority code or name to open with (default Derby). A dropdown on the page
-        switches authority; those without a packaged centres file ask for one.
+        switches authority; each opens on its illustrative sites (the command line's rule,
+        :func:`planning.inputs.illustrative.resolve_centres`), and an upload below the
+        dashboard replaces them with the council's own centres file.
     centres : path, optional
-        Centres file for ``authority`` (default: Derby's illustrative sites).
+        Centres file for ``authority`` (default: its illustrative sites).
     standards : path or Standards, optional
         Standards YAML (default: the packaged ``standards.yaml``).
 
@@ -864,6 +866,8 @@ def build_dashboard(
         ``planning-centre-<id>``, ``planning-postcode``, ``planning-add-site``,
         ``planning-click-mode``, ``planning-reach``, ``planning-reset``, ``planning-message``,
         ``planning-map``, ``planning-table``, ``planning-download``, ``planning-summary``,
-        ``planning-notes``, ``planning-status``.
+        ``planning-notes``, ``planning-moves`` (areas changing locality),
+        ``planning-area-info`` (the map's box for the area under the pointer),
+        ``planning-marker-<id>`` (inside each centre's map marker), ``planning-upload-panel``.
     """
     return DashboardApp(authority, centres=centres, standards=_standards(standards)).widget
