@@ -6,8 +6,11 @@ pre-heated kernel kept ready) it measures
 * time to first render with the server start included (from launching Voila until the cards
   show on the first page) and excluded (page open until the cards show, on a running server;
   with a pre-heated kernel, once it has had time to build the dashboard);
-* the round trip of an interaction: click a centre's checkbox until a card's text changes, and
-  the server-side refresh the page reports ("Updated in N ms").
+* the round trip of an interaction: click a centre's checkbox (or its marker on the map) until
+  a card's text changes.
+
+Targets (issue 13, on a machine with other work running): first render under 4 s, an
+interaction's round trip under 300 ms median. Printed beside the figures; not asserted.
 
 Every request that is not to 127.0.0.1 is blocked, as in the tests.
 
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -33,6 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 CARD = ".planning-card-share-within-reach .planning-card-value"
+CHECKBOX = ".planning-centre-cc03 input[type=checkbox]"
+MARKER = ".leaflet-marker-icon:has(.planning-marker-cc03)"
 #: Seconds to let a pre-heated kernel build the dashboard before the first visit.
 WARM_UP_S = 15
 
@@ -53,23 +57,20 @@ def open_page(browser, url: str):
     return context, page, time.perf_counter() - started
 
 
-def clicks(page, n: int) -> tuple[list[float], list[float]]:
-    """Round trips (s) of switching CC03 off and on, and the server refresh times (ms)."""
-    trips, server = [], []
+def clicks(page, n: int, target: str) -> list[float]:
+    """Round trips (s) of switching CC03 off and on by clicking ``target``."""
+    trips = []
     for _ in range(n):
         before = page.inner_text(CARD)
         started = time.perf_counter()
-        page.click(".planning-centre-cc03 input[type=checkbox]")
+        page.click(target)
         page.wait_for_function(
             "([sel, old]) => document.querySelector(sel).textContent.trim() !== old",
             arg=[CARD, before.strip()],
         )
         trips.append(time.perf_counter() - started)
-        page.wait_for_timeout(150)  # let the rest of the update land before reading the status
-        found = re.search(r"Updated in (\d+) ms", page.inner_text(".planning-status"))
-        if found:
-            server.append(float(found.group(1)))
-    return trips, server
+        page.wait_for_timeout(150)  # let the rest of the update land before the next click
+    return trips
 
 
 def summary(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
@@ -96,7 +97,9 @@ def run_mode(browser, preheat: int, loads: int, n_clicks: int, folder: Path) -> 
             time.sleep(WARM_UP_S)
         context, page, first = open_page(browser, server.url)
         included = time.perf_counter() - started
-        trips, refresh = clicks(page, n_clicks)
+        trips = clicks(page, n_clicks, CHECKBOX)
+        page.keyboard.press("Escape")
+        marker_trips = clicks(page, n_clicks, MARKER)
         context.close()
         warm = []
         for _ in range(loads):
@@ -111,10 +114,10 @@ def run_mode(browser, preheat: int, loads: int, n_clicks: int, folder: Path) -> 
     print(f"server listening after           {listening:.2f} s")
     if not preheat:
         print(f"first render, server start incl. {included:.2f} s")
-    print(f"first render, server start excl. {first:.2f} s")
-    print(f"later page loads (excl.)         {summary(warm)}")
-    print(f"click -> card text change        {summary(trips, 'ms', 1000)}")
-    print(f"server-side refresh (page says)  {summary(refresh, 'ms')}")
+    print(f"first render, server start excl. {first:.2f} s   (target under 4 s)")
+    print(f"later page loads (excl.)         {summary(warm)}   (target under 4 s)")
+    print(f"checkbox click -> card changes   {summary(trips, 'ms', 1000)}   (target median < 300 ms)")
+    print(f"marker click -> card changes     {summary(marker_trips, 'ms', 1000)}")
 
 
 def main() -> None:

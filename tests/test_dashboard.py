@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import numpy as np
@@ -135,11 +136,15 @@ def test_reset_returns_to_current_network(board, derby_engine):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"postcode": "DE99 9QQ"}, "postcode 'DE99 9QQ' is not in the ONS Postcode Directory"),
-        ({"postcode": "   "}, "type a postcode first"),
-        ({"postcode": "x" * 200}, "is not a postcode"),
-        ({"postcode": ["DE1"]}, "the postcode must be text"),
-        ({"postcode": "TR1 1AA"}, "km from Derby; choose a site within 10 km"),
+        ({"postcode": "de99  9qq"}, r"^We couldn't find DE99 9QQ in the ONS Postcode Directory"),
+        (
+            {"postcode": "hello"},
+            r"^We couldn't find HELLO\. Type a full postcode such as DE1 2FS, or click the map\.$",
+        ),
+        ({"postcode": "   "}, r"^Type a postcode such as DE1 2FS, or click the map\.$"),
+        ({"postcode": "x" * 200}, "too long for a postcode"),
+        ({"postcode": ["DE1"]}, "A postcode is text"),
+        ({"postcode": "tr1 1aa"}, r"^TR1 1AA is \d+ km from Derby; choose a site within 10 km"),
         ({"latitude": "north", "longitude": -1.5}, "'latitude' must be a number"),
         ({"latitude": 48.85, "longitude": 2.35}, "outside"),
         ({}, "no location"),
@@ -196,16 +201,44 @@ def test_table_and_csv(board, derby_engine):
     evaluation = derby_engine.evaluate(Scenario().close("CC03"))
     table = board.table()
     assert table.index.tolist() == [*evaluation.localities.index, WHOLE_AUTHORITY]
-    rows = list(csv.DictReader(io.StringIO(board.csv())))
+    lines = [line for line in board.csv().splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
     assert [r["locality"] for r in rows] == table.index.tolist()
     east = next(r for r in rows if r["locality"] == "East")
-    assert float(east["share_within_reach"]) == pytest.approx(
-        evaluation.localities.loc["East", "share_within_reach"]
+    assert float(east["percent_within_reach"]) == pytest.approx(
+        100 * evaluation.localities.loc["East", "share_within_reach"], abs=0.05
     )
     assert east["rag"] == evaluation.localities.loc["East", "rag"]
     assert east["reasons"] == "; ".join(evaluation.localities.loc["East", "reasons"])
-    assert board.csv_filename() == "sufficiency-derby-localities.csv"
     assert board.csv_data_uri().startswith("data:text/csv;charset=utf-8;base64,")
+
+
+def test_csv_records_the_change_rounds_and_names_the_scenario(board, derby_engine):
+    """Figures for a change cannot be passed off as the current network: the file name and
+    comment lines say what was tried, the illustrative caveat travels, figures are rounded."""
+    assert board.csv_filename() == "derby_sufficiency_current.csv"
+    assert "# Change being tried: none (the current network)" in board.csv().splitlines()
+    board.set_open("CC03", False)
+    assert board.csv_filename() == "derby_sufficiency_close-CC03.csv"
+    text = board.csv()
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert comments[1] == "# Change being tried: Switched off: Illustrative site 3 (near Spondon)"
+    assert any("not for the current network" in line for line in comments)
+    assert any("illustrative sites, not the council's real centres" in line for line in comments)
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    east = next(r for r in rows if r["locality"] == "East")
+    evaluation = derby_engine.evaluate(Scenario().close("CC03"))
+    share = evaluation.localities.loc["East", "share_within_reach"]
+    assert east["percent_within_reach"] == f"{100 * share:.1f}"
+    load = evaluation.localities.loc["East", "under5_per_centre"]
+    assert east["under5_per_centre"] == f"{load:.0f}"
+    for row in rows:  # every figure rounded: no long decimals anywhere
+        for column, cell in row.items():
+            if column != "reasons":
+                assert not re.search(r"\.\d{3,}", cell), (column, cell)
+    board.add_site(postcode="DE1 2FS")
+    board.set_reach_km(3)
+    assert board.csv_filename() == "derby_sufficiency_close-CC03_add-NEW1_reach-3km.csv"
 
 
 def test_csv_defuses_spreadsheet_formulas(strip_town):
@@ -226,9 +259,70 @@ def test_formatters():
     assert format_count(np.nan) == format_share(None) == "n/a"
 
 
-def test_other_authority_needs_centres():
-    with pytest.raises(ValidationError, match="no centres file for Thurrock"):
-        Dashboard.for_authority("Thurrock")
+def test_every_authority_opens_on_its_illustrative_sites_by_the_cli_rule():
+    from planning.inputs.illustrative import resolve_centres
+
+    thurrock = Dashboard.for_authority("Thurrock")
+    assert thurrock.illustrative and thurrock.authority_code == "E06000034"
+    assert list(thurrock.current.index) == list(
+        read_centres(resolve_centres("Thurrock"), areas=thurrock.areas).index
+    )
+    hull = Dashboard.for_authority("E06000010")  # no shipped file: placed as the CLI does
+    assert hull.illustrative and len(hull.current) == len(
+        read_centres(resolve_centres("E06000010"), areas=hull.areas)
+    )
+
+
+def test_cards_say_whether_they_are_for_the_locality_or_the_authority(board):
+    assert {card.scope for card in board.cards()} == {"Whole authority: Derby"}
+    assert {card.scope for card in board.cards("East")} == {"Locality: East"}
+
+
+def test_switching_a_centre_off_reports_areas_moving_locality(board, derby_engine):
+    assert board.locality_moves() == []
+    board.set_open("CC03", False)
+    before, after = derby_engine.baseline, derby_engine.evaluate(Scenario().close("CC03"))
+    old = before.areas["centre_id"].map(before.centres["locality"])
+    new = after.areas["centre_id"].map(after.centres["locality"])
+    moved = old != new
+    assert moved.any()
+    expected = []
+    for (source, target), group in board.areas["under5"][moved].groupby([old[moved], new[moved]]):
+        expected.append(
+            (group.sum(), f"{source} lost {group.sum():,.0f} under-5s to {target}: their "
+                          f"nearest centre is now in {target}")
+        )  # fmt: skip
+    assert board.locality_moves() == [text for _, text in sorted(expected, reverse=True)]
+
+
+def test_postcode_is_normalised_and_a_duplicate_site_is_warned(board):
+    first = board.add_site(postcode="  de1   2fs ")
+    assert first.name == "New site 1 (at DE1 2FS)" and first.warning == ""
+    second = board.add_site(postcode="DE12FS")
+    assert "same place as New site 1 (at DE1 2FS)" in second.warning
+    x, y = board.current.loc["CC03", ["easting", "northing"]]
+    on_a_centre = board.add_site(easting=x + 20, northing=y)
+    assert "same place as Illustrative site 3" in on_a_centre.warning
+    board.set_open("CC03", False)  # a closed centre's place is free again
+    board.set_open(on_a_centre.site_id, False)  # (switching an added site off removes it)
+    assert board.add_site(easting=x, northing=y + 20).warning == ""
+
+
+def test_centre_popup_and_area_details(board, derby_engine):
+    details = board.centre_details("CC02")
+    load = derby_engine.baseline.centres.loc["CC02", "under5"]
+    assert details["locality"] == "East" and details["kind"] == "Family hub"
+    assert details["load"] == f"{load:,.0f} under-5s, above the 600-1,200 range"
+    assert details["state"] == "Open"
+    board.set_open("CC02", False)
+    assert board.centre_details("CC02")["state"] == "Switched off"
+    code = board.areas.index[0]
+    area = board.area_details(code)
+    served = board.evaluate().areas.loc[code]
+    assert area["under5"] == f"{board.areas.loc[code, 'under5']:,.0f}"
+    assert area["distance"].startswith(f"{served['distance_m'] / 1000:.1f} km")
+    assert area["centre"].startswith(board.centre_name(served["centre_id"]))
+    assert board.area_details("<script>") is None
 
 
 # ---------------------------------------------------------------------- widgets, no browser
@@ -334,15 +428,24 @@ def uploaded(name: str, content: bytes) -> dict:
             "last_modified": dt.datetime.now(dt.timezone.utc)}  # fmt: skip
 
 
-def test_other_authority_asks_for_centres_and_reads_an_upload(app, tmp_path):
+def upload_panel(app):
+    (page,) = app.body.children
+    dashboard, panel = page.children
+    assert dashboard is app.view.widget
+    return panel
+
+
+def test_other_authority_opens_on_illustrative_sites_and_reads_an_upload(app, tmp_path):
     from planning import load_areas
 
     app.authority.value = "E06000034"
-    (panel,) = app.body.children
-    assert "Centres must be supplied for Thurrock" in panel.children[0].value
+    assert app.view.board.authority_name == "Thurrock" and app.view.board.illustrative
+    panel = upload_panel(app)
+    assert "illustrative" in panel.children[0].value
     upload, message = panel.children[1], panel.children[2]
     upload.value = (uploaded("centres.txt", b"abc"),)
     assert "must end in .csv" in message.value
+    assert app.view.board.illustrative  # the dashboard stays while a file is refused
     points = load_areas("E06000034")[["point_easting", "point_northing"]].iloc[[0, 40]]
     text = "centre_id,name,easting,northing\n" + "".join(
         f"T{i},Thurrock centre {i},{x},{y}\n" for i, (x, y) in enumerate(points.to_numpy())
@@ -356,12 +459,57 @@ def test_other_authority_asks_for_centres_and_reads_an_upload(app, tmp_path):
 def test_bad_upload_names_the_file_not_the_temporary_path(app):
     app.authority.value = "E06000015"
     app.authority.value = "E06000034"
-    (panel,) = app.body.children
     text = "centre_id,name\nA,No location\n"
+    panel = upload_panel(app)
     panel.children[1].value = (uploaded("mine.csv", text.encode()),)
-    (panel,) = app.body.children
-    message = panel.children[2].value
+    message = upload_panel(app).children[2].value
     assert "mine.csv" in message and "planning-upload-" not in message
+
+
+def test_marker_click_toggles_and_the_popup_follows(view, derby_engine):
+    marker, _, popup = view.map._markers["CC03"]
+    assert "Illustrative site 3" in marker.title and "East locality" in popup.value
+    # What jupyter-leaflet sends when the marker is clicked in the browser.
+    click = {"event": "interaction", "type": "click", "coordinates": marker.location}
+    marker._handle_mouse_events(None, click, [])
+    assert view.toggles["CC03"].value is False
+    assert "Switched off" in popup.value and "planning-dot-off" in marker.icon.html
+    expected = derby_engine.evaluate(Scenario().close("CC03"))
+    assert card_value(view, "share_within_reach") == (
+        f"{100 * expected.figures['share_within_reach']:.1f}%"
+    )
+    assert "lost" in view.moves.value and "their nearest centre is now in" in view.moves.value
+    marker._handle_mouse_events(None, click, [])
+    assert view.toggles["CC03"].value is True and view.moves.value == ""
+
+
+def test_hovering_an_area_fills_the_info_box(view):
+    code = view.board.areas.index[3]
+    view.map.need._handle_mouse_events(
+        None, {"event": "mouseover", "feature": {"id": code, "properties": {}}}, []
+    )
+    assert view.board.areas.loc[code, "area_name"] in view.map.info.value
+    assert "Served by:" in view.map.info.value
+
+
+def test_click_mode_says_now_click_the_map_and_postcode_is_echoed(view):
+    view.click_mode.value = True
+    assert "Now click the map" in view.message.value
+    view.click_mode.value = False
+    view.postcode.value = "de1 2fs"
+    view.add_button.click()
+    assert view.postcode.value == "DE1 2FS" and "Added New site 1 (at DE1 2FS)." in (
+        view.message.value
+    )
+    view.add_button.click()
+    assert "planning-message-warning" in view.message.value
+    assert "same place as New site 1" in view.message.value
+
+
+def test_no_developer_text_on_the_page(view):
+    view.toggles["CC05"].value = False
+    texts = [getattr(child, "value", "") for child in view.widget.children]
+    assert not any("Updated in" in str(text) for text in texts)
 
 
 # ---------------------------------------------------------------------- Voila lock-down settings
@@ -500,3 +648,19 @@ def test_cards_and_table_word_the_council_standards(strip_town):
     reasons = " ".join(r for rs in board.table()["reasons"] for r in rs)
     assert "20% most deprived" in reasons and "30%" not in reasons
     assert any("+/-10%" in note for note in board.notes())
+
+
+def test_popup_area_box_and_marker_carry_no_markup_from_names(strip_town):
+    script = "<script>alert(1)</script>"
+    centres = make_centres(
+        {"A": (X0 + 500, Y), "B": (X0 + 4500, Y)}, locality=[script, "East"], name=[script, "B"]
+    )
+    from planning.apps.dashboard.view import DashboardView
+
+    view = DashboardView(Dashboard(strip_town, centres))
+    marker, _, popup = view.map._markers["A"]
+    assert "&lt;script&gt;" in popup.value and "<script>" not in popup.value
+    assert marker.title == script  # a property Leaflet sets as text, never parsed as HTML
+    assert "script" not in marker.icon.html
+    view.map._hover(feature={"id": strip_town.index[0]})
+    assert "<script>" not in view.map.info.value and "&lt;script&gt;" in view.map.info.value

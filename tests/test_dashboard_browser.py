@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -55,7 +54,9 @@ def fetch(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
-    server = launch(tmp_path_factory.mktemp("voila") / "voila.log")
+    # Room for every page and raw fetch these tests make on one server (a kernel each, held
+    # until culled); the kernel limit itself is tested in test_dashboard_load.py.
+    server = launch(tmp_path_factory.mktemp("voila") / "voila.log", max_kernels=24)
     yield server
     server.stop()
 
@@ -119,8 +120,40 @@ def wait_for_card(page, key: str, text: str) -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    """Where the tests save screenshots for review: pytest's temporary folder, never reports/."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def assert_map_fits_the_authority(page) -> None:
+    """Every area of the authority is inside the map, and the authority fills most of it one
+    way (the zoom is the largest that fits, in quarter steps)."""
+    page.wait_for_timeout(500)  # let Leaflet finish drawing at the chosen zoom
+    box = page.evaluate(
+        """() => {
+          const map = document.querySelector('.planning-map').getBoundingClientRect();
+          const areas = Array.from(document.querySelectorAll(
+            '.planning-map path.leaflet-interactive[stroke="#777777"]'));
+          const rects = areas.map(p => p.getBoundingClientRect());
+          return {map: [map.left, map.top, map.right, map.bottom], n: rects.length,
+                  left: Math.min(...rects.map(r => r.left)), top: Math.min(...rects.map(r => r.top)),
+                  right: Math.max(...rects.map(r => r.right)),
+                  bottom: Math.max(...rects.map(r => r.bottom))};
+        }"""
+    )
+    left, top, right, bottom = box["map"]
+    assert box["n"] > 0
+    assert left <= box["left"] and box["right"] <= right, box
+    assert top <= box["top"] and box["bottom"] <= bottom, box
+    filled = max(
+        (box["right"] - box["left"]) / (right - left), (box["bottom"] - box["top"]) / (bottom - top)
+    )
+    assert filled > 0.6, box
+
+
 def test_councillor_selects_a_locality_and_switches_a_centre_off(
-    voila, page, derby_board_parts, tmp_path
+    voila, page, derby_board_parts, screenshots
 ):
     areas, centres = derby_board_parts
     engine = ScenarioEngine(areas, centres)
@@ -132,12 +165,16 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     for key, text in expected_cards(baseline.figures).items():
         wait_for_card(page, key, text)
     assert "illustrative" in page.inner_text(".planning-note-illustrative")
+    assert_map_fits_the_authority(page)
     # The map drew its layers (need polygons, rings, centres) with no network.
     assert page.locator(".planning-map path.leaflet-interactive").count() > len(areas)
 
+    scope = ".planning-card-under5 .planning-card-scope"
+    assert page.text_content(scope) == "Whole authority: Derby"
     page.select_option(".planning-locality select", "East")
     for key, text in expected_cards(baseline.localities.loc["East"]).items():
         wait_for_card(page, key, text)
+    assert page.text_content(scope) == "Locality: East"
 
     started = time.perf_counter()
     page.click(".planning-centre-cc03 input[type=checkbox]")
@@ -155,19 +192,17 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     # The CSV download is the table of the change being tried.
     with page.expect_download() as download:
         page.click(".planning-download-link")
-    board = Dashboard(areas, centres, authority_name="Derby")
+    board = Dashboard(areas, centres, authority_code="E06000015", authority_name="Derby")
     board.set_open("CC03", False)
     assert Path(download.value.path()).read_text("utf-8") == board.csv()
-    assert download.value.suggested_filename == "sufficiency-derby-localities.csv"
+    assert download.value.suggested_filename == "derby_sufficiency_close-CC03.csv"
 
-    shot = tmp_path / "dashboard-derby.png"
+    shot = screenshots / "dashboard-derby.png"
     page.set_viewport_size({"width": 1400, "height": 2400})
     page.evaluate("document.querySelector('.planning-dashboard').scrollIntoView()")
     page.wait_for_timeout(500)
     page.screenshot(path=str(shot))
-    review = REPO / "reports" / "screenshots"
-    review.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, review / shot.name)
+    assert shot.stat().st_size > 50_000
 
     # Offline: only background tiles were wanted from outside.
     hosts = {re.sub(r"^\w+://([^/:]+).*$", r"\1", url) for url in page.blocked}
@@ -175,14 +210,185 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     assert not [url for url in page.blocked if url.endswith(".js")]
 
 
-def test_a_bad_postcode_is_refused_on_the_page(voila, page):
+def add_site(page, postcode: str) -> str:
+    """Type a postcode, press Add site, and return the message the page then shows."""
+    before = page.inner_text(".planning-message")
+    page.fill(".planning-postcode input", postcode)
+    page.click(".planning-add-site button, button.planning-add-site")
+    page.wait_for_function(
+        "old => { const e = document.querySelector('.planning-message');"
+        " return e && e.innerText.trim() && e.innerText !== old; }",
+        arg=before,
+    )
+    return page.inner_text(".planning-message").strip()
+
+
+def test_postcode_messages_are_written_for_people(voila, page):
     page.goto(voila.url)
     page.wait_for_selector(".planning-centre-cc01 input")
-    page.fill(".planning-postcode input", "DE99 9QQ")
-    page.click(".planning-add-site button, button.planning-add-site")
-    page.wait_for_selector(".planning-message [role=alert]")
-    assert "DE99 9QQ' is not in the ONS Postcode Directory" in page.inner_text(".planning-message")
+    said = add_site(page, "HELLO")
+    assert said == (
+        "We couldn't find HELLO. Type a full postcode such as DE1 2FS, or click the map."
+    )
+    assert page.locator(".planning-message [role=alert]").count() == 1
+    said = add_site(page, "de99 9qq")
+    assert said.startswith("We couldn't find DE99 9QQ in the ONS Postcode Directory")
     assert page.locator(".planning-centre-toggle").count() == 10
+    # Found: echoed as typed, normalised, in the message and the box.
+    said = add_site(page, "de12fs")
+    assert said == "Added New site 1 (at DE1 2FS)."
+    assert page.input_value(".planning-postcode input") == "DE1 2FS"
+    assert page.locator(".planning-centre-toggle").count() == 11
+    # The same place again: added, with a warning.
+    said = add_site(page, "DE1 2FS")
+    assert said.startswith("Added New site 2 (at DE1 2FS).")
+    warning = page.inner_text(".planning-message-warning")
+    assert "same place as New site 1 (at DE1 2FS)" in warning
+    # Click-to-add says what to do next.
+    page.click(".planning-click-mode")
+    page.wait_for_function(
+        "() => document.querySelector('.planning-message').innerText.includes('Now click the map')"
+    )
+
+
+def test_marker_popup_hover_and_click_toggle_with_the_locality_move(
+    voila, page, derby_board_parts
+):
+    areas, centres = derby_board_parts
+    engine = ScenarioEngine(areas, centres)
+    before, after = engine.baseline, engine.evaluate(Scenario().close("CC03"))
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-marker-cc03")
+    marker = page.locator(".leaflet-marker-icon:has(.planning-marker-cc03)")
+    # The name on hover (the marker's tooltip) for every centre.
+    for centre_id, name in centres["name"].items():
+        icon = page.locator(f".leaflet-marker-icon:has(.planning-marker-{centre_id.lower()})")
+        assert icon.get_attribute("title") == name
+    assert page.locator(".planning-moves").inner_text().strip() == ""
+
+    # Hovering an area: name, under-5s, distance and the centre that serves it.
+    box = page.locator(".planning-map").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5)
+    page.wait_for_function(
+        "() => document.querySelector('.planning-area-info').innerText.includes('Served by')"
+    )
+    info = page.inner_text(".planning-area-info")
+    shown = re.search(r"\((E01\d{6})\)", info)
+    assert shown, info
+    code = shown.group(1)
+    served = before.areas.loc[code]
+    assert f"Under-5s: {areas.loc[code, 'under5']:,.0f}" in info
+    assert f"{served['distance_m'] / 1000:.1f} km" in info
+    assert f"Served by: {centres.loc[served['centre_id'], 'name']}" in info
+
+    # A click on the marker opens its popup and switches the centre off, as the checkbox does.
+    marker.click()
+    page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_function(
+        "() => !document.querySelector('.planning-centre-cc03 input').checked"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-popup-content').innerText.includes('Switched off')"
+    )
+    popup = page.inner_text(".leaflet-popup-content")
+    assert centres.loc["CC03", "name"] in popup
+    assert f"{centres.loc['CC03', 'locality']} locality" in popup
+    assert {"hub": "Family hub", "branch": "Branch"}[centres.loc["CC03", "kind"]] in popup
+    wait_for_card(page, "share-within-reach", expected_cards(after.figures)["share-within-reach"])
+
+    # The page says which under-5s changed locality, from the engine's assignments.
+    old = before.areas["centre_id"].map(before.centres["locality"])
+    new = after.areas["centre_id"].map(after.centres["locality"])
+    moved = old != new
+    expected = sorted(
+        ((group.sum(), source, target) for (source, target), group
+         in areas["under5"][moved].groupby([old[moved], new[moved]])),
+        reverse=True,
+    )  # fmt: skip
+    assert expected
+    moves = page.inner_text(".planning-moves")
+    for count, source, target in expected:
+        assert (
+            f"{source} lost {count:,.0f} under-5s to {target}: their nearest centre is now in "
+            f"{target}"
+        ) in moves
+
+    # Another click switches it back on; the move message goes.
+    page.locator(".leaflet-popup-close-button").click()
+    marker.click()
+    page.wait_for_function("() => document.querySelector('.planning-centre-cc03 input').checked")
+    wait_for_card(page, "share-within-reach", expected_cards(before.figures)["share-within-reach"])
+    page.wait_for_function(
+        "() => document.querySelector('.planning-moves').innerText.trim() === ''"
+    )
+
+
+def test_csv_download_records_the_change_and_the_caveat(voila, page, derby_board_parts):
+    areas, centres = derby_board_parts
+    after = ScenarioEngine(areas, centres).evaluate(Scenario().close("CC03"))
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-centre-cc03 input")
+    with page.expect_download() as current:
+        page.click(".planning-download-link")
+    assert current.value.suggested_filename == "derby_sufficiency_current.csv"
+    page.click(".planning-centre-cc03 input[type=checkbox]")
+    wait_for_card(page, "share-within-reach", expected_cards(after.figures)["share-within-reach"])
+    with page.expect_download() as download:
+        page.click(".planning-download-link")
+    assert download.value.suggested_filename == "derby_sufficiency_close-CC03.csv"
+    text = Path(download.value.path()).read_text("utf-8")
+    comments = [line for line in text.splitlines() if line.startswith("# ")]
+    assert f"# Change being tried: Switched off: {centres.loc['CC03', 'name']}" in comments
+    assert any("not for the current network" in line for line in comments)
+    assert any("illustrative sites, not the council's real centres" in line for line in comments)
+    import csv
+    import io
+
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    rows = {row["locality"]: row for row in csv.DictReader(io.StringIO(body))}
+    for locality, figures in after.localities.iterrows():
+        row = rows[locality]
+        assert row["percent_within_reach"] == f"{100 * figures['share_within_reach']:.1f}"
+        assert row["under5"] == f"{figures['under5']:.0f}"
+        assert row["under5_per_centre"] == f"{figures['under5_per_centre']:.0f}"
+    whole = rows["Whole authority"]
+    assert whole["percent_within_reach"] == f"{100 * after.figures['share_within_reach']:.1f}"
+
+
+def test_thurrock_opens_on_its_illustrative_sites(voila, page, screenshots):
+    from planning import load_areas
+    from planning.inputs.illustrative import resolve_centres
+
+    areas = load_areas("E06000034")
+    centres = read_centres(resolve_centres("E06000034"), areas=areas)
+    baseline = ScenarioEngine(areas, centres).baseline
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-card-verdict .planning-card-value")
+    page.select_option(".planning-authority select", label="Thurrock (E06000034)")
+    page.wait_for_selector("h1:has-text('Thurrock')")
+    for key, text in expected_cards(baseline.figures).items():
+        wait_for_card(page, key, text)
+    assert page.locator(".planning-centre-toggle").count() == len(centres)
+    assert "illustrative" in page.inner_text(".planning-note-illustrative")
+    assert page.locator(".planning-centres-needed").count() == 0
+    assert_map_fits_the_authority(page)
+    assert "Whole authority: Thurrock" in page.text_content(".planning-card-under5 .planning-card-scope")
+    # Upload stays, for the council's real file.
+    assert page.locator(".planning-upload-panel .planning-centres-upload").count() == 1
+    page.screenshot(path=str(screenshots / "dashboard-thurrock.png"))
+
+
+def test_page_shows_a_loading_message_and_no_developer_text(voila, page):
+    html = fetch(voila.url)
+    assert "Loading the children's centres dashboard" in html
+    assert "window.voila_process = window.planning_loading" in html
+    assert "<title>Children's centres dashboard</title>" in html
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-card-verdict .planning-card-value")
+    text = page.inner_text("body")
+    assert "Updated in" not in text and "Executing" not in text
+    assert "not trusted" not in voila.log.read_text()
 
 
 def kernel_id(html: str) -> str:

@@ -1,7 +1,7 @@
 # %% tags=["parameters"]
 # Councillors' dashboard, served by Voila (`make dashboard`). Parameters: the authority to open
-# with (code or name), its centres file (default: Derby's illustrative sites) and a standards
-# file (default: the packaged standards.yaml).
+# with (code or name), its centres file (default: its illustrative sites, as on the command
+# line) and a standards file (default: the packaged standards.yaml).
 authority = "E06000015"
 centres = None
 standards = None

@@ -93,12 +93,14 @@ _km = _format.standard_km
 
 @dataclass(frozen=True)
 class Card:
-    """One headline figure: ``key`` names the card (its page class is ``css_class``)."""
+    """One headline figure: ``key`` names the card (its page class is ``css_class``);
+    ``scope`` says what it covers ("Whole authority: Derby" or "Locality: East")."""
 
     key: str
     label: str
     value: str
     detail: str = ""
+    scope: str = ""
 
     @property
     def css_class(self) -> str:
@@ -113,11 +115,21 @@ class Site:
     name: str
     easting: float
     northing: float
+    #: Set when the site is where an open centre or another added site already is.
+    warning: str = ""
 
 
-def default_centres(authority_code: str) -> Path | None:
-    """The packaged centres file for an authority, if there is one (only Derby's illustrative)."""
-    return settings.DEFAULT_CENTRES if authority_code == settings.DEFAULT_AUTHORITY else None
+#: A site this close (metres) to an open centre or another added site is "the same place".
+DUPLICATE_SITE_M = 100.0
+
+
+def default_centres(authority_code: str) -> Path:
+    """The centres file the dashboard opens an authority with: its illustrative sites, by the
+    command line's rule (:func:`planning.inputs.illustrative.resolve_centres`: the shipped file
+    for Derby and Thurrock, sites placed now for any other authority)."""
+    from planning.inputs.illustrative import resolve_centres
+
+    return resolve_centres(authority_code)
 
 
 def _standards(standards: str | Path | Standards | None) -> Standards:
@@ -174,7 +186,8 @@ class Dashboard:
         centres: str | Path | gpd.GeoDataFrame | None = None,
         standards: str | Path | Standards | None = None,
     ) -> Dashboard:
-        """Load an authority's areas and centres (a file or frame; Derby has a default)."""
+        """Load an authority's areas and centres: a file or frame, else the authority's
+        illustrative sites (:func:`default_centres`, the command line's rule)."""
         from planning.inputs.areas import load_areas, resolve_authority
         from planning.inputs.centres import read_centres
 
@@ -182,11 +195,6 @@ class Dashboard:
         areas = load_areas(code)
         if centres is None:
             centres = default_centres(code)
-            if centres is None:
-                raise ValidationError(
-                    f"no centres file for {name} ({code}): the workbench ships centres only for "
-                    "Derby; supply the council's centres file (CSV, GeoJSON or GeoPackage)"
-                )
         if not isinstance(centres, gpd.GeoDataFrame):
             centres = read_centres(centres, areas=areas)
         return cls(
@@ -277,43 +285,78 @@ class Dashboard:
         """
         if len(self._added) >= MAX_ADDED_SITES:
             raise ValidationError(
-                f"at most {MAX_ADDED_SITES} sites can be added; press Reset to start again"
+                f"You can add at most {MAX_ADDED_SITES} sites. Press Reset to start again."
             )
-        label = "the map"
         if postcode is not None:
-            if not isinstance(postcode, str):
-                raise ValidationError("the postcode must be text, e.g. DE1 2FS")
-            postcode = postcode.strip().upper()
-            if not postcode:
-                raise ValidationError("type a postcode first, e.g. DE1 2FS")
-            if len(postcode) > _MAX_POSTCODE_CHARS:
-                raise ValidationError(
-                    f"'{postcode[:_MAX_POSTCODE_CHARS]}...' is not a postcode; "
-                    "a postcode looks like DE1 2FS"
-                )
-            label = postcode
-        from planning.inputs.centres import locate_point
+            label, x, y = self._locate_postcode(postcode)
+        else:
+            from planning.inputs.centres import locate_point
 
-        x, y = locate_point(
-            postcode=postcode,
-            latitude=latitude,
-            longitude=longitude,
-            easting=easting,
-            northing=northing,
-            what="new site",
-        )
+            label = "The point clicked"
+            x, y = locate_point(
+                latitude=latitude,
+                longitude=longitude,
+                easting=easting,
+                northing=northing,
+                what="new site",
+            )
         far = far_from_authority(self.engine.areas, [x], [y], authority=self.authority_name)[0]
         if far is not None:
-            raise ValidationError(f"new site: {label} {far}")
+            raise ValidationError(f"{label} {far}.")
         self._site_number += 1
         site_id = f"NEW{self._site_number}"
         while site_id in self.current.index:
             self._site_number += 1
             site_id = f"NEW{self._site_number}"
         where = f"at {label}" if postcode is not None else "placed on the map"
-        site = Site(site_id, f"New site {self._site_number} ({where})", float(x), float(y))
+        name = f"New site {self._site_number} ({where})"
+        site = Site(site_id, name, float(x), float(y), self._duplicate_warning(name, x, y))
         self._added[site_id] = site
         return site
+
+    def _locate_postcode(self, postcode: Any) -> tuple[str, float, float]:
+        """The postcode in its standard form (``de12fs`` -> ``DE1 2FS``) and its grid point;
+        every refusal is worded for the person typing."""
+        from planning.inputs.centres import lookup_postcodes
+
+        example = "Type a full postcode such as DE1 2FS, or click the map."
+        if not isinstance(postcode, str):
+            raise ValidationError(f"A postcode is text. {example}")
+        typed = " ".join(postcode.split()).upper()
+        if not typed:
+            raise ValidationError("Type a postcode such as DE1 2FS, or click the map.")
+        if len(typed) > _MAX_POSTCODE_CHARS:
+            raise ValidationError(
+                f"We couldn't find {typed[:_MAX_POSTCODE_CHARS]}...: that is too long for a "
+                f"postcode. {example}"
+            )
+        found = lookup_postcodes([typed]).iloc[0]
+        if found["status"] == "invalid":
+            raise ValidationError(f"We couldn't find {typed}. {example}")
+        shown = str(found["postcode"])
+        if found["status"] != "found":
+            raise ValidationError(
+                f"We couldn't find {shown} in the ONS Postcode Directory (it may be new or "
+                "no longer used). Check it, try a postcode nearby, or click the map."
+            )
+        return shown, float(found["easting"]), float(found["northing"])
+
+    def _duplicate_warning(self, name: str, x: float, y: float) -> str:
+        """A warning when the new site is where an open centre or an added site already is
+        (within :data:`DUPLICATE_SITE_M`): two centres at one place add no reach."""
+        places = [
+            (self.centre_name(c), float(self.current.loc[c, "easting"]),
+             float(self.current.loc[c, "northing"]))
+            for c in self.current.index if c not in self._closed
+        ]  # fmt: skip
+        places += [(site.name, site.easting, site.northing) for site in self._added.values()]
+        for other, east, north in places:
+            if math.hypot(east - x, north - y) <= DUPLICATE_SITE_M:
+                return (
+                    f"{name} is at the same place as {other} (within {DUPLICATE_SITE_M:.0f} m): "
+                    "it adds no reach. Switch it off if it was a mistake."
+                )
+        return ""
 
     def set_reach_km(self, value: Any) -> None:
         """Set the distance standard ("within reach"), in km, within :data:`REACH_KM_RANGE`."""
@@ -383,6 +426,7 @@ class Dashboard:
         subset of them; never the IDACI count of children aged 0-15), the shares within reach
         overall and in the most deprived areas (worded from the standards), and the verdict."""
         figures = self.figures_for(locality)
+        scope = self.scope(locality)
         standards = self.evaluate().standards
         reach = _km(standards.reach_km)
         deprived = f"Within {reach}: {standards.deprived_label} areas"
@@ -390,15 +434,15 @@ class Dashboard:
         if figures is None:
             missing = "no open centre in this locality"
             return [
-                Card("under5", "Children under 5", "n/a", missing),
-                Card("under5_income_deprived", income, "n/a", missing),
-                Card("share_within_reach", f"Within {reach} of a centre", "n/a", missing),
-                Card("share_deprived_within_reach", deprived, "n/a", missing),
-                Card("verdict", "Verdict", "n/a", missing),
+                Card("under5", "Children under 5", "n/a", missing, scope),
+                Card("under5_income_deprived", income, "n/a", missing, scope),
+                Card("share_within_reach", f"Within {reach} of a centre", "n/a", missing, scope),
+                Card("share_deprived_within_reach", deprived, "n/a", missing, scope),
+                Card("verdict", "Verdict", "n/a", missing, scope),
             ]
         reasons = list(figures["reasons"])
         worst = re.sub(r"^(Red|Amber|Green): ", "", reasons[0]) if reasons else ""
-        return [
+        cards = [
             Card("under5", "Children under 5", format_count(figures["under5"]), "ONS mid-2020"),
             Card(
                 "under5_income_deprived",
@@ -422,6 +466,13 @@ class Dashboard:
             ),
             Card("verdict", "Verdict", str(figures["rag"]), worst),
         ]
+        return [Card(c.key, c.label, c.value, c.detail, scope) for c in cards]
+
+    def scope(self, locality: str | None = None) -> str:
+        """What the cards cover: "Whole authority: Derby" or "Locality: East"."""
+        if locality in (None, WHOLE_AUTHORITY):
+            return f"Whole authority: {self.authority_name}"
+        return f"Locality: {locality}"
 
     def table(self) -> pd.DataFrame:
         """One row per locality (those with an open centre) and one for the whole authority:
@@ -442,14 +493,38 @@ class Dashboard:
         return table.copy()
 
     def csv(self) -> str:
-        """The table as CSV text (reasons joined with '; '); text cells that a spreadsheet
-        would read as a formula are prefixed with an apostrophe."""
+        """The table as CSV text, for a spreadsheet.
+
+        Comment lines (``#``) first: the authority, the change being tried (or "the current
+        network"), and the illustrative caveat when the centres are illustrative, so figures
+        for a change are never taken for the current network. Figures are rounded: counts to
+        whole children, shares to percentages with one decimal, loads to whole under-5s.
+        Reasons are joined with '; '; text cells that a spreadsheet would read as a formula are
+        prefixed with an apostrophe.
+        """
         table = self.table()
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["locality", *table.columns])
+        changes = self.changes()
+        header = [
+            f"Children's centre sufficiency: {self.authority_name} ({self.authority_code})",
+            "Change being tried: " + "; ".join(changes)
+            if changes
+            else "Change being tried: none (the current network)",
+        ]
+        if self.changed:
+            header.append(
+                "These figures are for the change being tried, not for the current network."
+            )
+        if self.illustrative:
+            header.append(ILLUSTRATIVE_TEXT)
+        for line in header:
+            # Plain comment lines (pandas: ``read_csv(..., comment="#")``), never quoted.
+            buffer.write("# " + " ".join(line.split()) + "\n")
+        columns = [_CSV_COLUMNS.get(c, c) for c in table.columns]
+        writer.writerow(["locality", *columns])
         for name, row in table.iterrows():
-            cells = [name, *row.tolist()]
+            cells = [name, *(_rounded(c, row[c]) for c in table.columns)]
             writer.writerow([_csv_cell(cell) for cell in cells])
         return buffer.getvalue()
 
@@ -458,9 +533,48 @@ class Dashboard:
         payload = base64.b64encode(self.csv().encode("utf-8")).decode("ascii")
         return f"data:text/csv;charset=utf-8;base64,{payload}"
 
+    def scenario_slug(self) -> str:
+        """The change being tried in a file name: ``current``, ``close-CC03``,
+        ``close-CC03_add-NEW1_reach-3km``."""
+        parts = [f"close-{c}" for c in self.current.index if c in self._closed]
+        parts += [f"add-{site_id}" for site_id in self._added]
+        if self._reach_km != self.standards.reach_km:
+            parts.append(f"reach-{self._reach_km:g}km".replace(".", "_"))
+        text = "_".join(parts) or "current"
+        return re.sub(r"[^A-Za-z0-9_-]+", "-", text)[:120]
+
     def csv_filename(self) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", self.authority_name.lower()).strip("-") or "authority"
-        return f"sufficiency-{slug}-localities.csv"
+        """E.g. ``derby_sufficiency_current.csv`` or ``derby_sufficiency_close-CC03.csv``."""
+        slug = re.sub(r"[^a-z0-9]+", "_", self.authority_name.lower()).strip("_") or "authority"
+        return f"{slug}_sufficiency_{self.scenario_slug()}.csv"
+
+    def locality_moves(self) -> list[str]:
+        """Areas whose nearest centre moves to another locality under the change, one line per
+        pair of localities, largest first: "West lost 1,360 under-5s to East: their nearest
+        centre is now in East". Computed from each area's serving centre (the engine's
+        assignment) in the current network and under the change."""
+        if not self.changed:
+            return []
+        evaluation = self.evaluate()
+        baseline = self.engine.baseline
+        before = baseline.areas["centre_id"].map(baseline.centres["locality"].astype(str))
+        after = evaluation.areas["centre_id"].map(evaluation.centres["locality"].astype(str))
+        after = after.reindex(before.index)
+        moved = before.notna() & after.notna() & (before != after)
+        if not moved.any():
+            return []
+        under5 = self.areas["under5"].reindex(before.index)
+        totals = (
+            pd.DataFrame({"from": before[moved], "to": after[moved], "under5": under5[moved]})
+            .groupby(["from", "to"], sort=False)["under5"]
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+        )
+        return [
+            f"{source} lost {format_count(count)} under-5s to {target}: their nearest centre "
+            f"is now in {target}"
+            for (source, target), count in totals.items()
+        ]
 
     def changes(self) -> list[str]:
         """The change being tried, one plain line each."""
@@ -493,6 +607,72 @@ class Dashboard:
         notes.append(income_deprived_note(self.engine.areas))
         return notes
 
+    def centre_details(self, centre_id: str) -> dict[str, str]:
+        """What a centre's popup says: name, locality, hub or branch, load and its status in
+        the standards' range, whether it is open, and what a click on it does."""
+        centre_id = self._known(centre_id)
+        evaluation = self.evaluate()
+        standards = evaluation.standards
+        added = centre_id in self._added
+        if added:
+            kind = "New site"
+        else:
+            kind = str(self.current.loc[centre_id, "kind"]).strip().lower()
+            kind = {"hub": "Family hub", "branch": "Branch"}.get(
+                kind, kind.capitalize() or "Centre"
+            )
+        is_open = centre_id in evaluation.centres.index
+        if is_open:
+            row = evaluation.centres.loc[centre_id]
+            locality = str(row["locality"]) if pd.notna(row["locality"]) else "none"
+            # 'above range' -> 'above the 600-1,200 range'
+            status = str(row["load_status"]).replace(
+                " range", f" the {standards.load_range_label} range"
+            )
+            load = f"{format_count(row['under5'])} under-5s, {status}"
+        else:
+            locality = str(self.current.loc[centre_id, "locality"])
+            load = "none while switched off"
+        return {
+            "name": self.centre_name(centre_id),
+            "locality": locality,
+            "kind": kind,
+            "load": load,
+            "state": "Open" if is_open else "Switched off",
+            "action": (
+                "Click the marker again to switch it back on."
+                if not is_open
+                else "Click the marker to remove this site."
+                if added
+                else "Click the marker to switch it off."
+            ),
+        }
+
+    def area_details(self, area_code: Any) -> dict[str, str] | None:
+        """What hovering an area shows: its name, under-5s, the distance to its nearest open
+        centre and that centre (with its locality), under the change being tried; ``None``
+        for a code that is not one of the authority's areas."""
+        if not isinstance(area_code, str) or area_code not in self.areas.index:
+            return None
+        evaluation = self.evaluate()
+        served = evaluation.areas.loc[area_code]
+        centre_id = str(served["centre_id"])
+        centre = (
+            evaluation.centres.loc[centre_id] if centre_id in evaluation.centres.index else None
+        )
+        name = self.areas.loc[area_code, "area_name"] if "area_name" in self.areas else area_code
+        reach = "within reach" if bool(served["within_reach"]) else "beyond reach"
+        return {
+            "name": f"{name} ({area_code})",
+            "under5": format_count(self.areas.loc[area_code, "under5"]),
+            "distance": f"{float(served['distance_m']) / 1000:.1f} km ({reach})",
+            "centre": (
+                f"{self.centre_name(centre_id)}, {centre['locality']} locality"
+                if centre is not None
+                else "none"
+            ),
+        }
+
     def map_layers(self) -> dict[str, Any]:
         """What the map draws for the change being tried (EPSG:27700; the view reprojects):
         each centre's position, kind and whether open; the areas beyond reach; the distance."""
@@ -518,6 +698,27 @@ class Dashboard:
             "area_locality": locality,
             "reach_m": float(evaluation.standards.reach_m),
         }
+
+
+#: CSV column names where the figure is shown as a percentage.
+_CSV_COLUMNS = {
+    "share_within_reach": "percent_within_reach",
+    "share_deprived_within_reach": "percent_deprived_within_reach",
+}
+
+
+def _rounded(column: str, value: Any) -> Any:
+    """A table figure as the CSV shows it: shares as percentages to one decimal, distances to
+    two decimals, other numbers to whole children or under-5s per centre."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return value
+    if not np.isfinite(value):
+        return ""
+    if column in _CSV_COLUMNS:
+        return round(100 * float(value), 1)
+    if column == "reach_km":
+        return round(float(value), 2)
+    return round(float(value))
 
 
 def _csv_cell(value: Any) -> Any:

@@ -71,6 +71,7 @@ from jupyter_server.services.kernels.connection.base import (
 )
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from nbformat.sign import NotebookNotary
 from traitlets import Integer, List, Unicode
 
 from planning import settings
@@ -370,6 +371,23 @@ def busy_page(*, base_url: str = "/", retry_after: int = RETRY_AFTER_S) -> str:
     )
 
 
+class OutputFreeNotary(NotebookNotary):
+    """Jupyter's notebook notary, treating a notebook with no outputs as trusted.
+
+    Trust in Jupyter is about outputs (HTML and JavaScript a notebook carries, shown only
+    when its signature is known on this machine). The dashboard notebook ships with outputs
+    stripped, so there is nothing to trust, yet its signature can never be in a new user's
+    store and Voila would log "Notebook sufficiency.ipynb is not trusted" on every page.
+    A notebook with any output is checked as usual.
+    """
+
+    def check_signature(self, nb: Any) -> bool:
+        cells = nb.get("cells", []) if isinstance(nb, dict) else []
+        if not any(cell.get("outputs") for cell in cells):
+            return True
+        return bool(super().check_signature(nb))
+
+
 @functools.cache
 def planning_voila() -> Any:
     """Voila's application with ``BoundedVoilaHandler`` serving the page (the busy page beyond
@@ -431,6 +449,9 @@ def planning_voila() -> Any:
 
         def init_settings(self) -> dict[str, Any]:
             settings: dict[str, Any] = super().init_settings()
+            # The shipped notebook has no outputs: nothing in it to trust or distrust, so no
+            # "Notebook ... is not trusted" warning in the log (see OutputFreeNotary).
+            self.contents_manager.notary = OutputFreeNotary(parent=self.contents_manager)
             # Voila passes these settings to tornado.web.Application, whose output transforms
             # they set (tornado 6 has none by default; gzip is off in Voila).
             settings["transforms"] = [*settings.get("transforms", ()), SecurityHeaders]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -38,7 +37,6 @@ from planning.apps.dashboard.model import (
     Card,
     Dashboard,
     _standards,
-    default_centres,
 )
 from planning.standards import Standards
 
@@ -51,6 +49,11 @@ UPLOAD_SUFFIXES = (".csv", ".geojson", ".json", ".gpkg")
 NEED_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 KIND_COLOURS = {"hub": "#08519c", "branch": "#3182bd", "new": "#6a3d9a", "": "#3182bd"}
 CLOSED_COLOUR = "#969696"
+#: The map's height; its width is what the page leaves beside the controls (about 700 px and
+#: more on a laptop), so the zoom that fits the authority assumes 700 x MAP_HEIGHT_PX.
+MAP_HEIGHT_PX = 520
+MAP_WIDTH_PX = 700
+AREA_HINT = "Point at an area to see its under-5s, distance and nearest centre."
 GAP_COLOUR = "#b2182b"
 
 CSS = """
@@ -84,6 +87,24 @@ CSS = """
 .planning-controls { min-width: 320px; max-width: 380px; }
 .planning-centres { max-height: 280px; overflow-y: auto; }
 .planning-small { font-size: 0.8em; color: #555; }
+.planning-card-scope { font-size: 0.75em; text-transform: uppercase; letter-spacing: 0.03em;
+  color: #08519c; }
+.planning-message-warning { background: #fff3cd; border: 1px solid #e0c060; padding: 4px 8px;
+  border-radius: 4px; margin-top: 4px; }
+.planning-moves { background: #eef4fb; border-left: 4px solid #08519c; padding: 0 10px; }
+.planning-moves:empty { display: none; }
+.planning-upload-panel { margin-top: 12px; border-top: 1px solid #ddd; }
+.planning-area-info { background: rgba(255, 255, 255, 0.92); padding: 4px 8px;
+  border-radius: 4px; font-size: 12px; line-height: 1.35; max-width: 300px; }
+.planning-area-name { font-weight: 600; }
+.planning-map .leaflet-div-icon { background: transparent; border: none; }
+.planning-dot { display: block; width: 100%; height: 100%; box-sizing: border-box;
+  border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 2px rgba(0, 0, 0, 0.7);
+  cursor: pointer; }
+.planning-dot-hub { background: #08519c; }
+.planning-dot-branch { background: #3182bd; }
+.planning-dot-new { background: #6a3d9a; }
+.planning-dot.planning-dot-off { background: #fff; border-color: #969696; }
 </style>
 """
 
@@ -140,23 +161,36 @@ def legend_html() -> str:
     return render("dashboard_legend.html.j2", need_colours=NEED_COLOURS, swatches=swatches)
 
 
-def _zoom_for(west: float, south: float, east: float, north: float) -> int:
-    """The largest web-map zoom at which the box fits a map about 760 x 500 pixels."""
+def _zoom_for(west: float, south: float, east: float, north: float) -> float:
+    """The largest web-map zoom, in quarter steps, at which the box fits the map
+    (:data:`MAP_WIDTH_PX` x :data:`MAP_HEIGHT_PX` less a 20-pixel margin each side).
+
+    Web Mercator: the world is 256 x 2**zoom pixels wide, x = lon / 360 and
+    y = ln(tan(pi/4 + lat/2)) / 2 pi of it.
+    """
 
     def mercator(lat: float) -> float:
         return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
-    zoom_x = math.log2(760 * 360 / (256 * max(east - west, 1e-6)))
-    zoom_y = math.log2(500 * 2 * math.pi / (256 * max(mercator(north) - mercator(south), 1e-9)))
-    return int(max(3, min(16, math.floor(min(zoom_x, zoom_y)))))
+    width, height = MAP_WIDTH_PX - 40, MAP_HEIGHT_PX - 40
+    zoom_x = math.log2(width * 360 / (256 * max(east - west, 1e-6)))
+    zoom_y = math.log2(height * 2 * math.pi / (256 * max(mercator(north) - mercator(south), 1e-9)))
+    return float(max(3.0, min(16.0, math.floor(4 * min(zoom_x, zoom_y)) / 4)))
 
 
 class DashboardMap:
     """The ipyleaflet map: need shading, areas beyond reach, reach rings, centres and sites."""
 
-    def __init__(self, board: Dashboard, *, on_click: Callable[[float, float], None]) -> None:
+    def __init__(
+        self,
+        board: Dashboard,
+        *,
+        on_click: Callable[[float, float], None],
+        on_marker: Callable[[str], None] | None = None,
+    ) -> None:
         self.board = board
         self._on_click = on_click
+        self._on_marker = on_marker
         areas = board.areas
         # WGS84 only for drawing; coordinates rounded to ~1 m to keep the page small.
         geometry = shapely.transform(
@@ -178,6 +212,7 @@ class DashboardMap:
                  "properties": {"name": str(name), "style": {"fillColor": NEED_COLOURS[cls]}}}
             )  # fmt: skip
         west, south, east, north = shapely.total_bounds(geometry)
+        self.bounds = ((float(south), float(west)), (float(north), float(east)))
         self.home = ((south + north) / 2, (west + east) / 2), _zoom_for(west, south, east, north)
         self._to_map = _transformer()
         self.need = ipyleaflet.GeoJSON(
@@ -203,23 +238,57 @@ class DashboardMap:
         )
         self.rings = ipyleaflet.LayerGroup(name="Reach rings")
         self.centres = ipyleaflet.LayerGroup(name="Centres")
-        self._markers: dict[str, tuple[ipyleaflet.CircleMarker, ipyleaflet.Circle]] = {}
+        self._markers: dict[str, tuple[ipyleaflet.Marker, ipyleaflet.Circle, w.HTML]] = {}
+        self._icons: dict[str, ipyleaflet.DivIcon] = {}
         (lat, lon), zoom = self.home
         self.widget = ipyleaflet.Map(
             center=(lat, lon),
             zoom=zoom,
+            zoom_snap=0.25,  # fractional zooms, so the authority fills the map
+            zoom_delta=0.5,
             scroll_wheel_zoom=True,
-            layout=w.Layout(height="520px", width="100%"),
+            layout=w.Layout(height=f"{MAP_HEIGHT_PX}px", width="100%"),
         )
         self.widget.add_class("planning-map")
         for layer in (self.need, self.gaps, self.locality, self.rings, self.centres):
             self.widget.add(layer)
         self.widget.add(ipyleaflet.LayersControl(position="topright"))
+        # Hovering an area: its name, under-5s, distance and serving centre, in a box on the map
+        # (the Leaflet "info control" pattern; vector layers have no tooltips in ipyleaflet).
+        self.info = _html(AREA_HINT, "planning-area-info")
+        self.widget.add(ipyleaflet.WidgetControl(widget=self.info, position="bottomleft"))
+        for layer in (self.need, self.gaps, self.locality):
+            layer.hover_style = {"weight": 3, "color": "#222222"}
+            layer.on_hover(self._hover)
         self.legend = _html(legend_html(), "planning-legend planning-small")
         self.widget.on_interaction(self._interaction)
 
     def _collection(self, codes: Sequence[str]) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": [self._features[c] for c in codes]}
+
+    def _hover(self, feature: Any = None, **_: Any) -> None:
+        code = feature.get("id") if isinstance(feature, dict) else None
+        details = self.board.area_details(code)
+        if details is not None:
+            self.info.value = render("dashboard_area.html.j2", area=details)
+
+    def _marker_clicked(self, centre_id: str, **_: Any) -> None:
+        if self._on_marker is not None:
+            self._on_marker(centre_id)
+
+    def _icon(self, kind: str, is_open: bool, centre_id: str) -> ipyleaflet.DivIcon:
+        """A round marker drawn by CSS (``planning-dot-<kind>``); one icon per look, shared."""
+        size = 18 if kind == "hub" else 14
+        css = f"planning-dot planning-dot-{kind if kind in KIND_COLOURS else 'branch'}"
+        css += "" if is_open else " planning-dot-off"
+        key = f"{css}|{slug(centre_id, empty='x')}"
+        if key not in self._icons:
+            # Only fixed class names and a slug of the id go into the icon's HTML (no data text).
+            html = f'<span class="{css} planning-marker-{slug(centre_id, empty="x")}"></span>'
+            self._icons[key] = ipyleaflet.DivIcon(
+                html=html, icon_size=[size, size], icon_anchor=[size // 2, size // 2]
+            )
+        return self._icons[key]
 
     def _interaction(self, **event: Any) -> None:
         if event.get("type") != "click":
@@ -245,17 +314,24 @@ class DashboardMap:
         for (centre_id, row), y, x in zip(centres.iterrows(), lat, lon):
             location = [round(float(y), 6), round(float(x), 6)]
             if centre_id not in self._markers:
-                self._markers[centre_id] = (
-                    ipyleaflet.CircleMarker(location=location, weight=2, fill_opacity=0.9,
-                                            name=str(row["name"])),
-                    ipyleaflet.Circle(location=location, weight=1, fill_opacity=0.04,
-                                      color="#2166ac", dash_array="4 4"),
+                popup = _html(css="planning-centre-popup")
+                marker = ipyleaflet.Marker(
+                    location=location, draggable=False, keyboard=True,
+                    title=str(row["name"]), alt=str(row["name"]), name=str(row["name"]),
+                    popup=popup, popup_min_width=220,
                 )  # fmt: skip
-            marker, ring = self._markers[centre_id]
-            colour = KIND_COLOURS.get(row["kind"], KIND_COLOURS[""])
-            marker.radius = 9 if row["kind"] == "hub" else 7
-            marker.color = "#ffffff" if row["open"] else CLOSED_COLOUR
-            marker.fill_color = colour if row["open"] else "#ffffff"
+                marker.on_click(partial(self._marker_clicked, centre_id))
+                # Outline only: a filled ring would hide the areas inside it from the pointer.
+                ring = ipyleaflet.Circle(location=location, weight=1, fill=False,
+                                         color="#2166ac", dash_array="4 4")  # fmt: skip
+                self._markers[centre_id] = (marker, ring, popup)
+            marker, ring, popup = self._markers[centre_id]
+            icon = self._icon(str(row["kind"]), bool(row["open"]), centre_id)
+            if marker.icon is not icon:
+                marker.icon = icon
+            popup.value = render(
+                "dashboard_popup.html.j2", centre=self.board.centre_details(centre_id)
+            )
             markers.append(marker)
             if row["open"]:
                 ring.radius = radius
@@ -316,7 +392,7 @@ class DashboardView:
             card.key: _html(css=f"planning-card {card.css_class}") for card in board.cards()
         }
         self.locality = self._locality_dropdown()
-        self.map = DashboardMap(board, on_click=self._on_map_click)
+        self.map = DashboardMap(board, on_click=self._on_map_click, on_marker=self._on_marker)
         self.toggles: dict[str, w.Checkbox] = {}
         self.centre_box = w.VBox().add_class("planning-centres")
         self._sync_toggles()
@@ -326,6 +402,7 @@ class DashboardView:
             description="Add a site by clicking the map",
             layout=w.Layout(width="auto"),
         ).add_class("planning-click-mode")
+        self.click_mode.observe(self._on_click_mode, names="value")
         self.reach = self._reach_slider()
         self.reset_button = w.Button(
             description="Reset to the current network", icon="undo", layout=w.Layout(width="auto")
@@ -333,9 +410,9 @@ class DashboardView:
         self.reset_button.on_click(lambda _: self._act(self._reset))
         self.message = _html(css="planning-message")
         self.summary = _html(css="planning-summary")
+        self.moves = _html(css="planning-moves")
         self.table = _html(css="planning-table")
         self.download = _html(css="planning-download")
-        self.status = _html(css="planning-status planning-small")
         notes = "".join(
             _text(
                 n,
@@ -392,8 +469,8 @@ class DashboardView:
             [
                 _html(
                     "<h3>Try a change</h3>"
-                    "<div class='planning-small'>Untick a centre to switch it "
-                    "off; add a site by postcode or on the map.</div>"
+                    "<div class='planning-small'>Untick a centre, or click its marker on "
+                    "the map, to switch it off; add a site by postcode or on the map.</div>"
                 ),
                 self.centre_box,
                 w.HBox([self.postcode, self.add_button]),
@@ -419,6 +496,7 @@ class DashboardView:
                 self.locality,
                 w.HBox(list(self.cards.values())).add_class("planning-cards"),
                 self.summary,
+                self.moves,
                 w.HBox(
                     [
                         w.VBox(
@@ -435,7 +513,6 @@ class DashboardView:
                 self.table,
                 self.download,
                 _html(self._footer(), "planning-small"),
-                self.status,
             ]
         )
 
@@ -446,8 +523,9 @@ class DashboardView:
 
     # ------------------------------------------------------------------ actions
 
-    def _act(self, action: Callable[..., str | None], *args: Any) -> None:
-        """Run one viewer action; show its message, or the reason it was refused."""
+    def _act(self, action: Callable[..., str | tuple[str, str] | None], *args: Any) -> None:
+        """Run one viewer action; show its message (with a warning, if it returns one), or
+        the reason it was refused."""
         try:
             said = action(*args)
         except ValidationError as exc:
@@ -459,12 +537,18 @@ class DashboardView:
             self._say("Something went wrong; the change was not applied.", error=True)
             self._sync_controls()
             return
-        self._say(said or "")
+        if isinstance(said, tuple):
+            self._say(said[0], warning=said[1])
+        else:
+            self._say(said or "")
         self.refresh()
 
-    def _say(self, text: str, *, error: bool = False) -> None:
+    def _say(self, text: str, *, error: bool = False, warning: str = "") -> None:
         css = "planning-message-error" if error else "planning-message-ok"
-        self.message.value = _text(text, "div", css, alert=error) if text else ""
+        shown = _text(text, "div", css, alert=error) if text else Markup("")
+        if warning:
+            shown += _text(warning, "div", "planning-message-warning", alert=True)
+        self.message.value = shown
 
     def _on_toggle(self, centre_id: str, change: dict[str, Any]) -> None:
         if not self._syncing:
@@ -476,20 +560,35 @@ class DashboardView:
         self._sync_toggles()
         return f"{name} switched {'on' if value else 'off'}."
 
-    def _add_postcode(self) -> str:
+    def _on_marker(self, centre_id: str) -> None:
+        """A click on a centre's marker switches it, as its checkbox does."""
+        if centre_id in self.board.centre_ids:
+            self._act(self._toggle, centre_id, not self.board.is_open(centre_id))
+
+    def _on_click_mode(self, change: dict[str, Any]) -> None:
+        if change["new"] and not self._syncing:
+            self._say("Now click the map where the new site would be.")
+
+    def _add_postcode(self) -> tuple[str, str]:
         site = self.board.add_site(postcode=self.postcode.value)
+        postcode = site.name.partition("(at ")[2].rstrip(")")
+        self.postcode.value = postcode  # the postcode as found: 'de12fs' -> 'DE1 2FS'
         self._sync_toggles()
-        return f"Added {site.name}."
+        return f"Added {site.name}.", site.warning
 
     def _on_map_click(self, latitude: Any, longitude: Any) -> None:
         if self.click_mode.value:
             self._act(self._add_point, latitude, longitude)
 
-    def _add_point(self, latitude: Any, longitude: Any) -> str:
+    def _add_point(self, latitude: Any, longitude: Any) -> tuple[str, str]:
         site = self.board.add_site(latitude=latitude, longitude=longitude)
         self._sync_toggles()
-        self.click_mode.value = False
-        return f"Added {site.name}."
+        self._syncing = True
+        try:
+            self.click_mode.value = False
+        finally:
+            self._syncing = False
+        return f"Added {site.name}.", site.warning
 
     def _on_reach(self, change: dict[str, Any]) -> None:
         if not self._syncing:
@@ -556,7 +655,6 @@ class DashboardView:
 
     def refresh(self) -> None:
         """Show the current change: cards, summary, map, table, download link."""
-        started = time.perf_counter()
         board = self.board
         locality = self.locality.value
         changes = board.changes()
@@ -577,8 +675,17 @@ class DashboardView:
         )
         for card in board.cards(locality):
             self.cards[card.key].value = card_html(card)
-        elapsed = 1000 * (time.perf_counter() - started)
-        self.status.value = f"Updated in {elapsed:.0f} ms."
+        moves = board.locality_moves()
+        self.moves.value = (
+            render(
+                "dashboard_text.html.j2",
+                heading="Areas moving between localities",
+                changes=[],
+                items=moves,
+            )
+            if moves
+            else ""
+        )
 
 
 class DashboardApp:
@@ -623,13 +730,17 @@ class DashboardApp:
             )
 
     def _open(self, code: str, centres: str | Path | None, *, label: str | None = None) -> None:
+        """Show an authority's dashboard: with ``centres`` (a file; ``label`` names an upload),
+        else its illustrative sites by the command line's rule (:func:`default_centres`).
+
+        A refused upload raises :class:`ValidationError` naming the viewer's file (the
+        dashboard on the page stays); any other refusal is shown with the upload form.
+        """
         from planning.inputs.areas import resolve_authority
 
         code, name = resolve_authority(code)
-        if centres is None and default_centres(code) is None:
-            self._show(self._centres_needed(code, name))
-            return
-        self._show(_html(_text(f"Loading {name}…", "p"), "planning-loading"))
+        if label is None:
+            self._show(_html(_text(f"Loading {name}…", "p"), "planning-loading"))
         try:
             board = Dashboard.for_authority(code, centres=centres, standards=self.standards)
         except ValidationError as exc:
@@ -639,10 +750,11 @@ class DashboardApp:
                 text = text.replace(str(centres), label)
                 if text.startswith(Path(centres).name + ":"):
                     text = label + text[len(Path(centres).name) :]
+                raise ValidationError(text) from None
             self._show(self._centres_needed(code, name, error=text))
             return
         self.view = DashboardView(board)
-        self._show(self.view.widget)
+        self._show(w.VBox([self.view.widget, self._upload_panel(code, board)]))
 
     def _show(self, widget: w.Widget) -> None:
         """Put ``widget`` on the page and close what it replaces."""
@@ -652,16 +764,35 @@ class DashboardApp:
             if replaced is not widget:
                 _close(replaced)
 
-    def _centres_needed(self, code: str, name: str, *, error: str = "") -> w.Widget:
-        """Ask for a centres file: the workbench ships centres only for Derby."""
+    def _upload_panel(self, code: str, board: Dashboard) -> w.Widget:
+        """Under the dashboard: replace the centres by the council's own file."""
+        upload, message = self._upload_controls(code)
+        text = (
+            f"The centres above are illustrative. Upload {board.authority_name}'s own centres "
+            if board.illustrative
+            else "Upload another centres "
+        ) + (
+            "file (CSV, GeoJSON or GeoPackage with centre_id, name and a location: easting/"
+            "northing, latitude/longitude or postcode; up to "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB) to see its figures."
+        )
+        intro = _html(_text("Use the council's own centres", "h3") + _text(text, "p"))
+        return w.VBox([intro, upload, message]).add_class("planning-upload-panel")
+
+    def _upload_controls(self, code: str, error: str = "") -> tuple[w.FileUpload, w.HTML]:
         upload = w.FileUpload(
             accept=",".join(UPLOAD_SUFFIXES), multiple=False, description="Upload centres"
         ).add_class("planning-centres-upload")
         message = _html(
             _text(error, "div", "planning-message-error", alert=True) if error else "",
-            "planning-message",
+            "planning-upload-message",
         )
         upload.observe(partial(self._on_upload, code, message), names="value")
+        return upload, message
+
+    def _centres_needed(self, code: str, name: str, *, error: str = "") -> w.Widget:
+        """Ask for a centres file, when the authority's centres could not be opened."""
+        upload, message = self._upload_controls(code, error)
         intro = _html(
             render(
                 "dashboard_centres_needed.html.j2",
@@ -719,9 +850,11 @@ def build_dashboard(
     ----------
     authority : str
         Upper-tier authority code or name to open with (default Derby). A dropdown on the page
-        switches authority; those without a packaged centres file ask for one.
+        switches authority; each opens on its illustrative sites (the command line's rule,
+        :func:`planning.inputs.illustrative.resolve_centres`), and an upload below the
+        dashboard replaces them with the council's own centres file.
     centres : path, optional
-        Centres file for ``authority`` (default: Derby's illustrative sites).
+        Centres file for ``authority`` (default: its illustrative sites).
     standards : path or Standards, optional
         Standards YAML (default: the packaged ``standards.yaml``).
 
@@ -733,6 +866,8 @@ def build_dashboard(
         ``planning-centre-<id>``, ``planning-postcode``, ``planning-add-site``,
         ``planning-click-mode``, ``planning-reach``, ``planning-reset``, ``planning-message``,
         ``planning-map``, ``planning-table``, ``planning-download``, ``planning-summary``,
-        ``planning-notes``, ``planning-status``.
+        ``planning-notes``, ``planning-moves`` (areas changing locality),
+        ``planning-area-info`` (the map's box for the area under the pointer),
+        ``planning-marker-<id>`` (inside each centre's map marker), ``planning-upload-panel``.
     """
     return DashboardApp(authority, centres=centres, standards=_standards(standards)).widget
