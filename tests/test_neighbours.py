@@ -313,3 +313,19 @@ def test_cli_island_option(tmp_path, capsys):
     assert main(["sufficiency", "--island", "--out", str(out)]) == 0
     centres = pd.read_csv(out / "centres.csv", index_col="centre_id")
     assert len(centres) == 10 and not centres["neighbour"].any()
+
+
+def test_dashboard_and_notebooks_see_the_same_cross_boundary_figures(derbyshire):
+    from planning.apps.dashboard.model import Dashboard
+    from planning.apps.workbench import scenario_engine
+
+    dashboard = Dashboard.for_authority("Derbyshire")
+    figures = dashboard.engine.baseline.figures
+    expected = derbyshire.result.authority
+    for key in ("under5", "under5_nearest_outside", "centre_equivalents", "share_within_reach"):
+        assert figures[key] == pytest.approx(expected[key])
+    # A councillor switches the council's own centres, not its neighbours'.
+    assert not dashboard.current["neighbour"].any()
+    assert len(dashboard.current) == (~derbyshire.result.centres["neighbour"]).sum()
+    notebook = scenario_engine("Derbyshire").baseline.figures
+    assert notebook["under5_per_centre"] == pytest.approx(expected["under5_per_centre"])

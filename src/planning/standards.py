@@ -82,6 +82,18 @@ class Standards:
         return (self.rural_reach_km if self.rural_reach_km is not None else self.reach_km) * 1e3
 
     @property
+    def ring_metres(self) -> tuple[float, ...]:
+        """The distances a map draws rings at: the reach standard, the rural one when it
+        differs, and the short distance (largest first, no repeats).
+
+        Examples
+        --------
+        >>> Standards(rural_reach_km=5.0).ring_metres
+        (5000.0, 2500.0, 1609.344)
+        """
+        return tuple(sorted({self.reach_m, self.rural_reach_m, self.short_reach_m}, reverse=True))
+
+    @property
     def short_reach_m(self) -> float:
         return self.short_reach_km * 1_000.0
 

@@ -164,7 +164,7 @@ def scenario_maps(comparison: Comparison, *, tiles: str | None = "OpenStreetMap"
             before.centres,
             tiles=tiles,
             title="Before",
-            reach_metres=(s_before.reach_m, s_before.short_reach_m),
+            reach_metres=s_before.ring_metres,
             deprived_label=s_before.deprived_label,
         ),
         sufficiency_map(
@@ -172,7 +172,7 @@ def scenario_maps(comparison: Comparison, *, tiles: str | None = "OpenStreetMap"
             after.centres,
             tiles=tiles,
             title="After",
-            reach_metres=(s_after.reach_m, s_after.short_reach_m),
+            reach_metres=s_after.ring_metres,
             deprived_label=s_after.deprived_label,
         ),
         difference_map(

@@ -337,7 +337,7 @@ def report_map(run: SufficiencyRun, *, tiles: str | None = "OpenStreetMap") -> A
     return sufficiency_map(
         run.result.areas,
         run.result.centres,
-        reach_metres=(s.reach_m, s.short_reach_m),
+        reach_metres=s.ring_metres,
         deprived_label=s.deprived_label,
         tiles=tiles,
         title=f"{run.authority_name}: need, centres and reach",

@@ -82,8 +82,7 @@ def run_sufficiency(
     code, name = resolve_authority(authority)
     areas = load_areas(code)
     from planning.inputs.illustrative import resolve_centres
-    from planning.inputs.neighbours import buffer_metres, neighbour_areas, neighbour_sites
-    from planning.inputs.neighbours import neighbour_centres as find_neighbour_centres
+    from planning.inputs.neighbours import buffer_metres
 
     centres_path = resolve_centres(code, centres)
     if isinstance(standards, Standards):
@@ -98,20 +97,9 @@ def run_sufficiency(
     neighbours = None
     supply = centre_frame
     if cross_boundary:
-        buffer_m = buffer_metres(applied)
-        boundary = authority_boundary(areas)
-        neighbours = neighbour_areas(areas, buffer_m, boundary=boundary)
-        sites = neighbour_sites(neighbour_centres)
-        others, supply_notes = find_neighbour_centres(
-            areas,
-            centre_frame,
-            standards=applied,
-            source=neighbour_centres,
-            boundary=boundary,
-            sites=sites,
+        supply, neighbours, supply_notes = cross_boundary_inputs(
+            areas, centre_frame, applied, neighbour_centres=neighbour_centres
         )
-        supply = _with_neighbours(centre_frame, others)
-        neighbours = complete_catchments(areas, neighbours, supply, sites)
     result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
     if cross_boundary:
         result.notes.extend(supply_notes)
@@ -141,6 +129,44 @@ def run_sufficiency(
     else:
         inputs["cross_boundary"] = "off: the authority was assessed as an island"
     return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+
+
+def cross_boundary_inputs(
+    areas: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    standards: Standards,
+    *,
+    neighbour_centres: str | Path | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
+    """What an authority is assessed with besides its own areas and centres file.
+
+    Returns ``(supply, neighbours, notes)``: the council's centres followed by other
+    authorities' centres near the boundary (:func:`planning.inputs.neighbours.neighbour_centres`,
+    flagged ``neighbour``), the other authorities' areas within the buffer plus the catchment
+    completion (:func:`complete_catchments`), and notes on what was left out.
+    """
+    from planning.inputs.neighbours import (
+        buffer_metres,
+        neighbour_areas,
+        neighbour_sites,
+    )
+    from planning.inputs.neighbours import (
+        neighbour_centres as find_neighbour_centres,
+    )
+
+    boundary = authority_boundary(areas)
+    neighbours = neighbour_areas(areas, buffer_metres(standards), boundary=boundary)
+    sites = neighbour_sites(neighbour_centres)
+    others, notes = find_neighbour_centres(
+        areas,
+        centres,
+        standards=standards,
+        source=neighbour_centres,
+        boundary=boundary,
+        sites=sites,
+    )
+    supply = _with_neighbours(centres, others)
+    return supply, complete_catchments(areas, neighbours, supply, sites), notes
 
 
 def complete_catchments(

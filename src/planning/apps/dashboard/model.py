@@ -144,11 +144,15 @@ class Dashboard:
     areas : GeoDataFrame
         The authority's small areas (EPSG:27700), as from :func:`planning.load_areas`.
     centres : GeoDataFrame
-        The current network, as from :func:`planning.inputs.centres.read_centres`.
+        The current network, as from :func:`planning.inputs.centres.read_centres`; other
+        authorities' centres near the boundary may follow, flagged ``neighbour``.
     standards : Standards, optional
         Defaults to the packaged ``standards.yaml``.
     authority_code, authority_name : str
         For titles and file names.
+    neighbours : GeoDataFrame, optional
+        Other authorities' areas near the boundary (demand only), as
+        :func:`planning.runs.sufficiency.cross_boundary_inputs` gives them.
     """
 
     def __init__(
@@ -159,15 +163,19 @@ class Dashboard:
         standards: Standards | None = None,
         authority_code: str = "",
         authority_name: str = "",
+        neighbours: gpd.GeoDataFrame | None = None,
     ) -> None:
-        self.engine = ScenarioEngine(areas, centres, standards=standards)
+        self.engine = ScenarioEngine(areas, centres, standards=standards, neighbours=neighbours)
         self.areas = areas
         self.authority_code = authority_code or str(areas.get("utla_code", pd.Series([""])).iloc[0])
         self.authority_name = authority_name or str(
             areas.get("utla_name", pd.Series(["the authority"])).iloc[0]
         )
         self.standards = self.engine.standards
-        self.current = self.engine.current
+        # The council's own centres are the ones a councillor can switch; other authorities'
+        # (no authority is an island) serve border families but are not the council's to close.
+        current = self.engine.current
+        self.current = current[~current["neighbour"].astype(bool)]
         self._closed: set[str] = set()
         self._added: dict[str, Site] = {}
         self._site_number = 0
@@ -197,12 +205,19 @@ class Dashboard:
             centres = default_centres(code)
         if not isinstance(centres, gpd.GeoDataFrame):
             centres = read_centres(centres, areas=areas)
+        from planning.runs.sufficiency import cross_boundary_inputs
+
+        applied = _standards(standards)
+        # Families near the boundary use the nearest centre whoever runs it, as on the command
+        # line: the same neighbouring areas and centres.
+        supply, neighbours, _ = cross_boundary_inputs(areas, centres, applied)
         return cls(
             areas,
-            centres,
-            standards=_standards(standards),
+            supply,
+            standards=applied,
             authority_code=code,
             authority_name=name,
+            neighbours=neighbours,
         )
 
     # ------------------------------------------------------------------ the change being tried
