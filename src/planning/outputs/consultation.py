@@ -27,7 +27,13 @@ def _html(text: str) -> Any:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(classes="planning", border=0, escape=True, na_rep="n/a")
+    """The report's table: one header row, names left, figures right, verdicts coloured."""
+    from planning.outputs.report import table_html
+
+    if isinstance(frame.index, pd.RangeIndex):
+        return str(table_html(frame))
+    label = str(frame.index.name or "").replace("_", " ")
+    return str(table_html(frame, index=label[:1].upper() + label[1:]))
 
 
 def compare_run(run: SufficiencyRun, scenario: str | Path | Scenario) -> Comparison:
