@@ -98,6 +98,11 @@ def derby_board_parts(derby_areas, derby_centres_file):
     return derby_areas, read_centres(derby_centres_file, areas=derby_areas)
 
 
+def board_engine(centres):
+    """The engine behind the page: Derby with its neighbours (no authority is an island)."""
+    return Dashboard.for_authority("Derby", centres=centres).engine
+
+
 def card_text(page, key: str) -> str:
     return page.inner_text(f".planning-card-{key} .planning-card-value").strip()
 
@@ -156,7 +161,7 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     voila, page, derby_board_parts, screenshots
 ):
     areas, centres = derby_board_parts
-    engine = ScenarioEngine(areas, centres)
+    engine = board_engine(centres)
     baseline = engine.baseline
     after = engine.evaluate(Scenario().close("CC03"))
 
@@ -192,7 +197,7 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
     # The CSV download is the table of the change being tried.
     with page.expect_download() as download:
         page.click(".planning-download-link")
-    board = Dashboard(areas, centres, authority_code="E06000015", authority_name="Derby")
+    board = Dashboard.for_authority("Derby", centres=centres)
     board.set_open("CC03", False)
     assert Path(download.value.path()).read_text("utf-8") == board.csv()
     assert download.value.suggested_filename == "derby_sufficiency_close-CC03.csv"
@@ -255,7 +260,7 @@ def test_marker_popup_hover_and_click_toggle_with_the_locality_move(
     voila, page, derby_board_parts
 ):
     areas, centres = derby_board_parts
-    engine = ScenarioEngine(areas, centres)
+    engine = board_engine(centres)
     before, after = engine.baseline, engine.evaluate(Scenario().close("CC03"))
     page.goto(voila.url)
     page.wait_for_selector(".planning-marker-cc03")
@@ -326,7 +331,7 @@ def test_marker_popup_hover_and_click_toggle_with_the_locality_move(
 
 def test_csv_download_records_the_change_and_the_caveat(voila, page, derby_board_parts):
     areas, centres = derby_board_parts
-    after = ScenarioEngine(areas, centres).evaluate(Scenario().close("CC03"))
+    after = board_engine(centres).evaluate(Scenario().close("CC03"))
     page.goto(voila.url)
     page.wait_for_selector(".planning-centre-cc03 input")
     with page.expect_download() as current:
@@ -362,7 +367,7 @@ def test_thurrock_opens_on_its_illustrative_sites(voila, page, screenshots):
 
     areas = load_areas("E06000034")
     centres = read_centres(resolve_centres("E06000034"), areas=areas)
-    baseline = ScenarioEngine(areas, centres).baseline
+    baseline = Dashboard.for_authority("Thurrock", centres=centres).engine.baseline
     page.goto(voila.url)
     page.wait_for_selector(".planning-card-verdict .planning-card-value")
     page.select_option(".planning-authority select", label="Thurrock (E06000034)")
