@@ -397,7 +397,9 @@ def example_scenario(
     """
     if scenario is not None:
         return load_scenario(Path(scenario))
-    loads = engine.baseline.centres["under5"]
+    centres = engine.baseline.centres
+    # The council's own centres: another authority's are not its to close.
+    loads = centres.loc[~centres["neighbour"].astype(bool), "under5"]
     if close is None:
         close = str(loads.idxmin()) if len(loads) > 1 else None
     elif close not in loads.index:

@@ -67,7 +67,11 @@ def _fragment(block: Any) -> Markup:
         return table(block)
     if hasattr(block, "_repr_html_") and not isinstance(block, str):
         # IPython HTML blocks (the report's, from its autoescaped templates), Stylers
-        return Markup(block._repr_html_() or "")
+        shown = block._repr_html_()
+        # An HTML block given metadata (the report's title block) returns (html, metadata).
+        if isinstance(shown, tuple):
+            shown = shown[0]
+        return Markup(shown or "")
     return Markup("<p>{}</p>").format(str(block))
 
 
