@@ -79,16 +79,29 @@ def _sufficiency(args: argparse.Namespace) -> int:
 
     _check_out(args)
     run = _run(args)
-    out = write_sufficiency_outputs(run, args.out, force=args.force)
+    uncertainty = None
+    if args.draws:
+        from planning.analysis.uncertainty import verdict_text
+        from planning.runs.sufficiency import run_uncertainty
+
+        uncertainty = run_uncertainty(run, draws=args.draws, model=args.uncertainty, seed=args.seed)
+    out = write_sufficiency_outputs(run, args.out, force=args.force, uncertainty=uncertainty)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
     for reason in figures["reasons"]:
         print(f"  {reason}")
+    if uncertainty is not None:
+        table = uncertainty.table
+        for _, row in table[table["level"] != "centre"].iterrows():
+            label = "Authority" if row["level"] == "authority" else row["name"]
+            robust = "robust" if row["robust"] else "fragile"
+            print(f"  {label}: {verdict_text(row)} ({robust}, {uncertainty.draws:,} draws)")
     for note in run.result.notes:
         print(f"Note: {note}")
-    print(
-        f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)"
-    )
+    written = "areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json"
+    if uncertainty is not None:
+        written += ", uncertainty.csv"
+    print(f"Wrote {out}/ ({written})")
     return 0
 
 
@@ -687,6 +700,22 @@ def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentPar
     p = sub.add_parser("sufficiency", help="assess sufficiency and write tables")
     _common_options(p)
     _neighbour_options(p)
+    p.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=None,
+        help="how sure are we: draw N plausible sets of inputs from the uncertainty model and "
+        "write uncertainty.csv (the probability of each verdict; 1000 is a good N)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        help="uncertainty model YAML for --draws (default: the packaged uncertainty.yaml)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="random seed for --draws (default: fixed)"
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_sufficiency)

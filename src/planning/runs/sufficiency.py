@@ -197,8 +197,29 @@ def _with_neighbours(own: gpd.GeoDataFrame, others: gpd.GeoDataFrame) -> gpd.Geo
     return gpd.GeoDataFrame(combined, geometry=own.geometry.name, crs=own.crs)
 
 
-def summary(run: SufficiencyRun) -> dict[str, Any]:
-    """The authority-wide summary written to ``summary.json``."""
+def run_uncertainty(
+    run: SufficiencyRun,
+    *,
+    draws: int = 1_000,
+    model: str | Path | Any = None,
+    seed: int | None = None,
+) -> Any:
+    """How sure the run's verdicts are: :func:`planning.analysis.uncertainty.assess_uncertainty`
+    with the uncertainty model (a path, an ``UncertaintyModel`` or ``None`` for the packaged
+    ``uncertainty.yaml``) and the embedded list of split areas."""
+    from planning.analysis.uncertainty import assess_uncertainty
+    from planning.inputs.splits import split_groups
+    from planning.uncertainty_model import UncertaintyModel, load_uncertainty
+
+    chosen = model if isinstance(model, UncertaintyModel) else load_uncertainty(model)
+    return assess_uncertainty(
+        run.result, chosen, draws=draws, seed=seed, split_groups=split_groups()
+    )
+
+
+def summary(run: SufficiencyRun, *, uncertainty: Any = None) -> dict[str, Any]:
+    """The authority-wide summary written to ``summary.json`` (with ``uncertainty``, an
+    :class:`planning.analysis.uncertainty.UncertaintyResult`, its figures too)."""
     result = run.result
     localities = result.localities[
         ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
@@ -219,7 +240,7 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
         "data_vintages": DATA_VINTAGES,
         "attribution": ATTRIBUTION,
         "inputs": run.inputs,
-    }
+    } | ({"uncertainty": uncertainty.summary()} if uncertainty is not None else {})
 
 
 def run_input_files(inputs: dict[str, Any]) -> list[str]:
@@ -244,9 +265,13 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bool = False) -> Path:
+def write_sufficiency_outputs(
+    run: SufficiencyRun, out: str | Path, *, force: bool = False, uncertainty: Any = None
+) -> Path:
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
-    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically; with
+    ``uncertainty`` (:func:`run_uncertainty`) also ``uncertainty.csv``, and its figures in
+    ``summary.json``.
 
     ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
     (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
@@ -272,7 +297,9 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bo
         gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
             staging / "areas.gpkg", layer="centres", driver="GPKG"
         )
-        write_json(staging / "summary.json", summary(run))
+        if uncertainty is not None:
+            write_csv(uncertainty.table, staging / "uncertainty.csv", index=False)
+        write_json(staging / "summary.json", summary(run, uncertainty=uncertainty))
     return out.resolve()
 
 
