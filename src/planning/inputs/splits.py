@@ -27,7 +27,7 @@ def split_groups() -> pd.Series:
     Examples
     --------
     >>> groups = split_groups()
-    >>> len(groups), groups.groupby(groups).size().min()
+    >>> len(groups), int(groups.groupby(groups).size().min())
     (1848, 2)
     """
     path = settings.DATA_DIR / SPLITS_FILE
