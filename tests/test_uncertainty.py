@@ -308,3 +308,33 @@ def test_cli_sufficiency_draws_writes_uncertainty_csv_and_summary(tmp_path):
     assert summary["uncertainty"]["verdict"] == verdict_text(authority)
     assert summary["uncertainty"]["authority"]["likely"] == authority["likely"]
     assert "likely" in done.stdout
+
+
+def test_a_drawn_reach_standard_moves_the_reach_rule():
+    # Areas 0, 1 and 2 km from the centre; a reach drawn uniformly in 0.5-1.5 km puts the 1 km
+    # area in reach in half the draws, and the others always (0 km) or never (2 km).
+    town = toy_town(rows=1, columns=3, under5=100)
+    result = assess_sufficiency(town, centres_at((X0 + 500, Y0 + 500)))
+    model = UncertaintyModel.none().replace(reach_km=(0.5, 1.5))
+    row = by_name(assess_uncertainty(result, model, draws=2_000).table, "authority")
+    assert row["share_within_reach_low"] == pytest.approx(1 / 3)
+    assert row["share_within_reach_high"] == pytest.approx(2 / 3)
+    # 2/3 is amber (0.6-0.8) and 1/3 red: a coin toss between them
+    assert row["p_amber"] == pytest.approx(0.5, abs=0.05)
+    assert row["p_amber"] + row["p_red"] == pytest.approx(1.0)
+
+
+def test_the_report_block_shows_each_verdict_with_its_probability_and_error_bars():
+    from planning.outputs.uncertainty import uncertainty_block
+    from planning.runs.sufficiency import SufficiencyRun
+
+    town, centres, standards = at_threshold_town()
+    result = assess_sufficiency(town, centres, standards=standards)
+    run = SufficiencyRun(result=result, authority_code="T00000001", authority_name="Toy", inputs={})
+    sure = assess_uncertainty(result, load_uncertainty(), draws=1_000)
+    html = str(uncertainty_block(run, sure))
+    authority = by_name(sure.table, "authority")
+    assert verdict_text(authority) in html and "fragile" in html
+    # no area is among the most deprived, so two charts: all under-5s in reach, and the load
+    assert html.count("<svg") == 2 and html.count("<title") >= 2
+    assert "green 80%" in html  # the threshold the share is judged against

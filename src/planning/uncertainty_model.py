@@ -93,7 +93,9 @@ class _Section(BaseModel):
 
 def _range_rule(low: float, high: float, what: str) -> None:
     if low > high:
-        raise ValueError(f"{what}: the first value must not exceed the second")
+        raise ValueError(
+            f"{what}: the low end ({low:g}) exceeds the high end ({high:g}); swap them"
+        )
 
 
 class VintageCV(_Section):
@@ -118,7 +120,7 @@ class PopulationSection(_Section):
     def _vintage_known(self) -> PopulationSection:
         if self.vintage not in self.cv_by_vintage:
             raise ValueError(
-                f"vintage '{self.vintage}' has no entry in cv_by_vintage "
+                f"population.vintage '{self.vintage}' has no entry in population.cv_by_vintage "
                 f"({', '.join(self.cv_by_vintage)}); add one or change the vintage"
             )
         return self
@@ -147,7 +149,7 @@ class CircuitySection(_Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> CircuitySection:
-        _range_rule(self.low, self.high, "circuity: low must not exceed high")
+        _range_rule(self.low, self.high, "circuity")
         return self
 
 
@@ -171,7 +173,7 @@ class StandardsRanges(_Section):
             if value is not None:
                 if min(value) <= 0:
                     raise ValueError(f"standards.{name}: both ends must be above 0")
-                _range_rule(value[0], value[1], f"standards.{name} [low, high]")
+                _range_rule(value[0], value[1], f"standards.{name}")
         return self
 
 

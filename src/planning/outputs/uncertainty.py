@@ -123,10 +123,13 @@ def error_bar_chart(
 
 
 def _charts(sure: UncertaintyResult, standards: Standards) -> list[Markup]:
+    """The error-bar charts of the figures the verdict rules judge (a figure that no group has,
+    such as the most deprived share where no area is among the most deprived, has none)."""
     s = standards
     interval = sure.model.interval
     reach = s.reach_label()
-    return [
+    present = _groups(sure.table).notna().any()
+    charts = [
         error_bar_chart(
             sure.table,
             "share_deprived_within_reach",
@@ -171,6 +174,8 @@ def _charts(sure: UncertaintyResult, standards: Standards) -> list[Markup]:
             interval=interval,
         ),
     ]
+    figures = ["share_deprived_within_reach", "share_within_reach", "under5_per_centre"]
+    return [chart for chart, figure in zip(charts, figures) if present[figure]]
 
 
 def sources_text(model: UncertaintyModel) -> str:
