@@ -338,3 +338,24 @@ def test_the_report_block_shows_each_verdict_with_its_probability_and_error_bars
     # no area is among the most deprived, so two charts: all under-5s in reach, and the load
     assert html.count("<svg") == 2 and html.count("<title") >= 2
     assert "green 80%" in html  # the threshold the share is judged against
+
+
+def test_cli_scenario_draws_writes_the_probability_of_each_change(tmp_path):
+    scenario = tmp_path / "close.yaml"
+    scenario.write_text("name: Close one\nactions:\n  - close: CC03\n")
+    out = tmp_path / "scenario"
+    done = subprocess.run(
+        [sys.executable, "-m", "planning", "scenario", "--authority", "Derby",
+         "--scenario", str(scenario), "--draws", "200", "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "uncertainty.csv")
+    localities = pd.read_csv(out / "localities.csv")
+    assert set(localities["locality"]) <= set(table["name"])
+    assert table[["p_worse", "p_better", "p_green_to_amber_or_red"]].stack().between(0, 1).all()
+    # the point verdicts are the comparison's
+    authority = table.set_index("name").loc["authority"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert authority["verdict_after"] == summary["verdict_after"]
+    assert len(summary["uncertainty"]) == len(table)

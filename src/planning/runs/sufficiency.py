@@ -217,6 +217,32 @@ def run_uncertainty(
     )
 
 
+def run_scenario_uncertainty(
+    run: SufficiencyRun,
+    evaluation: Any,
+    *,
+    draws: int = 1_000,
+    model: str | Path | Any = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """How likely a scenario (a :class:`planning.analysis.scenarios.Evaluation` of the run's
+    network) is to change each verdict, the same draws going through both networks
+    (:func:`planning.analysis.uncertainty.scenario_uncertainty`)."""
+    from planning.analysis.uncertainty import scenario_uncertainty
+    from planning.inputs.splits import split_groups
+    from planning.uncertainty_model import UncertaintyModel, load_uncertainty
+
+    chosen = model if isinstance(model, UncertaintyModel) else load_uncertainty(model)
+    return scenario_uncertainty(
+        run.result,
+        evaluation.to_result(),
+        chosen,
+        draws=draws,
+        seed=seed,
+        split_groups=split_groups(),
+    )
+
+
 def summary(run: SufficiencyRun, *, uncertainty: Any = None) -> dict[str, Any]:
     """The authority-wide summary written to ``summary.json`` (with ``uncertainty``, an
     :class:`planning.analysis.uncertainty.UncertaintyResult`, its figures too)."""
@@ -342,8 +368,13 @@ def write_comparison_outputs(
     *,
     extra: dict[str, Any] | None = None,
     force: bool = False,
+    uncertainty: pd.DataFrame | None = None,
 ) -> Path:
     """Write a scenario comparison into ``out`` atomically.
+
+    With ``uncertainty`` (:func:`run_scenario_uncertainty`) also ``uncertainty.csv``: the
+    probability that the scenario changes each verdict, also under ``uncertainty`` in
+    ``summary.json``.
 
     Files: ``comparison.csv`` (headline figures before, after, change), ``bands.csv`` (within
     reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
@@ -366,5 +397,11 @@ def write_comparison_outputs(
         # The council's own network, readable with --centres: neighbours' centres are not its.
         after = after.loc[~after["neighbour"].astype(bool), [*_COUNCIL_FIELDS]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
-        write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
+        content = comparison_summary(comparison) | (extra or {})
+        if uncertainty is not None:
+            write_csv(uncertainty, staging / "uncertainty.csv", index=False)
+            content["uncertainty"] = [
+                {k: json_safe(v) for k, v in row.items()} for row in uncertainty.to_dict("records")
+            ]
+        write_json(staging / "summary.json", content)
     return out.resolve()
