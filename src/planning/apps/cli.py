@@ -79,16 +79,29 @@ def _sufficiency(args: argparse.Namespace) -> int:
 
     _check_out(args)
     run = _run(args)
-    out = write_sufficiency_outputs(run, args.out, force=args.force)
+    uncertainty = None
+    if args.draws:
+        from planning.analysis.uncertainty import verdict_text
+        from planning.runs.sufficiency import run_uncertainty
+
+        uncertainty = run_uncertainty(run, draws=args.draws, model=args.uncertainty, seed=args.seed)
+    out = write_sufficiency_outputs(run, args.out, force=args.force, uncertainty=uncertainty)
     figures = run.result.authority
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
     for reason in figures["reasons"]:
         print(f"  {reason}")
+    if uncertainty is not None:
+        table = uncertainty.table
+        for _, row in table[table["level"] != "centre"].iterrows():
+            label = "Authority" if row["level"] == "authority" else row["name"]
+            robust = "robust" if row["robust"] else "fragile"
+            print(f"  {label}: {verdict_text(row)} ({robust}, {uncertainty.draws:,} draws)")
     for note in run.result.notes:
         print(f"Note: {note}")
-    print(
-        f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)"
-    )
+    written = "areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json"
+    if uncertainty is not None:
+        written += ", uncertainty.csv"
+    print(f"Wrote {out}/ ({written})")
     return 0
 
 
@@ -175,9 +188,29 @@ def _scenario(args: argparse.Namespace) -> int:
         # what the scenario changes in the standards, so a reader of the file alone sees it
         "standards_changed": comparison.standards_changed,
     }
-    out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
+    sure = None
+    if args.draws:
+        from planning.runs.sufficiency import run_scenario_uncertainty
+
+        sure = run_scenario_uncertainty(
+            run, comparison.after, draws=args.draws, model=args.uncertainty, seed=args.seed
+        )
+    out = write_comparison_outputs(
+        comparison, args.out, extra=extra, force=args.force, uncertainty=sure
+    )
     print(f"{run.authority_name}: scenario '{scenario.name}'")
     _print_comparison(comparison)
+    if sure is not None:
+        from planning._format import whole_share
+
+        for _, row in sure.iterrows():
+            if row["p_worse"] > 0 or row["p_better"] > 0:
+                label = "Authority" if row["level"] == "authority" else row["name"]
+                print(
+                    f"  {label}: worse in {whole_share(row['p_worse'])} of {args.draws:,} "
+                    f"draws, better in {whole_share(row['p_better'])}; green to amber or red "
+                    f"in {whole_share(row['p_green_to_amber_or_red'])}"
+                )
     print(f"Wrote {out}/")
     return 0
 
@@ -628,6 +661,7 @@ def _add_scenario_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _common_options(p)
     _neighbour_options(p)
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
+    _draws_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_scenario)
@@ -687,9 +721,30 @@ def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentPar
     p = sub.add_parser("sufficiency", help="assess sufficiency and write tables")
     _common_options(p)
     _neighbour_options(p)
+    _draws_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
     p.set_defaults(func=_sufficiency)
+
+
+def _draws_options(p: argparse.ArgumentParser) -> None:
+    """``--draws``, ``--uncertainty`` and ``--seed`` (README: "How sure are we?")."""
+    p.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=None,
+        help="how sure are we: draw N plausible sets of inputs from the uncertainty model and "
+        "write uncertainty.csv (the probability of each verdict; 1000 is a good N)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        help="uncertainty model YAML for --draws (default: the packaged uncertainty.yaml)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="random seed for --draws (default: fixed)"
+    )
 
 
 def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -47,6 +47,15 @@ display(report.headline_cards(run))
 # %%
 display(report.reasons_block(run))
 
+# %% [markdown]
+# ## How sure are we?
+# Small-area figures are estimates: how often would each verdict come out with plausible inputs?
+
+# %%
+from planning.outputs.uncertainty import uncertainty_section
+
+display(uncertainty_section(run))
+
 # %%
 display(consultation.scenario_section(run, scenario))
 

@@ -223,8 +223,55 @@ def _with_neighbours(own: gpd.GeoDataFrame, others: gpd.GeoDataFrame) -> gpd.Geo
     return gpd.GeoDataFrame(combined, geometry=own.geometry.name, crs=own.crs)
 
 
-def summary(run: SufficiencyRun) -> dict[str, Any]:
-    """The authority-wide summary written to ``summary.json``."""
+def run_uncertainty(
+    run: SufficiencyRun,
+    *,
+    draws: int = 1_000,
+    model: str | Path | Any = None,
+    seed: int | None = None,
+) -> Any:
+    """How sure the run's verdicts are: :func:`planning.analysis.uncertainty.assess_uncertainty`
+    with the uncertainty model (a path, an ``UncertaintyModel`` or ``None`` for the packaged
+    ``uncertainty.yaml``) and the embedded list of split areas."""
+    from planning.analysis.uncertainty import assess_uncertainty
+    from planning.inputs.splits import split_groups
+    from planning.uncertainty_model import UncertaintyModel, load_uncertainty
+
+    chosen = model if isinstance(model, UncertaintyModel) else load_uncertainty(model)
+    return assess_uncertainty(
+        run.result, chosen, draws=draws, seed=seed, split_groups=split_groups()
+    )
+
+
+def run_scenario_uncertainty(
+    run: SufficiencyRun,
+    evaluation: Any,
+    *,
+    draws: int = 1_000,
+    model: str | Path | Any = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """How likely a scenario (a :class:`planning.analysis.scenarios.Evaluation` of the run's
+    network) is to change each verdict, the same draws going through both networks
+    (:func:`planning.analysis.uncertainty.scenario_uncertainty`)."""
+    from planning.analysis.uncertainty import scenario_uncertainty
+    from planning.inputs.splits import split_groups
+    from planning.uncertainty_model import UncertaintyModel, load_uncertainty
+
+    chosen = model if isinstance(model, UncertaintyModel) else load_uncertainty(model)
+    return scenario_uncertainty(
+        run.result,
+        evaluation.to_result(),
+        chosen,
+        draws=draws,
+        seed=seed,
+        split_groups=split_groups(),
+    )
+
+
+def summary(run: SufficiencyRun, *, uncertainty: Any = None) -> dict[str, Any]:
+    """The authority-wide summary written to ``summary.json`` (with ``uncertainty``, an
+    :class:`planning.analysis.uncertainty.UncertaintyResult`, its figures too)."""
     result = run.result
     localities = result.localities[
         ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
@@ -245,7 +292,7 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
         "data_vintages": DATA_VINTAGES,
         "attribution": ATTRIBUTION,
         "inputs": run.inputs,
-    }
+    } | ({"uncertainty": uncertainty.summary()} if uncertainty is not None else {})
 
 
 def run_input_files(inputs: dict[str, Any]) -> list[str]:
@@ -270,9 +317,13 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bool = False) -> Path:
+def write_sufficiency_outputs(
+    run: SufficiencyRun, out: str | Path, *, force: bool = False, uncertainty: Any = None
+) -> Path:
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
-    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically; with
+    ``uncertainty`` (:func:`run_uncertainty`) also ``uncertainty.csv``, and its figures in
+    ``summary.json``.
 
     ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
     (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
@@ -298,7 +349,9 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bo
         gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
             staging / "areas.gpkg", layer="centres", driver="GPKG"
         )
-        write_json(staging / "summary.json", summary(run))
+        if uncertainty is not None:
+            write_csv(uncertainty.table, staging / "uncertainty.csv", index=False)
+        write_json(staging / "summary.json", summary(run, uncertainty=uncertainty))
     return out.resolve()
 
 
@@ -341,8 +394,13 @@ def write_comparison_outputs(
     *,
     extra: dict[str, Any] | None = None,
     force: bool = False,
+    uncertainty: pd.DataFrame | None = None,
 ) -> Path:
     """Write a scenario comparison into ``out`` atomically.
+
+    With ``uncertainty`` (:func:`run_scenario_uncertainty`) also ``uncertainty.csv``: the
+    probability that the scenario changes each verdict, also under ``uncertainty`` in
+    ``summary.json``.
 
     Files: ``comparison.csv`` (headline figures before, after, change), ``bands.csv`` (within
     reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
@@ -365,5 +423,11 @@ def write_comparison_outputs(
         # The council's own network, readable with --centres: neighbours' centres are not its.
         after = after.loc[~after["neighbour"].astype(bool), [*_COUNCIL_FIELDS]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
-        write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
+        content = comparison_summary(comparison) | (extra or {})
+        if uncertainty is not None:
+            write_csv(uncertainty, staging / "uncertainty.csv", index=False)
+            content["uncertainty"] = [
+                {k: json_safe(v) for k, v in row.items()} for row in uncertainty.to_dict("records")
+            ]
+        write_json(staging / "summary.json", content)
     return out.resolve()
