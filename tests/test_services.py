@@ -219,3 +219,32 @@ def test_ages_0_19_totals_equal_the_source_for_england_and_derby():
     assert population_in_ages(derby.drop(columns="under5"), (0, 4)).sum() == 15_795
     joined = load_ages(derby.index)
     assert (joined[[f"age_{a}" for a in range(5)]] == derby[[f"age_{a}" for a in range(5)]]).all().all()
+
+
+def test_cli_family_hubs_example_reports_ages_reach_and_matrix(tmp_path, monkeypatch, capsys):
+    from planning.apps.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no family_hubs.yaml here: the shipped example is used
+    assert main(["sufficiency", "--authority", "Derby", "--standards", "family_hubs.yaml",
+                 "--out", str(tmp_path / "out")]) == 0
+    stdout = capsys.readouterr().out
+    assert "Services (children aged 0-19;" in stdout
+    assert "ILLUSTRATIVE default offer" in stdout
+    out = tmp_path / "out"
+    reach = pd.read_csv(out / "services.csv", index_col="target")
+    assert (reach["ages"] == "children aged 0-19").all()
+    assert reach.loc["any_site", "children_0_19"] == load_ages(load_areas("Derby").index).sum().sum()
+    assert {"hub", "child_health_clinics", "youth_services"} <= set(reach.index)
+    matrix = pd.read_csv(out / "services_matrix.csv", index_col="locality")
+    assert set(matrix.index) == {"East", "South", "West"}
+    assert "child health clinics" in matrix.columns
+    assert set(matrix.to_numpy().ravel()) <= {"offered", "missing"}
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["services"]["ages_label"] == "children aged 0-19"
+    assert summary["standards"]["population_ages"] == [0, 19]
+    assert summary["inputs"]["standards_file"] == "planning/examples/family_hubs.yaml"
+    # and a copy to edit
+    assert main(["standards", "--example", "family_hubs", "--write", "mine.yaml"]) == 0
+    assert "ages: family_hubs" in (tmp_path / "mine.yaml").read_text()

@@ -474,6 +474,20 @@ def _as_yaml(s: Standards) -> dict[str, Any]:
     return raw
 
 
+#: Example standards files shipped in ``planning/examples`` (``planning standards --example``).
+EXAMPLE_STANDARDS: dict[str, str] = {
+    "family_hubs": "family hubs: ages 0-19 and the service offer assessed",
+}
+
+
+def example_standards_path(name: str) -> Path | None:
+    """The packaged example standards file called ``name`` (with or without ``.yaml``)."""
+    stem = name.removesuffix(".yaml").removesuffix(".yml")
+    if stem not in EXAMPLE_STANDARDS:
+        return None
+    return Path(str(resources.files("planning").joinpath("examples", f"{stem}.yaml")))
+
+
 def load_standards(path: str | Path | None = None) -> Standards:
     """Read standards from a YAML file (``None``: the packaged defaults).
 
@@ -489,8 +503,16 @@ def load_standards(path: str | Path | None = None) -> Standards:
         name = "default standards (planning/standards.yaml)"
     else:
         path = Path(path)
+        example = example_standards_path(path.name)
+        if not path.exists() and example is not None and path.parent == Path():
+            # A shipped example named without a folder ("family_hubs.yaml") and not in the
+            # current folder: the packaged copy (its path is recorded as the input).
+            path = example
         if not path.exists():
-            raise ValidationError(f"standards file {path} does not exist; check the path")
+            raise ValidationError(
+                f"standards file {path} does not exist; check the path (shipped examples: "
+                f"{', '.join(EXAMPLE_STANDARDS)})"
+            )
         text = read_text(path, "standards file (.yaml)")
         name = str(path)
     try:
@@ -540,7 +562,8 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
         if isinstance(ages, str) and ages not in AGE_PRESETS:
             problems.add(
                 f"'population.ages' is '{ages}', not a preset{did_you_mean(ages, AGE_PRESETS)}; "
-                "give [from, to] or a preset: " + ", ".join(f"{k} ({a}-{b})" for k, (a, b) in AGE_PRESETS.items())
+                "give [from, to] or a preset: "
+                + ", ".join(f"{k} ({a}-{b})" for k, (a, b) in AGE_PRESETS.items())
             )
             ages = list(_DEFAULT.population_ages)
         values["population_ages"] = tuple(AGE_PRESETS[ages] if isinstance(ages, str) else ages)

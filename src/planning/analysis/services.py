@@ -112,8 +112,7 @@ class ServicesResult:
             "verdict": self.rag,
             "reasons": self.reasons,
             "reach": {
-                str(k): {c: _plain(v) for c, v in row.items()}
-                for k, row in self.reach.iterrows()
+                str(k): {c: _plain(v) for c, v in row.items()} for k, row in self.reach.iterrows()
             },
             "matrix": {
                 str(loc): {self.vocabulary.label(s): bool(n > 0) for s, n in row.items()}
@@ -158,7 +157,7 @@ def link_branches(sites: pd.DataFrame, *, max_km: float) -> pd.DataFrame:
     if kinds is None:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="branch"))
     hubs, branches = own[kinds == "hub"], own[kinds == "branch"]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     hub_xy = centre_points(hubs) if len(hubs) else np.empty((0, 2))
     by_name = {str(n).strip().lower(): h for h, n in hubs["name"].items()} if len(hubs) else {}
     for branch, row in branches.iterrows():
@@ -175,8 +174,9 @@ def link_branches(sites: pd.DataFrame, *, max_km: float) -> pd.DataFrame:
             continue
         point = hubs.loc[hub].geometry
         km = float(np.hypot(point.x - xy[0], point.y - xy[1])) / 1000.0
-        rows.append((branch, row.get("name", branch), hub, hubs.loc[hub, "name"], how, km,
-                     km > max_km))
+        rows.append(
+            (branch, row.get("name", branch), hub, hubs.loc[hub, "name"], how, km, km > max_km)
+        )
     frame = pd.DataFrame(rows, columns=["branch", *columns]).set_index("branch")
     frame["too_far"] = frame["too_far"].astype(bool)
     return frame
@@ -235,8 +235,10 @@ def assess_services(
         *(area_points(areas)[:, None, :] - centre_points(sites)[None, :, :]).transpose(2, 0, 1)
     )
     neighbour = _neighbour(sites)
-    kinds = sites["kind"].fillna("").astype(str).str.lower().to_numpy() if "kind" in sites else (
-        np.full(len(sites), "")
+    kinds = (
+        sites["kind"].fillna("").astype(str).str.lower().to_numpy()
+        if "kind" in sites
+        else (np.full(len(sites), ""))
     )
     deciles = areas["imd_decile"].astype(int)
     deprived = deciles.isin(s.most_deprived_deciles).to_numpy()
@@ -271,8 +273,7 @@ def assess_services(
             "share_within_reach": share(children, everyone),
             "share_deprived_within_reach": share(children, deprived),
             **{
-                f"share_within_reach_{band}": share(children, bands == band)
-                for band in BAND_LABELS
+                f"share_within_reach_{band}": share(children, bands == band) for band in BAND_LABELS
             },
             "under5_share_within_reach": share(under5, everyone),
             "mean_distance_km": float(
@@ -300,7 +301,7 @@ def assess_services(
                 locality_reasons[str(loc)].append(
                     (s.services_missing_rag, f"no site in {loc} offers {vocab.label(key)}")
                 )
-    for branch, link in links[links["too_far"]].iterrows():
+    for _, link in links[links["too_far"]].iterrows():
         loc = str(localities.get(link["hub"], ""))
         locality_reasons.setdefault(loc, []).append(
             (
@@ -334,7 +335,7 @@ def assess_services(
         if rag != "Green":
             text += f" (green needs {whole_share(s.services_green)})"
         found_all.append((rag, text))
-    for loc, found in locality_reasons.items():
+    for found in locality_reasons.values():
         found_all.extend(item for item in found if item[0] != "Green")
     found_all.sort(key=lambda item: -RAG_ORDER[item[0]])
     rag = found_all[0][0] if found_all else "Green"
@@ -389,9 +390,7 @@ def with_service_verdicts(result: SufficiencyResult, services: ServicesResult) -
         extra = [r for r in more if not r.startswith("Green")]
         # Stable: lines that are not a colour (e.g. the cross-boundary note) keep their place
         # after the coloured ones.
-        combined = sorted(
-            [*reasons, *extra], key=lambda r: -RAG_ORDER.get(r.split(":", 1)[0], -1)
-        )
+        combined = sorted([*reasons, *extra], key=lambda r: -RAG_ORDER.get(r.split(":", 1)[0], -1))
         worst = max([rag, more_rag if extra else "Green"], key=RAG_ORDER.__getitem__)
         return worst, combined
 
@@ -400,8 +399,10 @@ def with_service_verdicts(result: SufficiencyResult, services: ServicesResult) -
         if loc in services.localities.index:
             row = services.localities.loc[loc]
             localities.at[loc, "rag"], localities.at[loc, "reasons"] = merge(
-                localities.at[loc, "rag"], list(localities.at[loc, "reasons"]), row["rag"],
-                list(row["reasons"])
+                localities.at[loc, "rag"],
+                list(localities.at[loc, "reasons"]),
+                row["rag"],
+                list(row["reasons"]),
             )
     authority = dict(result.authority)
     authority["rag"], authority["reasons"] = merge(
@@ -488,3 +489,27 @@ def compare_scenario_services(
     after = services_for_evaluation(comparison.after, vocabulary=before.vocabulary)
     table = compare_services(before, after)
     return table, service_change_lines(table, after.ages_label)
+
+
+def summary_lines(services: ServicesResult, *, reach_km: float) -> list[str]:
+    """Plain lines for the command line: reach per target and the gaps in the matrix."""
+    group = services.ages_label
+    lines = [
+        f"Services ({group}; share within {reach_km:g} km of a site offering each; under-5s "
+        "alongside):"
+    ]
+    for _, row in services.reach.iterrows():
+        offer = f"{row['offer']}, " if row["offer"] else ""
+        lines.append(
+            f"  {row['label']} ({offer}{row['sites']} site(s)): {whole_share(row['share_within_reach'])}"
+            f" of {group}, {whole_share(row['under5_share_within_reach'])} of under-5s"
+        )
+    gaps = [
+        f"{loc}: {', '.join(services.vocabulary.label(k) for k in row.index[row.eq(0)])}"
+        for loc, row in services.matrix.iterrows()
+        if row.eq(0).any()
+    ]
+    lines.append(
+        "Services offered at no site in the locality: " + ("; ".join(gaps) if gaps else "none")
+    )
+    return lines

@@ -84,11 +84,20 @@ def _sufficiency(args: argparse.Namespace) -> int:
     print(f"{run.authority_name} ({run.authority_code}): {figures['rag']}")
     for reason in figures["reasons"]:
         print(f"  {reason}")
+    if run.services is not None:
+        from planning.analysis.services import summary_lines
+
+        for line in summary_lines(run.services, reach_km=run.result.standards.reach_km):
+            print(line)
     for note in run.result.notes:
         print(f"Note: {note}")
-    print(
-        f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)"
-    )
+    written = "areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json"
+    if run.services is not None:
+        written += (
+            ", services.csv, services_matrix.csv, services_sites.csv, hub_links.csv, "
+            "services_distances.csv"
+        )
+    print(f"Wrote {out}/ ({written})")
     return 0
 
 
@@ -525,9 +534,14 @@ def _standards(args: argparse.Namespace) -> int:
     from importlib import resources
 
     from planning._errors import ValidationError
-    from planning.standards import DEFAULT_STANDARDS_FILE
+    from planning.standards import DEFAULT_STANDARDS_FILE, example_standards_path
 
     text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
+    what = "the default standards"
+    if getattr(args, "example", None):
+        example = example_standards_path(args.example)
+        assert example is not None  # argparse choices
+        text, what = example.read_text("utf-8"), f"the {args.example} example standards"
     if args.write is None:
         sys.stdout.write(text)
         return 0
@@ -542,9 +556,7 @@ def _standards(args: argparse.Namespace) -> int:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print(
-        f"Wrote the default standards to {args.write}: edit it, then pass --standards {args.write}"
-    )
+    print(f"Wrote {what} to {args.write}: edit it, then pass --standards {args.write}")
     return 0
 
 
@@ -555,6 +567,19 @@ def _force_option(parser: argparse.ArgumentParser) -> None:
         help="replace an output folder even if it holds files this tool did not write "
         "(never the current, home, data or package folder, nor one holding an input)",
     )
+
+
+def _standards_path(text: str) -> Path:
+    """``--standards``: the file given, or the shipped example of that name when no such file
+    exists here (``family_hubs.yaml``; see ``planning standards --example``)."""
+    path = Path(text)
+    if not path.exists() and path.parent == Path():
+        from planning.standards import example_standards_path
+
+        example = example_standards_path(path.name)
+        if example is not None:
+            return example
+    return path
 
 
 def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
@@ -572,10 +597,11 @@ def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
     )
     p.add_argument(
         "--standards",
-        type=Path,
+        type=_standards_path,
         default=None,
         help="standards YAML file (default: the packaged standards; "
-        "`planning standards --write FILE` writes a copy to edit)",
+        "`planning standards --write FILE` writes a copy to edit; a shipped example such as "
+        "family_hubs.yaml is found by name)",
     )
     if layer:
         p.add_argument(
@@ -942,6 +968,15 @@ def _add_standards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
         help="write the standards to FILE instead of printing them",
     )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    from planning.standards import EXAMPLE_STANDARDS
+
+    p.add_argument(
+        "--example",
+        choices=sorted(EXAMPLE_STANDARDS),
+        default=None,
+        help="a shipped example instead of the defaults: "
+        + "; ".join(f"{k}: {v}" for k, v in EXAMPLE_STANDARDS.items()),
+    )
     p.set_defaults(func=_standards)
 
 

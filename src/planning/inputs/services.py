@@ -83,8 +83,9 @@ def term_key(text: str) -> str:
     """
     text = text.lower().replace("&", " and ")
     words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    return " ".join(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
-                    for w in words)
+    return " ".join(
+        w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w for w in words
+    )
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,7 @@ def load_vocabulary(
     try:
         parsed = VocabularyFile.model_validate(raw)
     except SchemaError as exc:
-        schema_problems(
-            exc, vocabulary_json_schema(), problems, lambda loc: Place("", dotted(loc))
-        )
+        schema_problems(exc, vocabulary_json_schema(), problems, lambda loc: Place("", dotted(loc)))
         problems.raise_if_any()
         raise  # pragma: no cover
     services = dict(parsed.services)

@@ -39,6 +39,9 @@ class SufficiencyRun:
     authority_code: str
     authority_name: str
     inputs: dict[str, Any]
+    #: Service-level sufficiency (:mod:`planning.analysis.services`) when the standards ask for
+    #: it (``services.assess``); its rules are already in ``result``'s verdicts.
+    services: Any = None
 
 
 def run_sufficiency(
@@ -115,6 +118,12 @@ def run_sufficiency(
     result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
     if cross_boundary:
         result.notes.extend(supply_notes)
+    services = None
+    if applied.services_assess:
+        from planning.analysis.services import services_for_result, with_service_verdicts
+
+        services = services_for_result(result, source=input_label(centres_path))
+        result = with_service_verdicts(result, services)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
     inputs: dict[str, Any] = {
         "centres_file": input_label(centres_path),
@@ -140,7 +149,11 @@ def run_sufficiency(
         }
     else:
         inputs["cross_boundary"] = "off: the authority was assessed as an island"
-    return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+    if services is not None:
+        inputs["service_vocabulary"] = services.vocabulary.source
+    return SufficiencyRun(
+        result=result, authority_code=code, authority_name=name, inputs=inputs, services=services
+    )
 
 
 def complete_catchments(
@@ -203,7 +216,11 @@ def summary(run: SufficiencyRun) -> dict[str, Any]:
     localities = result.localities[
         ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
     ]
+    extra: dict[str, Any] = {}
+    if run.services is not None:
+        extra["services"] = run.services.figures()
     return {
+        **extra,
         "authority": {"code": run.authority_code, "name": run.authority_name},
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "planning_version": settings.VERSION,
@@ -272,8 +289,39 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bo
         gpd.GeoDataFrame(centres, geometry=result.centres.geometry, crs=result.centres.crs).to_file(
             staging / "areas.gpkg", layer="centres", driver="GPKG"
         )
+        if run.services is not None:
+            write_services_outputs(run.services, staging)
         write_json(staging / "summary.json", summary(run))
     return out.resolve()
+
+
+def write_services_outputs(services: Any, folder: Path) -> None:
+    """Write the service-level tables into ``folder`` (a staging folder):
+
+    ``services.csv`` (reach per target: any site, a hub, each service; the age group counted is
+    named in the columns, e.g. ``children_0_19``), ``services_matrix.csv`` (localities x
+    services: offered or missing), ``services_sites.csv`` (which site offers what, and whether
+    from the file or the illustrative defaults), ``hub_links.csv`` (each branch's hub) and
+    ``services_distances.csv`` (km from each area to the nearest site offering each target).
+    """
+    column = services.population_column
+    reach = services.reach.rename(
+        columns={"children": column, "children_within_reach": f"{column}_within_reach"}
+    )
+    reach.insert(0, "ages", services.ages_label)
+    shares = [c for c in reach.columns if c.startswith(("share_", "under5_share"))]
+    reach[shares] = reach[shares].round(4)
+    reach[["mean_distance_km", "max_distance_km"]] = reach[
+        ["mean_distance_km", "max_distance_km"]
+    ].round(3)
+    write_csv(reach, folder / "services.csv", index_label="target")
+    write_csv(services.matrix_labels(), folder / "services_matrix.csv", index_label="locality")
+    write_csv(services.offers, folder / "services_sites.csv", index_label="centre_id")
+    write_csv(services.hub_links, folder / "hub_links.csv", index_label="branch")
+    distances = (services.distances / 1000.0).round(3).replace(np.inf, np.nan)
+    write_csv(
+        distances.add_prefix("km_to_"), folder / "services_distances.csv", index_label="area_code"
+    )
 
 
 def comparison_summary(comparison: Any) -> dict[str, Any]:
