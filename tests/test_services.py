@@ -149,7 +149,7 @@ def test_services_action_changes_the_service_figures_and_closing_the_hub_loses_s
     row = table.loc["child_health_clinics"]
     assert (row["share_within_reach_before"], row["share_within_reach_after"]) == (0.4, 1.0)
     assert row["localities_gaining"] == "East"
-    assert any("child health clinics: 40% -> 100%" in line for line in lines)
+    assert any("child health clinics: 40.0% -> 100.0%" in line for line in lines)
     closing = engine.compare(Scenario().close("H1"))
     table, lines = compare_scenario_services(closing)
     assert table.loc["child_health_clinics", "localities_losing"] == "West"
@@ -248,3 +248,21 @@ def test_cli_family_hubs_example_reports_ages_reach_and_matrix(tmp_path, monkeyp
     # and a copy to edit
     assert main(["standards", "--example", "family_hubs", "--write", "mine.yaml"]) == 0
     assert "ages: family_hubs" in (tmp_path / "mine.yaml").read_text()
+
+
+def test_cli_scenario_writes_the_service_comparison(tmp_path, monkeypatch, capsys):
+    from planning.apps.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: youth club at a branch\nactions:\n"
+        "  - services: {id: CC01, services: 'infant feeding; parenting; youth club'}\n"
+    )
+    assert main(["scenario", "--authority", "Derby", "--standards", "family_hubs.yaml",
+                 "--scenario", "s.yaml", "--out", str(tmp_path / "out")]) == 0
+    table = pd.read_csv(tmp_path / "out" / "services_comparison.csv", index_col="target")
+    assert table.loc["youth_services", "sites_before"] + 1 == table.loc["youth_services", "sites_after"]
+    # CC01 gives up the illustrative branch offer's child health clinics
+    assert table.loc["child_health_clinics", "sites_after"] == table.loc[
+        "child_health_clinics", "sites_before"] - 1
+    assert "Children aged 0-19 within reach of" in capsys.readouterr().out

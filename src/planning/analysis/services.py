@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning._format import whole_share
+from planning._format import share, whole_share
 from planning.analysis.distance import area_points, centre_points
 from planning.analysis.need import BAND_LABELS, deprivation_band
 from planning.analysis.sufficiency import RAG_ORDER, SufficiencyResult, area_reach_standard
@@ -453,12 +453,14 @@ def service_change_lines(table: pd.DataFrame, ages_label: str) -> list[str]:
                 "offers it)"
             )
     for _, row in table.iterrows():
-        change = row["change"]
-        if np.isfinite(change) and abs(change) >= 0.0005:
+        before, after = (
+            share(row["share_within_reach_before"]),
+            share(row["share_within_reach_after"]),
+        )
+        if before != after:
             lines.append(
-                f"{ages_label.capitalize()} within reach of {row['label']}: "
-                f"{whole_share(row['share_within_reach_before'])} -> "
-                f"{whole_share(row['share_within_reach_after'])}"
+                f"{ages_label[:1].upper()}{ages_label[1:]} within reach of {row['label']}: "
+                f"{before} -> {after}"
             )
     return lines
 

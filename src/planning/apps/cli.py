@@ -184,9 +184,21 @@ def _scenario(args: argparse.Namespace) -> int:
         # what the scenario changes in the standards, so a reader of the file alone sees it
         "standards_changed": comparison.standards_changed,
     }
-    out = write_comparison_outputs(comparison, args.out, extra=extra, force=args.force)
+    service_table, service_lines = None, []
+    if run.services is not None:
+        from planning.analysis.services import compare_scenario_services
+
+        service_table, service_lines = compare_scenario_services(
+            comparison, vocabulary=run.services.vocabulary
+        )
+        extra["services"] = {"ages_label": run.services.ages_label, "summary": service_lines}
+    out = write_comparison_outputs(
+        comparison, args.out, extra=extra, force=args.force, services=service_table
+    )
     print(f"{run.authority_name}: scenario '{scenario.name}'")
     _print_comparison(comparison)
+    for line in service_lines:
+        print(f"  {line}")
     print(f"Wrote {out}/")
     return 0
 

@@ -363,6 +363,7 @@ def write_comparison_outputs(
     *,
     extra: dict[str, Any] | None = None,
     force: bool = False,
+    services: pd.DataFrame | None = None,
 ) -> Path:
     """Write a scenario comparison into ``out`` atomically.
 
@@ -370,7 +371,9 @@ def write_comparison_outputs(
     reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
     ``loads.csv`` (under-5s per centre), ``localities.csv`` (verdicts before and after),
     ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
-    ``summary.json``.
+    ``summary.json``; with ``services`` (from
+    :func:`planning.analysis.services.compare_scenario_services`) also
+    ``services_comparison.csv``.
     """
     from planning.analysis.scenarios import table_to_centres
     from planning.inputs.centres import write_centres
@@ -387,5 +390,7 @@ def write_comparison_outputs(
         # The council's own network, readable with --centres: neighbours' centres are not its.
         after = after.loc[~after["neighbour"].astype(bool), [*_COUNCIL_FIELDS]]
         write_centres(table_to_centres(after), staging / "scenario_centres.csv")
+        if services is not None:
+            write_csv(services, staging / "services_comparison.csv", index_label="target")
         write_json(staging / "summary.json", comparison_summary(comparison) | (extra or {}))
     return out.resolve()
