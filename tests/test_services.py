@@ -266,3 +266,30 @@ def test_cli_scenario_writes_the_service_comparison(tmp_path, monkeypatch, capsy
     assert table.loc["child_health_clinics", "sites_after"] == table.loc[
         "child_health_clinics", "sites_before"] - 1
     assert "Children aged 0-19 within reach of" in capsys.readouterr().out
+
+
+def test_report_section_colours_the_matrix_and_charts_reach_per_service():
+    from planning.outputs.services_report import matrix_table, reach_chart
+
+    services = assess_services(
+        _town(), _centres(), standards=_standards(population_ages=(0, 19))
+    )
+    html = str(matrix_table(services))
+    # East lacks child health clinics (universal): an amber "missing" cell; West offers it
+    row = html.split("child health clinics</th>")[1].split("</tr>")[0]
+    assert row.count("rag-Amber") == 1 and ">missing<" in row and "rag-Green" in row
+    chart = str(reach_chart(services, reach_label="2.5 km"))
+    assert "Share of children aged 0-19 within 2.5 km" in chart
+    assert "child health clinics: 40%" in chart and "any site: 100%" in chart
+
+
+def test_report_section_is_empty_without_services_and_labelled_with_them():
+    from planning.outputs.services_report import services_section
+    from planning.runs.sufficiency import run_sufficiency
+    from planning.standards import example_standards_path
+
+    assert services_section(run_sufficiency("Derby")).data == ""
+    html = services_section(
+        run_sufficiency("Derby", standards=example_standards_path("family_hubs"))
+    ).data
+    assert "<h2>Services: children aged 0-19</h2>" in html and "ILLUSTRATIVE" in html

@@ -184,7 +184,8 @@ def _scenario(args: argparse.Namespace) -> int:
         # what the scenario changes in the standards, so a reader of the file alone sees it
         "standards_changed": comparison.standards_changed,
     }
-    service_table, service_lines = None, []
+    service_table: Any = None
+    service_lines: list[str] = []
     if run.services is not None:
         from planning.analysis.services import compare_scenario_services
 
