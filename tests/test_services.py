@@ -293,3 +293,22 @@ def test_report_section_is_empty_without_services_and_labelled_with_them():
         run_sufficiency("Derby", standards=example_standards_path("family_hubs"))
     ).data
     assert "<h2>Services: children aged 0-19</h2>" in html and "ILLUSTRATIVE" in html
+
+
+def test_branch_linked_to_the_hub_the_file_names(tmp_path):
+    from planning.inputs.centres import read_centres
+
+    path = tmp_path / "centres.csv"
+    path.write_text(
+        "centre_id,name,easting,northing,kind,locality,services,hub\n"
+        "H1,Hub West,430500,335500,hub,West,family hub core offer,\n"
+        "H2,Hub Middle,432500,335500,hub,Middle,family hub core offer,\n"
+        "B1,Branch East,434500,335500,branch,East,child health clinics,Hub West\n"
+    )
+    centres = read_centres(path)
+    services = assess_services(_town(), centres, standards=_standards())
+    link = services.hub_links.loc["B1"]
+    # the file's hub (4 km away), not the nearest (H2, 2 km)
+    assert (link["hub"], link["linked_by"], link["distance_km"]) == ("H1", "file", 4.0)
+    nearest = assess_services(_town(), centres.drop(columns="hub"), standards=_standards())
+    assert nearest.hub_links.loc["B1", "hub"] == "H2"

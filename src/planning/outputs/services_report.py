@@ -18,7 +18,7 @@ _WITHIN = "#1f6fb2"
 def reach_chart(services: Any, *, reach_label: str) -> Markup:
     """A bar per target (any site, a hub, each service): the share of the age group within
     reach of a site offering it (children within reach / children, residents only)."""
-    left, plot_width, bar_height, gap, top = 330.0, 300.0, 14.0, 6.0, 12.0
+    left, plot_width, bar_height, gap, top = 390.0, 300.0, 14.0, 6.0, 12.0
     rows = []
     for i, (_, row) in enumerate(services.reach.iterrows()):
         value = float(row["share_within_reach"])
