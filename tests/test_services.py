@@ -312,3 +312,22 @@ def test_branch_linked_to_the_hub_the_file_names(tmp_path):
     assert (link["hub"], link["linked_by"], link["distance_km"]) == ("H1", "file", 4.0)
     nearest = assess_services(_town(), centres.drop(columns="hub"), standards=_standards())
     assert nearest.hub_links.loc["B1", "hub"] == "H2"
+
+
+def test_place_service_chooses_the_branch_that_covers_most_children():
+    from planning.analysis.services import place_service
+
+    # the hub (x = 0.5 km) offers child health clinics; branches B2 at 1.5 km and B1 at 4.5 km
+    # do not. Not yet within reach: squares 3 and 4 (80 + 100 children aged 0-19). B1 would
+    # reach both (1 and 0 km); B2 only square 3 (2 km; square 4 is 3 km away).
+    centres = pd.concat([_centres(), _centres().iloc[[1]].rename(index={"B1": "B2"})])
+    centres.loc["B2", "geometry"] = shapely.Point(X0 + 1500, Y0 + 500)
+    centres.loc["B2", "name"] = "Branch Middle"
+    standards = _standards(population_ages=(0, 19))
+    one = place_service(_town(), centres, service="baby clinic", p=1, standards=standards)
+    assert one.service == "child_health_clinics"
+    assert one.chosen == ["B1"]
+    assert (one.covered_before, one.covered_after, one.children) == (120, 300, 300)
+    assert "40.0% -> 100.0%" in one.lines()[1]
+    with pytest.raises(ValidationError, match="did you mean"):
+        place_service(_town(), centres, service="baby clinc", p=1, standards=standards)
