@@ -331,3 +331,17 @@ def test_place_service_chooses_the_branch_that_covers_most_children():
     assert "40.0% -> 100.0%" in one.lines()[1]
     with pytest.raises(ValidationError, match="did you mean"):
         place_service(_town(), centres, service="baby clinc", p=1, standards=standards)
+
+
+def test_cli_optimise_service_places_it(tmp_path, monkeypatch, capsys):
+    import json
+
+    from planning.apps.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["optimise", "--authority", "Derby", "--standards", "family_hubs.yaml",
+                 "--service", "birth registration", "--p", "2", "--out", "out"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["service"] == "birth_registration" and len(summary["chosen"]) == 2
+    assert summary["covered_after"] > summary["covered_before"]
+    assert "within reach of birth registration" in capsys.readouterr().out

@@ -101,6 +101,65 @@ def _sufficiency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _place_service(args: argparse.Namespace, run: Any, candidates: Any) -> int:
+    """``planning optimise --service NAME --p N``: where to add one service."""
+    from planning._errors import ValidationError
+    from planning._files import atomic_directory, write_json
+    from planning.analysis.services import place_service
+    from planning.runs.sufficiency import run_input_files
+
+    if args.p is None:
+        raise ValidationError("--service needs --p N: the number of sites to add it at")
+    _quiet_solver_banner()
+    result = run.result
+    sites = result.supply if result.supply is not None else result.centres
+    placement = place_service(
+        result.areas,
+        sites,
+        service=args.service,
+        p=args.p,
+        standards=result.standards,
+        candidates=candidates,
+    )
+    names = sites["name"].astype(str)
+    if candidates is not None:
+        names = _with_candidate_names(names, candidates)
+    lines = placement.lines(names)
+    inputs = [*run_input_files(run.inputs), *([str(args.candidates)] if args.candidates else [])]
+    with atomic_directory(args.out, inputs=inputs, force=args.force, kind="optimise") as staging:
+        write_json(
+            staging / "summary.json",
+            {
+                "authority": {"code": run.authority_code, "name": run.authority_name},
+                "service": placement.service,
+                "label": placement.label,
+                "p": args.p,
+                "chosen": placement.chosen,
+                "ages_label": placement.ages_label,
+                "children": placement.children,
+                "covered_before": placement.covered_before,
+                "covered_after": placement.covered_after,
+                "status": placement.status,
+                "summary": lines,
+                "notes": result.notes,
+                "inputs": run.inputs,
+            },
+        )
+    print(f"{run.authority_name}: where to add {placement.label} ({placement.status})")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Wrote {Path(args.out).resolve()}/")
+    return 0
+
+
+def _with_candidate_names(names: Any, candidates: Any) -> Any:
+    """Site names with the candidates' names (ids as names where a candidate has none)."""
+    import pandas as pd
+
+    extra = candidates["name"].astype(str) if "name" in candidates else candidates.index.to_series()
+    return pd.concat([names, extra])
+
+
 def _network_changes(current: Any, chosen: Any) -> list[str]:
     """The centres the chosen network closes and opens, by id and name."""
     now, then = set(map(str, current.index)), set(map(str, chosen.index))
@@ -212,6 +271,8 @@ def _optimise(args: argparse.Namespace) -> int:
     _check_out(args, args.candidates)
     run = _run(args)
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
+    if getattr(args, "service", None):
+        return _place_service(args, run, candidates)
     _quiet_solver_banner()
     result = optimise(
         run.result.areas,
@@ -715,6 +776,14 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         choices=["need_weighted", "under5", "under5_income_deprived"],
         default="need_weighted",
         help="demand weight (default: need_weighted)",
+    )
+    p.add_argument(
+        "--service",
+        default=None,
+        metavar="NAME",
+        help="instead: choose --p sites at which to add this service (e.g. 'infant feeding') so "
+        "the most children in the standards' age range come within reach of it; candidates are "
+        "the council's sites without it, plus --candidates",
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
