@@ -110,6 +110,12 @@ def test_hub_access_differs_from_any_site_access_exactly():
     assert services.distances.loc["T04", "hub"] == pytest.approx(4000)
     expected_mean = (20 * 0 + 40 * 1 + 60 * 2 + 80 * 3 + 100 * 4) / 300
     assert reach.loc["hub", "mean_distance_km"] == pytest.approx(expected_mean)
+    # by locality (of the nearest centre: squares 0-2 West, 3-4 East; square 2 is 2 km from
+    # both, the first listed wins): the hub reaches West's 120 children, none of East's 180
+    result = assess_sufficiency(_town(), _centres(), standards=standards)
+    by_locality = services_for_result(result).locality_reach
+    assert by_locality.loc["West", "hub"] == 1.0 and by_locality.loc["East", "hub"] == 0.0
+    assert by_locality.loc["East", "any_site"] == 1.0
     # the branch is linked to the nearest hub, 4 km away: within 5 km, flagged beyond 3 km
     link = services.hub_links.loc["B1"]
     assert (link["hub"], link["linked_by"]) == ("H1", "nearest hub")

@@ -64,7 +64,8 @@ class ServicesResult:
         ``share_within_reach_<band>`` per national deprivation band, ``under5_share_within_reach``
         (under-5s alongside), ``mean_distance_km`` (child-weighted) and ``max_distance_km``.
     distances : DataFrame
-        Metres from each resident area to the nearest site offering each target (inf: none).
+        Per resident area: ``children`` (the age group), then the metres to the nearest site
+        offering each target (inf: none).
     offers : DataFrame
         Boolean, one row per site (the council's and neighbours'), one column per service.
     matrix : DataFrame
@@ -74,6 +75,10 @@ class ServicesResult:
         One row per branch: its hub, how it was linked, the distance and whether it is too far.
     localities : DataFrame
         Per locality: ``rag`` and ``reasons`` of the service rules alone.
+    locality_reach : DataFrame
+        Localities (of the centre nearest each area, as in the building figures) x targets:
+        the share of the locality's children within reach of a site offering each (empty when
+        the areas carry no ``locality``).
     rag, reasons : str, list of str
         The authority-wide service verdict and its reasons, worst first.
     ages, ages_label : tuple, str
@@ -94,6 +99,7 @@ class ServicesResult:
     ages_label: str
     vocabulary: Vocabulary
     notes: list[str] = field(default_factory=list)
+    locality_reach: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def population_column(self) -> str:
@@ -287,6 +293,15 @@ def assess_services(
         rows.append(row)
     reach = pd.DataFrame(rows).set_index("target")
     distance_frame = pd.DataFrame(distances, index=areas.index)
+    distance_frame.insert(0, "children", children)
+    locality_reach = pd.DataFrame()
+    if "locality" in areas:
+        within_all = distance_frame[list(targets)].le(reach_m, axis=0)
+        weighted = within_all.mul(children, axis=0)
+        groups = areas["locality"].astype(str)
+        totals = pd.Series(children, index=areas.index).groupby(groups).sum()
+        locality_reach = weighted.groupby(groups).sum().div(totals.where(totals > 0), axis=0)
+        locality_reach.index.name = "locality"
 
     own = sites[~neighbour]
     own_offers = offers[~neighbour]
@@ -350,6 +365,13 @@ def assess_services(
                 n=illustrative, branch=", ".join(vocab.label(k) for k in vocab.branch_default)
             )
         )
+    others = int((origin[neighbour] == SOURCE_ILLUSTRATIVE).sum())
+    if others:
+        notes.append(
+            f"{others} other authorities' site(s) near the boundary had no services listed and "
+            "were given the same ILLUSTRATIVE default offer by kind; they count towards reach "
+            "of a service, never towards a locality"
+        )
     if s.population_ages != (0, 4):
         notes.append(
             f"Service figures count {group}; the load standard ({s.load_target:g} per centre, "
@@ -369,6 +391,7 @@ def assess_services(
         ages_label=group,
         vocabulary=vocab,
         notes=notes,
+        locality_reach=locality_reach,
     )
 
 

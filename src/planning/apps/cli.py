@@ -95,7 +95,7 @@ def _sufficiency(args: argparse.Namespace) -> int:
     if run.services is not None:
         written += (
             ", services.csv, services_matrix.csv, services_sites.csv, hub_links.csv, "
-            "services_distances.csv"
+            "services_distances.csv, services_localities.csv"
         )
     print(f"Wrote {out}/ ({written})")
     return 0

@@ -302,7 +302,8 @@ def write_services_outputs(services: Any, folder: Path) -> None:
     named in the columns, e.g. ``children_0_19``), ``services_matrix.csv`` (localities x
     services: offered or missing), ``services_sites.csv`` (which site offers what, and whether
     from the file or the illustrative defaults), ``hub_links.csv`` (each branch's hub) and
-    ``services_distances.csv`` (km from each area to the nearest site offering each target).
+    ``services_distances.csv`` (km from each area to the nearest site offering each target) and
+    ``services_localities.csv`` (share of each locality's age group within reach of each).
     """
     column = services.population_column
     reach = services.reach.rename(
@@ -318,10 +319,14 @@ def write_services_outputs(services: Any, folder: Path) -> None:
     write_csv(services.matrix_labels(), folder / "services_matrix.csv", index_label="locality")
     write_csv(services.offers, folder / "services_sites.csv", index_label="centre_id")
     write_csv(services.hub_links, folder / "hub_links.csv", index_label="branch")
-    distances = (services.distances / 1000.0).round(3).replace(np.inf, np.nan)
-    write_csv(
-        distances.add_prefix("km_to_"), folder / "services_distances.csv", index_label="area_code"
-    )
+    if len(services.locality_reach):
+        by_locality = services.locality_reach.round(4).add_prefix("share_within_reach_")
+        by_locality.insert(0, "ages", services.ages_label)
+        write_csv(by_locality, folder / "services_localities.csv", index_label="locality")
+    distances = services.distances.drop(columns="children")
+    distances = (distances / 1000.0).round(3).replace(np.inf, np.nan).add_prefix("km_to_")
+    distances.insert(0, column, services.distances["children"])
+    write_csv(distances, folder / "services_distances.csv", index_label="area_code")
 
 
 def comparison_summary(comparison: Any) -> dict[str, Any]:
