@@ -488,6 +488,16 @@ def example_standards_path(name: str) -> Path | None:
     return Path(str(resources.files("planning").joinpath("examples", f"{stem}.yaml")))
 
 
+def standards_file(path: str | Path) -> Path:
+    """The standards file a name means: the path itself, or a shipped example named without a
+    folder ("family_hubs.yaml") when no such file is in the current folder."""
+    path = Path(path)
+    example = example_standards_path(path.name)
+    if not path.exists() and example is not None and path.parent == Path():
+        return example
+    return path
+
+
 def load_standards(path: str | Path | None = None) -> Standards:
     """Read standards from a YAML file (``None``: the packaged defaults).
 
@@ -502,12 +512,7 @@ def load_standards(path: str | Path | None = None) -> Standards:
         text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
         name = "default standards (planning/standards.yaml)"
     else:
-        path = Path(path)
-        example = example_standards_path(path.name)
-        if not path.exists() and example is not None and path.parent == Path():
-            # A shipped example named without a folder ("family_hubs.yaml") and not in the
-            # current folder: the packaged copy (its path is recorded as the input).
-            path = example
+        path = standards_file(path)
         if not path.exists():
             raise ValidationError(
                 f"standards file {path} does not exist; check the path (shipped examples: "

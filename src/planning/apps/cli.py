@@ -646,14 +646,9 @@ def _force_option(parser: argparse.ArgumentParser) -> None:
 def _standards_path(text: str) -> Path:
     """``--standards``: the file given, or the shipped example of that name when no such file
     exists here (``family_hubs.yaml``; see ``planning standards --example``)."""
-    path = Path(text)
-    if not path.exists() and path.parent == Path():
-        from planning.standards import example_standards_path
+    from planning.standards import standards_file
 
-        example = example_standards_path(path.name)
-        if example is not None:
-            return example
-    return path
+    return standards_file(text)
 
 
 def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:

@@ -29,6 +29,7 @@ from planning.inputs.areas import (
 )
 from planning.inputs.centres import read_centres, write_csv
 from planning.standards import Standards, load_standards
+from planning.standards import standards_file as resolve_standards_file
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ def run_sufficiency(
         applied = load_standards(standards)
         # the packaged default is a file too: its hash identifies the standards applied
         standards_file = (
-            Path(standards) if standards is not None else settings.package_path("standards.yaml")
+            resolve_standards_file(standards)
+            if standards is not None
+            else settings.package_path("standards.yaml")
         )
     centre_frame = read_centres(centres_path, areas=areas, layer=layer)
     neighbours = None
