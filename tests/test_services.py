@@ -351,3 +351,21 @@ def test_cli_optimise_service_places_it(tmp_path, monkeypatch, capsys):
     assert summary["service"] == "birth_registration" and len(summary["chosen"]) == 2
     assert summary["covered_after"] > summary["covered_before"]
     assert "within reach of birth registration" in capsys.readouterr().out
+
+
+def test_dashboard_shows_reach_to_any_centre_a_hub_or_a_service():
+    from planning.apps.dashboard.model import Dashboard
+    from planning.apps.dashboard.services import ServiceReachControl
+
+    board = Dashboard(_town(), _centres(), standards=_standards(population_ages=(0, 19)))
+    control = ServiceReachControl(board)
+    labels = [label for label, _ in control.dropdown.options]
+    assert labels[:3] == ["any centre", "a hub (the full offer)", "infant feeding support"]
+    assert control.lines("any_site")[0].startswith("100% of children aged 0-19 live within")
+    control.dropdown.value = "child_health_clinics"
+    assert "Reach to child health clinics (children aged 0-19)" in control.output.value
+    assert "40% of children aged 0-19" in control.output.value
+    assert "Offered at no site in: East" in control.output.value
+    board.set_open("H1", False)  # close the hub: nobody is within reach of a clinic
+    control.refresh()
+    assert "0% of children aged 0-19" in control.output.value

@@ -332,6 +332,10 @@ class DashboardView:
         ).add_class("planning-reset")
         self.reset_button.on_click(lambda _: self._act(self._reset))
         self.message = _html(css="planning-message")
+        # "Show reach to: any centre / a hub / a service" (issue 14), in its own module.
+        from planning.apps.dashboard.services import ServiceReachControl
+
+        self.service_reach = ServiceReachControl(board)
         self.summary = _html(css="planning-summary")
         self.table = _html(css="planning-table")
         self.download = _html(css="planning-download")
@@ -401,6 +405,7 @@ class DashboardView:
                 self.reach,
                 self.reset_button,
                 self.message,
+                self.service_reach.widget,
             ]
         ).add_class("planning-controls")
 
@@ -577,6 +582,7 @@ class DashboardView:
         )
         for card in board.cards(locality):
             self.cards[card.key].value = card_html(card)
+        self.service_reach.refresh()
         elapsed = 1000 * (time.perf_counter() - started)
         self.status.value = f"Updated in {elapsed:.0f} ms."
 
