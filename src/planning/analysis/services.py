@@ -59,7 +59,8 @@ class ServicesResult:
     ----------
     reach : DataFrame
         One row per target (``any_site``, ``hub``, then each service): label, offer,
-        ``sites`` (the council's sites offering it), ``children`` (residents in the age range),
+        ``sites`` (the council's sites offering it; ``illustrative_sites`` of them only by the
+        illustrative defaults), ``children`` (residents in the age range),
         ``children_within_reach``, ``share_within_reach``, ``share_deprived_within_reach``,
         ``share_within_reach_<band>`` per national deprivation band, ``under5_share_within_reach``
         (under-5s alongside), ``mean_distance_km`` (child-weighted) and ``max_distance_km``.
@@ -250,6 +251,7 @@ def assess_services(
     deciles = areas["imd_decile"].astype(int)
     deprived = deciles.isin(s.most_deprived_deciles).to_numpy()
     bands = deprivation_band(deciles).astype(str).to_numpy()
+    illustrative_offer = (origin == SOURCE_ILLUSTRATIVE).to_numpy()
     targets: dict[str, tuple[str, str, np.ndarray]] = {
         ANY_SITE: ("any site", "", np.ones(len(sites), dtype=bool)),
         HUB: ("a hub (the full offer)", "", kinds == "hub"),
@@ -274,6 +276,8 @@ def assess_services(
             "label": label,
             "offer": offer,
             "sites": int((mask & ~neighbour).sum()),
+            # of which offer it only by the ILLUSTRATIVE defaults (no services listed)
+            "illustrative_sites": int((mask & ~neighbour & illustrative_offer).sum()),
             "neighbour_sites": int((mask & neighbour).sum()),
             "children": float(children.sum()),
             "children_within_reach": float(children[within].sum()),
