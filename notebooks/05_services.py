@@ -26,7 +26,7 @@ service = "birth registration"
 sites = 2
 
 # %%
-from planning.analysis.services import place_service
+from planning.analysis.service_placement import place_service
 from planning.apps import workbench
 from planning.outputs import report, services_report
 

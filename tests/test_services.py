@@ -321,7 +321,7 @@ def test_branch_linked_to_the_hub_the_file_names(tmp_path):
 
 
 def test_place_service_chooses_the_branch_that_covers_most_children():
-    from planning.analysis.services import place_service
+    from planning.analysis.service_placement import place_service
 
     # the hub (x = 0.5 km) offers child health clinics; branches B2 at 1.5 km and B1 at 4.5 km
     # do not. Not yet within reach: squares 3 and 4 (80 + 100 children aged 0-19). B1 would

@@ -105,7 +105,7 @@ def _place_service(args: argparse.Namespace, run: Any, candidates: Any) -> int:
     """``planning optimise --service NAME --p N``: where to add one service."""
     from planning._errors import ValidationError
     from planning._files import atomic_directory, write_json
-    from planning.analysis.services import place_service
+    from planning.analysis.service_placement import place_service
     from planning.runs.sufficiency import run_input_files
 
     if args.p is None:
