@@ -65,8 +65,16 @@ class ServicePlacement:
     def lines(self, names: pd.Series | None = None) -> list[str]:
         """Plain lines: the sites chosen and the change in reach."""
         shown = [f"{c} {names.get(c, '')}".strip() if names is not None else c for c in self.chosen]
+        if not self.chosen:
+            first = (
+                f"No site needed: every child in range already lives within reach of {self.label}"
+                if self.covered_before >= self.children
+                else f"No candidate site brings more children within reach of {self.label}"
+            )
+        else:
+            first = f"Add {self.label} at {len(self.chosen)} site(s): {'; '.join(shown)}"
         return [
-            f"Add {self.label} at {len(self.chosen)} site(s): {'; '.join(shown) or 'none'}",
+            first,
             f"{self.ages_label[:1].upper()}{self.ages_label[1:]} within reach of {self.label}: "
             f"{share(self.share_before)} -> {share(self.share_after)}",
         ]
