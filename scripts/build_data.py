@@ -13,6 +13,10 @@ src/planning/data/lsoa21_england.parquet
 src/planning/data/lsoa11_england.parquet
     GeoParquet, one row per English LSOA 2011 (32,844): IoD2019 and the mid-2020 under-5s on their
     native geography.
+src/planning/data/lsoa21_ages_0_19.parquet
+    One row per English LSOA 2021 (area_code index): the mid-2020 population by single year of
+    age 0-19 (``age_0`` .. ``age_19``), carried from LSOA 2011 by the same crosswalk as the
+    under-5s, so its ``age_0`` .. ``age_4`` equal the main file's. ``--ages`` rebuilds only it.
 src/planning/data/authorities.csv
     The 153 English upper-tier authorities (counties and unitaries) with their districts.
 src/planning/data/SOURCES.sha256
@@ -33,6 +37,9 @@ import shapely
 BNG = "EPSG:27700"
 AGES_UNDER5 = ["0", "1", "2", "3", "4"]
 AGES_0_15 = [str(a) for a in range(16)]
+# Single years for the age-range standards (population.ages): family hubs serve 0-19.
+AGES_0_19 = [str(a) for a in range(20)]
+AGES_FILE = "lsoa21_ages_0_19.parquet"
 IMD_DOMAINS_2025 = {
     "IMD": "imd",
     "Income": "income",
@@ -256,9 +263,36 @@ def build(source: Path, out: Path) -> None:
           f"2021 {lsoa21['under5'].sum()}")
 
 
+def build_ages(source: Path, out: Path) -> None:
+    """Write ``lsoa21_ages_0_19.parquet``: single years 0-19 on LSOA 2021, totals conserved.
+
+    The same source (ONS mid-2020, LSOA 2011), lookup and household weights as the main build;
+    :func:`largest_remainder` splits each column on its own, so ``age_0`` .. ``age_4`` equal the
+    main file's and every age's England total equals the source's exactly.
+    """
+    eng = source / "england"
+    lookup = pd.read_csv(eng / "lookup_lsoa11_lsoa21_ltla22.csv.gz")
+    lookup = lookup[lookup.lsoa11_code.str.startswith("E")]
+    census = pd.read_csv(eng / "census2021_household_deprivation_lsoa21.csv.gz").set_index(
+        "lsoa21_code"
+    )
+    households = census.sum(axis=1).rename("households_2021")
+    pop = pd.read_csv(eng / "population_mid2020_lsoa11_single_year.csv.gz")
+    pop = pop[pop.lsoa11_code.str.startswith("E")].set_index("lsoa11_code")
+    counts11 = pd.DataFrame({f"age_{a}": pop[a] for a in AGES_0_19}).round().astype(np.int64)
+    counts21 = crosswalk_counts(counts11, lookup, households).astype("int32")
+    counts21.index.name = "area_code"
+    counts21 = counts21.sort_index()
+    counts21.to_parquet(out / AGES_FILE, compression="zstd", index=True)
+    print(f"ages 0-19: 2011 {int(counts11.to_numpy().sum())} -> 2021 {int(counts21.to_numpy().sum())}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("src/planning/data"))
+    parser.add_argument("--ages", action="store_true", help=f"rebuild only {AGES_FILE}")
     args = parser.parse_args()
-    build(args.source, args.out)
+    if not args.ages:
+        build(args.source, args.out)
+    build_ages(args.source, args.out)

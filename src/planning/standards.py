@@ -23,7 +23,15 @@ from pydantic import ValidationError as SchemaError
 from planning._errors import ValidationError
 from planning._files import file_sha256  # noqa: F401  (re-exported: input hashes)
 from planning._format import count, standard_km
-from planning._validate import Place, Problems, dotted, json_schema, read_text, schema_problems
+from planning._validate import (
+    Place,
+    Problems,
+    did_you_mean,
+    dotted,
+    json_schema,
+    read_text,
+    schema_problems,
+)
 
 DEFAULT_STANDARDS_FILE = "standards.yaml"
 
@@ -46,6 +54,33 @@ NEED_NORMALISERS: dict[str, str] = {
     "zscore": "standard normal CDF of the z-score",
 }
 MILE_KM = 1.609344
+#: Documented age-range presets for ``population.ages`` (inclusive, in years).
+AGE_PRESETS: dict[str, tuple[int, int]] = {
+    # Children's centres (Childcare Act 2006 s.5A: young children; DfE 2013): under-5s.
+    "childrens_centres": (0, 4),
+    # Derby's procedures: services reach families with children under 8.
+    "derby_under8s": (0, 7),
+    # Family Hubs (DfE programme guide 2022): 0-19 (25 with SEND, not embedded here).
+    "family_hubs": (0, 19),
+}
+
+
+def ages_label(ages: tuple[int, int]) -> str:
+    """The age range in words for every figure and label.
+
+    Examples
+    --------
+    >>> ages_label((0, 4))
+    'under-5s'
+    >>> ages_label((0, 19))
+    'children aged 0-19'
+    """
+    low, high = ages
+    if low == 0 and high == 4:
+        return "under-5s"
+    if low == high:
+        return f"children aged {low}"
+    return f"children aged {low}-{high}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +106,26 @@ class Standards:
     need_weights: dict[str, float] = field(
         default_factory=lambda: {"under5_income_deprived": 0.5, "imd_score": 0.3, "under5": 0.2}
     )
+    #: Ages counted by the age-range figures (inclusive); the load standard stays under-5s.
+    population_ages: tuple[int, int] = (0, 4)
+    #: Service-level sufficiency (:mod:`planning.analysis.services`) in every run.
+    services_assess: bool = False
+    #: Service vocabulary file (``None``: the packaged ``services.yaml``).
+    services_vocabulary: str | None = None
+    #: Extra service terms accepted in a centres file: name -> {definition, offer}.
+    services_declared: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: A branch farther than this from its hub is flagged (km); a workbench default.
+    hub_branch_max_km: float = 5.0
+    #: Colour of "no site in <locality> offers <a universal service>".
+    services_missing_rag: str = "Amber"
+    services_green: float = 0.80
+    services_amber: float = 0.60
     source: str = "default"
+
+    @property
+    def ages_label(self) -> str:
+        """The age range in force in words: 'under-5s', 'children aged 0-19'."""
+        return ages_label(self.population_ages)
 
     @property
     def reach_m(self) -> float:
@@ -108,6 +162,8 @@ class Standards:
         """Plain dict for summaries and reports."""
         out = dataclasses.asdict(self)
         out["most_deprived_deciles"] = list(self.most_deprived_deciles)
+        out["population_ages"] = list(self.population_ages)
+        out["ages_label"] = self.ages_label
         return out
 
     def reach_label(self) -> str:
@@ -183,6 +239,11 @@ _FIELDS: dict[tuple[str, str], str] = {
     ("verdict", "red_load_factor"): "red_load_factor",
     ("need_index", "normaliser"): "need_normaliser",
     ("need_index", "indicators"): "need_weights",
+    ("population", "ages"): "population_ages",
+    ("services", "assess"): "services_assess",
+    ("services", "vocabulary"): "services_vocabulary",
+    ("services", "declared"): "services_declared",
+    ("services", "hub_branch_max_km"): "hub_branch_max_km",
 }
 _THRESHOLDS = {
     "deprived_within_reach": ("deprived_green", "deprived_amber"),
@@ -323,6 +384,57 @@ class NeedIndexSection(_Section):
     )
 
 
+class PopulationSection(_Section):
+    """The age range the age-range figures count (the load standard stays under-5s)."""
+
+    ages: list[Annotated[int, Field(strict=True)]] | str = Field(
+        default_factory=lambda: list(_DEFAULT.population_ages),
+        examples=[[0, 4], "family_hubs"],
+        description="[from, to] in years (0-19 embedded), or a preset: "
+        + "; ".join(f"{k}: {a}-{b}" for k, (a, b) in AGE_PRESETS.items()),
+    )
+
+
+class DeclaredService(_Section):
+    """A service term a centres file may use that the vocabulary does not list."""
+
+    definition: str = Field(default="declared in the standards file", min_length=1)
+    offer: Literal["universal", "targeted"] = "targeted"
+
+
+class ServicesWithinReach(_Section):
+    """Share of the age group within reach of a universal service for green and for amber."""
+
+    green: float = _share(_DEFAULT.services_green, 0.8, "at least this share is green")
+    amber: float = _share(_DEFAULT.services_amber, 0.6, "at least this share is amber")
+
+
+class ServicesVerdict(_Section):
+    """Service rules added to the verdict (planning.analysis.services)."""
+
+    universal_missing_in_locality: Literal["Green", "Amber", "Red"] = Field(
+        default="Amber", description="colour when no site in a locality offers a universal service"
+    )
+    universal_within_reach: ServicesWithinReach = Field(default_factory=ServicesWithinReach)
+
+
+class ServicesSection(_Section):
+    """The service offer: vocabulary, declared extra terms, hub-and-spoke and verdict rules."""
+
+    assess: bool = Field(default=False, strict=True, description="assess services in every run")
+    vocabulary: str | None = Field(
+        default=None,
+        description="service vocabulary YAML (relative to this file); null: planning/services.yaml",
+    )
+    declared: dict[str, DeclaredService] = Field(
+        default_factory=dict, description="extra service terms: name -> {definition, offer}"
+    )
+    hub_branch_max_km: float = _positive(
+        _DEFAULT.hub_branch_max_km, 5.0, "flag a hub whose branch lies farther than this (km)"
+    )
+    verdict: ServicesVerdict = Field(default_factory=ServicesVerdict)
+
+
 class StandardsFile(_Section):
     """A standards file (``planning/standards.yaml``): every section and key is optional, and
     what is left out keeps the packaged default."""
@@ -333,6 +445,8 @@ class StandardsFile(_Section):
     deprivation: DeprivationSection = Field(default_factory=DeprivationSection)
     verdict: VerdictSection = Field(default_factory=VerdictSection)
     need_index: NeedIndexSection = Field(default_factory=NeedIndexSection)
+    population: PopulationSection = Field(default_factory=PopulationSection)
+    services: ServicesSection = Field(default_factory=ServicesSection)
 
 
 @functools.cache
@@ -365,7 +479,35 @@ def _as_yaml(s: Standards) -> dict[str, Any]:
         raw.setdefault(section, {})[key] = value
     for key, (green, amber) in _THRESHOLDS.items():
         raw["verdict"][key] = {"green": getattr(s, green), "amber": getattr(s, amber)}
+    raw["services"]["verdict"] = {
+        "universal_missing_in_locality": s.services_missing_rag,
+        "universal_within_reach": {"green": s.services_green, "amber": s.services_amber},
+    }
     return raw
+
+
+#: Example standards files shipped in ``planning/examples`` (``planning standards --example``).
+EXAMPLE_STANDARDS: dict[str, str] = {
+    "family_hubs": "family hubs: ages 0-19 and the service offer assessed",
+}
+
+
+def example_standards_path(name: str) -> Path | None:
+    """The packaged example standards file called ``name`` (with or without ``.yaml``)."""
+    stem = name.removesuffix(".yaml").removesuffix(".yml")
+    if stem not in EXAMPLE_STANDARDS:
+        return None
+    return Path(str(resources.files("planning").joinpath("examples", f"{stem}.yaml")))
+
+
+def standards_file(path: str | Path) -> Path:
+    """The standards file a name means: the path itself, or a shipped example named without a
+    folder ("family_hubs.yaml") when no such file is in the current folder."""
+    path = Path(path)
+    example = example_standards_path(path.name)
+    if not path.exists() and example is not None and path.parent == Path():
+        return example
+    return path
 
 
 def load_standards(path: str | Path | None = None) -> Standards:
@@ -382,9 +524,12 @@ def load_standards(path: str | Path | None = None) -> Standards:
         text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
         name = "default standards (planning/standards.yaml)"
     else:
-        path = Path(path)
+        path = standards_file(path)
         if not path.exists():
-            raise ValidationError(f"standards file {path} does not exist; check the path")
+            raise ValidationError(
+                f"standards file {path} does not exist; check the path (shipped examples: "
+                f"{', '.join(EXAMPLE_STANDARDS)})"
+            )
         text = read_text(path, "standards file (.yaml)")
         name = str(path)
     try:
@@ -429,6 +574,23 @@ def standards_from_dict(raw: dict[str, Any], *, source: str = "dict") -> Standar
         )
     if "most_deprived_deciles" in values:
         values["most_deprived_deciles"] = tuple(values["most_deprived_deciles"])
+    if "population_ages" in values:
+        ages = values["population_ages"]
+        if isinstance(ages, str) and ages not in AGE_PRESETS:
+            problems.add(
+                f"'population.ages' is '{ages}', not a preset{did_you_mean(ages, AGE_PRESETS)}; "
+                "give [from, to] or a preset: "
+                + ", ".join(f"{k} ({a}-{b})" for k, (a, b) in AGE_PRESETS.items())
+            )
+            ages = list(_DEFAULT.population_ages)
+        values["population_ages"] = tuple(AGE_PRESETS[ages] if isinstance(ages, str) else ages)
+    service_verdict = data.get("services", {}).get("verdict", {})
+    if "universal_missing_in_locality" in service_verdict:
+        values["services_missing_rag"] = service_verdict["universal_missing_in_locality"]
+    within = service_verdict.get("universal_within_reach", {})
+    values.update(
+        {f"services_{colour}": within[colour] for colour in ("green", "amber") if colour in within}
+    )
     standards = Standards(**values, source=source)
     _check(standards, problems)
     return standards
@@ -463,6 +625,18 @@ def _check(s: Standards, problems: Problems) -> None:
             "load: need min_under5_per_centre <= target_under5_per_centre <= "
             f"max_under5_per_centre, found {s.load_min:g}, {s.load_target:g}, {s.load_max:g}; "
             "put them in that order"
+        )
+    ages = s.population_ages
+    if len(ages) != 2 or not 0 <= ages[0] <= ages[1] <= 19:
+        problems.add(
+            f"'population.ages' must be [from, to] with 0 <= from <= to <= 19 (single years 0-19 "
+            f"are embedded), found {list(ages)}; e.g. "
+            "[0, 4], or a preset: " + ", ".join(AGE_PRESETS)
+        )
+    if s.services_amber > s.services_green:
+        problems.add(
+            "'services.verdict.universal_within_reach': 'amber' must not exceed 'green'; "
+            "lower amber or raise green"
         )
     if sum(s.need_weights.values()) <= 0:
         problems.add("'need_index.indicators' weights must not all be zero")

@@ -96,13 +96,82 @@ def _sufficiency(args: argparse.Namespace) -> int:
             label = "Authority" if row["level"] == "authority" else row["name"]
             robust = "robust" if row["robust"] else "fragile"
             print(f"  {label}: {verdict_text(row)} ({robust}, {uncertainty.draws:,} draws)")
+    if run.services is not None:
+        from planning.analysis.services import summary_lines
+
+        for line in summary_lines(run.services, reach_km=run.result.standards.reach_km):
+            print(line)
     for note in run.result.notes:
         print(f"Note: {note}")
     written = "areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json"
     if uncertainty is not None:
         written += ", uncertainty.csv"
+    if run.services is not None:
+        written += (
+            ", services.csv, services_matrix.csv, services_sites.csv, hub_links.csv, "
+            "services_distances.csv, services_localities.csv"
+        )
     print(f"Wrote {out}/ ({written})")
     return 0
+
+
+def _place_service(args: argparse.Namespace, run: Any, candidates: Any) -> int:
+    """``planning optimise --service NAME --p N``: where to add one service."""
+    from planning._errors import ValidationError
+    from planning._files import atomic_directory, write_json
+    from planning.analysis.service_placement import place_service
+    from planning.runs.sufficiency import run_input_files
+
+    if args.p is None:
+        raise ValidationError("--service needs --p N: the number of sites to add it at")
+    _quiet_solver_banner()
+    result = run.result
+    sites = result.supply if result.supply is not None else result.centres
+    placement = place_service(
+        result.areas,
+        sites,
+        service=args.service,
+        p=args.p,
+        standards=result.standards,
+        candidates=candidates,
+    )
+    names = sites["name"].astype(str)
+    if candidates is not None:
+        names = _with_candidate_names(names, candidates)
+    lines = placement.lines(names)
+    inputs = [*run_input_files(run.inputs), *([str(args.candidates)] if args.candidates else [])]
+    with atomic_directory(args.out, inputs=inputs, force=args.force, kind="optimise") as staging:
+        write_json(
+            staging / "summary.json",
+            {
+                "authority": {"code": run.authority_code, "name": run.authority_name},
+                "service": placement.service,
+                "label": placement.label,
+                "p": args.p,
+                "chosen": placement.chosen,
+                "ages_label": placement.ages_label,
+                "children": placement.children,
+                "covered_before": placement.covered_before,
+                "covered_after": placement.covered_after,
+                "status": placement.status,
+                "summary": lines,
+                "notes": result.notes,
+                "inputs": run.inputs,
+            },
+        )
+    print(f"{run.authority_name}: where to add {placement.label} ({placement.status})")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Wrote {Path(args.out).resolve()}/")
+    return 0
+
+
+def _with_candidate_names(names: Any, candidates: Any) -> Any:
+    """Site names with the candidates' names (ids as names where a candidate has none)."""
+    import pandas as pd
+
+    extra = candidates["name"].astype(str) if "name" in candidates else candidates.index.to_series()
+    return pd.concat([names, extra])
 
 
 def _network_changes(current: Any, chosen: Any) -> list[str]:
@@ -195,11 +264,27 @@ def _scenario(args: argparse.Namespace) -> int:
         sure = run_scenario_uncertainty(
             run, comparison.after, draws=args.draws, model=args.uncertainty, seed=args.seed
         )
+    service_table: Any = None
+    service_lines: list[str] = []
+    if run.services is not None:
+        from planning.analysis.services import compare_scenario_services
+
+        service_table, service_lines = compare_scenario_services(
+            comparison, vocabulary=run.services.vocabulary
+        )
+        extra["services"] = {"ages_label": run.services.ages_label, "summary": service_lines}
     out = write_comparison_outputs(
-        comparison, args.out, extra=extra, force=args.force, uncertainty=sure
+        comparison,
+        args.out,
+        extra=extra,
+        force=args.force,
+        uncertainty=sure,
+        services=service_table,
     )
     print(f"{run.authority_name}: scenario '{scenario.name}'")
     _print_comparison(comparison)
+    for line in service_lines:
+        print(f"  {line}")
     if sure is not None:
         from planning._format import whole_share
 
@@ -223,6 +308,8 @@ def _optimise(args: argparse.Namespace) -> int:
     _check_out(args, args.candidates)
     run = _run(args)
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
+    if getattr(args, "service", None):
+        return _place_service(args, run, candidates)
     _quiet_solver_banner()
     result = optimise(
         run.result.areas,
@@ -558,9 +645,14 @@ def _standards(args: argparse.Namespace) -> int:
     from importlib import resources
 
     from planning._errors import ValidationError
-    from planning.standards import DEFAULT_STANDARDS_FILE
+    from planning.standards import DEFAULT_STANDARDS_FILE, example_standards_path
 
     text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
+    what = "the default standards"
+    if getattr(args, "example", None):
+        example = example_standards_path(args.example)
+        assert example is not None  # argparse choices
+        text, what = example.read_text("utf-8"), f"the {args.example} example standards"
     if args.write is None:
         sys.stdout.write(text)
         return 0
@@ -575,9 +667,7 @@ def _standards(args: argparse.Namespace) -> int:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print(
-        f"Wrote the default standards to {args.write}: edit it, then pass --standards {args.write}"
-    )
+    print(f"Wrote {what} to {args.write}: edit it, then pass --standards {args.write}")
     return 0
 
 
@@ -588,6 +678,14 @@ def _force_option(parser: argparse.ArgumentParser) -> None:
         help="replace an output folder even if it holds files this tool did not write "
         "(never the current, home, data or package folder, nor one holding an input)",
     )
+
+
+def _standards_path(text: str) -> Path:
+    """``--standards``: the file given, or the shipped example of that name when no such file
+    exists here (``family_hubs.yaml``; see ``planning standards --example``)."""
+    from planning.standards import standards_file
+
+    return standards_file(text)
 
 
 def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
@@ -605,10 +703,11 @@ def _common_options(p: argparse.ArgumentParser, *, layer: bool = True) -> None:
     )
     p.add_argument(
         "--standards",
-        type=Path,
+        type=_standards_path,
         default=None,
         help="standards YAML file (default: the packaged standards; "
-        "`planning standards --write FILE` writes a copy to edit)",
+        "`planning standards --write FILE` writes a copy to edit; a shipped example such as "
+        "family_hubs.yaml is found by name)",
     )
     if layer:
         p.add_argument(
@@ -710,6 +809,14 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         choices=["need_weighted", "under5", "under5_income_deprived"],
         default="need_weighted",
         help="demand weight (default: need_weighted)",
+    )
+    p.add_argument(
+        "--service",
+        default=None,
+        metavar="NAME",
+        help="instead: choose --p sites at which to add this service (e.g. 'infant feeding') so "
+        "the most children in the standards' age range come within reach of it; candidates are "
+        "the council's sites without it, plus --candidates",
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     _force_option(p)
@@ -997,6 +1104,15 @@ def _add_standards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
         help="write the standards to FILE instead of printing them",
     )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    from planning.standards import EXAMPLE_STANDARDS
+
+    p.add_argument(
+        "--example",
+        choices=sorted(EXAMPLE_STANDARDS),
+        default=None,
+        help="a shipped example instead of the defaults: "
+        + "; ".join(f"{k}: {v}" for k, v in EXAMPLE_STANDARDS.items()),
+    )
     p.set_defaults(func=_standards)
 
 

@@ -402,3 +402,62 @@ def in_authority(centres: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Serie
     xy = centre_points(centres)
     inside = within_authority(authority_boundary(areas), xy[:, 0], xy[:, 1])
     return pd.Series(pd.array(inside, dtype="boolean"), index=centres.index, name="in_authority")
+
+
+#: Single years of age embedded for the age-range standards (``population.ages``).
+AGES_FILE = "lsoa21_ages_0_19.parquet"
+MAX_EMBEDDED_AGE = 19
+
+
+def load_ages(codes: pd.Index | list[str] | None = None) -> pd.DataFrame:
+    """The mid-2020 population by single year of age 0-19 on LSOA 2021 (``age_0`` .. ``age_19``).
+
+    Same source and crosswalk as the under-5s in :func:`load_areas` (ONS mid-2020 small-area
+    estimates on LSOA 2011, carried to LSOA 2021 by the best-fit lookup with split areas
+    apportioned by Census 2021 households, largest remainder), so every total is conserved
+    exactly and ``age_0`` .. ``age_4`` equal :func:`load_areas`'s.
+
+    Parameters
+    ----------
+    codes : index or list of str, optional
+        LSOA 2021 codes to return, in that order; ``None``: every English LSOA.
+    """
+    ages = pd.read_parquet(_data_path(AGES_FILE))
+    ages.index.name = "area_code"
+    if codes is None:
+        return ages
+    wanted = pd.Index(codes)
+    missing = wanted.difference(ages.index)
+    if len(missing):
+        raise ValidationError(
+            f"{AGES_FILE}: no single-year ages for {len(missing)} area(s), e.g. {missing[0]}; "
+            "ages 0-19 are embedded for LSOA 2021 codes only"
+        )
+    return ages.reindex(wanted)
+
+
+def population_in_ages(areas: pd.DataFrame, ages: tuple[int, int]) -> pd.Series:
+    """Children aged ``ages[0]`` to ``ages[1]`` inclusive in each area.
+
+    Sums the single-year columns ``age_a`` the frame carries; where it lacks some (the embedded
+    areas carry 0-4), they are joined from :func:`load_ages`. Ages 0-4 on a frame without
+    single years (the toy town) are its ``under5``.
+
+    Raises
+    ------
+    ValidationError
+        If the range lies outside the embedded 0-19 or the frame's areas have no embedded ages.
+    """
+    low, high = ages
+    if not 0 <= low <= high <= MAX_EMBEDDED_AGE:
+        raise ValidationError(
+            f"population ages {low}-{high}: must satisfy 0 <= from <= to <= {MAX_EMBEDDED_AGE} "
+            "(single years 0-19 are embedded)"
+        )
+    columns = [f"age_{a}" for a in range(low, high + 1)]
+    if all(c in areas.columns for c in columns):
+        return areas[columns].sum(axis=1).astype(float).rename("children")
+    if (low, high) == (0, 4) and "under5" in areas.columns:
+        return areas["under5"].astype(float).rename("children")
+    embedded = load_ages(areas.index)
+    return embedded[columns].sum(axis=1).astype(float).rename("children")

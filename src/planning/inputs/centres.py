@@ -134,6 +134,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "locality": ("locality",),
     "kind": ("kind", "hub_or_branch"),
     "source": ("source",),
+    # A branch's hub (its id or name), for hub and spoke (planning.analysis.services); kept
+    # only when the file has the column.
+    "hub": ("hub", "hub_id", "parent_hub"),
 }
 _VECTOR_SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage"}
 _POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
@@ -941,6 +944,10 @@ def read_centres(
         crs=settings.WORKING_CRS,
     )
     centres.insert(len(CENTRES_COLUMNS) - 1, "in_authority", _in_authority(centres.geometry, areas))
+    if "hub" in columns:
+        centres["hub"] = _text_series(
+            [str(c).strip() for c in _cells(table, columns, "hub")], centres.index
+        )
     validate_centres(centres, source=label)
     _warn_if_mostly_outside(centres, label)
     return centres

@@ -18,7 +18,7 @@ import datetime as dt
 
 from IPython.display import display
 
-from planning.outputs import changes, consultation, report
+from planning.outputs import changes, consultation, report, services_report
 from planning.runs.sufficiency import run_sufficiency
 
 run = run_sufficiency(authority, centres=centres, standards=standards)
@@ -58,6 +58,9 @@ display(uncertainty_section(run))
 
 # %%
 display(consultation.scenario_section(run, scenario))
+
+# %%
+display(services_report.services_section(run))
 
 # %% [markdown]
 # ## Map: need, centres, catchments and reach

@@ -29,6 +29,7 @@ from planning.inputs.areas import (
 )
 from planning.inputs.centres import read_centres, write_csv
 from planning.standards import Standards, load_standards
+from planning.standards import standards_file as resolve_standards_file
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class SufficiencyRun:
     authority_code: str
     authority_name: str
     inputs: dict[str, Any]
+    #: Service-level sufficiency (:mod:`planning.analysis.services`) when the standards ask for
+    #: it (``services.assess``); its rules are already in ``result``'s verdicts.
+    services: Any = None
 
 
 def run_sufficiency(
@@ -91,7 +95,9 @@ def run_sufficiency(
         applied = load_standards(standards)
         # the packaged default is a file too: its hash identifies the standards applied
         standards_file = (
-            Path(standards) if standards is not None else settings.package_path("standards.yaml")
+            resolve_standards_file(standards)
+            if standards is not None
+            else settings.package_path("standards.yaml")
         )
     centre_frame = read_centres(centres_path, areas=areas, layer=layer)
     neighbours = None
@@ -103,6 +109,12 @@ def run_sufficiency(
     result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
     if cross_boundary:
         result.notes.extend(supply_notes)
+    services = None
+    if applied.services_assess:
+        from planning.analysis.services import services_for_result, with_service_verdicts
+
+        services = services_for_result(result, source=input_label(centres_path))
+        result = with_service_verdicts(result, services)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
     inputs: dict[str, Any] = {
         "centres_file": input_label(centres_path),
@@ -128,7 +140,11 @@ def run_sufficiency(
         }
     else:
         inputs["cross_boundary"] = "off: the authority was assessed as an island"
-    return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
+    if services is not None:
+        inputs["service_vocabulary"] = services.vocabulary.source
+    return SufficiencyRun(
+        result=result, authority_code=code, authority_name=name, inputs=inputs, services=services
+    )
 
 
 def cross_boundary_inputs(
@@ -276,7 +292,11 @@ def summary(run: SufficiencyRun, *, uncertainty: Any = None) -> dict[str, Any]:
     localities = result.localities[
         ["under5", "centres", "share_within_reach", "share_deprived_within_reach", "rag", "reasons"]
     ]
+    extra: dict[str, Any] = {}
+    if run.services is not None:
+        extra["services"] = run.services.figures()
     return {
+        **extra,
         "authority": {"code": run.authority_code, "name": run.authority_name},
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "planning_version": settings.VERSION,
@@ -351,8 +371,44 @@ def write_sufficiency_outputs(
         )
         if uncertainty is not None:
             write_csv(uncertainty.table, staging / "uncertainty.csv", index=False)
+        if run.services is not None:
+            write_services_outputs(run.services, staging)
         write_json(staging / "summary.json", summary(run, uncertainty=uncertainty))
     return out.resolve()
+
+
+def write_services_outputs(services: Any, folder: Path) -> None:
+    """Write the service-level tables into ``folder`` (a staging folder):
+
+    ``services.csv`` (reach per target: any site, a hub, each service; the age group counted is
+    named in the columns, e.g. ``children_0_19``), ``services_matrix.csv`` (localities x
+    services: offered or missing), ``services_sites.csv`` (which site offers what, and whether
+    from the file or the illustrative defaults), ``hub_links.csv`` (each branch's hub) and
+    ``services_distances.csv`` (km from each area to the nearest site offering each target) and
+    ``services_localities.csv`` (share of each locality's age group within reach of each).
+    """
+    column = services.population_column
+    reach = services.reach.rename(
+        columns={"children": column, "children_within_reach": f"{column}_within_reach"}
+    )
+    reach.insert(0, "ages", services.ages_label)
+    shares = [c for c in reach.columns if c.startswith(("share_", "under5_share"))]
+    reach[shares] = reach[shares].round(4)
+    reach[["mean_distance_km", "max_distance_km"]] = reach[
+        ["mean_distance_km", "max_distance_km"]
+    ].round(3)
+    write_csv(reach, folder / "services.csv", index_label="target")
+    write_csv(services.matrix_labels(), folder / "services_matrix.csv", index_label="locality")
+    write_csv(services.offers, folder / "services_sites.csv", index_label="centre_id")
+    write_csv(services.hub_links, folder / "hub_links.csv", index_label="branch")
+    if len(services.locality_reach):
+        by_locality = services.locality_reach.round(4).add_prefix("share_within_reach_")
+        by_locality.insert(0, "ages", services.ages_label)
+        write_csv(by_locality, folder / "services_localities.csv", index_label="locality")
+    distances = services.distances.drop(columns="children")
+    distances = (distances / 1000.0).round(3).replace(np.inf, np.nan).add_prefix("km_to_")
+    distances.insert(0, column, services.distances["children"])
+    write_csv(distances, folder / "services_distances.csv", index_label="area_code")
 
 
 def comparison_summary(comparison: Any) -> dict[str, Any]:
@@ -395,6 +451,7 @@ def write_comparison_outputs(
     extra: dict[str, Any] | None = None,
     force: bool = False,
     uncertainty: pd.DataFrame | None = None,
+    services: pd.DataFrame | None = None,
 ) -> Path:
     """Write a scenario comparison into ``out`` atomically.
 
@@ -406,7 +463,9 @@ def write_comparison_outputs(
     reach by deprivation band), ``areas_changed.csv`` (small areas that gain or lose reach),
     ``loads.csv`` (under-5s per centre), ``localities.csv`` (verdicts before and after),
     ``scenario_centres.csv`` (the network after the scenario, readable with ``--centres``) and
-    ``summary.json``.
+    ``summary.json``; with ``services`` (from
+    :func:`planning.analysis.services.compare_scenario_services`) also
+    ``services_comparison.csv``.
     """
     from planning.analysis.scenarios import table_to_centres
     from planning.inputs.centres import write_centres
@@ -429,5 +488,7 @@ def write_comparison_outputs(
             content["uncertainty"] = [
                 {k: json_safe(v) for k, v in row.items()} for row in uncertainty.to_dict("records")
             ]
+        if services is not None:
+            write_csv(services, staging / "services_comparison.csv", index_label="target")
         write_json(staging / "summary.json", content)
     return out.resolve()

@@ -409,6 +409,10 @@ class DashboardView:
         ).add_class("planning-reset")
         self.reset_button.on_click(lambda _: self._act(self._reset))
         self.message = _html(css="planning-message")
+        # "Show reach to: any centre / a hub / a service" (issue 14), in its own module.
+        from planning.apps.dashboard.services import ServiceReachControl
+
+        self.service_reach = ServiceReachControl(board)
         self.summary = _html(css="planning-summary")
         self.moves = _html(css="planning-moves")
         self.table = _html(css="planning-table")
@@ -478,6 +482,7 @@ class DashboardView:
                 self.reach,
                 self.reset_button,
                 self.message,
+                self.service_reach.widget,
             ]
         ).add_class("planning-controls")
 
@@ -686,6 +691,7 @@ class DashboardView:
             if moves
             else ""
         )
+        self.service_reach.refresh()
 
 
 class DashboardApp:
