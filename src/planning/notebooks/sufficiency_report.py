@@ -16,7 +16,7 @@ registrations = None
 # %%
 import datetime as dt
 
-from IPython.display import display
+from IPython.display import HTML, display
 
 from planning.outputs import changes, consultation, report, services_report
 from planning.runs.sufficiency import run_sufficiency
@@ -27,7 +27,10 @@ display(report.title_block(run, date=date))
 display(report.notes_block(run))
 
 # %%
-figures = changes.report_figures(run, date=date)
+from planning.runs.sufficiency import run_uncertainty
+
+sure = run_uncertainty(run)
+figures = changes.report_figures(run, date=date, uncertainty=sure)
 changes.save_figures(figures, figures_out)
 display(changes.changes_block(figures, previous=previous))
 
@@ -52,9 +55,9 @@ display(report.reasons_block(run))
 # Small-area figures are estimates: how often would each verdict come out with plausible inputs?
 
 # %%
-from planning.outputs.uncertainty import uncertainty_section
+from planning.outputs.uncertainty import uncertainty_block
 
-display(uncertainty_section(run))
+display(HTML(str(uncertainty_block(run, sure))))
 
 # %%
 display(consultation.scenario_section(run, scenario))

@@ -25,8 +25,33 @@ from planning._format import count, km, ratio, share
 from planning.analysis.need import IDACI_CHILDREN_HEADING
 from planning.standards import Standards
 
+#: A change of verdict is *beyond the noise* when the earlier verdict has less than this chance
+#: under the new report's inputs (its uncertainty draws, :mod:`planning.analysis.uncertainty`).
+NOISE_LEVEL = 0.05
 
-def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
+
+def verdict_probabilities(uncertainty: Any) -> dict[str, Any]:
+    """Each verdict's probability for the authority and every locality, from a run's
+    :class:`planning.analysis.uncertainty.UncertaintyResult`, for ``figures.json``."""
+    table = uncertainty.table
+
+    def chances(row: Any) -> dict[str, float]:
+        return {rag: float(row[f"p_{rag.lower()}"]) for rag in ("Green", "Amber", "Red")}
+
+    authority = table[table["level"] == "authority"]
+    return {
+        "draws": int(uncertainty.draws),
+        "authority": chances(authority.iloc[0]) if len(authority) else {},
+        "localities": {
+            str(row["name"]): chances(row)
+            for _, row in table[table["level"] == "locality"].iterrows()
+        },
+    }
+
+
+def report_figures(
+    run: Any, *, date: dt.date | None = None, uncertainty: Any = None
+) -> dict[str, Any]:
     """The figures a later report compares itself with: the ``summary.json`` content (verdict,
     reasons, figures, localities, standards, notes, data vintages, input hashes), each centre's
     location, locality and load status, and the report date.
@@ -36,12 +61,18 @@ def report_figures(run: Any, *, date: dt.date | None = None) -> dict[str, Any]:
     run : planning.runs.sufficiency.SufficiencyRun
     date : datetime.date, optional
         The report date.
+    uncertainty : UncertaintyResult, optional
+        The run's uncertainty draws: each verdict's probability is kept
+        (:func:`verdict_probabilities`), so that "what changed" can say whether a change of
+        verdict is beyond the noise.
     """
     from planning.runs.sufficiency import summary
 
     figures = summary(run)
     figures.pop("generated", None)
     figures["report_date"] = date.isoformat() if date else None
+    if uncertainty is not None:
+        figures["verdict_probabilities"] = verdict_probabilities(uncertainty)
     centres = run.result.centres
     points = centres.geometry
     figures["centres"] = {
@@ -172,7 +203,9 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
     -------
     pandas.DataFrame
         Columns ``section``, ``item``, ``before``, ``after``; one row per change, empty when
-        nothing changed. Sections, in order: Verdict (authority, then localities), Centres
+        nothing changed. Sections, in order: Verdict (authority, then localities), How sure
+        (whether each change of verdict is beyond the noise, when the figures carry
+        ``verdict_probabilities``), Centres
         (opened, closed, moved, load status), Figures, Localities, Reasons, Standards, Inputs
         (file hashes), Data (vintages), Notes.
     """
@@ -193,6 +226,8 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
             str(before.get("rag")) if before else "no such locality",
             str(after.get("rag")) if after else "no longer a locality",
         )
+
+    _noise(add, previous, current)
 
     old_c, new_c = previous.get("centres", {}), current.get("centres", {})
     for centre in list(old_c) + [c for c in new_c if c not in old_c]:
@@ -254,6 +289,39 @@ def compare_figures(previous: Mapping[str, Any], current: Mapping[str, Any]) -> 
 
     _text_changes(add, "Notes", previous.get("notes", []), current.get("notes", []), "Note")
     return pd.DataFrame(rows, columns=["section", "item", "before", "after"])
+
+
+def _noise(
+    add: Callable[[str, str, str, str], None],
+    previous: Mapping[str, Any],
+    current: Mapping[str, Any],
+) -> None:
+    """For each changed verdict, whether the change is beyond the noise: the earlier verdict's
+    chance under this report's inputs, against :data:`NOISE_LEVEL` (section "How sure")."""
+    chances = current.get("verdict_probabilities")
+    if not chances:
+        return
+    draws = int(chances.get("draws", 0))
+    pairs = [("Authority verdict", previous.get("verdict"), current.get("verdict"),
+              chances.get("authority", {}))]  # fmt: skip
+    old_loc, new_loc = previous.get("localities", {}), current.get("localities", {})
+    for name, after in new_loc.items():
+        before = old_loc.get(name)
+        if before:
+            pairs.append((f"{name} locality verdict", before.get("rag"), after.get("rag"),
+                          chances.get("localities", {}).get(name, {})))  # fmt: skip
+    for item, before, after, odds in pairs:
+        if not before or before == after or str(before) not in odds:
+            continue
+        chance = float(odds[str(before)])
+        shown = f"{100 * chance:.0f}%" if chance >= 0.005 else "under 1%"
+        if chance < NOISE_LEVEL:
+            text = (f"beyond the noise: {before} has a {shown} chance with this report's inputs "
+                    f"({draws:,} draws)")  # fmt: skip
+        else:
+            text = (f"within the noise: {before} is still {shown} likely with this report's "
+                    f"inputs ({draws:,} draws)")  # fmt: skip
+        add("How sure", f"{item}: {before} -> {after}", "", text)
 
 
 def _long_date(iso: str | None) -> str:
