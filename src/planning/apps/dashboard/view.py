@@ -482,7 +482,6 @@ class DashboardView:
                 self.reach,
                 self.reset_button,
                 self.message,
-                self.service_reach.widget,
             ]
         ).add_class("planning-controls")
 
@@ -511,6 +510,8 @@ class DashboardView:
                     ],
                     layout=w.Layout(width="100%"),
                 ).add_class("planning-main"),
+                # Below the map row, so the map keeps its height (and the zoom that fits it).
+                self.service_reach.widget,
                 _html(
                     "<h3>Localities: verdict and reasons</h3><div class='planning-small'>"
                     "The reasons that set each verdict; the CSV has every rule.</div>"
