@@ -204,6 +204,7 @@ def _optimise(args: argparse.Namespace) -> int:
         min_deprived_share=args.min_deprived_share,
         load_bands=args.load_bands,
         weight=args.weight,
+        distances=run.result.distances,
     )
     model = result.model
     extra = {
@@ -602,6 +603,18 @@ def _neighbour_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _network_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--network``: distances along a street network the council supplies."""
+    p.add_argument(
+        "--network",
+        type=Path,
+        default=None,
+        help="street network file (an OpenStreetMap .osm.pbf extract, or GraphML): distances "
+        "are walked along it instead of the straight line x circuity; the built graph is "
+        "cached next to the file (or in the user cache folder if that folder is read-only)",
+    )
+
+
 def _run(args: argparse.Namespace) -> Any:
     """The sufficiency run the analysis commands start from (with neighbours unless --island)."""
     from planning.runs.sufficiency import run_sufficiency
@@ -613,6 +626,7 @@ def _run(args: argparse.Namespace) -> Any:
         layer=getattr(args, "layer", None),
         neighbour_centres=getattr(args, "neighbour_centres", None),
         cross_boundary=not getattr(args, "island", False),
+        network=getattr(args, "network", None),
     )
 
 
@@ -629,6 +643,7 @@ def _add_scenario_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _neighbour_options(p)
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_scenario)
 
@@ -678,6 +693,7 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         help="demand weight (default: need_weighted)",
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_optimise)
 
@@ -688,6 +704,7 @@ def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentPar
     _common_options(p)
     _neighbour_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_sufficiency)
 

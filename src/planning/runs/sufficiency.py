@@ -49,6 +49,7 @@ def run_sufficiency(
     layer: str | None = None,
     neighbour_centres: str | Path | None = None,
     cross_boundary: bool = True,
+    network: str | Path | None = None,
 ) -> SufficiencyRun:
     """Load an authority's data, its centres and standards, and assess sufficiency.
 
@@ -78,6 +79,12 @@ def run_sufficiency(
     cross_boundary : bool
         ``False`` assesses the authority as an island (its own areas and centres file only),
         for comparison with the cross-boundary model.
+    network : path, optional
+        A street network file (``--network``): an OpenStreetMap extract (``.osm.pbf``) or a
+        GraphML file, read by :func:`planning.inputs.network.read_network` (walking graph,
+        cached next to the file). Distances are then measured along it
+        (:class:`planning.analysis.network_distance.NetworkDistances`) for the authority's
+        areas, its neighbours' and every centre.
     """
     code, name = resolve_authority(authority)
     areas = load_areas(code)
@@ -112,7 +119,16 @@ def run_sufficiency(
         )
         supply = _with_neighbours(centre_frame, others)
         neighbours = complete_catchments(areas, neighbours, supply, sites)
-    result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
+    distances = None
+    if network is not None:
+        from planning.analysis.network_distance import NetworkDistances, largest_reach_metres
+        from planning.inputs.network import read_network
+
+        street = read_network(network)
+        distances = NetworkDistances(street, max_metres=largest_reach_metres(applied))
+    result = assess_sufficiency(
+        areas, supply, standards=applied, neighbours=neighbours, distances=distances
+    )
     if cross_boundary:
         result.notes.extend(supply_notes)
     data_file = settings.DATA_DIR / VINTAGE_FILES[2021]
@@ -140,6 +156,14 @@ def run_sufficiency(
         }
     else:
         inputs["cross_boundary"] = "off: the authority was assessed as an island"
+    if distances is not None and network is not None:
+        street = distances.network
+        inputs |= {
+            "network_file": input_label(network),
+            "network_sha256": street.sha256,
+            "network_graph": f"{street.mode}: {street.n_nodes} nodes, {street.n_edges} edges",
+            "network_cache": str(street.cache_path) if street.cache_path else None,
+        }
     return SufficiencyRun(result=result, authority_code=code, authority_name=name, inputs=inputs)
 
 
