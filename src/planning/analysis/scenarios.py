@@ -856,10 +856,15 @@ class ScenarioEngine:
         if self.distances is not None:
             lost = np.flatnonzero(~np.isfinite(metres))
             if len(lost):
-                # No open site within the searched reach: the nearest one anywhere.
-                far = self.distances.matrix(self.area_xy[lost], self.site_xy[columns])
+                # No open site within the searched reach: measure these areas to every site
+                # over the whole network, once (kept, so the next scenario reads them).
+                self.distance[lost] = self.distances.matrix(
+                    self.area_xy[lost], self.site_xy, max_metres=np.inf
+                )
                 nearest[lost], metres[lost] = nearest_centre(
-                    self.area_xy[lost], self.site_xy[columns], distances=far
+                    self.area_xy[lost],
+                    self.site_xy[columns],
+                    distances=self.distance[np.ix_(lost, columns)],
                 )
         need = self.need_for(standards)
         reach_m = area_reach_standard(self.assessed, standards)
