@@ -311,3 +311,77 @@ def test_graphml_with_a_wrong_crs(tmp_path: Path) -> None:
     # Longitude/latitude labelled as a projected CRS far from Britain.
     with pytest.raises(CRSError, match="outside Great Britain"):
         read_network(river_graphml(tmp_path / "utm.graphml", crs="epsg:32633", lonlat=False))
+
+
+def derby_grid_pbf(path: Path, *, spacing: float = 250.0) -> Path:
+    """A synthetic street grid covering Derby and 8 km around it (no real extract is shipped)."""
+    from planning import load_areas
+
+    low_x, low_y, high_x, high_y = load_areas("Derby").total_bounds
+    xs = np.arange(low_x - 8_000, high_x + 8_000, spacing)
+    ys = np.arange(low_y - 8_000, high_y + 8_000, spacing)
+    nodes = np.array([(x, y) for y in ys for x in xs])
+    columns = len(xs)
+    ways = []
+    for row in range(len(ys)):
+        ways.append((list(range(row * columns, (row + 1) * columns)), {"highway": "residential"}))
+    for column in range(columns):
+        ways.append((list(range(column, len(nodes), columns)), {"highway": "footway"}))
+    return write_pbf(path, nodes, ways)
+
+
+def test_cli_sufficiency_and_scenario_with_a_network(tmp_path: Path) -> None:
+    import json
+
+    from planning.apps.cli import main
+
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    network = derby_grid_pbf(folder / "derby.osm.pbf")
+    out = tmp_path / "out"
+    assert (
+        main(["sufficiency", "--authority", "Derby", "--network", str(network), "--out", str(out)])
+        == 0
+    )
+    areas = pd.read_csv(out / "areas.csv", index_col="area_code")
+    assert {"snap_m", "network_ratio", "barrier", "straight_m"} <= set(areas.columns)
+    # A grid: the walk is never shorter than the straight line.
+    assert (areas["distance_m"] >= areas["straight_m"] - 0.5).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["inputs"]["network_sha256"] == read_network(network).sha256
+    assert any("along the walking graph of derby.osm.pbf" in note for note in summary["notes"])
+    bands = pd.read_csv(out / "network_by_band.csv", index_col="deprivation_band")
+    assert bands.loc["All", "under5"] == pytest.approx(areas["under5"].sum())
+    assert bands.loc["All", "share_within_reach_network"] == pytest.approx(
+        summary["figures"]["share_within_reach"]
+    )
+    # The graph was cached next to the network file, and nothing else was written there.
+    assert len(list(folder.glob("derby.osm.pbf.walk-*.network.npz"))) == 1
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: Close one\nactions:\n  - close: CC03\n")
+    assert (
+        main(
+            [
+                "scenario",
+                "--scenario",
+                str(scenario),
+                "--network",
+                str(network),
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
+    changed = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert changed["inputs"]["network_sha256"] == summary["inputs"]["network_sha256"]
+
+
+def test_cli_reports_a_bad_network(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from planning.apps.cli import main
+
+    empty = tmp_path / "derby.osm.pbf"
+    empty.write_bytes(b"")
+    code = main(["sufficiency", "--network", str(empty), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "the network file is empty" in capsys.readouterr().err

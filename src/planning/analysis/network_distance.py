@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
@@ -38,6 +39,7 @@ __all__ = [
     "SnapReport",
     "barrier_flags",
     "largest_reach_metres",
+    "reach_by_band",
 ]
 
 #: Points further than this from the nearest street are flagged (the snap may be misleading).
@@ -264,3 +266,51 @@ class NetworkDistances:
             destination.astype(np.int64),
             matrix[origin, destination],
         )
+
+
+def reach_by_band(areas: pd.DataFrame, centres: pd.DataFrame) -> pd.DataFrame:
+    """Side by side: the share of under-5s within reach in a straight line and along the network,
+    by deprivation band.
+
+    ``areas`` is a network assessment's area table (``under5``, ``deprivation_band``,
+    ``reach_standard_m``, ``within_reach`` measured along the network, and the area point) and
+    ``centres`` the centres it was measured to (every one, neighbours' included: a
+    :class:`planning.analysis.sufficiency.SufficiencyResult`'s ``supply``). The straight-line
+    column is the assessment's rule without a network: the nearest centre in a straight line
+    within the area's reach standard.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``deprivation_band`` (plus ``All``): ``under5``,
+        ``share_within_reach_straight``, ``share_within_reach_network`` and ``difference``
+        (network minus straight line), and ``barrier_areas`` when the table has ``barrier``.
+    """
+    from planning.analysis.distance import area_points, centre_points, nearest
+
+    _, straight = nearest(area_points(areas), centre_points(centres))
+    frame = pd.DataFrame(
+        {
+            "band": areas["deprivation_band"].astype(str).to_numpy(),
+            "under5": areas["under5"].to_numpy(float),
+            "straight": areas["under5"].to_numpy(float)
+            * (straight <= areas["reach_standard_m"].to_numpy(float)),
+            "network": areas["under5"].to_numpy(float) * areas["within_reach"].to_numpy(bool),
+            "barrier": areas["barrier"].to_numpy(bool) if "barrier" in areas else False,
+        }
+    )
+    sums = frame.groupby("band", sort=True)[["under5", "straight", "network", "barrier"]].sum()
+    sums.loc["All"] = sums.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "under5": sums["under5"],
+                "share_within_reach_straight": sums["straight"] / sums["under5"],
+                "share_within_reach_network": sums["network"] / sums["under5"],
+            }
+        )
+    table["difference"] = table["share_within_reach_network"] - table["share_within_reach_straight"]
+    if "barrier" in areas:
+        table["barrier_areas"] = sums["barrier"].astype(int)
+    table.index.name = "deprivation_band"
+    return table

@@ -89,6 +89,11 @@ def _sufficiency(args: argparse.Namespace) -> int:
     print(
         f"Wrote {out}/ (areas.csv, centres.csv, localities.csv, wards.csv, areas.gpkg, summary.json)"
     )
+    if run.result.distances is not None:
+        print(
+            "  and network_by_band.csv (reach in a straight line and along the network by "
+            "deprivation band; areas.csv has snap_m, network_ratio and barrier)"
+        )
     return 0
 
 

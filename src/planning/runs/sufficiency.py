@@ -270,7 +270,9 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bool = False) -> Path:
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
-    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically.
+    (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically; with a
+    street network also ``network_by_band.csv`` (reach in a straight line and along the
+    network by deprivation band, :func:`planning.analysis.network_distance.reach_by_band`).
 
     ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
     (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
@@ -297,6 +299,14 @@ def write_sufficiency_outputs(run: SufficiencyRun, out: str | Path, *, force: bo
             staging / "areas.gpkg", layer="centres", driver="GPKG"
         )
         write_json(staging / "summary.json", summary(run))
+        if result.distances is not None and result.supply is not None:
+            from planning.analysis.network_distance import reach_by_band
+
+            write_csv(
+                reach_by_band(result.areas, result.supply),
+                staging / "network_by_band.csv",
+                index_label="deprivation_band",
+            )
     return out.resolve()
 
 
