@@ -385,3 +385,38 @@ def test_cli_reports_a_bad_network(tmp_path: Path, capsys: pytest.CaptureFixture
     code = main(["sufficiency", "--network", str(empty), "--out", str(tmp_path / "out")])
     assert code == 2
     assert "the network file is empty" in capsys.readouterr().err
+
+
+def test_schedule_entry_takes_a_network(tmp_path: Path) -> None:
+    from planning.outputs.schedule import load_schedule
+
+    network = river_pbf(tmp_path / "town.osm.pbf")
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text("- authority: Derby\n  network: town.osm.pbf\n")
+    (spec,) = load_schedule(schedule, out=tmp_path / "reports")
+    assert spec.network == network
+    assert network in spec.inputs  # a report folder may never hold it
+    schedule.write_text("- authority: Derby\n  network: missing.osm.pbf\n")
+    with pytest.raises(ValidationError, match="network"):
+        load_schedule(schedule, out=tmp_path / "reports")
+
+
+@pytest.mark.slow
+def test_report_with_a_network_says_so(tmp_path: Path) -> None:
+    import datetime as dt
+    import html
+    import json
+    import re
+
+    from planning.outputs.schedule import run_report
+
+    network = derby_grid_pbf(tmp_path / "derby.osm.pbf")
+    path = run_report(
+        "Derby", out_root=tmp_path / "reports", date=dt.date(2026, 11, 29), network=network
+    )
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+    assert "Walking on real streets" in text
+    assert "along the walking graph of derby.osm.pbf" in text
+    assert "Within reach, along the streets" in text
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    assert manifest["inputs"]["network"]["sha256"] == read_network(network).sha256

@@ -295,6 +295,7 @@ def _report(args: argparse.Namespace) -> int:
                 ("--centres", args.centres),
                 ("--standards", args.standards),
                 ("--scenario", args.scenario),
+                ("--network", args.network),
                 ("--pdf", args.pdf or None),
             )
             if value is not None
@@ -316,6 +317,7 @@ def _report(args: argparse.Namespace) -> int:
                 out=args.out,
                 formats=("html", "pdf") if args.pdf else ("html",),
                 force=args.force,
+                network=args.network,
             )
         ]
     start = time.perf_counter()
@@ -732,6 +734,7 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="scenario file, passed to the notebook as the 'scenario' parameter",
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
+    _network_option(p)
     p.add_argument(
         "--schedule",
         type=Path,
