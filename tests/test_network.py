@@ -418,5 +418,20 @@ def test_report_with_a_network_says_so(tmp_path: Path) -> None:
     assert "Walking on real streets" in text
     assert "along the walking graph of derby.osm.pbf" in text
     assert "Within reach, along the streets" in text
+    assert "Barriers: walk over 1.6 x the straight line" in path.read_text()
     manifest = json.loads((path.parent / "manifest.json").read_text())
     assert manifest["inputs"]["network"]["sha256"] == read_network(network).sha256
+
+
+def test_map_shows_the_barrier_areas(pbf: Path) -> None:
+    from planning.outputs.maps import sufficiency_map
+
+    town, centres = toy_town(rows=1, columns=4), areas_and_centres()[1]
+    result = assess_sufficiency(town, centres, distances=provider(pbf))
+    assert result.areas["barrier"].tolist() == [True, False, False, False]
+    assert any("1 small area(s) lie behind a barrier" in note for note in result.notes)
+    page = sufficiency_map(result.areas, result.centres).get_root().render()
+    assert "Barriers: walk over 1.6 x the straight line (1)" in page
+    # Without a network there is no barrier layer.
+    plain = assess_sufficiency(town, centres)
+    assert "Barriers:" not in sufficiency_map(plain.areas, plain.centres).get_root().render()
