@@ -435,3 +435,31 @@ def test_map_shows_the_barrier_areas(pbf: Path) -> None:
     # Without a network there is no barrier layer.
     plain = assess_sufficiency(town, centres)
     assert "Barriers:" not in sufficiency_map(plain.areas, plain.centres).get_root().render()
+
+
+def test_driving_graph_follows_one_way_streets(tmp_path: Path) -> None:
+    """A 100 m square block: the south side one way eastbound, a footpath across the diagonal.
+    By hand, driving west along the south side goes round the block (300 m); walking does not
+    (100 m), and walking may cut the diagonal (141 m) where driving goes round (200 m)."""
+    x, y = 430_000.0, 335_000.0
+    nodes = np.array([[x, y], [x + 100, y], [x + 100, y + 100], [x, y + 100]])
+    path = write_pbf(
+        tmp_path / "block.osm.pbf",
+        nodes,
+        [
+            ([0, 1], {"highway": "residential", "oneway": "yes"}),
+            ([1, 2, 3, 0], {"highway": "residential"}),
+            ([0, 2], {"highway": "footway"}),
+        ],
+    )
+    corners = nodes + 0.0
+    drive = NetworkDistances(read_network(path, mode="drive"), max_metres=1_000)
+    walk = NetworkDistances(read_network(path, mode="walk"), max_metres=1_000)
+    assert drive.network.directed and not walk.network.directed
+    driven = drive.matrix(corners, corners)
+    walked = walk.matrix(corners, corners)
+    assert driven[0, 1] == pytest.approx(100.0, abs=0.5)
+    assert driven[1, 0] == pytest.approx(300.0, abs=0.5)
+    assert walked[1, 0] == pytest.approx(100.0, abs=0.5)
+    assert driven[0, 2] == pytest.approx(200.0, abs=0.5)
+    assert walked[0, 2] == pytest.approx(np.hypot(100, 100), abs=0.5)
