@@ -375,6 +375,11 @@ def test_cli_sufficiency_and_scenario_with_a_network(tmp_path: Path) -> None:
     )
     changed = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert changed["inputs"]["network_sha256"] == summary["inputs"]["network_sha256"]
+    optimised = tmp_path / "o"
+    arguments = ["optimise", "--p", "8", "--network", str(network), "--out", str(optimised)]
+    assert main(arguments) == 0
+    chosen = json.loads((optimised / "summary.json").read_text())
+    assert chosen["inputs"]["network_sha256"] == summary["inputs"]["network_sha256"]
 
 
 def test_cli_reports_a_bad_network(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -616,7 +616,11 @@ def optimise(
     xy = area_points(assessed)
     site_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     if distances is not None:
-        cost = distances.matrix(xy, site_xy, max_metres=np.inf if objective == "median" else None)
+        # The median weighs every distance: search the whole network. Otherwise only pairs
+        # within the largest reach standard count (these standards may differ from the run's).
+        reach = float(area_reach_standard(assessed, standards).max())
+        limit = np.inf if objective == "median" else max(distances.max_metres, reach)
+        cost = distances.matrix(xy, site_xy, max_metres=limit)
         # Coverage and cover-all compare costs with the reach only: beyond it, any large number.
         cost = np.where(np.isfinite(cost), cost, 1e9)
     else:
