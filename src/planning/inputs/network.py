@@ -32,7 +32,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,6 @@ class StreetNetwork:
     cache_path: Path | None = None
     from_cache: bool = False
     dropped_nodes: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_nodes(self) -> int:
@@ -280,14 +279,8 @@ def read_network(path: str | Path, *, mode: str = "walk", cache: bool = True) ->
             logger.warning(
                 "%s is read-only: the street network is cached in %s", path.parent, target.parent
             )
-        network = _replace(network, cache_path=target)
+        network = replace(network, cache_path=target)
     return network
-
-
-def _replace(network: StreetNetwork, **changes: Any) -> StreetNetwork:
-    from dataclasses import replace
-
-    return replace(network, **changes)
 
 
 def _build(
