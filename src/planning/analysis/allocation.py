@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -582,6 +583,7 @@ def optimise(
     load_bands: bool = False,
     weight: str = "need_weighted",
     neighbours: gpd.GeoDataFrame | None = None,
+    distances: Any = None,
 ) -> OptimisationResult:
     """Choose sites for an authority and compare the chosen network with the current one.
 
@@ -596,6 +598,11 @@ def optimise(
     and localities; new sites get ids ``NEW01``.. and join the locality of the nearest existing
     centre) that :func:`planning.inputs.centres.write_centres` writes and ``sufficiency``/``scenario``
     read back.
+
+    With ``distances`` (:class:`planning.analysis.network_distance.NetworkDistances`), the cost
+    matrix is network metres instead of the straight line (searched over the whole network for
+    the median objective, which weighs every area's distance; within the largest reach
+    otherwise, which is all coverage needs), and the chosen network is evaluated on it too.
     """
     if standards is None:
         from planning.standards import load_standards
@@ -608,7 +615,16 @@ def optimise(
     assessed = assessed_areas(areas, neighbours)
     xy = area_points(assessed)
     site_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
-    cost = np.hypot(xy[:, 0, None] - site_xy[None, :, 0], xy[:, 1, None] - site_xy[None, :, 1])
+    if distances is not None:
+        # The median weighs every distance: search the whole network. Otherwise only pairs
+        # within the largest reach standard count (these standards may differ from the run's).
+        reach = float(area_reach_standard(assessed, standards).max())
+        limit = np.inf if objective == "median" else max(distances.max_metres, reach)
+        cost = distances.matrix(xy, site_xy, max_metres=limit)
+        # Coverage and cover-all compare costs with the reach only: beyond it, any large number.
+        cost = np.where(np.isfinite(cost), cost, 1e9)
+    else:
+        cost = np.hypot(xy[:, 0, None] - site_xy[None, :, 0], xy[:, 1, None] - site_xy[None, :, 1])
     need = assessed_need(areas, neighbours, standards)
     fixed = sites["neighbour"].to_numpy(bool)
     existing = sites["existing"].to_numpy(bool) & ~fixed
@@ -644,7 +660,12 @@ def optimise(
             name=f"Proposed: {site['name']}",
         )
     engine = ScenarioEngine(
-        areas, centres, standards=standards, area_candidates=False, neighbours=neighbours
+        areas,
+        centres,
+        standards=standards,
+        area_candidates=False,
+        neighbours=neighbours,
+        distances=distances,
     )
     comparison = engine.compare(scenario)
     # The council's network: other authorities' centres are not the authority's to list.

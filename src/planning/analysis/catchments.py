@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from planning.analysis.distance import area_points, centre_points, nearest
 
 
-def assign_catchments(areas: pd.DataFrame, centres: pd.DataFrame) -> pd.DataFrame:
+def assign_catchments(
+    areas: pd.DataFrame, centres: pd.DataFrame, *, distances: Any = None
+) -> pd.DataFrame:
     """Assign every area to its nearest centre, measured from a point inside the area.
 
     Straight-line distance in EPSG:27700 from the area's point (see
-    :func:`planning.analysis.distance.area_points`) to each centre; ties go to the centre listed
+    :func:`planning.analysis.distance.area_points`) to each centre, or, with ``distances`` (a
+    provider such as :class:`planning.analysis.network_distance.NetworkDistances`), the
+    distance its ``matrix`` gives (along the street network); ties go to the centre listed
     first. Centres outside the authority count (Childcare Act 2006 s.5A(3)).
 
     Returns
@@ -30,7 +36,9 @@ def assign_catchments(areas: pd.DataFrame, centres: pd.DataFrame) -> pd.DataFram
     >>> assign_catchments(town, centres)["distance_m"].tolist()
     [0.0, 1000.0, 2000.0]
     """
-    index, metres = nearest(area_points(areas), centre_points(centres))
+    origins, destinations = area_points(areas), centre_points(centres)
+    matrix = distances.matrix(origins, destinations) if distances is not None else None
+    index, metres = nearest(origins, destinations, distances=matrix)
     return pd.DataFrame(
         {"centre_id": centres.index.to_numpy()[index], "distance_m": metres},
         index=areas.index,

@@ -685,6 +685,7 @@ class Evaluation:
             table_to_centres(self._table[list(CENTRE_FIELDS)], engine.crs),
             self.standards,
             neighbours=engine.neighbours,
+            distances=engine.distances,
         )
 
 
@@ -711,6 +712,12 @@ class ScenarioEngine:
     neighbours : GeoDataFrame, optional
         Other authorities' areas near the boundary, counted in centre loads only (as in
         :func:`planning.analysis.sufficiency.assess_sufficiency`).
+    distances : NetworkDistances, optional
+        Measure along a street network
+        (:class:`planning.analysis.network_distance.NetworkDistances`) instead of the straight
+        line: the matrix is network metres (``inf`` beyond the largest reach, except each
+        area's nearest site), a new site is snapped to the network when first seen, and
+        walking minutes take no circuity factor.
     """
 
     def __init__(
@@ -722,6 +729,7 @@ class ScenarioEngine:
         candidates: gpd.GeoDataFrame | None = None,
         area_candidates: bool = True,
         neighbours: gpd.GeoDataFrame | None = None,
+        distances: Any = None,
     ) -> None:
         if standards is None:
             from planning.standards import load_standards
@@ -753,9 +761,14 @@ class ScenarioEngine:
         for position, (x, y) in enumerate(xy):
             self._columns.setdefault((round(float(x), 1), round(float(y), 1)), position)
         self.site_xy = xy
-        self.distance = np.hypot(
-            self.area_xy[:, 0, None] - xy[None, :, 0], self.area_xy[:, 1, None] - xy[None, :, 1]
-        )
+        self.distances = distances
+        if distances is not None:
+            self.distance = distances.matrix(self.area_xy, xy)
+        else:
+            self.distance = np.hypot(
+                self.area_xy[:, 0, None] - xy[None, :, 0],
+                self.area_xy[:, 1, None] - xy[None, :, 1],
+            )
         self._static = self._static_arrays(self.assessed)
         self.baseline = self.evaluate(Scenario())
 
@@ -764,9 +777,10 @@ class ScenarioEngine:
         """An engine for a sufficiency result's network, with its neighbouring demand and supply.
 
         ``options`` are passed on (``candidates``, ``area_candidates``); the standards are the
-        result's.
+        result's, and so are its distances (a street network, if it was measured on one).
         """
         supply = result.supply if result.supply is not None else result.centres
+        options.setdefault("distances", result.distances)
         return cls(
             result.areas,
             supply,
@@ -813,7 +827,13 @@ class ScenarioEngine:
         """The distance-matrix column of a site, computing it on first use."""
         key = (round(float(easting), 1), round(float(northing), 1))
         if key not in self._columns:
-            new = np.hypot(self.area_xy[:, 0] - easting, self.area_xy[:, 1] - northing)
+            if self.distances is not None:
+                # Snapped to the network; paths searched only as far as the largest reach.
+                new = self.distances.matrix(self.area_xy, [[easting, northing]], complete=False)[
+                    :, 0
+                ]
+            else:
+                new = np.hypot(self.area_xy[:, 0] - easting, self.area_xy[:, 1] - northing)
             self.distance = np.column_stack([self.distance, new])
             self.site_xy = np.vstack([self.site_xy, [easting, northing]])
             self._columns[key] = self.distance.shape[1] - 1
@@ -833,9 +853,27 @@ class ScenarioEngine:
         nearest, metres = nearest_centre(
             self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
         )
+        if self.distances is not None:
+            lost = np.flatnonzero(~np.isfinite(metres))
+            if len(lost):
+                # No open site within the searched reach: measure these areas to every site
+                # over the whole network, once (kept, so the next scenario reads them).
+                self.distance[lost] = self.distances.matrix(
+                    self.area_xy[lost], self.site_xy, max_metres=np.inf
+                )
+                nearest[lost], metres[lost] = nearest_centre(
+                    self.area_xy[lost],
+                    self.site_xy[columns],
+                    distances=self.distance[np.ix_(lost, columns)],
+                )
         need = self.need_for(standards)
         reach_m = area_reach_standard(self.assessed, standards)
-        _, within_reach, within_short, within_walk = reach_flags(metres, reach_m, standards)
+        _, within_reach, within_short, within_walk = reach_flags(
+            metres,
+            reach_m,
+            standards,
+            circuity=self.distances.circuity if self.distances is not None else None,
+        )
         s = self._static
         counts = count_matrix(
             under5=s["under5"],

@@ -64,6 +64,10 @@ class SufficiencyResult:
     neighbour_areas : GeoDataFrame or None
         The other authorities' small areas assessed alongside (their residents count towards
         centre loads and the 2SFCA), with their centre and distance; not in any figure.
+    distances : object or None
+        The distance provider used instead of the straight line (for example
+        :class:`planning.analysis.network_distance.NetworkDistances`), which the scenario
+        engine and the optimiser re-use; None for straight-line distances.
     """
 
     areas: gpd.GeoDataFrame
@@ -75,6 +79,7 @@ class SufficiencyResult:
     notes: list[str] = field(default_factory=list)
     neighbour_areas: gpd.GeoDataFrame | None = None
     supply: gpd.GeoDataFrame | None = None
+    distances: Any = None
 
     def to_frame(self) -> gpd.GeoDataFrame:
         """The per-area table (the main result), aligned to the input areas."""
@@ -92,16 +97,23 @@ def _validate_centres(centres: gpd.GeoDataFrame) -> None:
 
 
 def reach_flags(
-    distance_m: np.ndarray, reach_m: np.ndarray, standards: Standards
+    distance_m: np.ndarray,
+    reach_m: np.ndarray,
+    standards: Standards,
+    *,
+    circuity: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Walking minutes and the three reach flags for distances to the nearest centre.
 
     ``within_reach``: distance <= the area's reach standard (the rural standard for rural areas
     when one is set); ``within_short``: <= the short distance (1 mile); ``within_walk``: walking
     minutes (:func:`planning.analysis.distance.walking_minutes`) <= the walking standard.
+    ``circuity`` overrides the standards' factor: 1 for distances along a street network.
     """
     minutes = walking_minutes(
-        distance_m, speed_kmh=standards.walk_speed_kmh, circuity=standards.walk_circuity
+        distance_m,
+        speed_kmh=standards.walk_speed_kmh,
+        circuity=standards.walk_circuity if circuity is None else circuity,
     )
     return (
         minutes,
@@ -516,6 +528,7 @@ def assess_sufficiency(
     *,
     standards: Standards | None = None,
     neighbours: gpd.GeoDataFrame | None = None,
+    distances: Any = None,
 ) -> SufficiencyResult:
     """Apply the sufficiency standards to an authority's areas and centres.
 
@@ -537,6 +550,12 @@ def assess_sufficiency(
         (:func:`planning.inputs.neighbours.neighbour_areas`). Their residents use the nearest
         centre too, so they count towards centre loads and the 2SFCA; every figure, table and
         verdict is for the authority's own residents (``areas``) only.
+    distances : NetworkDistances, optional
+        Distances along a street network
+        (:class:`planning.analysis.network_distance.NetworkDistances`) instead of the straight
+        line: for the catchments, the reach flags (walking minutes with no circuity factor) and
+        the 2SFCA, for the neighbouring areas too. The authority's areas must snap to it
+        (at least 80% within 250 m of a street).
 
     Returns
     -------
@@ -551,8 +570,12 @@ def assess_sufficiency(
     _validate_centres(centres)
     assessed = assessed_areas(areas, neighbours)
     need = assessed_need(areas, neighbours, standards)
-    catchment = assign_catchments(assessed, centres)
-    return build_result(areas, need, catchment, centres, standards, neighbours=neighbours)
+    if distances is not None:
+        distances.check_covers(area_points(areas))
+    catchment = assign_catchments(assessed, centres, distances=distances)
+    return build_result(
+        areas, need, catchment, centres, standards, neighbours=neighbours, distances=distances
+    )
 
 
 def assessed_need(
@@ -621,6 +644,7 @@ def build_result(
     standards: Standards,
     *,
     neighbours: gpd.GeoDataFrame | None = None,
+    distances: Any = None,
 ) -> SufficiencyResult:
     """Assemble a :class:`SufficiencyResult` from need measures and a catchment assignment.
 
@@ -629,7 +653,10 @@ def build_result(
     :func:`planning.analysis.catchments.assign_catchments`); the scenario engine passes its own.
     Loads and the 2SFCA use every assessed area; the area, locality, ward and authority figures
     only the authority's own. Neighbouring centres that serve none of its residents are left
-    out of the centre table.
+    out of the centre table. With ``distances`` (a street network), the catchment's distances
+    are network metres, walking minutes take no circuity factor, the 2SFCA pairs are measured
+    along the network, and each area gets its snap distance and network/straight-line ratio
+    (:func:`network_columns`).
     """
     assessed = assessed_areas(areas, neighbours)
     require_same_crs(assessed, centres)
@@ -637,12 +664,21 @@ def build_result(
     resident[: len(areas)] = True
     distance = catchment["distance_m"].to_numpy(float)
     reach_m = area_reach_standard(assessed, standards)
-    minutes, within_reach, within_short, within_walk = reach_flags(distance, reach_m, standards)
+    circuity = distances.circuity if distances is not None else None
+    minutes, within_reach, within_short, within_walk = reach_flags(
+        distance, reach_m, standards, circuity=circuity
+    )
     localities = centre_localities(centres)
     names = centres["name"].astype(str) if "name" in centres else centres.index.to_series()
     # A result table passed back in as areas (e.g. a scenario on a previous result) keeps only
     # its inputs: every column computed here is computed afresh.
-    computed = [*need.columns, *catchment.columns, *_AREA_RESULT_COLUMNS, "resident"]
+    computed = [
+        *need.columns,
+        *catchment.columns,
+        *_AREA_RESULT_COLUMNS,
+        *_NETWORK_COLUMNS,
+        "resident",
+    ]
     area_table = (
         assessed.drop(columns=[c for c in computed if c in assessed]).join(need).join(catchment)
     )
@@ -653,6 +689,10 @@ def build_result(
     area_table["within_reach"] = within_reach
     area_table["within_short"] = within_short
     area_table["within_walk"] = within_walk
+    if distances is not None:
+        area_table = area_table.join(
+            network_columns(distances, assessed, centres, catchment, index=assessed.index)
+        )
     counts = _frame_counts(area_table)
 
     area_centre = centres.index.get_indexer(catchment["centre_id"])
@@ -686,7 +726,8 @@ def build_result(
         # Each area's own reach standard (rural areas may have a looser one) is its catchment
         # radius, as in the reach flags, the scenario engine and the optimiser. Neighbouring
         # residents within reach count as demand on a centre's places too.
-        origin, destination, metres = pairs_within(
+        within = distances.pairs_within if distances is not None else pairs_within
+        origin, destination, metres = within(
             area_points(assessed), centre_points(centres), float(reach_m.max())
         )
         access, ratio = two_step_fca(
@@ -753,12 +794,76 @@ def build_result(
         wards=wards,
         authority=figures,
         standards=standards,
-        notes=result_notes(resident_table, centre_table, neighbours=neighbour_table),
+        notes=result_notes(resident_table, centre_table, neighbours=neighbour_table)
+        + (network_notes(distances, resident_table) if distances is not None else []),
         neighbour_areas=gpd.GeoDataFrame(
             neighbour_table, geometry=areas.geometry.name, crs=areas.crs
         ),
         supply=centres,
+        distances=distances,
     )
+
+
+#: Per-area columns added when distances are measured along a street network.
+_NETWORK_COLUMNS = ("snap_m", "far_snap", "straight_m", "network_ratio", "barrier")
+
+
+def network_columns(
+    distances: Any,
+    assessed: pd.DataFrame,
+    centres: pd.DataFrame,
+    catchment: pd.DataFrame,
+    *,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """Snap distance, straight line and network/straight-line ratio to each area's centre.
+
+    ``snap_m``: metres from the area's point to the nearest street node; ``far_snap``: more
+    than 250 m; ``straight_m``: straight line to the area's centre; ``network_ratio`` =
+    ``distance_m / straight_m``; ``barrier``: ratio above 1.6
+    (:func:`planning.analysis.network_distance.barrier_flags`).
+    """
+    from planning.analysis.network_distance import FAR_SNAP_METRES, barrier_flags
+
+    xy = area_points(assessed)
+    centre_xy = centre_points(centres)[centres.index.get_indexer(catchment["centre_id"])]
+    straight = np.hypot(*(xy - centre_xy).T)
+    network = catchment["distance_m"].to_numpy(float)
+    ratio, barrier = barrier_flags(network, straight)
+    snap = distances.snap(xy).metres
+    return pd.DataFrame(
+        {
+            "snap_m": snap,
+            "far_snap": snap > FAR_SNAP_METRES,
+            "straight_m": straight,
+            "network_ratio": ratio,
+            "barrier": barrier,
+        },
+        index=index,
+    )
+
+
+def network_notes(distances: Any, areas: pd.DataFrame) -> list[str]:
+    """What a reader must know when distances are measured along a street network."""
+    notes = [
+        f"Distances are measured {distances.describe()}: each area's point and each centre are "
+        "snapped to the nearest street node; walking minutes are network metres at the walking "
+        "speed, with no circuity factor."
+    ]
+    far = int(areas["far_snap"].sum()) if "far_snap" in areas else 0
+    if far:
+        notes.append(
+            f"{far} small area(s) snap more than 250 m from a street in the network file; their "
+            "distances are less certain (see snap_m)."
+        )
+    barriers = int(areas["barrier"].sum()) if "barrier" in areas else 0
+    if barriers:
+        notes.append(
+            f"{barriers} small area(s) lie behind a barrier: the walk to their centre is more "
+            "than 1.6 times the straight line (a river, railway, major road or estate without "
+            "through routes; see network_ratio)."
+        )
+    return notes
 
 
 def _plain(value: Any) -> Any:

@@ -111,7 +111,14 @@ def _sufficiency(args: argparse.Namespace) -> int:
             ", services.csv, services_matrix.csv, services_sites.csv, hub_links.csv, "
             "services_distances.csv, services_localities.csv"
         )
+    if run.result.distances is not None:
+        written += ", network_by_band.csv"
     print(f"Wrote {out}/ ({written})")
+    if run.result.distances is not None:
+        print(
+            "  network_by_band.csv: reach in a straight line and along the network by "
+            "deprivation band; areas.csv has snap_m, network_ratio and barrier"
+        )
     return 0
 
 
@@ -324,6 +331,7 @@ def _optimise(args: argparse.Namespace) -> int:
         min_deprived_share=args.min_deprived_share,
         load_bands=args.load_bands,
         weight=args.weight,
+        distances=run.result.distances,
     )
     model = result.model
     extra = {
@@ -409,6 +417,7 @@ def _report(args: argparse.Namespace) -> int:
                 ("--centres", args.centres),
                 ("--standards", args.standards),
                 ("--scenario", args.scenario),
+                ("--network", args.network),
                 ("--pdf", args.pdf or None),
             )
             if value is not None
@@ -430,6 +439,7 @@ def _report(args: argparse.Namespace) -> int:
                 out=args.out,
                 formats=("html", "pdf") if args.pdf else ("html",),
                 force=args.force,
+                network=args.network,
             )
         ]
     start = time.perf_counter()
@@ -734,6 +744,18 @@ def _neighbour_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _network_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--network``: distances along a street network the council supplies."""
+    p.add_argument(
+        "--network",
+        type=Path,
+        default=None,
+        help="street network file (an OpenStreetMap .osm.pbf extract, or GraphML): distances "
+        "are walked along it instead of the straight line x circuity; the built graph is "
+        "cached next to the file (or in the user cache folder if that folder is read-only)",
+    )
+
+
 def _run(args: argparse.Namespace) -> Any:
     """The sufficiency run the analysis commands start from (with neighbours unless --island)."""
     from planning.runs.sufficiency import run_sufficiency
@@ -745,6 +767,7 @@ def _run(args: argparse.Namespace) -> Any:
         layer=getattr(args, "layer", None),
         neighbour_centres=getattr(args, "neighbour_centres", None),
         cross_boundary=not getattr(args, "island", False),
+        network=getattr(args, "network", None),
     )
 
 
@@ -762,6 +785,7 @@ def _add_scenario_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
     _draws_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_scenario)
 
@@ -819,6 +843,7 @@ def _add_optimise_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "the council's sites without it, plus --candidates",
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_optimise)
 
@@ -830,6 +855,7 @@ def _add_sufficiency_parser(sub: argparse._SubParsersAction[argparse.ArgumentPar
     _neighbour_options(p)
     _draws_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    _network_option(p)
     _force_option(p)
     p.set_defaults(func=_sufficiency)
 
@@ -872,6 +898,7 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="scenario file, passed to the notebook as the 'scenario' parameter",
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
+    _network_option(p)
     p.add_argument(
         "--schedule",
         type=Path,

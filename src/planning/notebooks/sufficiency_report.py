@@ -12,6 +12,8 @@ figures_out = None
 scenario = None
 # Reach from registrations: a registration extract (reduced to protected small-area counts).
 registrations = None
+# Street network: an OpenStreetMap extract or GraphML file (planning report --network FILE).
+network = None
 
 # %%
 import datetime as dt
@@ -21,7 +23,7 @@ from IPython.display import HTML, display
 from planning.outputs import changes, consultation, report, services_report
 from planning.runs.sufficiency import run_sufficiency
 
-run = run_sufficiency(authority, centres=centres, standards=standards)
+run = run_sufficiency(authority, centres=centres, standards=standards, network=network)
 date = dt.date.fromisoformat(report_date) if report_date else dt.date.today()
 display(report.title_block(run, date=date))
 display(report.notes_block(run))
@@ -80,6 +82,7 @@ display(report.map_caption(run))
 # %%
 display(report.reach_by_deprivation_chart(run))
 display(report.access_table(run))
+display(report.network_section(run))
 
 # %% [markdown]
 # ## Localities

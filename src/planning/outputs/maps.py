@@ -643,6 +643,27 @@ def gap_layer(areas: gpd.GeoDataFrame, *, deprived_label: str | None = None) -> 
     return _polygons(name, gaps.geometry, tips, lambda f: style)
 
 
+def barrier_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Barriers: areas whose walk along the street network to their centre is more than 1.6
+    times the straight line (``barrier``, from a run with a street network; see
+    :func:`planning.analysis.network_distance.barrier_flags`), hatched in purple."""
+    _check(areas, "areas", ["barrier", "network_ratio"], _POLYGONS)
+    behind = areas[areas["barrier"].astype(bool)]
+    tips = _tips(
+        behind,
+        lambda code, row: [
+            ("Behind a barrier", f"{_plain(row.get('area_name', code))} ({_plain(code)})"),
+            ("Nearest centre", _plain(row.get("centre_name"))),
+            ("Walk along the streets", _number(row.get("distance_m"), unit=" m")),
+            ("Straight line", _number(row.get("straight_m"), unit=" m")),
+            ("Ratio", _number(row.get("network_ratio"), 1, "x")),
+        ],
+    )
+    style = {"color": "#6a3d9a", "weight": 2.5, "dashArray": "6 4", "fill": False}
+    name = f"Barriers: walk over 1.6 x the straight line ({len(behind)})"
+    return _polygons(name, behind.geometry, tips, lambda f: style)
+
+
 def _locality_verdicts(localities: pd.DataFrame | None) -> pd.Series | None:
     if localities is None:
         return None
@@ -818,6 +839,8 @@ def sufficiency_map(
     catchment_layer(areas).add_to(m)
     reach_layer(centres, reach_metres).add_to(m)
     gap_layer(areas, deprived_label=deprived_label).add_to(m)
+    if "barrier" in areas.columns:  # measured along a street network
+        barrier_layer(areas).add_to(m)
     centre_layer(centres, localities=localities).add_to(m)
     return _finish(m, note)
 

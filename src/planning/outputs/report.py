@@ -680,3 +680,73 @@ def reach_section(run: SufficiencyRun, registrations: str | Path | None) -> Any:
 
     reach = run_reach(run.authority_code, registrations, run=run)
     return _html(reach_html(publish_reach(reach.result)))
+
+
+def network_section(run: SufficiencyRun) -> Any:
+    """What measuring along the street network changes (empty for straight-line runs).
+
+    Reach in a straight line beside reach along the network, by national deprivation band
+    (:func:`planning.analysis.network_distance.reach_by_band`), the areas behind a barrier
+    (network distance more than 1.6 times the straight line) and those far from a street.
+    Rendered from ``templates/html/report_section.html.j2`` (autoescaped).
+    """
+    result = run.result
+    if result.distances is None or result.supply is None:
+        return _html("")
+    from planning.analysis.network_distance import reach_by_band
+
+    bands = reach_by_band(result.areas, result.supply)
+    show = pd.DataFrame(
+        {
+            "Under-5s": bands["under5"].map(count),
+            "Within reach, straight line": bands["share_within_reach_straight"].map(share),
+            "Within reach, along the streets": bands["share_within_reach_network"].map(share),
+            "Difference (points)": (bands["difference"] * 100).map(lambda v: f"{v:+.1f}"),
+            "Areas behind a barrier": bands["barrier_areas"].astype(int),
+        },
+        index=bands.index,
+    )
+    areas = result.areas
+    barriers = areas.index[areas["barrier"].astype(bool)]
+    far = int(areas["far_snap"].astype(bool).sum())
+    parts: list[dict[str, Any]] = [
+        {
+            "kind": "paragraph",
+            "text": f"Distances in this report are measured {result.distances.describe()}, "
+            "from each small area's point to the nearest street and along the shortest walk; "
+            "walking minutes use those metres at the walking speed, with no circuity factor.",
+        },
+        {"kind": "table", "html": table_html(show, index="Deprivation band")},
+    ]
+    if len(barriers):
+        worst = areas.loc[barriers, "network_ratio"].sort_values(ascending=False)
+        names = ", ".join(f"{code} ({value:.1f}x)" for code, value in worst.head(10).items())
+        parts.append(
+            {
+                "kind": "paragraph",
+                "text": f"{len(barriers)} small area(s) lie behind a barrier (the walk to their "
+                f"centre is more than 1.6 times the straight line): {names}"
+                + (" and others" if len(barriers) > 10 else "")
+                + ".",
+            }
+        )
+    if far:
+        parts.append(
+            {
+                "kind": "paragraph",
+                "text": f"{far} small area(s) are more than 250 m from a street in the network "
+                "file; their distances are less certain.",
+            }
+        )
+    return _html(
+        str(
+            render(
+                "report_section.html.j2",
+                css_class="network",
+                title="Walking on real streets",
+                notes=[],
+                cards=[],
+                parts=parts,
+            )
+        )
+    )

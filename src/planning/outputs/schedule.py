@@ -104,6 +104,8 @@ class ReportSpec:
     standards: Path | None = None
     scenario: Path | None = None
     out: Path = Path("reports")
+    #: A street network file (OSM extract or GraphML): distances along it (``network:``).
+    network: Path | None = None
     formats: tuple[str, ...] = ("html",)
     origin: str = "command line"
     #: Replace a report folder even if it holds files this tool did not write (``--force``).
@@ -112,7 +114,9 @@ class ReportSpec:
     @property
     def inputs(self) -> tuple[Path, ...]:
         """The run's own input files (its report folder must never hold one)."""
-        return tuple(p for p in (self.centres, self.standards, self.scenario) if p is not None)
+        return tuple(
+            p for p in (self.centres, self.standards, self.scenario, self.network) if p is not None
+        )
 
     @property
     def slug(self) -> str:
@@ -162,6 +166,12 @@ _SCENARIO = Field(
     examples=["scenarios/close_two.yaml"],
     description="scenario file, passed to the report notebook as its 'scenario' parameter",
 )
+_NETWORK = Field(
+    default=None,
+    examples=["maps/derbyshire-latest.osm.pbf"],
+    description="street network file (an OpenStreetMap .osm.pbf extract or GraphML), passed to "
+    "the report notebook as its 'network' parameter: distances are walked along it",
+)
 _OUT = Field(
     default=None,
     examples=["thurrock"],
@@ -183,6 +193,7 @@ class RunDefaults(BaseModel):
     centres: _Text | None = _CENTRES
     standards: _Text | None = _STANDARDS
     scenario: _Text | None = _SCENARIO
+    network: _Text | None = _NETWORK
     out: _Text | None = _OUT
     formats: _Formats | None = _FORMATS
 
@@ -200,6 +211,7 @@ class ScheduleRun(BaseModel):
     centres: _Text | None = _CENTRES
     standards: _Text | None = _STANDARDS
     scenario: _Text | None = _SCENARIO
+    network: _Text | None = _NETWORK
     out: _Text | None = _OUT
     formats: _Formats | None = _FORMATS
 
@@ -323,6 +335,7 @@ def _spec(
             load_scenario(scenario)
         except ValidationError as exc:
             problems.add(f"{where}: 'scenario': {exc}")
+    network = _path(run.network, key="network", base=base, where=where, problems=problems)
     out = _out_folder(
         run.out,
         root=default_out,
@@ -341,6 +354,7 @@ def _spec(
         formats=formats,
         origin=where,
         force=force,
+        network=network,
     )
 
 
@@ -383,6 +397,7 @@ def report_spec(
     out: str | Path = "reports",
     formats: Sequence[str] = ("html",),
     force: bool = False,
+    network: str | Path | None = None,
 ) -> ReportSpec:
     """A validated :class:`ReportSpec` for one report (what ``planning report --authority`` runs).
 
@@ -402,6 +417,8 @@ def report_spec(
         "scenario": None if scenario is None else str(scenario),
         "formats": list(formats),
     }
+    if network is not None:
+        entry["network"] = str(network)
     try:
         run = ScheduleRun.model_validate(entry)
     except SchemaError as exc:
@@ -644,6 +661,7 @@ def _inputs(spec: ReportSpec, template: Path) -> dict[str, Any]:
         "centres": _input(spec.centres, settings.DEFAULT_CENTRES),
         "standards": _input(spec.standards, standards),
         "scenario": _input(spec.scenario),
+        **({"network": _input(spec.network)} if spec.network is not None else {}),
         "notebook": _input(template),
         "data": _input(data),
     }
@@ -798,6 +816,8 @@ def _notebook_parameters(spec: ReportSpec, *, date: dt.date, previous: bool) -> 
     # only when given, so that a notebook without a 'scenario' parameter still runs
     if spec.scenario is not None:
         parameters["scenario"] = str(spec.scenario)
+    if spec.network is not None:
+        parameters["network"] = str(spec.network)
     return parameters
 
 
@@ -1065,6 +1085,7 @@ def run_report(
     scenario: str | Path | None = None,
     out_root: str | Path = "reports",
     date: dt.date | None = None,
+    network: str | Path | None = None,
 ) -> Path:
     """Run one report as ``planning report --authority`` does and return the published HTML.
 
@@ -1073,7 +1094,12 @@ def run_report(
     location when the run fails, having published nothing.
     """
     spec = report_spec(
-        authority, centres=centres, standards=standards, scenario=scenario, out=out_root
+        authority,
+        centres=centres,
+        standards=standards,
+        scenario=scenario,
+        out=out_root,
+        network=network,
     )
     outcome = run_scheduled_report(spec, date=date)
     if not outcome.ok or outcome.html is None:

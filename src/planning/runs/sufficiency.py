@@ -53,6 +53,7 @@ def run_sufficiency(
     layer: str | None = None,
     neighbour_centres: str | Path | None = None,
     cross_boundary: bool = True,
+    network: str | Path | None = None,
 ) -> SufficiencyRun:
     """Load an authority's data, its centres and standards, and assess sufficiency.
 
@@ -82,6 +83,12 @@ def run_sufficiency(
     cross_boundary : bool
         ``False`` assesses the authority as an island (its own areas and centres file only),
         for comparison with the cross-boundary model.
+    network : path, optional
+        A street network file (``--network``): an OpenStreetMap extract (``.osm.pbf``) or a
+        GraphML file, read by :func:`planning.inputs.network.read_network` (walking graph,
+        cached next to the file). Distances are then measured along it
+        (:class:`planning.analysis.network_distance.NetworkDistances`) for the authority's
+        areas, its neighbours' and every centre.
     """
     code, name = resolve_authority(authority)
     areas = load_areas(code)
@@ -106,7 +113,16 @@ def run_sufficiency(
         supply, neighbours, supply_notes = cross_boundary_inputs(
             areas, centre_frame, applied, neighbour_centres=neighbour_centres
         )
-    result = assess_sufficiency(areas, supply, standards=applied, neighbours=neighbours)
+    distances = None
+    if network is not None:
+        from planning.analysis.network_distance import NetworkDistances, largest_reach_metres
+        from planning.inputs.network import read_network
+
+        street = read_network(network)
+        distances = NetworkDistances(street, max_metres=largest_reach_metres(applied))
+    result = assess_sufficiency(
+        areas, supply, standards=applied, neighbours=neighbours, distances=distances
+    )
     if cross_boundary:
         result.notes.extend(supply_notes)
     services = None
@@ -140,6 +156,14 @@ def run_sufficiency(
         }
     else:
         inputs["cross_boundary"] = "off: the authority was assessed as an island"
+    if distances is not None and network is not None:
+        street = distances.network
+        inputs |= {
+            "network_file": input_label(network),
+            "network_sha256": street.sha256,
+            "network_graph": f"{street.mode}: {street.n_nodes} nodes, {street.n_edges} edges",
+            "network_cache": str(street.cache_path) if street.cache_path else None,
+        }
     if services is not None:
         inputs["service_vocabulary"] = services.vocabulary.source
     return SufficiencyRun(
@@ -343,7 +367,9 @@ def write_sufficiency_outputs(
     """Write ``areas.csv``, ``centres.csv``, ``localities.csv``, ``wards.csv``, ``areas.gpkg``
     (layers ``areas`` and ``centres``) and ``summary.json`` into ``out``, atomically; with
     ``uncertainty`` (:func:`run_uncertainty`) also ``uncertainty.csv``, and its figures in
-    ``summary.json``.
+    ``summary.json``; with a street network also ``network_by_band.csv`` (reach in a straight
+    line and along the network by deprivation band,
+    :func:`planning.analysis.network_distance.reach_by_band`).
 
     ``out`` is replaced only if it is empty or an earlier output of this tool, unless ``force``
     (see :func:`planning._files.atomic_directory`); it never may be a folder holding an input.
@@ -374,6 +400,14 @@ def write_sufficiency_outputs(
         if run.services is not None:
             write_services_outputs(run.services, staging)
         write_json(staging / "summary.json", summary(run, uncertainty=uncertainty))
+        if result.distances is not None and result.supply is not None:
+            from planning.analysis.network_distance import reach_by_band
+
+            write_csv(
+                reach_by_band(result.areas, result.supply),
+                staging / "network_by_band.csv",
+                index_label="deprivation_band",
+            )
     return out.resolve()
 
 
