@@ -45,6 +45,7 @@ width of it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from functools import cache
@@ -242,24 +243,31 @@ def areas_by_code(codes: pd.Index | list[str]) -> gpd.GeoDataFrame:
             "LSOA 2021 codes (E01...)"
         )
     authorities = sorted(set(points.loc[codes, "utla_code"]))
-    path = settings.DATA_DIR / VINTAGE_FILES[2021]
-    # The file is ordered by authority, so filtering on it skips most of the file (an area
-    # code filter would read every row group). Neighbouring areas are demand only: their
-    # polygons are never drawn or tested, so their point stands in for the geometry and the
-    # polygons are not decoded.
-    import pyarrow.parquet as pq
-
-    columns = [c for c in pq.ParquetFile(path).schema_arrow.names if c != "geometry"]
-    table = pq.read_table(path, columns=columns, filters=[("utla_code", "in", authorities or [""])])
-    frame = table.to_pandas()
-    if frame.index.name != "area_code":
-        frame = frame.set_index("area_code")
-    frame = frame.loc[codes]
+    if not authorities:
+        frame = _authority_rows("").iloc[0:0]
+    else:
+        frame = pd.concat([_authority_rows(code) for code in authorities]).loc[codes]
     return gpd.GeoDataFrame(
         frame,
         geometry=gpd.points_from_xy(frame["point_easting"], frame["point_northing"]),
         crs=settings.WORKING_CRS,
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _authority_rows(code: str) -> pd.DataFrame:
+    """One authority's rows of the 2021 file without the polygons (kept for the process: the
+    buffer and the catchment completion of one run, and neighbouring runs, read the same)."""
+    import pyarrow.parquet as pq
+
+    path = settings.DATA_DIR / VINTAGE_FILES[2021]
+    # The file is ordered by authority, so filtering on it skips most of the file (an area
+    # code filter would read every row group). Neighbouring areas are demand only: their
+    # polygons are never drawn or tested, so their point stands in for the geometry and the
+    # polygons are not decoded.
+    columns = [c for c in pq.ParquetFile(path).schema_arrow.names if c != "geometry"]
+    frame = pq.read_table(path, columns=columns, filters=[("utla_code", "==", code)]).to_pandas()
+    return frame if frame.index.name == "area_code" else frame.set_index("area_code")
 
 
 def _authority_of(xy: np.ndarray) -> pd.Series:
