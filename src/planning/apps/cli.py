@@ -132,7 +132,7 @@ def _comparison_labels(comparison: Any) -> dict[str, tuple[str, str]]:
 
 def _quiet_solver_banner() -> None:
     """HiGHS writes a banner to the process's stdout when the first solver is made, before
-    PuLP can turn its output off (``msg=False``); make that first one with stdout closed."""
+    its output can be turned off; make that first one with stdout closed."""
     try:
         import highspy
     except ImportError:  # pragma: no cover - a dependency; the solve then says what is missing
@@ -221,8 +221,14 @@ def _optimise(args: argparse.Namespace) -> int:
             "covered_share": model.covered_share_,
             "candidates": int((~result.sites["neighbour"].astype(bool)).sum()),
             "neighbour_centres_kept_open": int(result.sites["neighbour"].astype(bool).sum()),
-            "solver": "HiGHS via PuLP",
+            "solver": "HiGHS via scipy.optimize.milp (sparse)",
             "solve_seconds": model.solve_seconds_,
+            "optimality_gap": model.gap_,
+            # With load bands: each chosen site's under-5s as the band was solved (the tables
+            # give the nearest-centre loads, which can fall outside the band).
+            "loads_as_solved": (
+                result.chosen["under5_assigned"].round(1).to_dict() if args.load_bands else None
+            ),
         },
         "inputs": run.inputs
         | ({"candidates_file": str(args.candidates)} if args.candidates else {}),
