@@ -4,14 +4,14 @@ Three ways to answer "what if we close one centre and open one elsewhere?" on th
 ``engine.headline`` (arrays only: shares within reach overall and by band, loads, verdict),
 ``engine.evaluate`` (every table: localities, centres, areas, bands) and the from-scratch rebuild
 below. All three give the same share within reach. Then the same for Derbyshire (its centres in the
-illustrative national network).
+illustrative national network) and, with ``--england``, all England as one engine.
 
 "From scratch" is what a planner would otherwise script: build the scenario's centres frame,
 assign each LSOA to its nearest centre with geopandas ``sjoin_nearest``, aggregate loads and
 reach with pandas, and compute the capacity-weighted 2SFCA with PySAL ``access`` on the same
 inputs (illustrative capacity 100 places per centre). Both give the same share within reach.
 
-    .venv/bin/python benchmarks/bench_scenarios.py [--repeat 50] [--county E10000007]
+    .venv/bin/python benchmarks/bench_scenarios.py [--repeat 50] [--county E10000007] [--england]
 """
 
 from __future__ import annotations
@@ -109,10 +109,40 @@ def county(code: str, repeat: int) -> None:
           f"engine.evaluate median {1e3 * statistics.median(full):.1f} ms")
 
 
+def england(repeat: int) -> None:
+    """All 33,755 LSOAs and the 2,043 sites of the illustrative national network as one engine."""
+    import psutil
+
+    from planning.inputs.neighbours import read_national_network
+
+    areas = load_areas()
+    network = read_national_network()
+    rss = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    engine = ScenarioEngine(areas, network)
+    setup = time.perf_counter() - start
+    grown = psutil.Process().memory_info().rss - rss
+    scenarios = scenarios_for(engine, repeat)
+    for scenario in scenarios:
+        engine.headline(scenario)
+    head = timings(engine.headline, scenarios)
+    full = timings(engine.evaluate, scenarios[:3])
+    same = all(
+        abs(engine.headline(s).share_within_reach - engine.evaluate(s).figures["share_within_reach"])
+        < 1e-12 for s in scenarios[:3]
+    )
+    print(f"\nEngland as one engine: {engine.residents:,} LSOAs x {len(network):,} sites; set-up "
+          f"{setup:.1f} s, RSS +{grown / 1e6:.0f} MB (distance matrix "
+          f"{engine.distance.nbytes / 1e6:.0f} MB; no area-by-area block)")
+    print(f"  engine.headline median {1e3 * statistics.median(head):.1f} ms; engine.evaluate "
+          f"median of 3 {statistics.median(full):.2f} s; same share within reach: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--county", default="E10000007", help="a second authority (Derbyshire)")
+    parser.add_argument("--england", action="store_true", help="also all England (~1 GB, 20 s)")
     args = parser.parse_args()
     areas = load_areas(settings.DEFAULT_AUTHORITY)
     centres = read_centres(settings.DEFAULT_CENTRES, areas=areas)
@@ -145,6 +175,8 @@ def main() -> None:
     print(f"  geopandas sjoin_nearest + PySAL access from scratch median {1e3 * f:.1f} ms")
     print(f"  ratio: headline {f / h:.0f}x, full evaluation {f / o:.1f}x faster than from scratch")
     county(args.county, args.repeat)
+    if args.england:
+        england(args.repeat)
 
 
 if __name__ == "__main__":

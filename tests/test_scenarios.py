@@ -377,3 +377,14 @@ def test_new_sites_grow_the_matrix_without_copying_it_each_time(derby_areas, der
     expected = np.hypot(xy[:, 0, None] - points[None, :, 0], xy[:, 1, None] - points[None, :, 1])
     np.testing.assert_array_equal(engine.distance[:, columns], expected)
     np.testing.assert_array_equal(engine.site_xy[columns], points)
+
+
+def test_headline_updates_nearest_centres_exactly_on_ties(derby_engine):
+    # A site opened exactly on CC02 ties with it for every area: CC02, listed first, keeps them.
+    # CC01 moved onto CC02 ties too, and being listed first takes CC02's areas. Both must match
+    # the full evaluation, which recomputes every area's nearest centre from scratch.
+    x, y = derby_engine.current.loc["CC02", ["easting", "northing"]]
+    twin = _same_headline(derby_engine, Scenario().open("TWIN", easting=x, northing=y))
+    assert twin.centre_under5[twin.centre_ids.tolist().index("TWIN")] == 0
+    moved = _same_headline(derby_engine, Scenario().move("CC01", easting=x, northing=y))
+    assert moved.centre_under5[moved.centre_ids.tolist().index("CC02")] == 0

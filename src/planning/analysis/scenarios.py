@@ -52,7 +52,7 @@ from planning._validate import (
     schema_problems,
 )
 from planning.analysis.catchments import centre_localities
-from planning.analysis.distance import area_points
+from planning.analysis.distance import _TIE_METRES, area_points
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.sufficiency import (
@@ -1018,9 +1018,56 @@ class ScenarioEngine:
             names = table["name"].to_numpy(dtype=object)
             neighbour = table["neighbour"].to_numpy(bool)
             inside = inside.astype(bool)
+            nearest, metres = nearest_centre(
+                self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
+            )
         else:
-            ids, names, columns, neighbour, inside, standards = state
-        return self._headline_figures(scenario, standards, ids, names, columns, neighbour, inside)
+            ids, names, columns, neighbour, inside, standards, origin = state
+            nearest, metres = self._nearest_after(columns, origin)
+        return self._headline_figures(
+            scenario, standards, ids, names, neighbour, inside, nearest, metres
+        )
+
+    def _nearest_after(
+        self, columns: np.ndarray, origin: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each area's nearest open site (:func:`planning.analysis.distance.nearest`), updated
+        from the current network's instead of recomputed over every site.
+
+        ``origin`` gives, for each site of the scenario (``columns``), its position among the
+        current centres when it is one of them, still where it was, and -1 for a site opened or
+        moved (the list keeps the current centres' order, as :func:`apply_scenario`). An area keeps its
+        current nearest centre when that centre is unchanged and no opened or moved site is
+        within a millimetre of it or nearer: removing other sites or adding farther ones cannot
+        change the rule's answer (its nearest, first listed on a tie). Every other area is
+        compared with all open sites. So the answer is exact, and an England-sized network
+        costs a few columns, not a copy of the whole matrix.
+        """
+        fast = self._fast_state()
+        if "base" not in fast:
+            base = fast["columns"]
+            fast["base"] = nearest_centre(
+                self.area_xy, self.site_xy[base], distances=self.distance[:, base]
+            )
+        base_nearest, base_metres = fast["base"]
+        # Where each current centre sits in the scenario's list (-1: closed or moved).
+        unchanged = origin >= 0
+        position = np.full(len(fast["columns"]), -1)
+        position[origin[unchanged]] = np.flatnonzero(unchanged)
+        nearest = position[base_nearest]
+        metres = base_metres.copy()
+        redo = nearest < 0
+        added = columns[~unchanged]
+        if len(added):
+            redo |= (self.distance[:, added] <= base_metres[:, None] + _TIE_METRES).any(axis=1)
+        rows = np.flatnonzero(redo)
+        if len(rows):
+            nearest[rows], metres[rows] = nearest_centre(
+                self.area_xy[rows],
+                self.site_xy[columns],
+                distances=self.distance[np.ix_(rows, columns)],
+            )
+        return nearest, metres
 
     def _fast_state(self) -> dict[str, Any]:
         """Arrays of the current network for :meth:`headline`, made on first use."""
@@ -1049,6 +1096,7 @@ class ScenarioEngine:
         fast = self._fast_state()
         position = fast["position"]
         kept = np.ones(len(fast["ids"]), dtype=bool)
+        moved = np.zeros(len(fast["ids"]), dtype=bool)
         columns = fast["columns"].copy()
         inside = fast["inside"].copy()
         new: dict[str, list[Any]] = {}  # id -> [name, column, inside], in opening order
@@ -1089,6 +1137,7 @@ class ScenarioEngine:
                     return None
                 if current:
                     columns[position[cid]], inside[position[cid]] = site
+                    moved[position[cid]] = True
                 else:
                     new[cid][1:] = site
             elif action.kind == "capacity":
@@ -1111,7 +1160,9 @@ class ScenarioEngine:
         columns = np.concatenate([columns[kept], np.array([a[1] for a in added], dtype=int)])
         neighbour = np.concatenate([fast["neighbour"][kept], np.zeros(len(added), bool)])
         inside = np.concatenate([inside[kept], np.array([a[2] for a in added], dtype=bool)])
-        return ids, names, columns, neighbour, inside, standards
+        origin = np.where(moved, -1, np.arange(len(kept)))[kept]
+        origin = np.concatenate([origin, np.full(len(added), -1)])
+        return ids, names, columns, neighbour, inside, standards, origin
 
     def _fast_site(self, action: Action, what: str) -> tuple[int, bool] | None:
         """A site's column and whether it is inside the authority, or ``None`` when
@@ -1155,15 +1206,13 @@ class ScenarioEngine:
         standards: Standards,
         ids: np.ndarray,
         names: np.ndarray,
-        columns: np.ndarray,
         neighbour: np.ndarray,
         inside: np.ndarray,
+        nearest: np.ndarray,
+        metres: np.ndarray,
     ) -> Headline:
         """The sums of :meth:`evaluate` and :func:`authority_figures`, on arrays only."""
         fast = self._fast_state()
-        nearest, metres = nearest_centre(
-            self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
-        )
         reach_key = (standards.reach_m, standards.rural_reach_m)
         if reach_key not in fast["reach"]:
             fast["reach"][reach_key] = area_reach_standard(self.assessed, standards)
