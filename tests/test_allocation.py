@@ -298,3 +298,13 @@ def test_optimise_with_load_bands_reports_the_band_it_solved():
     assert solved.sum() == pytest.approx(4_800)
     assert result.assignment.index.equals(town.index)
     assert set(result.assignment) <= set(result.chosen.index)
+
+
+def test_running_out_of_time_says_so():
+    # 300 areas x 300 sites, p-median, a millisecond: HiGHS stops before any network is found.
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 20_000, size=(300, 2))
+    cost = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    model = LocationAllocation("median", p=20, nearest_sites=300, time_limit=1e-3)
+    with pytest.raises(InfeasibleError, match="no network within its time limit of 0.001 s"):
+        model.solve(cost, np.ones(300))

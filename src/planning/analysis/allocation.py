@@ -363,6 +363,13 @@ class LocationAllocation:
         status: str,
     ) -> InfeasibleError:
         """Explain an infeasible request: which constraint, and by how much."""
+        if status == "Not Solved":
+            # Out of time before any network was found: not infeasible, and the checks below
+            # would only run out of time again.
+            return InfeasibleError(
+                f"the solver found no network within its time limit of {self.time_limit:g} s "
+                f"({cost.shape[0]:,} areas x {cost.shape[1]:,} sites); raise time_limit"
+            )
         if self.objective == "cover-all" and self.p is not None:
             relaxed = LocationAllocation(
                 "cover-all",
