@@ -490,7 +490,10 @@ def apply_scenario(
             standards = standards.replace(**changes)
         except ValidationError as exc:
             raise ValidationError(f"{source}: standard change: {exc}") from None
-    return edited.loc[_original_order(edited, set(table.index))], standards
+    order = _original_order(edited, set(table.index))
+    if order == edited.index.tolist():  # already in order (the usual case): no reindexing copy
+        return edited, standards
+    return edited.loc[order], standards
 
 
 def _apply_action(
@@ -622,12 +625,18 @@ def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
     """A new site joins the locality of the nearest current centre (open or not in the scenario)
     unless the scenario names one: localities are places, not buildings. Only the council's own
     centres have its localities (another authority's centre is "Served from ...")."""
-    if "neighbour" in table:
-        table = table[~table["neighbour"].astype(bool)]
-    if len(table) == 0:
+    # On arrays: filtering the frame first costs more than the rest of opening a site.
+    own = (
+        ~table["neighbour"].astype(bool).to_numpy()
+        if "neighbour" in table
+        else np.ones(len(table), dtype=bool)
+    )
+    if not own.any():
         return "New sites"
-    gap = np.hypot(table["easting"].to_numpy(float) - x, table["northing"].to_numpy(float) - y)
-    return str(table["locality"].iloc[int(gap.argmin())])
+    gap = np.hypot(
+        table["easting"].to_numpy(float)[own] - x, table["northing"].to_numpy(float)[own] - y
+    )
+    return str(table["locality"].to_numpy()[own][int(gap.argmin())])
 
 
 def _capacity(value: Any, what: str) -> float:
