@@ -15,6 +15,10 @@ With ``--limit N`` the N authorities are spread over the range of sizes (smalles
 LSOA count, Derby always included), and the total for all 153 is extrapolated from a straight-line
 fit of report time on LSOA count and the parallel speed-up measured in this run. The output says
 which figures are measured and which are extrapolated.
+
+``--executor dask`` runs the same schedule as Dask tasks on a ``dask.distributed`` LocalCluster of
+``--workers`` processes (``planning report --executor dask``); ``--executor both`` runs it through
+the process pool and then through Dask, into separate folders, and prints the two side by side.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from sklearn.cluster import KMeans
 from planning import list_authorities, load_areas, settings
 from planning.inputs.centres import write_centres
 from planning.outputs.report import find_chromium
-from planning.outputs.schedule import load_schedule, run_schedule
+from planning.outputs.schedule import dask_executor, load_schedule, run_schedule
 
 UNDER5_PER_SITE = 1_580
 
@@ -73,49 +77,15 @@ def illustrative_centres(areas: gpd.GeoDataFrame, code: str, name: str) -> gpd.G
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=None, help="run only N authorities")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--pdf", action="store_true", help="also print PDFs with Chromium")
-    parser.add_argument("--out", type=Path, default=None, help="keep reports here (default: temp)")
-    args = parser.parse_args()
-    logging.basicConfig(format="%(message)s")
-    logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
-
-    authorities = list_authorities()
-    chosen = pick(authorities, args.limit)
-    work = Path(tempfile.mkdtemp(prefix="bench-schedule-"))
-    out = args.out or work / "reports"
-    start = time.perf_counter()
-    england = load_areas()
-    lines = ["runs:"]
-    centres_count = {}
-    for row in chosen.itertuples():
-        if row.code == settings.DEFAULT_AUTHORITY:
-            path = settings.DEFAULT_CENTRES
-            centres_count[row.code] = sum(1 for _ in open(path)) - 1
-        else:
-            areas = england[england["utla_code"] == row.code]
-            sites = illustrative_centres(areas, row.code, row.name)
-            path = write_centres(sites, work / f"{row.code}.csv")
-            centres_count[row.code] = len(sites)
-        lines += [f"  - authority: {row.code}", f"    centres: {path}"]
-        if args.pdf:
-            lines.append("    formats: [html, pdf]")
-    schedule = work / "schedule.yaml"
-    schedule.write_text("\n".join(lines) + "\n")
-    prepared = time.perf_counter() - start
-    print(
-        f"Prepared {len(chosen)} authorities' centres ({sum(centres_count.values()):,} "
-        f"illustrative sites) and {schedule} in {prepared:.1f} s (not counted below)"
-    )
-    if args.pdf and find_chromium() is None:
-        raise SystemExit("--pdf needs Chromium")
-
+def run_and_report(schedule, out, engine, args, authorities, centres_count) -> float:
     specs = load_schedule(schedule, out=out)
     start = time.perf_counter()
-    outcomes = run_schedule(specs, workers=args.workers, date=dt.date.today(), progress=False)
+    if engine == "dask":
+        with dask_executor(workers=args.workers) as executor:
+            outcomes = run_schedule(specs, workers=args.workers, date=dt.date.today(),
+                                    progress=False, executor=executor)
+    else:
+        outcomes = run_schedule(specs, workers=args.workers, date=dt.date.today(), progress=False)
     wall = time.perf_counter() - start
 
     table = pd.DataFrame(
@@ -157,6 +127,61 @@ def main() -> None:
             f"~{simple / 60:.0f} min by plain scaling of this sample"
         )
     print(f"Reports and index: {out}")
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="run only N authorities")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--pdf", action="store_true", help="also print PDFs with Chromium")
+    parser.add_argument("--out", type=Path, default=None, help="keep reports here (default: temp)")
+    parser.add_argument("--executor", choices=["process", "dask", "both"], default="process")
+    args = parser.parse_args()
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
+
+    authorities = list_authorities()
+    chosen = pick(authorities, args.limit)
+    work = Path(tempfile.mkdtemp(prefix="bench-schedule-"))
+    out = args.out or work / "reports"
+    start = time.perf_counter()
+    england = load_areas()
+    lines = ["runs:"]
+    centres_count = {}
+    for row in chosen.itertuples():
+        if row.code == settings.DEFAULT_AUTHORITY:
+            path = settings.DEFAULT_CENTRES
+            centres_count[row.code] = sum(1 for _ in open(path)) - 1
+        else:
+            areas = england[england["utla_code"] == row.code]
+            sites = illustrative_centres(areas, row.code, row.name)
+            path = write_centres(sites, work / f"{row.code}.csv")
+            centres_count[row.code] = len(sites)
+        lines += [f"  - authority: {row.code}", f"    centres: {path}"]
+        if args.pdf:
+            lines.append("    formats: [html, pdf]")
+    schedule = work / "schedule.yaml"
+    schedule.write_text("\n".join(lines) + "\n")
+    prepared = time.perf_counter() - start
+    print(
+        f"Prepared {len(chosen)} authorities' centres ({sum(centres_count.values()):,} "
+        f"illustrative sites) and {schedule} in {prepared:.1f} s (not counted below)"
+    )
+    if args.pdf and find_chromium() is None:
+        raise SystemExit("--pdf needs Chromium")
+
+    engines = ["process", "dask"] if args.executor == "both" else [args.executor]
+    walls = {}
+    for engine in engines:
+        folder = out / engine if len(engines) > 1 else out
+        print(f"\n=== {engine}: {'process pool' if engine == 'process' else 'Dask LocalCluster'}"
+              f" of {args.workers} worker(s) ===")
+        walls[engine] = run_and_report(schedule, folder, engine, args, authorities, centres_count)
+    if len(engines) > 1:
+        print(f"\nSIDE BY SIDE ({len(chosen)} reports, {args.workers} workers): process pool "
+              f"{walls['process']:.1f} s, Dask LocalCluster {walls['dask']:.1f} s "
+              f"(Dask/pool {walls['dask'] / walls['process']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -196,3 +196,115 @@ def test_cover_all_uses_each_areas_own_radius():
     assert model.covered_share_ == 1.0
     with pytest.raises(ValidationError, match="one per area"):
         LocationAllocation("cover-all", service_metres=radius[:2]).solve(COST, WEIGHTS)
+
+
+# -- the sparse programme: pruning is exact -----------------------------------------------------
+
+
+def _brute_force(cost, weights, p, radius=None):
+    """Best objective over every p-subset of sites (coverage if a radius is given, else median)."""
+    from itertools import combinations
+
+    best = None
+    for subset in combinations(range(cost.shape[1]), p):
+        sub = cost[:, list(subset)]
+        if radius is None:
+            value = float((weights * sub.min(axis=1)).sum())
+            best = value if best is None else min(best, value)
+        else:
+            value = float(weights[(sub <= radius[:, None]).any(axis=1)].sum())
+            best = value if best is None else max(best, value)
+    return best
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    # Two dense clusters and a few remote areas, so an area's nearest open site is often not
+    # among its few nearest candidates (the pruned p-median must widen its lists).
+    rng = np.random.default_rng(7)
+    points = np.vstack(
+        [rng.normal(0, 300, (8, 2)), rng.normal(6_000, 300, (8, 2)), rng.uniform(-9e3, 9e3, (4, 2))]
+    )
+    cost = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))[:, :14]
+    weights = rng.integers(1, 60, len(points)).astype(float)
+    return cost, weights
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, None, 14])
+def test_pruned_median_is_the_exact_optimum_whatever_k(clustered, k):
+    cost, weights = clustered
+    model = LocationAllocation("median", p=3, nearest_sites=k).solve(cost, weights)
+    assert model.objective_value_ == pytest.approx(_brute_force(cost, weights, 3), rel=1e-9)
+    # The reported assignment is a chosen site for every area, and the objective is its cost.
+    assert set(model.assignment_) <= set(model.selected_)
+    assert model.objective_value_ == pytest.approx(
+        (weights * cost[np.arange(len(weights)), model.assignment_]).sum()
+    )
+    if k == 1:
+        assert model.rounds_ > 1 and model.nearest_sites_ > 1  # the widening was exercised
+
+
+def test_coverage_on_pairs_within_reach_is_the_exact_optimum(clustered):
+    cost, weights = clustered
+    radius = np.where(np.arange(len(weights)) < 16, 500.0, 4_000.0)  # looser for remote areas
+    for p in (1, 2, 4):
+        model = LocationAllocation("coverage", p=p, service_metres=radius).solve(cost, weights)
+        assert model.objective_value_ == pytest.approx(_brute_force(cost, weights, p, radius))
+
+
+@pytest.mark.filterwarnings("ignore:Constructing LpVariable:DeprecationWarning")
+def test_derby_median_equals_spopt(derby_areas, derby_centres_file):
+    """Derby's 152 LSOAs x 162 candidate sites, p = 10: the sparse pruned p-median reaches
+    spopt's dense optimum."""
+    spopt = pytest.importorskip("spopt.locate")
+    from planning.analysis.allocation import candidate_sites
+
+    sites = candidate_sites(derby_areas, read_centres(derby_centres_file, areas=derby_areas))
+    xy = derby_areas[["point_easting", "point_northing"]].to_numpy()
+    cost = np.hypot(
+        xy[:, None, 0] - sites.geometry.x.to_numpy()[None, :],
+        xy[:, None, 1] - sites.geometry.y.to_numpy()[None, :],
+    )
+    weights = derby_areas["under5"].to_numpy(float)
+    ours = LocationAllocation("median", p=10).solve(cost, weights)
+    assert ours.nearest_sites_ < cost.shape[1]  # it was pruned
+    theirs = spopt.PMedian.from_cost_matrix(cost, weights, p_facilities=10).solve(
+        pulp.HiGHS(msg=False, gapRel=0.0)
+    )
+    assert ours.objective_value_ == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-7)
+
+
+def test_load_band_reports_the_solved_assignment():
+    # Weights 10, 1, 1, 1, 10 on the line, p = 2, every site's load within 11-12: the loads as
+    # solved are inside the band and add up to all the demand.
+    model = LocationAllocation("median", p=2, load_band=(11, 12)).solve(COST, WEIGHTS)
+    loads = model.loads_[model.selected_]
+    assert ((loads >= 11 - 1e-6) & (loads <= 12 + 1e-6)).all()
+    assert model.loads_.sum() == pytest.approx(WEIGHTS.sum())
+
+
+def test_optimise_with_load_bands_reports_the_band_it_solved():
+    # A 4 x 4 town of 300 under-5s per cell (4,800 in all) and one centre in a corner; p = 5
+    # sites within the 600-1,200 band. The chosen frame reports the loads the band was held to.
+    from conftest import make_centres
+    from planning import toy_town
+
+    town = toy_town(rows=4, columns=4, under5=300.0)
+    x0, y0 = 430_000.0, 335_000.0
+    centres = make_centres({"C1": (x0 + 500, y0 + 500)})
+    result = optimise(town, centres, objective="median", p=5, load_bands=True)
+    solved = result.chosen["under5_assigned"]
+    assert len(solved) == 5 and solved.between(600 - 1e-6, 1_200 + 1e-6).all()
+    assert solved.sum() == pytest.approx(4_800)
+    assert result.assignment.index.equals(town.index)
+    assert set(result.assignment) <= set(result.chosen.index)
+
+
+def test_running_out_of_time_says_so():
+    # 300 areas x 300 sites, p-median, a millisecond: HiGHS stops before any network is found.
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 20_000, size=(300, 2))
+    cost = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    model = LocationAllocation("median", p=20, nearest_sites=300, time_limit=1e-3)
+    with pytest.raises(InfeasibleError, match="no network within its time limit of 0.001 s"):
+        model.solve(cost, np.ones(300))

@@ -274,3 +274,117 @@ def test_changes_word_the_current_standards(strip_town):
     after = {"figures": {"share_deprived_within_reach": 0.75}, "standards": before["standards"]}
     items = compare_figures(before, after)["item"].tolist()
     assert "Under-5s in the 20% most deprived areas within reach" in items
+
+
+# -- the headline path (issue 15): arrays only, the same figures as the full evaluation ----------
+
+
+def _same_headline(engine, scenario):
+    headline = engine.headline(scenario)
+    full = engine.evaluate(scenario)
+    figures = full.figures
+    for key in (
+        "share_within_reach",
+        "share_deprived_within_reach",
+        "share_other_within_reach",
+        "under5",
+        "under5_within_reach",
+        "centre_equivalents",
+        "under5_per_centre",
+    ):
+        assert getattr(headline, key) == pytest.approx(figures[key], nan_ok=True), key
+    assert headline.rag == figures["rag"] and headline.reasons == figures["reasons"]
+    np.testing.assert_allclose(
+        headline.band_share_within_reach, full.bands["share_within_reach"].to_numpy(float)
+    )
+    assert headline.centre_ids.tolist() == full.centres.index.tolist()
+    np.testing.assert_allclose(headline.centre_under5, full.centres["under5"].to_numpy(float))
+    np.testing.assert_allclose(
+        headline.centre_under5_residents, full.centres["under5_residents"].to_numpy(float)
+    )
+    assert headline.standards == full.standards
+    return headline
+
+
+HEADLINE_SCENARIOS = [
+    Scenario(),
+    Scenario().close("CC03"),
+    Scenario().close("CC01").close("CC02").close("CC03").close("CC04").close("CC05"),
+    Scenario().close("CC03").open("N1", easting=436_000, northing=336_500, name="Derwent"),
+    Scenario().open("N1", postcode="DE21 4ET").close("N1").open("N1", easting=433_000, northing=334_000),
+    Scenario().move("CC05", easting=432_100, northing=335_200).set_capacity("CC02", 120),
+    Scenario().set_services("CC02", kind="hub").set_standard(reach_km=1.0, load_max=900),
+    Scenario().set_standard(reach_km=1.2).set_standard(reach_km=3.0),
+    # Fallback path: re-opening a closed id is left to apply_scenario.
+    Scenario().close("CC04").open("CC04", easting=434_000, northing=337_000),
+]
+
+
+@pytest.mark.parametrize("scenario", HEADLINE_SCENARIOS, ids=lambda s: "; ".join(s.describe()))
+def test_headline_equals_the_full_evaluation(derby_engine, scenario):
+    _same_headline(derby_engine, scenario)
+    # All but the last are applied to arrays, without apply_scenario's tables.
+    arrays = derby_engine._apply_to_arrays(scenario)
+    assert (arrays is None) == (scenario is HEADLINE_SCENARIOS[-1])
+
+
+def test_headline_equals_the_full_evaluation_across_the_boundary():
+    # Derby with its neighbours' areas and centres (the default cross-boundary run): loads
+    # include other authorities' families and the reasons mention the boundary.
+    from planning.runs.sufficiency import run_sufficiency
+
+    engine = ScenarioEngine.from_result(run_sufficiency().result)
+    own = engine.current.index[~engine.current["neighbour"].to_numpy(bool)]
+    for scenario in (Scenario(), Scenario().close(own[0]).close(own[3]), Scenario().close(own[5])):
+        headline = _same_headline(engine, scenario)
+    assert any(reason.startswith("Across the boundary") for reason in headline.reasons)
+
+
+@pytest.mark.parametrize(
+    "scenario, message",
+    [
+        (Scenario().close("CC99"), "unknown centre id 'CC99'"),
+        (Scenario().close("CC03").close("CC03"), "was closed by an earlier action"),
+        (Scenario().open("N", easting=300_000, northing=335_000), "choose a site within 10 km"),
+        (Scenario().set_capacity("CC02", -1), "capacity must be 0 or more"),
+    ],
+)
+def test_headline_refuses_what_evaluate_refuses(derby_engine, scenario, message):
+    with pytest.raises(ValidationError, match=message) as full:
+        derby_engine.evaluate(scenario)
+    with pytest.raises(ValidationError) as fast:
+        derby_engine.headline(scenario)
+    assert str(fast.value) == str(full.value)
+
+
+def test_engine_holds_no_area_by_area_matrix_unless_asked(derby_areas, derby_centres_file):
+    centres = read_centres(derby_centres_file, areas=derby_areas)
+    engine = ScenarioEngine(derby_areas, centres)
+    assert engine.distance.shape == (len(derby_areas), len(centres))
+    with_areas = ScenarioEngine(derby_areas, centres, area_candidates=True)
+    assert with_areas.distance.shape == (len(derby_areas), len(centres) + len(derby_areas))
+
+
+def test_new_sites_grow_the_matrix_without_copying_it_each_time(derby_areas, derby_centres_file):
+    engine = ScenarioEngine(derby_areas, read_centres(derby_centres_file, areas=derby_areas))
+    before = engine.distance
+    engine.column(433_000.0, 336_000.0)
+    assert np.shares_memory(before, engine.distance)  # room was left: no copy
+    rng = np.random.default_rng(3)
+    points = rng.uniform([425_000, 330_000], [440_000, 342_000], size=(200, 2))
+    columns = [engine.column(x, y) for x, y in points]
+    xy = engine.area_xy
+    expected = np.hypot(xy[:, 0, None] - points[None, :, 0], xy[:, 1, None] - points[None, :, 1])
+    np.testing.assert_array_equal(engine.distance[:, columns], expected)
+    np.testing.assert_array_equal(engine.site_xy[columns], points)
+
+
+def test_headline_updates_nearest_centres_exactly_on_ties(derby_engine):
+    # A site opened exactly on CC02 ties with it for every area: CC02, listed first, keeps them.
+    # CC01 moved onto CC02 ties too, and being listed first takes CC02's areas. Both must match
+    # the full evaluation, which recomputes every area's nearest centre from scratch.
+    x, y = derby_engine.current.loc["CC02", ["easting", "northing"]]
+    twin = _same_headline(derby_engine, Scenario().open("TWIN", easting=x, northing=y))
+    assert twin.centre_under5[twin.centre_ids.tolist().index("TWIN")] == 0
+    moved = _same_headline(derby_engine, Scenario().move("CC01", easting=x, northing=y))
+    assert moved.centre_under5[moved.centre_ids.tolist().index("CC02")] == 0

@@ -2,7 +2,8 @@
 
 Three classic models on a candidate set (existing centres, every small area's point, and an
 optional candidates file such as schools or libraries), solved exactly as mixed-integer
-programmes with PuLP and the HiGHS solver (from the ``highspy`` wheel):
+programmes by HiGHS through :func:`scipy.optimize.milp`, built directly as sparse matrices (no
+per-pair Python objects, so a county of about 1,000 small areas and as many sites fits easily):
 
 * ``coverage`` -- maximal covering location (Church and ReVelle, 1974): with ``p`` sites, cover
   the most weighted under-5s within the reach standard;
@@ -15,12 +16,18 @@ Options: lock the existing centres open, limit closures of existing centres, req
 the under-5s in the 30% most deprived areas to be within reach (equity), and keep every site's
 assigned under-5s inside the 600-1,200 load band. A request that cannot be met raises
 :class:`planning.InfeasibleError` saying which constraint fails and by how much.
+
+Size: coverage and equity use only the area-site pairs within reach (exact by construction); the
+p-median gives each area its ``k`` nearest sites plus a lower-bound "beyond" variable and grows
+``k`` until no area uses it, which proves the answer equals the full model's (see
+:class:`_Program`). Only the load band keeps all ``areas x sites`` assignment pairs.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +35,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pulp
+from scipy import optimize, sparse
 
 from planning._errors import InfeasibleError, ValidationError
 from planning._validate import require_same_crs
@@ -87,7 +94,12 @@ class LocationAllocation:
         own residents); default every area. Neighbouring areas still count as demand for
         coverage, the median and the load band.
     time_limit : float
-        Seconds the solver may take.
+        Seconds the solver may take. If it runs out with a network in hand, that network is
+        kept with a warning and ``gap_`` says how far from proven optimal it may be.
+    nearest_sites : int, optional
+        p-median only: the ``k`` nearest sites each area starts with (default
+        ``max(16, 2 * sites / p)``). The answer is exact whatever ``k``: areas that would be
+        served beyond their ``k`` nearest get ``k`` doubled and the model is solved again.
 
     Attributes
     ----------
@@ -98,10 +110,22 @@ class LocationAllocation:
     assignment_ : ndarray of int
         Site index serving each area: the nearest chosen site by the workbench's one rule
         (:func:`planning.analysis.distance.nearest`: ties go to the site listed first), or the
-        capacitated assignment.
+        capacitated assignment as solved (so its loads are the ones the band was held to).
     covered_share_ : float
         Share of the total weight within ``service_metres`` of a chosen site.
     solve_seconds_ : float
+    gap_ : float
+        Relative gap between the network found and the solver's proven bound (0 when optimal).
+    loads_ : ndarray of float
+        Under-5s served by each site (all sites, 0 when closed) as the programme solved them:
+        with the load band these are the loads it held to the band (an area can be shared
+        between two sites at the band's edge); without assignment, by ``assignment_``.
+    split_areas_ : int
+        Areas the solved assignment shares between sites (0 unless the load band binds).
+    rounds_ : int
+        Programmes solved (more than 1 when the p-median had to widen ``k``).
+    nearest_sites_ : int
+        The largest ``k`` used (the number of sites for models that are not pruned by ``k``).
     """
 
     def __init__(
@@ -118,6 +142,7 @@ class LocationAllocation:
         fixed: np.ndarray | None = None,
         must_cover: np.ndarray | None = None,
         time_limit: float = 120.0,
+        nearest_sites: int | None = None,
     ) -> None:
         self.objective = objective
         self.p = p
@@ -130,6 +155,7 @@ class LocationAllocation:
         self.fixed = fixed
         self.must_cover = must_cover
         self.time_limit = time_limit
+        self.nearest_sites = nearest_sites
 
     # -- checks that need no solver ----------------------------------------------------------
     def _precheck(self, cost: np.ndarray, weights: np.ndarray, under5: np.ndarray) -> None:
@@ -235,7 +261,14 @@ class LocationAllocation:
         start = time.perf_counter()
         status, chosen, assignment = self._solve_milp(cost, weights, under5, deprived)
         self.solve_seconds_ = time.perf_counter() - start
-        if status != "Optimal":
+        if status == "Time limit":
+            warnings.warn(
+                f"the solver stopped at its time limit of {self.time_limit:g} s; the network "
+                f"found is within {100 * self.gap_:.2f}% of the best possible, not proven "
+                "optimal; raise time_limit for a proven optimum",
+                stacklevel=2,
+            )
+        elif status != "Optimal":
             raise self._diagnose(cost, weights, under5, deprived, status)
         self.selected_ = chosen
         self.assignment_ = assignment
@@ -261,120 +294,65 @@ class LocationAllocation:
         under5: np.ndarray,
         deprived: np.ndarray | None,
     ) -> tuple[str, np.ndarray, np.ndarray]:
-        """Build and solve the programme: its status, the chosen sites and each area's site."""
-        cover = self._cover(cost)
-        sense = pulp.LpMaximize if self.objective == "coverage" else pulp.LpMinimize
-        problem = pulp.LpProblem(self.objective.replace("-", "_"), sense)
-        y, z, x = self._add_variables(problem, *cost.shape)
-        self._add_objective(problem, cost, weights, cover, y=y, z=z, x=x)
-        self._add_constraints(problem, cover, under5, deprived, y=y, z=z, x=x)
-        # gapRel=0: prove optimality exactly (HiGHS stops at a 0.01% gap by default).
-        solver = pulp.HiGHS(msg=False, timeLimit=self.time_limit, gapRel=0.0)
-        problem.solve(solver)
-        status = pulp.LpStatus[problem.status]
-        if status != "Optimal":
-            return status, np.array([], dtype=int), np.array([], dtype=int)
+        """Build and solve the programme: its status, the chosen sites and each area's site.
+
+        The p-median is solved on each area's ``k`` nearest sites with an exact check (see
+        :meth:`_pairs`): while any area would rather be served beyond its ``k`` nearest, those
+        areas' ``k`` is doubled and the programme solved again.
+        """
+        n_areas, n_sites = cost.shape
+        k = np.full(n_areas, self._initial_k(n_sites), dtype=int)
+        self.rounds_ = 0
+        while True:
+            self.rounds_ += 1
+            program = _Program.build(self, cost, weights, under5, deprived, k=k)
+            status, solution = program.solve(self.time_limit)
+            if solution is None:
+                return status, np.array([], dtype=int), np.array([], dtype=int)
+            beyond = program.beyond(solution)
+            if not beyond.size:
+                break
+            k[beyond] = np.minimum(2 * k[beyond], n_sites)
+        self.status_ = status
+        self.gap_ = program.gap
+        self.nearest_sites_ = int(k.max())
         if self.existing is not None and np.any(self.existing) and self.lock is None:
-            _prefer_existing(problem, solver, y, existing=self.existing)
-        chosen, assignment = _read_solution(cost, y, x)
+            # Many networks are often equally good (e.g. full coverage). Among them, keep as
+            # many current centres as possible: a second solve with the first objective held at
+            # its optimum (lexicographic optimisation), so the primary optimum is unchanged. A
+            # relative slack well inside the solver's tolerance keeps the held objective
+            # feasible after rounding; a worse network differs by at least one area's weight.
+            held = program.objective_value(solution)
+            second = program.hold(held + 1e-6 * max(abs(held), 1.0), prefer=self.existing)
+            status2, preferred = second.solve(self.time_limit)
+            if preferred is not None and status2 == "Optimal":
+                program, solution = second, preferred
+        chosen, assignment = program.read(solution, cost)
+        # The loads as solved: with the load band an area may be split between two sites at
+        # the band's edge (the assignment is continuous), so the band holds for these shares,
+        # while ``assignment_`` gives each area's larger share.
+        self.loads_ = program.loads(solution, under5, assignment)
+        self.split_areas_ = program.split_areas(solution)
         return status, chosen, assignment
+
+    def _initial_k(self, n_sites: int) -> int:
+        """How many nearest sites each area starts with in the p-median (all of them otherwise)."""
+        if self.objective != "median" or self.load_band is not None:
+            return n_sites
+        if self.nearest_sites is not None:
+            return max(1, min(int(self.nearest_sites), n_sites))
+        # With p sites spread over the candidates, an area's nearest open site is typically
+        # among its n_sites / p nearest candidates; twice that rarely needs a second round and
+        # keeps the programme small (Derby, p = 10: k = 34 solves in one round, 6x faster than
+        # all 162 sites; k = 16 needs 4 rounds).
+        p = max(int(self.p or 1) + self._n_fixed, 1)
+        return min(n_sites, max(16, 2 * math.ceil(n_sites / p)))
 
     @property
     def _needs_assignment(self) -> bool:
         """Whether areas are assigned to sites: only the median and the load band need it."""
         # Areas x sites variables are the bulk of the programme; leave them out when unused.
         return self.objective == "median" or self.load_band is not None
-
-    def _add_variables(
-        self, problem: pulp.LpProblem, n_areas: int, n_sites: int
-    ) -> tuple[
-        list[pulp.LpVariable], list[pulp.LpVariable], dict[tuple[int, int], pulp.LpVariable]
-    ]:
-        """Site-open binaries ``y``; area-covered ``z`` and assignment ``x`` only when used."""
-        y = [problem.add_variable(f"open_{j}", cat="Binary") for j in range(n_sites)]
-        needs_cover = self.objective == "coverage" or self.min_deprived_share is not None
-        z = (
-            [problem.add_variable(f"covered_{i}", lowBound=0, upBound=1) for i in range(n_areas)]
-            if needs_cover
-            else []
-        )
-        x: dict[tuple[int, int], pulp.LpVariable] = {}
-        if self._needs_assignment:
-            x = {
-                (i, j): problem.add_variable(f"assign_{i}_{j}", lowBound=0, upBound=1)
-                for i in range(n_areas)
-                for j in range(n_sites)
-            }
-        return y, z, x
-
-    def _add_objective(
-        self,
-        problem: pulp.LpProblem,
-        cost: np.ndarray,
-        weights: np.ndarray,
-        cover: np.ndarray,
-        *,
-        y: list[pulp.LpVariable],
-        z: list[pulp.LpVariable],
-        x: dict[tuple[int, int], pulp.LpVariable],
-    ) -> None:
-        """Covered weight (coverage), weighted distance (median) or sites covering all (cover-all)."""
-        n_areas = cost.shape[0]
-        if self.objective == "coverage":
-            problem += pulp.lpSum(weights[i] * z[i] for i in range(n_areas))
-        elif self.objective == "median":
-            problem += pulp.lpSum(weights[i] * cost[i, j] * x[i, j] for (i, j) in x)
-        else:
-            fixed = self.fixed if self.fixed is not None else np.zeros(cost.shape[1], bool)
-            problem += pulp.lpSum(y[j] for j in np.flatnonzero(~np.asarray(fixed, bool)))
-            for i in np.flatnonzero(self._must_cover(n_areas)):
-                problem += pulp.lpSum(y[j] for j in np.flatnonzero(cover[i])) >= 1
-
-    def _add_constraints(
-        self,
-        problem: pulp.LpProblem,
-        cover: np.ndarray,
-        under5: np.ndarray,
-        deprived: np.ndarray | None,
-        *,
-        y: list[pulp.LpVariable],
-        z: list[pulp.LpVariable],
-        x: dict[tuple[int, int], pulp.LpVariable],
-    ) -> None:
-        """Number of sites, coverage, assignment, load band, locks, closures and equity."""
-        n_areas, n_sites = cover.shape
-        fixed = np.asarray(self.fixed, bool) if self.fixed is not None else np.zeros(n_sites, bool)
-        choosable = pulp.lpSum(y[j] for j in np.flatnonzero(~fixed))
-        if self.p is not None:
-            if self.objective == "cover-all":
-                problem += choosable <= self.p
-            else:
-                problem += choosable == self.p
-        for kept in map(int, np.flatnonzero(fixed)):
-            problem += y[kept] == 1
-        for i in range(len(z)):
-            problem += z[i] <= pulp.lpSum(y[j] for j in np.flatnonzero(cover[i]))
-        if self._needs_assignment:
-            for i in range(n_areas):
-                problem += pulp.lpSum(x[i, j] for j in range(n_sites)) == 1
-            for (_area, j), var in x.items():
-                problem += var <= y[j]
-        if self.load_band is not None:
-            low, high = self.load_band
-            for site in map(int, np.flatnonzero(~fixed)):
-                load = pulp.lpSum(under5[i] * x[i, site] for i in range(n_areas))
-                problem += load <= high * y[site]
-                problem += load >= low * y[site]
-        if self.lock is not None:
-            for locked in np.flatnonzero(self.lock):
-                problem += y[int(locked)] == 1
-        if self.max_closures is not None and self.existing is not None:
-            kept = pulp.lpSum(y[j] for j in np.flatnonzero(self.existing))
-            problem += kept >= int(np.sum(self.existing)) - self.max_closures
-        if self.min_deprived_share is not None and deprived is not None:
-            counted = np.asarray(deprived, bool) & self._must_cover(n_areas)
-            target = self.min_deprived_share * float(under5[counted].sum())
-            problem += pulp.lpSum(under5[i] * z[i] for i in np.flatnonzero(counted)) >= target
 
     def _diagnose(
         self,
@@ -385,6 +363,13 @@ class LocationAllocation:
         status: str,
     ) -> InfeasibleError:
         """Explain an infeasible request: which constraint, and by how much."""
+        if status == "Not Solved":
+            # Out of time before any network was found: not infeasible, and the checks below
+            # would only run out of time again.
+            return InfeasibleError(
+                f"the solver found no network within its time limit of {self.time_limit:g} s "
+                f"({cost.shape[0]:,} areas x {cost.shape[1]:,} sites); raise time_limit"
+            )
         if self.objective == "cover-all" and self.p is not None:
             relaxed = LocationAllocation(
                 "cover-all",
@@ -440,56 +425,294 @@ class LocationAllocation:
         )
 
 
-def _prefer_existing(
-    problem: pulp.LpProblem,
-    solver: pulp.HiGHS,
-    y: list[pulp.LpVariable],
-    *,
-    existing: np.ndarray,
-) -> None:
-    """Among equally good networks, re-solve for the one keeping most current centres."""
-    # Many networks are often equally good (e.g. full coverage). Among them, keep as
-    # many current centres as possible: a second solve with the first objective held
-    # at its optimum (lexicographic optimisation), so the primary optimum is unchanged.
-    first = {var.name: var.value() for var in problem.variables()}
-    primary = problem.objective
-    best = pulp.value(primary)
-    # A relative slack well inside the solver's feasibility tolerance keeps the held
-    # objective feasible after rounding; a worse network would differ by at least one
-    # area's weight (about an under-5 or more), thousands of times the slack.
-    slack = 1e-6 * max(abs(best), 1.0)
-    if problem.sense == pulp.LpMaximize:
-        problem += primary >= best - slack
-    else:
-        problem += primary <= best + slack
-    problem.sense = pulp.LpMaximize
-    problem.setObjective(pulp.lpSum(y[j] for j in np.flatnonzero(existing)))
-    problem.solve(solver)
-    if pulp.LpStatus[problem.status] != "Optimal":
-        for var in problem.variables():  # keep the first optimum
-            var.varValue = first.get(var.name)
+_STATUS = {0: "Optimal", 1: "Time limit", 2: "Infeasible", 3: "Unbounded", 4: "Not Solved"}
 
 
-def _read_solution(
-    cost: np.ndarray, y: list[pulp.LpVariable], x: dict[tuple[int, int], pulp.LpVariable]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The open sites' columns, and each area's site: its assignment, else its nearest open site."""
-    n_areas, n_sites = cost.shape
-    # Binaries come back as floats near 0 or 1; 0.5 splits them whatever the solver's tolerance.
-    chosen = np.array([j for j in range(n_sites) if (y[j].value() or 0) > 0.5], dtype=int)
-    if x:
-        values = np.zeros((n_areas, n_sites))
-        for (i, j), var in x.items():
-            values[i, j] = var.value() or 0.0
-        assignment = values.argmax(axis=1)
-    else:
+@dataclass
+class _Program:
+    """A location-allocation model as sparse arrays for HiGHS (:func:`scipy.optimize.milp`).
+
+    Columns are laid out as ``[open y (sites) | covered z (areas) | assign x (pairs) | beyond s]``;
+    ``z`` exists only when coverage counts, ``x`` only for the median and the load band, ``s``
+    only for a pruned p-median. Rows are built as one coordinate list, never pair by pair in
+    Python.
+
+    Pruning (why it is exact):
+
+    * Coverage and equity only ever use the pairs within an area's reach (``z_i <= sum of y_j``
+      over the sites within reach): leaving the other pairs out is the model itself, not an
+      approximation.
+    * p-median: area ``i`` gets assignment variables for its ``k_i`` nearest sites and one
+      "beyond" variable ``s_i`` costing ``w_i`` times the distance to its ``(k_i + 1)``-th
+      nearest site, the least any site outside the list could cost. Every network of the full
+      model is feasible here at no more cost, so this programme's optimum is a lower bound on
+      the full optimum; when no ``s_i`` is used its solution is feasible for the full model at
+      the same cost, hence optimal for it. Areas that use ``s_i`` get ``k_i`` doubled and the
+      programme is solved again, so the answer is always the exact p-median.
+    * The load band assigns areas against capacity, where the nearest sites may all be full;
+      it keeps every pair.
+    """
+
+    c: np.ndarray
+    integrality: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    matrix: sparse.csr_array
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    n_sites: int
+    n_areas: int
+    x_start: int
+    pair_area: np.ndarray
+    pair_site: np.ndarray
+    s_start: int
+    slack_areas: np.ndarray
+    gap: float = 0.0
+
+    @classmethod
+    def build(
+        cls,
+        model: LocationAllocation,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        under5: np.ndarray,
+        deprived: np.ndarray | None,
+        *,
+        k: np.ndarray,
+    ) -> _Program:
+        n_areas, n_sites = cost.shape
+        fixed = (
+            np.asarray(model.fixed, bool) if model.fixed is not None else np.zeros(n_sites, bool)
+        )
+        cover = model._cover(cost)
+        cover_area, cover_site = np.nonzero(cover)
+        needs_cover = model.objective == "coverage" or model.min_deprived_share is not None
+        n_z = n_areas if needs_cover else 0
+        pair_area = pair_site = np.array([], dtype=int)
+        slack_areas = np.array([], dtype=int)
+        slack_cost = np.array([], dtype=float)
+        if model._needs_assignment:
+            if np.all(k >= n_sites):
+                pair_area = np.repeat(np.arange(n_areas), n_sites)
+                pair_site = np.tile(np.arange(n_sites), n_areas)
+            else:
+                order = np.argsort(cost, axis=1, kind="stable")
+                pair_area, rank = np.nonzero(np.arange(n_sites)[None, :] < k[:, None])
+                pair_site = order[pair_area, rank]
+                slack_areas = np.flatnonzero(k < n_sites)
+                next_site = order[slack_areas, k[slack_areas]]
+                slack_cost = weights[slack_areas] * cost[slack_areas, next_site]
+        n_x, n_s = len(pair_area), len(slack_areas)
+        z_start = n_sites
+        x_start = z_start + n_z
+        s_start = x_start + n_x
+        n_vars = s_start + n_s
+
+        c = np.zeros(n_vars)
+        if model.objective == "coverage":
+            c[z_start:x_start] = -weights  # maximise covered weight
+        elif model.objective == "median":
+            c[x_start:s_start] = weights[pair_area] * cost[pair_area, pair_site]
+            c[s_start:] = slack_cost
+        else:
+            c[:n_sites] = (~fixed).astype(float)
+        integrality = np.zeros(n_vars, dtype=np.uint8)
+        integrality[:n_sites] = 1
+        lower = np.zeros(n_vars)
+        upper = np.ones(n_vars)
+        lower[:n_sites][fixed] = 1.0
+        if model.lock is not None:
+            lower[:n_sites][np.asarray(model.lock, bool)] = 1.0
+
+        rows = _Rows()
+        choosable = np.flatnonzero(~fixed)
+        if model.p is not None:
+            low = 0.0 if model.objective == "cover-all" else float(model.p)
+            rows.entries(rows.add(1, low, float(model.p)), choosable, 1.0)
+        if needs_cover:
+            first = rows.add(n_areas, -np.inf, 0.0)
+            rows.entries(first + np.arange(n_areas), z_start + np.arange(n_areas), 1.0)
+            rows.entries(first + cover_area, cover_site, -1.0)
+        if n_x:
+            first = rows.add(n_areas, 1.0, 1.0)  # each area assigned once (or beyond its list)
+            rows.entries(first + pair_area, x_start + np.arange(n_x), 1.0)
+            rows.entries(first + slack_areas, s_start + np.arange(n_s), 1.0)
+            # x_ij <= y_j: the strong formulation, whose LP bound is tight for the p-median.
+            first = rows.add(n_x, -np.inf, 0.0)
+            rows.entries(first + np.arange(n_x), x_start + np.arange(n_x), 1.0)
+            rows.entries(first + np.arange(n_x), pair_site, -1.0)
+        if model.load_band is not None:
+            position = np.full(n_sites, -1)
+            position[choosable] = np.arange(len(choosable))
+            held = position[pair_site] >= 0
+            low, high = model.load_band
+            for bound, lo, hi in ((high, -np.inf, 0.0), (low, 0.0, np.inf)):
+                first = rows.add(len(choosable), lo, hi)
+                rows.entries(first + np.arange(len(choosable)), choosable, -bound)
+                rows.entries(
+                    first + position[pair_site[held]],
+                    x_start + np.flatnonzero(held),
+                    under5[pair_area[held]],
+                )
+        if model.max_closures is not None and model.existing is not None:
+            existing = np.flatnonzero(model.existing)
+            keep = float(len(existing) - model.max_closures)
+            rows.entries(rows.add(1, keep, np.inf), existing, 1.0)
+        if model.min_deprived_share is not None and deprived is not None:
+            counted = np.flatnonzero(np.asarray(deprived, bool) & model._must_cover(n_areas))
+            target = model.min_deprived_share * float(under5[counted].sum())
+            rows.entries(rows.add(1, target, np.inf), z_start + counted, under5[counted])
+        if model.objective == "cover-all":
+            must = model._must_cover(n_areas)
+            position = np.cumsum(must) - 1
+            first = rows.add(int(must.sum()), 1.0, np.inf)
+            counts = must[cover_area]
+            rows.entries(first + position[cover_area[counts]], cover_site[counts], 1.0)
+        matrix, row_lower, row_upper = rows.to_arrays(n_vars)
+        return cls(
+            c=c,
+            integrality=integrality,
+            lower=lower,
+            upper=upper,
+            matrix=matrix,
+            row_lower=row_lower,
+            row_upper=row_upper,
+            n_sites=n_sites,
+            n_areas=n_areas,
+            x_start=x_start,
+            pair_area=pair_area,
+            pair_site=pair_site,
+            s_start=s_start,
+            slack_areas=slack_areas,
+        )
+
+    def solve(self, time_limit: float) -> tuple[str, np.ndarray | None]:
+        """Solve with HiGHS to a proven optimum (relative gap 0; HiGHS stops at 0.01% by
+        default); the status and the solution, or ``None`` when there is none."""
+        constraints = (
+            [optimize.LinearConstraint(self.matrix, self.row_lower, self.row_upper)]
+            if self.matrix.shape[0]
+            else []
+        )
+        result = optimize.milp(
+            self.c,
+            integrality=self.integrality,
+            bounds=optimize.Bounds(self.lower, self.upper),
+            constraints=constraints,
+            options={"time_limit": float(time_limit), "mip_rel_gap": 0.0, "disp": False},
+        )
+        status = _STATUS.get(int(result.status), "Not Solved")
+        self.gap = float(getattr(result, "mip_gap", 0.0) or 0.0)
+        if result.x is None or status not in ("Optimal", "Time limit"):
+            # A time limit without any network in hand is no solution at all.
+            return ("Not Solved" if status == "Time limit" else status), None
+        return status, np.asarray(result.x)
+
+    def loads(self, solution: np.ndarray, under5: np.ndarray, assignment: np.ndarray) -> np.ndarray:
+        """Under-5s per site by the solved assignment (``assignment`` when not assigned)."""
+        if len(self.pair_area):
+            values = solution[self.x_start : self.s_start] * under5[self.pair_area]
+            return np.bincount(self.pair_site, weights=values, minlength=self.n_sites)
+        return np.bincount(assignment, weights=under5, minlength=self.n_sites)
+
+    def split_areas(self, solution: np.ndarray) -> int:
+        """Areas whose solved assignment is shared between sites."""
+        if not len(self.pair_area):
+            return 0
+        shared = solution[self.x_start : self.s_start] < 1 - 1e-6
+        shared &= solution[self.x_start : self.s_start] > 1e-6
+        return len(np.unique(self.pair_area[shared]))
+
+    def beyond(self, solution: np.ndarray) -> np.ndarray:
+        """Areas the pruned p-median served beyond their nearest ``k`` sites."""
+        used = solution[self.s_start : self.s_start + len(self.slack_areas)] > 1e-6
+        return self.slack_areas[used]
+
+    def objective_value(self, solution: np.ndarray) -> float:
+        return float(self.c @ solution)
+
+    def hold(self, bound: float, *, prefer: np.ndarray) -> _Program:
+        """The same programme with its objective held at most ``bound`` and the ``prefer``
+        sites' count maximised; no "beyond" variables, so its answer is feasible in full."""
+        matrix = sparse.vstack([self.matrix, sparse.csr_array(self.c[None, :])], format="csr")
+        c = np.zeros_like(self.c)
+        c[: self.n_sites][np.asarray(prefer, bool)] = -1.0
+        upper = self.upper.copy()
+        upper[self.s_start :] = 0.0
+        return _Program(
+            c=c,
+            integrality=self.integrality,
+            lower=self.lower,
+            upper=upper,
+            matrix=matrix,
+            row_lower=np.append(self.row_lower, -np.inf),
+            row_upper=np.append(self.row_upper, bound),
+            n_sites=self.n_sites,
+            n_areas=self.n_areas,
+            x_start=self.x_start,
+            pair_area=self.pair_area,
+            pair_site=self.pair_site,
+            s_start=self.s_start,
+            slack_areas=self.slack_areas,
+        )
+
+    def read(self, solution: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The open sites' columns, and each area's site: its solved assignment when the model
+        assigns (the median, the load band), else its nearest open site."""
+        # Binaries come back as floats near 0 or 1; 0.5 splits them whatever the tolerance.
+        chosen = np.flatnonzero(solution[: self.n_sites] > 0.5)
+        if len(self.pair_area):
+            values = solution[self.x_start : self.s_start]
+            # Each area's largest assignment; ties (split demand) go to the site listed first.
+            order = np.lexsort((self.pair_site, -values, self.pair_area))
+            area = self.pair_area[order]
+            first = order[np.r_[True, area[1:] != area[:-1]]]
+            assignment = np.zeros(self.n_areas, dtype=int)
+            assignment[self.pair_area[first]] = self.pair_site[first]
+            return chosen, assignment
         # The assessment's nearest-centre rule (ties within a millimetre go to the site listed
         # first), so the optimiser and the engine that evaluates its network agree.
         nearest_open, _ = nearest(
-            np.zeros((n_areas, 2)), np.zeros((len(chosen), 2)), distances=cost[:, chosen]
+            np.zeros((self.n_areas, 2)), np.zeros((len(chosen), 2)), distances=cost[:, chosen]
         )
-        assignment = chosen[nearest_open]
-    return chosen, assignment
+        return chosen, chosen[nearest_open]
+
+
+class _Rows:
+    """Constraint rows collected as coordinate triples, then one sparse matrix."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.row: list[np.ndarray] = []
+        self.col: list[np.ndarray] = []
+        self.val: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+
+    def add(self, n: int, lower: float, upper: float) -> int:
+        """Add ``n`` rows bounded by ``[lower, upper]``; the index of the first."""
+        first = self.count
+        self.lower.append(np.full(n, lower))
+        self.upper.append(np.full(n, upper))
+        self.count += n
+        return first
+
+    def entries(self, rows: Any, cols: Any, values: Any) -> None:
+        """Coefficients ``values`` at (row, column) pairs; a row given once means all of them."""
+        cols = np.asarray(cols, dtype=int)
+        rows = np.broadcast_to(np.asarray(rows, dtype=int), cols.shape)
+        self.row.append(rows)
+        self.col.append(cols)
+        self.val.append(np.broadcast_to(np.asarray(values, dtype=float), rows.shape))
+
+    def to_arrays(self, n_vars: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+        if not self.count:
+            return sparse.csr_array((0, n_vars)), np.array([]), np.array([])
+        matrix = sparse.coo_array(
+            (np.concatenate(self.val), (np.concatenate(self.row), np.concatenate(self.col))),
+            shape=(self.count, n_vars),
+        ).tocsr()
+        return matrix, np.concatenate(self.lower), np.concatenate(self.upper)
 
 
 @dataclass(frozen=True)
@@ -500,6 +723,10 @@ class OptimisationResult:
     model: LocationAllocation
     sites: gpd.GeoDataFrame
     comparison: Comparison
+    #: The site id serving each assessed area (the authority's, then its neighbours') as the
+    #: model solved it: with load bands, the capacitated assignment the band was held to, which
+    #: can differ from the comparison's nearest-centre evaluation.
+    assignment: pd.Series | None = None
 
 
 def candidate_sites(
@@ -597,7 +824,9 @@ def optimise(
     The chosen network is returned as a centres frame (existing centres keep their ids, names
     and localities; new sites get ids ``NEW01``.. and join the locality of the nearest existing
     centre) that :func:`planning.inputs.centres.write_centres` writes and ``sufficiency``/``scenario``
-    read back.
+    read back. With ``load_bands`` the chosen frame also has ``under5_assigned``: each site's
+    under-5s (all residents it serves, either side of the boundary) under the solved assignment,
+    the loads the band was held to; the comparison's tables give the nearest-centre loads.
 
     With ``distances`` (:class:`planning.analysis.network_distance.NetworkDistances`), the cost
     matrix is network metres instead of the straight line (searched over the whole network for
@@ -679,4 +908,15 @@ def optimise(
         geometry=gpd.points_from_xy(table["easting"], table["northing"]),
         crs=centres.crs,
     )
-    return OptimisationResult(chosen=chosen, model=model, sites=sites, comparison=comparison)
+    # Chosen sites under their ids in the chosen frame (new sites were renamed NEW01..).
+    chosen_id = pd.Series(sites.index, index=sites.index)
+    chosen_id[new.index] = [f"NEW{number:02d}" for number in range(1, len(new) + 1)]
+    assignment = pd.Series(
+        chosen_id.to_numpy()[model.assignment_], index=assessed.index, name="site_id"
+    )
+    if load_bands:
+        solved = pd.Series(model.loads_, index=chosen_id.to_numpy())
+        chosen["under5_assigned"] = solved.reindex(chosen.index).to_numpy(float)
+    return OptimisationResult(
+        chosen=chosen, model=model, sites=sites, comparison=comparison, assignment=assignment
+    )

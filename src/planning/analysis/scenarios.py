@@ -52,7 +52,7 @@ from planning._validate import (
     schema_problems,
 )
 from planning.analysis.catchments import centre_localities
-from planning.analysis.distance import area_points
+from planning.analysis.distance import _TIE_METRES, area_points
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.sufficiency import (
@@ -64,14 +64,17 @@ from planning.analysis.sufficiency import (
     authority_figures,
     build_result,
     count_matrix,
+    cross_boundary_reasons,
     group_sums,
     load_status,
     locality_table,
     reach_flags,
+    resident_shares,
     shares_frame,
+    verdict,
 )
 from planning.inputs.areas import authority_boundary, within_authority
-from planning.inputs.centres import far_from_authority, locate_point
+from planning.inputs.centres import MAX_SITE_DISTANCE_M, far_from_authority, locate_point
 from planning.standards import Standards
 
 ACTIONS = ("close", "open", "move", "capacity", "services", "standard")
@@ -487,7 +490,10 @@ def apply_scenario(
             standards = standards.replace(**changes)
         except ValidationError as exc:
             raise ValidationError(f"{source}: standard change: {exc}") from None
-    return edited.loc[_original_order(edited, set(table.index))], standards
+    order = _original_order(edited, set(table.index))
+    if order == edited.index.tolist():  # already in order (the usual case): no reindexing copy
+        return edited, standards
+    return edited.loc[order], standards
 
 
 def _apply_action(
@@ -619,12 +625,18 @@ def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
     """A new site joins the locality of the nearest current centre (open or not in the scenario)
     unless the scenario names one: localities are places, not buildings. Only the council's own
     centres have its localities (another authority's centre is "Served from ...")."""
-    if "neighbour" in table:
-        table = table[~table["neighbour"].astype(bool)]
-    if len(table) == 0:
+    # On arrays: filtering the frame first costs more than the rest of opening a site.
+    own = (
+        ~table["neighbour"].astype(bool).to_numpy()
+        if "neighbour" in table
+        else np.ones(len(table), dtype=bool)
+    )
+    if not own.any():
         return "New sites"
-    gap = np.hypot(table["easting"].to_numpy(float) - x, table["northing"].to_numpy(float) - y)
-    return str(table["locality"].iloc[int(gap.argmin())])
+    gap = np.hypot(
+        table["easting"].to_numpy(float)[own] - x, table["northing"].to_numpy(float)[own] - y
+    )
+    return str(table["locality"].to_numpy()[own][int(gap.argmin())])
 
 
 def _capacity(value: Any, what: str) -> float:
@@ -689,6 +701,49 @@ class Evaluation:
         )
 
 
+@dataclass(frozen=True)
+class Headline:
+    """A scenario's headline figures, from :meth:`ScenarioEngine.headline` (arrays only).
+
+    The same numbers as :meth:`ScenarioEngine.evaluate` gives in ``figures``, ``bands`` and
+    ``centres``, without building any table: for sliders, sweeps and many-scenario searches.
+
+    Attributes
+    ----------
+    share_within_reach, share_deprived_within_reach, share_other_within_reach : float
+        Shares of the authority's under-5s within reach: all, in the most deprived areas, the
+        rest (NaN where there are none).
+    under5, under5_within_reach : float
+        The authority's under-5s, and those within reach.
+    band_share_within_reach : ndarray
+        Share within reach by national deprivation band, in the order of
+        :data:`planning.analysis.need.BAND_LABELS` (NaN for a band with no under-5s).
+    centre_ids : ndarray of str
+        The centres listed (the council's, and neighbours' that serve its residents).
+    centre_under5, centre_under5_residents : ndarray
+        Each listed centre's whole load and the part of it that lives in the authority.
+    centre_equivalents, under5_per_centre : float
+    rag : str
+        The verdict (Red, Amber or Green), with ``reasons`` worst first.
+    """
+
+    scenario: Scenario
+    standards: Standards
+    share_within_reach: float
+    share_deprived_within_reach: float
+    share_other_within_reach: float
+    under5: float
+    under5_within_reach: float
+    band_share_within_reach: np.ndarray
+    centre_ids: np.ndarray
+    centre_under5: np.ndarray
+    centre_under5_residents: np.ndarray
+    centre_equivalents: float
+    under5_per_centre: float
+    rag: str
+    reasons: list[str]
+
+
 class ScenarioEngine:
     """Evaluate many scenarios quickly for one authority.
 
@@ -708,7 +763,9 @@ class ScenarioEngine:
     candidates : GeoDataFrame, optional
         Extra candidate sites (points, EPSG:27700), e.g. schools or libraries.
     area_candidates : bool
-        Also precompute each of the authority's area points as a candidate site.
+        Also precompute each of the authority's area points as a candidate site: an
+        ``areas x areas`` block, O(n^2) in memory (about 9 GB for England), so off by default;
+        a site at an area point gets its column on first use either way.
     neighbours : GeoDataFrame, optional
         Other authorities' areas near the boundary, counted in centre loads only (as in
         :func:`planning.analysis.sufficiency.assess_sufficiency`).
@@ -727,7 +784,7 @@ class ScenarioEngine:
         *,
         standards: Standards | None = None,
         candidates: gpd.GeoDataFrame | None = None,
-        area_candidates: bool = True,
+        area_candidates: bool = False,
         neighbours: gpd.GeoDataFrame | None = None,
         distances: Any = None,
     ) -> None:
@@ -760,16 +817,22 @@ class ScenarioEngine:
         self._columns: dict[tuple[float, float], int] = {}
         for position, (x, y) in enumerate(xy):
             self._columns.setdefault((round(float(x), 1), round(float(y), 1)), position)
-        self.site_xy = xy
         self.distances = distances
+        # Distances live in a buffer with room to grow (doubling), so a new site costs one
+        # column, not a copy of the whole matrix; ``distance`` and ``site_xy`` are views.
+        self._sites = len(xy)
+        self._site_buffer = np.empty((len(xy) + 32, 2))
+        self._site_buffer[: len(xy)] = xy
+        self._distance_buffer = np.empty((len(self.area_xy), len(self._site_buffer)))
         if distances is not None:
-            self.distance = distances.matrix(self.area_xy, xy)
+            self._distance_buffer[:, : len(xy)] = distances.matrix(self.area_xy, xy)
         else:
-            self.distance = np.hypot(
+            self._distance_buffer[:, : len(xy)] = np.hypot(
                 self.area_xy[:, 0, None] - xy[None, :, 0],
                 self.area_xy[:, 1, None] - xy[None, :, 1],
             )
         self._static = self._static_arrays(self.assessed)
+        self._fast: dict[str, Any] = {}
         self.baseline = self.evaluate(Scenario())
 
     @classmethod
@@ -823,20 +886,41 @@ class ScenarioEngine:
             self._boundary, np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         )
 
+    @property
+    def distance(self) -> np.ndarray:
+        """Metres from every assessed area (rows) to every site seen so far (columns)."""
+        return self._distance_buffer[:, : self._sites]
+
+    @property
+    def site_xy(self) -> np.ndarray:
+        """The sites' easting/northing, one row per column of :attr:`distance`."""
+        return self._site_buffer[: self._sites]
+
     def column(self, easting: float, northing: float) -> int:
         """The distance-matrix column of a site, computing it on first use."""
         key = (round(float(easting), 1), round(float(northing), 1))
         if key not in self._columns:
+            if self._sites == self._site_buffer.shape[0]:
+                # Full: double the room (amortised O(1) copies per new site).
+                size = 2 * self._sites
+                sites, distance = self._site_buffer, self._distance_buffer
+                self._site_buffer = np.empty((size, 2))
+                self._site_buffer[: self._sites] = sites
+                self._distance_buffer = np.empty((len(self.area_xy), size))
+                self._distance_buffer[:, : self._sites] = distance
+            at = self._sites
             if self.distances is not None:
                 # Snapped to the network; paths searched only as far as the largest reach.
-                new = self.distances.matrix(self.area_xy, [[easting, northing]], complete=False)[
-                    :, 0
-                ]
+                self._distance_buffer[:, at] = self.distances.matrix(
+                    self.area_xy, [[easting, northing]], complete=False
+                )[:, 0]
             else:
-                new = np.hypot(self.area_xy[:, 0] - easting, self.area_xy[:, 1] - northing)
-            self.distance = np.column_stack([self.distance, new])
-            self.site_xy = np.vstack([self.site_xy, [easting, northing]])
-            self._columns[key] = self.distance.shape[1] - 1
+                self._distance_buffer[:, at] = np.hypot(
+                    self.area_xy[:, 0] - easting, self.area_xy[:, 1] - northing
+                )
+            self._site_buffer[at] = (easting, northing)
+            self._sites += 1
+            self._columns[key] = at
         return self._columns[key]
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
@@ -948,6 +1032,299 @@ class ScenarioEngine:
             catchment,
             table,
             self,
+        )
+
+    # -- the headline path: arrays only ----------------------------------------------------------
+    def headline(self, scenario: Scenario) -> Headline:
+        """The headline figures of ``scenario`` from arrays, without building frames.
+
+        Equal to :meth:`evaluate`'s ``figures`` (shares within reach, under-5s, centre
+        equivalents, under-5s per centre, verdict and reasons), ``bands`` (share within reach by
+        deprivation band) and ``centres`` loads, at a fraction of the cost. Closing, opening
+        and moving sites, capacity and service changes and standard changes are applied to
+        arrays; anything out of the ordinary (an invalid or contradictory action, re-opening a
+        closed id) goes through :func:`apply_scenario`, which applies it or raises its usual
+        error, so the answers and the errors are the same as :meth:`evaluate`'s.
+        """
+        state = self._apply_to_arrays(scenario)
+        if state is None:
+            table, standards = apply_scenario(
+                self.current, self.standards, scenario, areas=self.areas
+            )
+            inside = table["in_authority"].to_numpy(dtype=object, na_value=None)
+            unknown = np.array([flag is None for flag in inside], dtype=bool)
+            if unknown.any():
+                inside[unknown] = self._inside(
+                    table["easting"].to_numpy(float)[unknown],
+                    table["northing"].to_numpy(float)[unknown],
+                )
+            columns = np.array(
+                [self.column(x, y) for x, y in zip(table["easting"], table["northing"])]
+            )
+            ids = table.index.to_numpy(dtype=object)
+            names = table["name"].to_numpy(dtype=object)
+            neighbour = table["neighbour"].to_numpy(bool)
+            inside = inside.astype(bool)
+            nearest, metres = nearest_centre(
+                self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
+            )
+        else:
+            ids, names, columns, neighbour, inside, standards, origin = state
+            nearest, metres = self._nearest_after(columns, origin)
+        return self._headline_figures(
+            scenario, standards, ids, names, neighbour, inside, nearest, metres
+        )
+
+    def _nearest_after(
+        self, columns: np.ndarray, origin: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each area's nearest open site (:func:`planning.analysis.distance.nearest`), updated
+        from the current network's instead of recomputed over every site.
+
+        ``origin`` gives, for each site of the scenario (``columns``), its position among the
+        current centres when it is one of them, still where it was, and -1 for a site opened or
+        moved (the list keeps the current centres' order, as :func:`apply_scenario`). An area keeps its
+        current nearest centre when that centre is unchanged and no opened or moved site is
+        within a millimetre of it or nearer: removing other sites or adding farther ones cannot
+        change the rule's answer (its nearest, first listed on a tie). Every other area is
+        compared with all open sites. So the answer is exact, and an England-sized network
+        costs a few columns, not a copy of the whole matrix.
+        """
+        fast = self._fast_state()
+        if "base" not in fast:
+            base = fast["columns"]
+            fast["base"] = nearest_centre(
+                self.area_xy, self.site_xy[base], distances=self.distance[:, base]
+            )
+        base_nearest, base_metres = fast["base"]
+        # Where each current centre sits in the scenario's list (-1: closed or moved).
+        unchanged = origin >= 0
+        position = np.full(len(fast["columns"]), -1)
+        position[origin[unchanged]] = np.flatnonzero(unchanged)
+        nearest = position[base_nearest]
+        metres = base_metres.copy()
+        redo = nearest < 0
+        added = columns[~unchanged]
+        if len(added):
+            redo |= (self.distance[:, added] <= base_metres[:, None] + _TIE_METRES).any(axis=1)
+        rows = np.flatnonzero(redo)
+        if len(rows):
+            nearest[rows], metres[rows] = nearest_centre(
+                self.area_xy[rows],
+                self.site_xy[columns],
+                distances=self.distance[np.ix_(rows, columns)],
+            )
+        return nearest, metres
+
+    def _fast_state(self) -> dict[str, Any]:
+        """Arrays of the current network for :meth:`headline`, made on first use."""
+        if not self._fast:
+            current = self.current
+            self._fast = {
+                "ids": current.index.to_numpy(dtype=object),
+                "position": {cid: i for i, cid in enumerate(current.index)},
+                "names": current["name"].to_numpy(dtype=object),
+                "columns": np.array(
+                    [self.column(x, y) for x, y in zip(current["easting"], current["northing"])]
+                ),
+                "neighbour": current["neighbour"].to_numpy(bool),
+                "inside": current["in_authority"].to_numpy(dtype=bool, na_value=False),
+                "inside_by_key": {},
+                "standards": {},
+                "reach": {},
+                "need": {},
+            }
+        return self._fast
+
+    def _apply_to_arrays(self, scenario: Scenario) -> tuple[Any, ...] | None:
+        """The scenario's network as arrays, or ``None`` when :func:`apply_scenario` must decide
+        (an action it would refuse, or one whose effect on the table order is not a plain
+        close/open/move)."""
+        fast = self._fast_state()
+        position = fast["position"]
+        kept = np.ones(len(fast["ids"]), dtype=bool)
+        moved = np.zeros(len(fast["ids"]), dtype=bool)
+        columns = fast["columns"].copy()
+        inside = fast["inside"].copy()
+        new: dict[str, list[Any]] = {}  # id -> [name, column, inside], in opening order
+        changes: dict[str, Any] = {}
+        for number, action in enumerate(scenario.actions, start=1):
+            cid = str(action.centre_id)  # every action but 'standard' names a centre
+            what = f"action {number} ({action.kind} {action.centre_id})"
+            current = cid in position and kept[position[cid]]
+            if action.kind == "standard":
+                changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
+                continue
+            if action.kind == "open":
+                if cid in position or cid in new:
+                    return None
+                site = self._fast_site(action, what)
+                if site is None or str(action.get("kind", "") or "").lower() not in (
+                    "",
+                    "hub",
+                    "branch",
+                ):
+                    return None
+                try:
+                    _capacity(action.get("capacity"), what)
+                except ValidationError:
+                    return None
+                new[str(cid)] = [str(action.get("name", cid)), *site]
+                continue
+            if not current and cid not in new:
+                return None  # unknown or already closed: apply_scenario says which
+            if action.kind == "close":
+                if current:
+                    kept[position[cid]] = False
+                else:
+                    del new[cid]
+            elif action.kind == "move":
+                site = self._fast_site(action, what)
+                if site is None:
+                    return None
+                if current:
+                    columns[position[cid]], inside[position[cid]] = site
+                    moved[position[cid]] = True
+                else:
+                    new[cid][1:] = site
+            elif action.kind == "capacity":
+                try:
+                    _capacity(action.get("capacity"), what)
+                except ValidationError:
+                    return None
+            elif action.kind == "services":
+                kind = action.get("kind")
+                if kind is not None and str(kind).lower() not in ("hub", "branch", ""):
+                    return None
+        if not kept.any() and not new:
+            return None
+        standards = self._fast_standards(changes)
+        if standards is None:
+            return None
+        added = list(new.values())
+        ids = np.concatenate([fast["ids"][kept], np.array(list(new), dtype=object)])
+        names = np.concatenate([fast["names"][kept], np.array([a[0] for a in added], object)])
+        columns = np.concatenate([columns[kept], np.array([a[1] for a in added], dtype=int)])
+        neighbour = np.concatenate([fast["neighbour"][kept], np.zeros(len(added), bool)])
+        inside = np.concatenate([inside[kept], np.array([a[2] for a in added], dtype=bool)])
+        origin = np.where(moved, -1, np.arange(len(kept)))[kept]
+        origin = np.concatenate([origin, np.full(len(added), -1)])
+        return ids, names, columns, neighbour, inside, standards, origin
+
+    def _fast_site(self, action: Action, what: str) -> tuple[int, bool] | None:
+        """A site's column and whether it is inside the authority, or ``None`` when
+        :func:`apply_scenario` would refuse the location."""
+        try:
+            x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+        except ValidationError:
+            return None
+        column = self.column(x, y)
+        fast = self._fast
+        if "point_gap" not in fast:
+            # How far each area's point is from its own polygon (0 when inside): the distance
+            # from a site to the authority is at most distance to a point + that gap.
+            points = shapely.points(self.area_xy[: self.residents])
+            fast["point_gap"] = shapely.distance(self.areas.geometry.to_numpy(), points)
+        bound = self.distance[: self.residents, column] + fast["point_gap"]
+        if not bound.min() <= MAX_SITE_DISTANCE_M:
+            return None  # perhaps far: the exact rule (and its message) in apply_scenario
+        key = (round(x, 1), round(y, 1))
+        if key not in fast["inside_by_key"]:
+            fast["inside_by_key"][key] = bool(self._inside([x], [y])[0])
+        return column, fast["inside_by_key"][key]
+
+    def _fast_standards(self, changes: dict[str, Any]) -> Standards | None:
+        """The standards after the scenario's changes (cached), or ``None`` if refused."""
+        if not changes:
+            return self.standards
+        key = tuple(sorted(changes.items()))
+        cache = self._fast["standards"]
+        if key not in cache:
+            try:
+                cache[key] = self.standards.replace(**changes)
+            except ValidationError:
+                return None
+        standards: Standards = cache[key]
+        return standards
+
+    def _headline_figures(
+        self,
+        scenario: Scenario,
+        standards: Standards,
+        ids: np.ndarray,
+        names: np.ndarray,
+        neighbour: np.ndarray,
+        inside: np.ndarray,
+        nearest: np.ndarray,
+        metres: np.ndarray,
+    ) -> Headline:
+        """The sums of :meth:`evaluate` and :func:`authority_figures`, on arrays only."""
+        fast = self._fast_state()
+        reach_key = (standards.reach_m, standards.rural_reach_m)
+        if reach_key not in fast["reach"]:
+            fast["reach"][reach_key] = area_reach_standard(self.assessed, standards)
+        need_key = self._need_key(standards)
+        if need_key not in fast["need"]:
+            fast["need"][need_key] = self.need_for(standards)["most_deprived_30"].to_numpy(bool)
+        n = self.residents
+        under5 = self._static["under5"]
+        resident_u5 = under5[:n]
+        deprived = fast["need"][need_key][:n]
+        within = (metres <= fast["reach"][reach_key])[:n]
+        reached = resident_u5 * within
+        total, total_within = float(resident_u5.sum()), float(reached.sum())
+        deprived_u5 = float(resident_u5[deprived].sum())
+        other_u5 = total - deprived_u5
+
+        def share(numerator: float, denominator: float) -> float:
+            return numerator / denominator if denominator > 0 else float("nan")
+
+        deprived_within = float(reached[deprived].sum())
+        bands = self._static["band"][:n]
+        by_band = np.bincount(bands, weights=resident_u5, minlength=len(BAND_LABELS))
+        within_band = np.bincount(bands, weights=reached, minlength=len(BAND_LABELS))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            band_share = np.where(
+                by_band > 0, within_band / np.where(by_band > 0, by_band, 1), np.nan
+            )
+        k = len(ids)
+        loads_all = np.bincount(nearest, weights=under5, minlength=k)
+        resident = np.bincount(nearest[:n], weights=resident_u5, minlength=k)
+        served_areas = np.bincount(nearest[:n], minlength=k)
+        listed = ~neighbour | (served_areas > 0)
+        load, resident, served = loads_all[listed], resident[listed], served_areas[listed] > 0
+        inside_listed = inside[listed]
+        equivalents = float(resident_shares(resident[served], load[served]).sum())
+        figures: dict[str, Any] = {
+            "under5": total,
+            "deprived_under5": deprived_u5,
+            "share_within_reach": share(total_within, total),
+            "share_deprived_within_reach": share(deprived_within, deprived_u5),
+            "centres": int(served.sum()),
+            "centre_equivalents": equivalents,
+            "centres_outside_serving": int((~inside_listed & served).sum()),
+            "under5_nearest_outside": float(resident[~inside_listed].sum()),
+        }
+        rag, why = verdict(
+            figures, standards, centre_loads=load[served], centre_names=names[listed][served]
+        )
+        reasons = why + cross_boundary_reasons(figures, load, inside_listed)
+        return Headline(
+            scenario=scenario,
+            standards=standards,
+            share_within_reach=figures["share_within_reach"],
+            share_deprived_within_reach=figures["share_deprived_within_reach"],
+            share_other_within_reach=share(total_within - deprived_within, other_u5),
+            under5=total,
+            under5_within_reach=total_within,
+            band_share_within_reach=band_share,
+            centre_ids=ids[listed].astype(str),
+            centre_under5=load,
+            centre_under5_residents=resident,
+            centre_equivalents=equivalents,
+            under5_per_centre=total / equivalents if equivalents > 0 else float("nan"),
+            rag=rag,
+            reasons=reasons,
         )
 
     def compare(self, scenario: Scenario) -> Comparison:

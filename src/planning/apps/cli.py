@@ -3,7 +3,8 @@
 planning authorities
 planning sufficiency --authority CODE|NAME [--centres FILE] [--standards FILE] --out DIR
 planning report --authority CODE|NAME [--centres FILE] [--standards FILE] [--out ROOT] [--pdf]
-planning report --schedule FILE [--workers N] [--date YYYY-MM-DD] [--out ROOT]
+planning report --schedule FILE [--workers N] [--executor process|dask] [--dask ADDRESS]
+    [--date YYYY-MM-DD] [--out ROOT]
 planning reach --authority CODE|NAME --registrations FILE [--centres FILE] --out DIR
 planning target --authority CODE|NAME [--registrations FILE] [--centres FILE] --out DIR
 planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
@@ -26,6 +27,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -221,7 +223,7 @@ def _comparison_labels(comparison: Any) -> dict[str, tuple[str, str]]:
 
 def _quiet_solver_banner() -> None:
     """HiGHS writes a banner to the process's stdout when the first solver is made, before
-    PuLP can turn its output off (``msg=False``); make that first one with stdout closed."""
+    its output can be turned off; make that first one with stdout closed."""
     try:
         import highspy
     except ImportError:  # pragma: no cover - a dependency; the solve then says what is missing
@@ -349,8 +351,14 @@ def _optimise(args: argparse.Namespace) -> int:
             "covered_share": model.covered_share_,
             "candidates": int((~result.sites["neighbour"].astype(bool)).sum()),
             "neighbour_centres_kept_open": int(result.sites["neighbour"].astype(bool).sum()),
-            "solver": "HiGHS via PuLP",
+            "solver": "HiGHS via scipy.optimize.milp (sparse)",
             "solve_seconds": model.solve_seconds_,
+            "optimality_gap": model.gap_,
+            # With load bands: each chosen site's under-5s as the band was solved (the tables
+            # give the nearest-centre loads, which can fall outside the band).
+            "loads_as_solved": (
+                result.chosen["under5_assigned"].round(1).to_dict() if args.load_bands else None
+            ),
         },
         "inputs": run.inputs
         | ({"candidates_file": str(args.candidates)} if args.candidates else {}),
@@ -401,6 +409,7 @@ def _report(args: argparse.Namespace) -> int:
     from planning._errors import ValidationError
     from planning.outputs.schedule import (
         ScheduleInterrupted,
+        dask_executor,
         format_summary,
         load_schedule,
         report_spec,
@@ -443,10 +452,18 @@ def _report(args: argparse.Namespace) -> int:
             )
         ]
     start = time.perf_counter()
+    on_dask = args.executor == "dask" or args.dask is not None
     try:
-        outcomes = run_schedule(
-            specs, date=args.date, workers=args.workers, cell_timeout=args.timeout or None
-        )
+        with (
+            dask_executor(args.dask, workers=args.workers) if on_dask else nullcontext()
+        ) as executor:
+            outcomes = run_schedule(
+                specs,
+                date=args.date,
+                workers=args.workers,
+                cell_timeout=args.timeout or None,
+                executor=executor,
+            )
     except ScheduleInterrupted as stop:
         print(stop.describe(), file=sys.stderr)
         return 128 + stop.signum
@@ -918,6 +935,20 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         type=_positive_int,
         default=1,
         help="reports to run at once, each in its own process (default 1)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["process", "dask"],
+        default="process",
+        help="where reports run: 'process' (default), a pool of --workers processes on this "
+        "machine; 'dask', a dask.distributed LocalCluster of --workers processes",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run the reports as tasks on a running Dask scheduler, e.g. tcp://host:8786 "
+        "(its workers need this package and the same report folders)",
     )
     p.add_argument(
         "--date",

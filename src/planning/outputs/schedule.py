@@ -1183,8 +1183,10 @@ def run_schedule(
         Show a tqdm bar on stderr; default: only when stderr is a terminal.
     executor : concurrent.futures.Executor, optional
         Run the reports on this executor instead of a local process pool, e.g.
-        ``dask.distributed.Client(...).get_executor()`` (workers must see the same ``out``
-        folders and have the package and its data installed).
+        :func:`dask_executor` (``dask.distributed``; workers must see the same ``out``
+        folders and have the package and its data installed). Failure semantics, manifests,
+        the index and progress are the same: a report that fails publishes nothing and the
+        others carry on; a worker that dies is recorded as that report's failure.
 
     Returns
     -------
@@ -1260,6 +1262,61 @@ def run_schedule(
     for root in {spec.out for spec in specs}:
         write_index(root)
     return [done[i] for i in range(len(specs))]
+
+
+@contextmanager
+def dask_executor(address: str | None = None, *, workers: int = 2) -> Iterator[Executor]:
+    """A :class:`concurrent.futures.Executor` that runs reports as Dask tasks, for
+    :func:`run_schedule`'s ``executor``.
+
+    Parameters
+    ----------
+    address : str, optional
+        A running ``dask.distributed`` scheduler, e.g. ``tcp://scheduler:8786`` (started with
+        ``dask scheduler`` and ``dask worker tcp://scheduler:8786`` on other hosts, or by
+        dask-kubernetes / dask-jobqueue). Its workers must have this package and its data
+        installed and see the same report folders. Default: start a ``LocalCluster`` of
+        ``workers`` processes (one thread each: one report and one kernel per process) for
+        the length of the ``with`` block.
+    workers : int
+        Worker processes of the local cluster (ignored with ``address``).
+
+    Raises
+    ------
+    ValidationError
+        When ``dask.distributed`` is not installed or the scheduler cannot be reached.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ValidationError(
+            "running reports on Dask needs dask.distributed; install it with "
+            "pip install 'dask[distributed]' (or the package's 'distributed' extra)"
+        ) from None
+    cluster = None
+    try:
+        if address is None:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise ValidationError(
+                    f"could not reach the Dask scheduler at {address!r} ({exc}); check that "
+                    "'dask scheduler' is running there and the address is its tcp://host:port"
+                ) from None
+        with client:
+            yield client.get_executor()
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def prepare_schedule(specs: Sequence[ReportSpec], *, date: dt.date) -> None:
