@@ -143,6 +143,30 @@ def derby_cost(repeat: int) -> None:
           f"(ratio {times['with neighbours'] / times['island']:.2f}x)")
 
 
+def command_cost(repeat: int) -> None:
+    """The command a planner runs, end to end in a fresh process: ``planning sufficiency``."""
+    import subprocess
+    import sys
+    import tempfile
+
+    def command(*extra: str) -> float:
+        times = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as folder:
+                start = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "planning", "sufficiency", "--authority", "Derby",
+                     "--out", f"{folder}/out", *extra],
+                    check=True, capture_output=True,
+                )  # fmt: skip
+                times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    island, crossed = command("--island"), command()
+    print(f"`planning sufficiency --authority Derby` (fresh process): --island {island:.2f} s, "
+          f"with neighbours {crossed:.2f} s (ratio {crossed / island:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -150,6 +174,7 @@ def main() -> None:
     args = parser.parse_args()
     national_timing(args.repeat)
     derby_cost(args.repeat)
+    command_cost(max(3, args.repeat // 3))
     margin_check(args.margins)
     print(f"shipped margin: {nb.NEIGHBOUR_MARGIN_M:,.0f} m")
     np.seterr(all="ignore")
