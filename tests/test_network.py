@@ -468,3 +468,52 @@ def test_driving_graph_follows_one_way_streets(tmp_path: Path) -> None:
     assert walked[1, 0] == pytest.approx(100.0, abs=0.5)
     assert driven[0, 2] == pytest.approx(200.0, abs=0.5)
     assert walked[0, 2] == pytest.approx(np.hypot(100, 100), abs=0.5)
+
+
+def test_dashboard_walks_the_streets_it_is_given(tmp_path: Path) -> None:
+    """The dashboard measures along the network like the command line, and falls back to the
+    straight line (saying so) for an authority the network does not cover."""
+    from planning.apps.dashboard.model import Dashboard
+    from planning.runs.sufficiency import run_sufficiency
+
+    network = derby_grid_pbf(tmp_path / "derby.osm.pbf")
+    board = Dashboard.for_authority("Derby", network=network)
+    expected = run_sufficiency("Derby", network=network).result.authority
+    figures = board.engine.baseline.figures
+    assert board.engine.distances is not None
+    assert figures["mean_distance_m"] == pytest.approx(expected["mean_distance_m"])
+    straight = Dashboard.for_authority("Derby").engine.baseline.figures
+    assert figures["mean_distance_m"] != pytest.approx(straight["mean_distance_m"])
+    assert "walked along the streets of derby.osm.pbf" in " ".join(board.notes())
+    # Thurrock, chosen on the page, is not on a Derby extract: straight lines, and it says so.
+    other = Dashboard.for_authority("Thurrock", network=network)
+    assert other.engine.distances is None
+    assert "does not cover Thurrock" in " ".join(other.notes())
+
+
+@pytest.mark.slow
+def test_dashboard_server_takes_a_network(tmp_path: Path) -> None:
+    """`planning dashboard --network FILE`: the real Voila server's page, in Chromium, walks
+    the streets of the file."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    from planning.apps.dashboard.server import launch
+
+    network = derby_grid_pbf(tmp_path / "derby.osm.pbf")
+    server = launch(tmp_path / "voila.log", network=network)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(chromium), args=["--headless", "--no-sandbox"]
+            )
+            page = browser.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(server.url)
+            page.wait_for_selector(".planning-card-verdict .planning-card-value")
+            notes = page.inner_text(".planning-notes")
+            browser.close()
+    finally:
+        server.stop()
+    assert "walked along the streets of derby.osm.pbf" in notes

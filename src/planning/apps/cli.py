@@ -400,7 +400,8 @@ def _dashboard(args: argparse.Namespace) -> int:
         )
     return serve(port=args.port, ip=args.ip, base_url=args.base_url, preheat=args.preheat,
                  max_kernels=args.max_kernels, cull_idle_timeout=args.cull_idle_timeout,
-                 cull_connected_timeout=args.cull_connected_timeout)  # fmt: skip
+                 cull_connected_timeout=args.cull_connected_timeout,
+                 network=args.network)  # fmt: skip
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -1106,6 +1107,13 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     """Add ``planning dashboard``: the Voila server options."""
     p = sub.add_parser("dashboard", help="serve the councillors' dashboard with Voila")
     p.add_argument("--port", type=_positive_int, default=8866, help="port (default 8866)")
+    p.add_argument(
+        "--network",
+        type=Path,
+        default=None,
+        help="street network (OpenStreetMap .osm.pbf or GraphML) to walk distances along "
+        "(default: none, straight lines x the standards' circuity)",
+    )
     p.add_argument(
         "--ip",
         default="127.0.0.1",

@@ -132,6 +132,33 @@ def default_centres(authority_code: str) -> Path:
     return resolve_centres(authority_code)
 
 
+def _street_distances(
+    network: str | Path | None, areas: gpd.GeoDataFrame, standards: Standards, name: str
+) -> tuple[Any, str | None]:
+    """Street-network distances for the dashboard, and the sentence that says which are used.
+
+    A network that does not cover the authority (the page can switch authority) gives the
+    straight line instead, and says so; a file that cannot be read is an error as on the
+    command line."""
+    if network is None:
+        return None, None
+    from planning._errors import ValidationError
+    from planning.analysis.distance import area_points
+    from planning.analysis.network_distance import NetworkDistances, largest_reach_metres
+    from planning.inputs.network import read_network
+
+    label = Path(network).name
+    distances = NetworkDistances(read_network(network), max_metres=largest_reach_metres(standards))
+    try:
+        distances.check_covers(area_points(areas))
+    except ValidationError as problem:
+        return None, (
+            f"Distances are straight lines x {standards.walk_circuity:g}: the street network "
+            f"{label} does not cover {name} ({problem})."
+        )
+    return distances, f"Distances are walked along the streets of {label}, not straight lines."
+
+
 def _standards(standards: str | Path | Standards | None) -> Standards:
     return standards if isinstance(standards, Standards) else load_standards(standards)
 
@@ -153,6 +180,11 @@ class Dashboard:
     neighbours : GeoDataFrame, optional
         Other authorities' areas near the boundary (demand only), as
         :func:`planning.runs.sufficiency.cross_boundary_inputs` gives them.
+    distances : NetworkDistances, optional
+        Street-network distances (:class:`planning.analysis.network_distance.NetworkDistances`)
+        instead of the straight line.
+    distance_note : str, optional
+        How distances are measured, shown with the page's notes.
     """
 
     def __init__(
@@ -164,8 +196,14 @@ class Dashboard:
         authority_code: str = "",
         authority_name: str = "",
         neighbours: gpd.GeoDataFrame | None = None,
+        distances: Any = None,
+        distance_note: str | None = None,
     ) -> None:
-        self.engine = ScenarioEngine(areas, centres, standards=standards, neighbours=neighbours)
+        self.engine = ScenarioEngine(
+            areas, centres, standards=standards, neighbours=neighbours, distances=distances
+        )
+        #: How distances are measured, said on the page (street network or straight line).
+        self.distance_note = distance_note
         self.areas = areas
         self.authority_code = authority_code or str(areas.get("utla_code", pd.Series([""])).iloc[0])
         self.authority_name = authority_name or str(
@@ -193,9 +231,15 @@ class Dashboard:
         *,
         centres: str | Path | gpd.GeoDataFrame | None = None,
         standards: str | Path | Standards | None = None,
+        network: str | Path | None = None,
     ) -> Dashboard:
         """Load an authority's areas and centres: a file or frame, else the authority's
-        illustrative sites (:func:`default_centres`, the command line's rule)."""
+        illustrative sites (:func:`default_centres`, the command line's rule).
+
+        With ``network`` (an OSM ``.pbf`` or GraphML file, as ``--network`` on the command line)
+        distances are measured along its streets; a network that does not cover this authority
+        (another authority chosen on the page) falls back to the straight line, and the page
+        says so."""
         from planning.inputs.areas import load_areas, resolve_authority
         from planning.inputs.centres import read_centres
 
@@ -211,6 +255,7 @@ class Dashboard:
         # Families near the boundary use the nearest centre whoever runs it, as on the command
         # line: the same neighbouring areas and centres.
         supply, neighbours, _ = cross_boundary_inputs(areas, centres, applied)
+        distances, note = _street_distances(network, areas, applied, name)
         return cls(
             areas,
             supply,
@@ -218,6 +263,8 @@ class Dashboard:
             authority_code=code,
             authority_name=name,
             neighbours=neighbours,
+            distances=distances,
+            distance_note=note,
         )
 
     # ------------------------------------------------------------------ the change being tried
@@ -617,6 +664,8 @@ class Dashboard:
     def notes(self) -> list[str]:
         """Caveats the page must carry."""
         notes = [ILLUSTRATIVE_TEXT] if self.illustrative else []
+        if self.distance_note:
+            notes.append(self.distance_note)
         # The cards headline the estimated under-5s in income-deprived families: say what rate
         # they rest on and how far the denominator's vintage could move them.
         notes.append(income_deprived_note(self.engine.areas))

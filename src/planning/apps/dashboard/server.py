@@ -589,9 +589,22 @@ class RunningServer:
 TEMPLATE_ROOT = settings.package_path("templates", "jupyter")
 
 
-def voila_environment() -> dict[str, str]:
-    """The environment for the Voila process: ours, with the template folder on JUPYTER_PATH."""
+def voila_environment(network: str | Path | None = None) -> dict[str, str]:
+    """The environment for the Voila process: ours, with the template folder on JUPYTER_PATH,
+    and the street network (``--network``) for the kernels when one is given."""
     environment = dict(os.environ)
+    if network is not None:
+        from planning.apps.dashboard.view import NETWORK_VARIABLE
+
+        path = Path(network).expanduser().resolve()
+        if not path.is_file():
+            from planning._errors import ValidationError
+
+            raise ValidationError(
+                f"--network {network}: no such file; give an OpenStreetMap extract (.osm.pbf) or "
+                "a GraphML file"
+            )
+        environment[NETWORK_VARIABLE] = str(path)
     existing = environment.get("JUPYTER_PATH")
     environment["JUPYTER_PATH"] = (
         f"{TEMPLATE_ROOT}{os.pathsep}{existing}" if existing else str(TEMPLATE_ROOT)
@@ -616,6 +629,7 @@ def launch(
     or does not listen within ``timeout`` seconds.
     """
     port = port or free_port()
+    network = options.pop("network", None)
     command = voila_command(port=port, **options)
     log = Path(log)
     with open(log, "wb") as out:
@@ -624,7 +638,7 @@ def launch(
             cwd=Path(command[3]).parent,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=voila_environment(),
+            env=voila_environment(network),
         )
     server = RunningServer(f"http://127.0.0.1:{port}/", port, process, log)
     deadline = time.monotonic() + timeout
@@ -647,9 +661,10 @@ def serve(**options: Any) -> int:
     SIGTERM reaches Voila itself, which shuts its kernels down; elsewhere Voila runs as a child
     and its exit status is returned.
     """
+    network = options.pop("network", None)
+    environment = voila_environment(network)
     command = voila_command(**options)
     os.chdir(Path(command[3]).parent)
-    environment = voila_environment()
     if os.name == "posix":
         sys.stdout.flush()
         sys.stderr.flush()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -704,10 +705,12 @@ class DashboardApp:
         *,
         centres: str | Path | None = None,
         standards: Standards | None = None,
+        network: str | Path | None = None,
     ) -> None:
         from planning.inputs.areas import list_authorities, resolve_authority
 
         self.standards = standards
+        self.network = network
         code, _ = resolve_authority(authority)
         table = list_authorities()
         self.authority = w.Dropdown(
@@ -749,7 +752,9 @@ class DashboardApp:
         if label is None:
             self._show(_html(_text(f"Loading {name}…", "p"), "planning-loading"))
         try:
-            board = Dashboard.for_authority(code, centres=centres, standards=self.standards)
+            board = Dashboard.for_authority(
+                code, centres=centres, standards=self.standards, network=self.network
+            )
         except ValidationError as exc:
             text = str(exc)
             if label is not None and centres is not None:
@@ -850,6 +855,7 @@ def build_dashboard(
     *,
     centres: str | Path | None = None,
     standards: str | Path | Standards | None = None,
+    network: str | Path | None = None,
 ) -> Any:
     """The councillors' dashboard as one ipywidgets widget (what Voila serves).
 
@@ -864,6 +870,10 @@ def build_dashboard(
         Centres file for ``authority`` (default: its illustrative sites).
     standards : path or Standards, optional
         Standards YAML (default: the packaged ``standards.yaml``).
+    network : path, optional
+        A street network (OSM ``.pbf`` or GraphML) to measure distances along; default the
+        file in the ``PLANNING_DASHBOARD_NETWORK`` environment variable, which
+        ``planning dashboard --network FILE`` sets for the server's kernels, else straight lines.
 
     Returns
     -------
@@ -877,4 +887,13 @@ def build_dashboard(
         ``planning-area-info`` (the map's box for the area under the pointer),
         ``planning-marker-<id>`` (inside each centre's map marker), ``planning-upload-panel``.
     """
-    return DashboardApp(authority, centres=centres, standards=_standards(standards)).widget
+    if network is None:
+        network = os.environ.get(NETWORK_VARIABLE) or None
+    return DashboardApp(
+        authority, centres=centres, standards=_standards(standards), network=network
+    ).widget
+
+
+#: The environment variable through which ``planning dashboard --network FILE`` reaches the
+#: server's kernels (Voila passes no parameters to the notebook).
+NETWORK_VARIABLE = "PLANNING_DASHBOARD_NETWORK"
