@@ -597,7 +597,8 @@ def test_cli_dashboard_passes_options(monkeypatch):
     assert seen == {"port": 9000, "ip": "127.0.0.1", "base_url": "/dash/", "preheat": 0,
                     "max_kernels": DEFAULT_MAX_KERNELS,
                     "cull_idle_timeout": DEFAULT_CULL_IDLE_TIMEOUT,
-                    "cull_connected_timeout": DEFAULT_CULL_CONNECTED_TIMEOUT}  # fmt: skip
+                    "cull_connected_timeout": DEFAULT_CULL_CONNECTED_TIMEOUT,
+                    "network": None}  # fmt: skip
     seen.clear()
     assert main(["dashboard", "--max-kernels", "3", "--cull-idle-timeout", "45",
                  "--cull-connected-timeout", "0"]) == 0  # fmt: skip
