@@ -665,3 +665,23 @@ def test_popup_area_box_and_marker_carry_no_markup_from_names(strip_town):
     assert "script" not in marker.icon.html
     view.map._hover(feature={"id": strip_town.index[0]})
     assert "<script>" not in view.map.info.value and "&lt;script&gt;" in view.map.info.value
+
+
+def test_verdict_odds_are_the_assessment_draws_of_the_change_being_tried():
+    """'How sure are these verdicts?' (issue 16): the authority's and each locality's verdict
+    with its probability, from the same draws as `planning sufficiency --draws`."""
+    from planning.analysis.uncertainty import verdict_text
+    from planning.runs.sufficiency import run_sufficiency, run_uncertainty
+
+    board = Dashboard.for_authority("Derby")
+    lines = board.verdict_odds()
+    sure = run_uncertainty(run_sufficiency("Derby")).table
+    authority = sure[sure["level"] == "authority"].iloc[0]
+    assert lines[0].startswith(f"Whole authority (Derby): {verdict_text(authority)} (")
+    localities = sure[sure["level"] == "locality"]
+    assert len(lines) == 1 + len(localities)
+    for _, row in localities.iterrows():
+        assert any(line.startswith(f"{row['name']}: {verdict_text(row)}") for line in lines)
+    # The odds follow the change being tried.
+    board.set_open("CC03", False)
+    assert board.verdict_odds() != lines

@@ -686,3 +686,20 @@ def test_pages_carry_x_frame_options_and_keep_the_csp(voila):
     with refused.value as error:
         assert error.code == 403
         assert error.headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_how_sure_shows_each_verdict_with_its_probability(voila, page, derby_board_parts):
+    """On request the page gives each verdict with its probability (issue 16), for the change
+    being tried, and clears it when the change changes."""
+    _, centres = derby_board_parts
+    expected = Dashboard.for_authority("Derby", centres=centres).verdict_odds()
+    page.goto(voila.url)
+    page.wait_for_selector(".planning-card-verdict .planning-card-value")
+    page.click(".planning-how-sure button, button.planning-how-sure")
+    page.wait_for_selector(".planning-how-sure-text li")
+    shown = [item.strip() for item in page.locator(".planning-how-sure-text li").all_inner_texts()]
+    assert shown == expected
+    page.click(".planning-centre-cc03 input[type=checkbox]")
+    page.wait_for_function(
+        "() => !document.querySelector('.planning-how-sure-text li')", timeout=60_000
+    )

@@ -22,7 +22,7 @@ from planning.apps.cli import main
 from planning.outputs.schedule import load_schedule
 from planning.standards import load_standards
 
-FORMATS = ("standards", "scenario", "schedule")
+FORMATS = ("standards", "scenario", "schedule", "uncertainty")
 
 
 def published(fmt: str, capsys: pytest.CaptureFixture[str]) -> dict:
@@ -59,6 +59,9 @@ def test_shipped_and_documented_files_validate_against_the_published_schemas(cap
         resources.files("planning").joinpath("standards.yaml").read_text("utf-8")
     )
     example_schedule = yaml.safe_load((REPO / "schedules" / "example.yaml").read_text("utf-8"))
+    shipped_uncertainty = yaml.safe_load(
+        resources.files("planning").joinpath("uncertainty.yaml").read_text("utf-8")
+    )
     scenario = documented_scenario()
     assert {next(iter(action)) for action in scenario["actions"]} == {
         "close", "open", "move", "capacity", "services", "standard"
@@ -68,6 +71,7 @@ def test_shipped_and_documented_files_validate_against_the_published_schemas(cap
         ("scenario", scenario),
         ("schedule", example_schedule),
         ("schedule", example_schedule["runs"]),  # the list form of a schedule
+        ("uncertainty", shipped_uncertainty),
     ):
         assert problems_of(published(fmt, capsys), document) == [], fmt
 
@@ -84,6 +88,8 @@ def test_shipped_and_documented_files_validate_against_the_published_schemas(cap
         ("schedule", [{"authority": "Derby", "centers": "x.csv"}], "centers"),
         ("schedule", {"runs": [{"authority": "Derby", "formats": ["docx"]}]}, "docx"),
         ("schedule", {"runs": [{"centres": "x.csv"}]}, "authority"),
+        ("uncertainty", {"circuity": {"lo": 1.2, "high": 1.5}}, "lo"),
+        ("uncertainty", {"fragile_below": 1.5}, "1.5"),
     ],
 )
 def test_published_schemas_refuse_what_the_loaders_refuse(fmt, document, wrong, capsys):

@@ -11,7 +11,7 @@ planning synthetic-registrations --authority CODE|NAME --out FILE [--seed N]
 planning dashboard [--port 8866] [--ip 127.0.0.1] [--base-url /] [--preheat N] [--max-kernels N]
 planning centres import --gias FILE --authority CODE|NAME|LA-NUMBER --out FILE.csv [--force]
 planning standards [--write FILE] [--force]
-planning schema standards|scenario|schedule [--out FILE] [--force]
+planning schema standards|scenario|schedule|uncertainty [--out FILE] [--force]
 planning optimise --objective coverage|median|cover-all [--p N] ... --out DIR
 planning scenario --scenario FILE ... --out DIR
 
@@ -647,6 +647,8 @@ def _schema(args: argparse.Namespace) -> int:
         from planning.standards import standards_json_schema as published
     elif args.format == "scenario":
         from planning.analysis.scenarios import scenario_json_schema as published
+    elif args.format == "uncertainty":
+        from planning.uncertainty_model import uncertainty_json_schema as published
     else:
         from planning.outputs.schedule import schedule_json_schema as published
     text = json.dumps(published(), indent=2, ensure_ascii=False) + "\n"
@@ -1192,7 +1194,9 @@ def _add_schema_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "YAML file with '# yaml-language-server: $schema=<that file>' (VS Code's YAML extension).",
     )
     p.add_argument(
-        "format", choices=["standards", "scenario", "schedule"], help="which file format"
+        "format",
+        choices=["standards", "scenario", "schedule", "uncertainty"],
+        help="which file format",
     )
     p.add_argument(
         "--out",

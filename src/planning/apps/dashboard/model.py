@@ -466,6 +466,28 @@ class Dashboard:
             self._derived = {}
         return self._cache[1]
 
+    def verdict_odds(self, *, draws: int = 1_000) -> list[str]:
+        """How sure each verdict of the change being tried is: the authority's and every
+        locality's verdict with its probability over ``draws`` plausible sets of inputs
+        (:func:`planning.analysis.uncertainty.assess_uncertainty` with the packaged model; the
+        same seed every time, so the same change gives the same answer), robust or fragile."""
+        from planning.analysis.uncertainty import assess_uncertainty, verdict_text
+        from planning.inputs.splits import split_groups
+
+        result = self.evaluate().to_result()
+        sure = assess_uncertainty(result, draws=draws, split_groups=split_groups())
+        table = sure.table
+        lines = []
+        for _, row in table[table["level"].isin(["authority", "locality"])].iterrows():
+            place = (
+                f"Whole authority ({self.authority_name})"
+                if row["level"] == "authority"
+                else f"{row['name']}"
+            )
+            steady = "robust" if row["robust"] else "fragile: it could go either way"
+            lines.append(f"{place}: {verdict_text(row)} ({steady})")
+        return lines
+
     # ------------------------------------------------------------------ what the page shows
 
     def figures_for(self, locality: str | None = None) -> Mapping[str, Any] | None:

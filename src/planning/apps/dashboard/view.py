@@ -415,6 +415,12 @@ class DashboardView:
 
         self.service_reach = ServiceReachControl(board)
         self.summary = _html(css="planning-summary")
+        # How sure the verdicts are (issue 16): on request, so a click on the map stays fast.
+        self.how_sure_button = w.Button(
+            description="How sure are these verdicts?", layout=w.Layout(width="auto")
+        ).add_class("planning-how-sure")
+        self.how_sure_button.on_click(lambda _: self._how_sure())
+        self.how_sure = _html(css="planning-how-sure-text")
         self.moves = _html(css="planning-moves")
         self.table = _html(css="planning-table")
         self.download = _html(css="planning-download")
@@ -501,6 +507,8 @@ class DashboardView:
                 self.locality,
                 w.HBox(list(self.cards.values())).add_class("planning-cards"),
                 self.summary,
+                w.HBox([self.how_sure_button]),
+                self.how_sure,
                 self.moves,
                 w.HBox(
                     [
@@ -694,6 +702,24 @@ class DashboardView:
             else ""
         )
         self.service_reach.refresh()
+        # The odds were for the change shown before: ask again for this one.
+        self.how_sure.value = ""
+
+    def _how_sure(self) -> None:
+        """Fill the "How sure" box for the change being tried (nothing else on the page moves,
+        so no refresh)."""
+        try:
+            items = self.board.verdict_odds()
+        except Exception:  # never let a traceback reach the page
+            logger.exception("how sure failed")
+            self._say("Could not work out how sure the verdicts are.", error=True)
+            return
+        self.how_sure.value = render(
+            "dashboard_text.html.j2",
+            heading="How sure are these verdicts? (1,000 draws of plausible inputs)",
+            changes=[],
+            items=items,
+        )
 
 
 class DashboardApp:
