@@ -115,14 +115,41 @@ def national(workers: int, sample: int | None) -> None:
           "verdicts (authorities included)")
 
 
+def national_dask(workers: int, sample: int | None) -> None:
+    """The same batch as Dask tasks on a LocalCluster (the national batch's Dask path,
+    ``planning.outputs.schedule.uncertainty_batch`` with ``dask_executor``)."""
+    from planning.inputs.areas import list_authorities
+    from planning.outputs.schedule import dask_executor, uncertainty_batch
+
+    codes = list_authorities()["code"].tolist()
+    total = len(codes)
+    if sample:
+        codes = codes[:sample]
+    start = time.perf_counter()
+    with dask_executor(workers=workers) as executor:
+        table = uncertainty_batch(codes, draws=1_000, executor=executor)
+    wall = time.perf_counter() - start
+    label = f"{len(codes)} of {total}" if sample else f"all {total}"
+    print(f"\n{label} authorities, 1,000 draws each, Dask LocalCluster of {workers} workers: "
+          f"wall time {wall:.1f} s ({wall / 60:.2f} min), including the cluster's start; "
+          f"authority verdicts fragile: {int((~table['robust']).sum())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sample", type=int, default=None)
+    parser.add_argument(
+        "--executor", choices=["process", "dask", "both"], default="process",
+        help="run the national batch in a process pool, as Dask tasks, or both",
+    )  # fmt: skip
     args = parser.parse_args()
     derby(args.repeat)
-    national(args.workers, args.sample)
+    if args.executor in ("process", "both"):
+        national(args.workers, args.sample)
+    if args.executor in ("dask", "both"):
+        national_dask(args.workers, args.sample)
 
 
 if __name__ == "__main__":

@@ -699,6 +699,8 @@ def test_how_sure_shows_each_verdict_with_its_probability(voila, page, derby_boa
     page.wait_for_selector(".planning-how-sure-text li")
     shown = [item.strip() for item in page.locator(".planning-how-sure-text li").all_inner_texts()]
     assert shown == expected
+    # The report's error bars, drawn offline as inline SVG.
+    assert page.locator(".planning-how-sure-text svg").count() >= 1
     page.click(".planning-centre-cc03 input[type=checkbox]")
     page.wait_for_function(
         "() => !document.querySelector('.planning-how-sure-text li')", timeout=60_000

@@ -1657,3 +1657,74 @@ def write_index(out: str | Path) -> Path:
     os.chmod(temporary, 0o644)
     os.replace(temporary, target)
     return target
+
+
+# ------------------------------------------------------------------ uncertainty, every authority
+
+
+def authority_uncertainty(code: str, draws: int = 1_000, seed: int | None = None) -> dict[str, Any]:
+    """One authority's verdict with its probabilities (a task for :func:`uncertainty_batch`).
+
+    Runs :func:`planning.runs.sufficiency.run_sufficiency` (its illustrative sites, neighbours
+    included) and :func:`planning.runs.sufficiency.run_uncertainty` with ``draws`` and ``seed``
+    (the packaged model), and returns plain values, so that any executor (a process pool,
+    Dask) can carry them back.
+    """
+    from planning.runs.sufficiency import run_sufficiency, run_uncertainty
+
+    start = time.perf_counter()
+    run = run_sufficiency(code)
+    sure = run_uncertainty(run, draws=draws, seed=seed)
+    table = sure.table
+    authority = table[table["level"] == "authority"].iloc[0]
+    groups = table[table["level"] != "centre"]
+    return {
+        "authority_code": run.authority_code,
+        "authority_name": run.authority_name,
+        "verdict": str(authority["verdict"]),
+        "likely": str(authority["likely"]),
+        "p_green": float(authority["p_green"]),
+        "p_amber": float(authority["p_amber"]),
+        "p_red": float(authority["p_red"]),
+        "robust": bool(authority["robust"]),
+        "fragile_verdicts": int((~groups["robust"].astype(bool)).sum()),
+        "verdicts": len(groups),
+        "draws": int(sure.draws),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def uncertainty_batch(
+    authorities: Sequence[str] | None = None,
+    *,
+    draws: int = 1_000,
+    seed: int | None = None,
+    executor: Executor | None = None,
+) -> Any:
+    """How sure every authority's verdict is, one task per authority.
+
+    Parameters
+    ----------
+    authorities : sequence of str, optional
+        Codes or names; default all 153 upper-tier authorities.
+    draws, seed : as for :func:`planning.runs.sufficiency.run_uncertainty`.
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run: a ``ProcessPoolExecutor``, or :func:`dask_executor` for a Dask
+        cluster (the national batch's path); default one after another in this process.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per authority, in the order given (see :func:`authority_uncertainty`).
+    """
+    import pandas as pd
+
+    from planning.inputs.areas import list_authorities
+
+    codes = list(authorities) if authorities is not None else list_authorities()["code"].tolist()
+    if executor is None:
+        rows = [authority_uncertainty(code, draws, seed) for code in codes]
+    else:
+        futures = [executor.submit(authority_uncertainty, code, draws, seed) for code in codes]
+        rows = [future.result() for future in futures]
+    return pd.DataFrame(rows).set_index("authority_code")

@@ -122,7 +122,7 @@ def error_bar_chart(
     )
 
 
-def _charts(sure: UncertaintyResult, standards: Standards) -> list[Markup]:
+def uncertainty_charts(sure: UncertaintyResult, standards: Standards) -> list[Markup]:
     """The error-bar charts of the figures the verdict rules judge (a figure that no group has,
     such as the most deprived share where no area is among the most deprived, has none)."""
     s = standards
@@ -234,7 +234,7 @@ def uncertainty_block(run: SufficiencyRun, sure: UncertaintyResult) -> Markup:
         "uncertainty_section.html.j2",
         intro=intro,
         verdicts=verdicts,
-        charts=_charts(sure, run.result.standards),
+        charts=uncertainty_charts(sure, run.result.standards),
         method=method,
     )
 

@@ -466,17 +466,30 @@ class Dashboard:
             self._derived = {}
         return self._cache[1]
 
+    def uncertainty(self, *, draws: int = 1_000) -> Any:
+        """The uncertainty draws of the change being tried
+        (:func:`planning.analysis.uncertainty.assess_uncertainty`, packaged model, fixed seed),
+        kept until the change changes."""
+        from planning.analysis.uncertainty import assess_uncertainty
+        from planning.inputs.splits import split_groups
+
+        self.evaluate()  # resets the derived figures when the change has changed
+        key = f"uncertainty-{draws}"
+        if key not in self._derived:
+            result = self.evaluate().to_result()
+            self._derived[key] = assess_uncertainty(
+                result, draws=draws, split_groups=split_groups()
+            )
+        return self._derived[key]
+
     def verdict_odds(self, *, draws: int = 1_000) -> list[str]:
         """How sure each verdict of the change being tried is: the authority's and every
         locality's verdict with its probability over ``draws`` plausible sets of inputs
         (:func:`planning.analysis.uncertainty.assess_uncertainty` with the packaged model; the
         same seed every time, so the same change gives the same answer), robust or fragile."""
-        from planning.analysis.uncertainty import assess_uncertainty, verdict_text
-        from planning.inputs.splits import split_groups
+        from planning.analysis.uncertainty import verdict_text
 
-        result = self.evaluate().to_result()
-        sure = assess_uncertainty(result, draws=draws, split_groups=split_groups())
-        table = sure.table
+        table = self.uncertainty(draws=draws).table
         lines = []
         for _, row in table[table["level"].isin(["authority", "locality"])].iterrows():
             place = (

@@ -708,18 +708,24 @@ class DashboardView:
     def _how_sure(self) -> None:
         """Fill the "How sure" box for the change being tried (nothing else on the page moves,
         so no refresh)."""
+        from planning.outputs.uncertainty import uncertainty_charts
+
+        board = self.board
         try:
-            items = self.board.verdict_odds()
+            items = board.verdict_odds()
+            # The error bars of the report, for the change being tried.
+            charts = uncertainty_charts(board.uncertainty(), board.evaluate().standards)
         except Exception:  # never let a traceback reach the page
             logger.exception("how sure failed")
             self._say("Could not work out how sure the verdicts are.", error=True)
             return
-        self.how_sure.value = render(
+        text = render(
             "dashboard_text.html.j2",
             heading="How sure are these verdicts? (1,000 draws of plausible inputs)",
             changes=[],
             items=items,
         )
+        self.how_sure.value = str(text) + "".join(str(chart) for chart in charts)
 
 
 class DashboardApp:
