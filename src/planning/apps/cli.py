@@ -641,8 +641,6 @@ def _schema(args: argparse.Namespace) -> int:
     """Print (or write) the JSON Schema of a YAML format, for editors that validate as you type."""
     import json
 
-    from planning._errors import ValidationError
-
     if args.format == "standards":
         from planning.standards import standards_json_schema as published
     elif args.format == "scenario":
@@ -655,26 +653,31 @@ def _schema(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    out = args.out.expanduser()
+    _write_text_file(text, args.out, "--out", f"{args.format}.schema.json", force=args.force)
+    print(f"Wrote the {args.format} schema to {args.out}")
+    return 0
+
+
+def _write_text_file(text: str, path: Path, option: str, example: str, *, force: bool) -> None:
+    """Write ``text`` to the file an option names: never onto a folder, and never over an
+    existing file unless ``--force``."""
+    from planning._errors import ValidationError
+
+    out = path.expanduser()
     if out.is_dir():
+        raise ValidationError(f"{option} {path} is a folder; give a file name such as {example}")
+    if out.exists() and not force:
         raise ValidationError(
-            f"--out {args.out} is a folder; give a file name such as {args.format}.schema.json"
-        )
-    if out.exists() and not args.force:
-        raise ValidationError(
-            f"--out {args.out} already exists; give another file name, or --force to replace it"
+            f"{option} {path} already exists; give another file name, or --force to replace it"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print(f"Wrote the {args.format} schema to {args.out}")
-    return 0
 
 
 def _standards(args: argparse.Namespace) -> int:
     """Print the packaged standards file, or write a copy to edit and pass as --standards."""
     from importlib import resources
 
-    from planning._errors import ValidationError
     from planning.standards import DEFAULT_STANDARDS_FILE, example_standards_path
 
     text = resources.files("planning").joinpath(DEFAULT_STANDARDS_FILE).read_text("utf-8")
@@ -686,17 +689,7 @@ def _standards(args: argparse.Namespace) -> int:
     if args.write is None:
         sys.stdout.write(text)
         return 0
-    out = args.write.expanduser()
-    if out.is_dir():
-        raise ValidationError(
-            f"--write {args.write} is a folder; give a file name such as my_standards.yaml"
-        )
-    if out.exists() and not args.force:
-        raise ValidationError(
-            f"--write {args.write} already exists; give another file name, or --force to replace it"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    _write_text_file(text, args.write, "--write", "my_standards.yaml", force=args.force)
     print(f"Wrote {what} to {args.write}: edit it, then pass --standards {args.write}")
     return 0
 

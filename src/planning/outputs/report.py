@@ -367,7 +367,7 @@ def _ticks(maximum: float, left: float, plot_width: float, step: float, fmt: Any
     ]
 
 
-def _nice_step(maximum: float, target: int = 6) -> float:
+def nice_step(maximum: float, target: int = 6) -> float:
     """A round axis step (1, 2 or 5 x a power of ten) giving about ``target`` ticks."""
     raw = maximum / target
     power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
@@ -418,7 +418,7 @@ def reach_by_deprivation_chart(run: SufficiencyRun) -> Any:
             }
         )
     plot_height = len(rows) * (bar_height + gap)
-    step = _nice_step(maximum)
+    step = nice_step(maximum)
     deciles = ", ".join(map(str, s.most_deprived_deciles))
     return _html(
         render(
@@ -511,7 +511,7 @@ def centre_load_chart(run: SufficiencyRun) -> Any:
             bar_height=bar_height,
             rows=rows,
             band=band,
-            ticks=_ticks(maximum, left, plot_width, _nice_step(maximum), count),
+            ticks=_ticks(maximum, left, plot_width, nice_step(maximum), count),
             axis_label="Under-5s in the centre's catchment",
             key=key,
             title=f"Under-5s per centre against the standard of {s.load_range_label}",

@@ -8,7 +8,6 @@ stays one self-contained file.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from planning._format import count, share
 from planning._html import Markup, render
 from planning.analysis.uncertainty import RULES, UncertaintyResult, verdict_text
+from planning.outputs.report import nice_step
 from planning.runs.sufficiency import SufficiencyRun
 from planning.standards import Standards
 from planning.uncertainty_model import UncertaintyModel
@@ -24,12 +24,6 @@ from planning.uncertainty_model import UncertaintyModel
 _FILL = {"Green": "#27ae60", "Amber": "#f39c12", "Red": "#c0392b"}
 #: Threshold line colours.
 _GREEN_LINE, _AMBER_LINE, _RED_LINE = "#1e8449", "#b9770e", "#922b21"
-
-
-def _nice_step(maximum: float, target: int = 6) -> float:
-    raw = maximum / target
-    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
 def _groups(table: pd.DataFrame) -> pd.DataFrame:
@@ -65,7 +59,7 @@ def error_bar_chart(
             + [value for value, _, _ in thresholds]
         )
         maximum = top_value * 1.08 if top_value > 0 else 1.0
-        step = _nice_step(maximum)
+        step = nice_step(maximum)
     longest = int(groups["name"].astype(str).str.len().max()) if len(groups) else 10
     left, plot_width, row_height = 14.0 + 6.5 * min(max(longest, 9), 50), 360.0, 26.0
     top = 34.0
