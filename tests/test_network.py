@@ -255,6 +255,19 @@ def test_cache_is_reused_and_keyed_by_the_file(pbf: Path) -> None:
     assert not changed.from_cache and changed.cache_path != first.cache_path
 
 
+def test_a_file_at_the_cache_name_that_is_not_the_cache_is_never_replaced(
+    pbf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = read_network(pbf)
+    assert first.cache_path is not None
+    first.cache_path.write_bytes(b"somebody's file")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    again = read_network(pbf)
+    assert not again.from_cache
+    assert first.cache_path.read_bytes() == b"somebody's file"
+    assert again.cache_path != first.cache_path
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_folder_caches_in_the_user_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

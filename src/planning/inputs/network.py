@@ -268,6 +268,11 @@ def read_network(path: str | Path, *, mode: str = "walk", cache: bool = True) ->
     if cache:
         target = None
         for place in places if _writable(path.parent) else places[1:]:
+            if place.exists():
+                # Only a file that is not a readable cache of this network gets here: it may
+                # not be ours, so it is never replaced.
+                logger.warning("not replacing %s, which is not this network's cache", place)
+                continue
             try:
                 _write_cache(network, place)
             except OSError as error:
