@@ -545,3 +545,38 @@ def test_dashboard_server_takes_a_network(tmp_path: Path) -> None:
         server.stop()
     assert "error" not in seen, seen.get("error")
     assert "walked along the streets of derby.osm.pbf" in str(seen["notes"])
+
+
+def test_catchment_completion_follows_the_streets(pbf: Path) -> None:
+    """Which far-off areas complete a catchment is decided along the streets, as catchments are.
+
+    Two candidate areas beyond the buffer, the centre A at T01's point (431 500, 335 500) and
+    another authority's site S on the west bank at (431 000, 337 000):
+
+    - N1 at (431 500, 337 000), east bank: 500 m from S in a straight line but 6 500 m along
+      the streets (3 000 south, over the one bridge, 3 000 north), against 1 500 m to A both
+      ways: it joins only along the streets;
+    - N0 at (430 500, 335 500), west bank: 1 000 m from A in a straight line (it would join),
+      but 4 000 m along the streets against 2 000 m to S: it does not.
+    """
+    from planning.runs.sufficiency import complete_catchments
+
+    areas, centres, neighbours = areas_and_centres()
+    sites = gpd.GeoDataFrame(
+        {"name": ["West Bank"], "capacity": [100.0]},
+        index=pd.Index(["S"], name="centre_id"),
+        geometry=[shapely.Point(431_000.0, 337_000.0)],
+        crs="EPSG:27700",
+    )
+    supply = pd.concat([centres.assign(neighbour=False), sites.assign(neighbour=True)])
+    far = toy_town(rows=1, columns=2).set_axis(pd.Index(["N0", "N1"], name="area_code"))
+    far["point_easting"] = [430_500.0, 431_500.0]
+    far["point_northing"] = [335_500.0, 337_000.0]
+    none = neighbours.iloc[0:0]
+
+    straight = complete_catchments(areas, none, supply, sites, candidates=far)
+    streets = complete_catchments(
+        areas, none, supply, sites, candidates=far, distances=provider(pbf)
+    )
+    assert list(straight.index) == ["N0"]
+    assert list(streets.index) == ["N1"]

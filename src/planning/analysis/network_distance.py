@@ -222,6 +222,22 @@ class NetworkDistances:
                 metres[missing, index] = far
         return metres
 
+    def nearest(
+        self, origins: np.ndarray, destinations: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each origin's nearest destination along the network, at any distance, and its metres.
+
+        One multi-source Dijkstra from every destination over the whole graph (no search
+        limit), as :func:`planning.analysis.distance.nearest` is for straight lines. Between
+        destinations at one node the first listed is taken.
+        """
+        origins = np.asarray(origins, dtype=float).reshape(-1, 2)
+        destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
+        if len(origins) == 0 or len(destinations) == 0:
+            return np.zeros(len(origins), dtype=np.int64), np.full(len(origins), np.inf)
+        here, there = self.snap(origins), self.snap(destinations)
+        return self._nearest_anywhere(here, np.arange(len(origins)), there)
+
     def _nearest_anywhere(
         self, here: SnapReport, rows: np.ndarray, there: SnapReport
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -108,12 +108,6 @@ def run_sufficiency(
             else settings.package_path("standards.yaml")
         )
     centre_frame = read_centres(centres_path, areas=areas, layer=layer)
-    neighbours = None
-    supply = centre_frame
-    if cross_boundary:
-        supply, neighbours, supply_notes = cross_boundary_inputs(
-            areas, centre_frame, applied, neighbour_centres=neighbour_centres
-        )
     distances = None
     if network is not None:
         from planning.analysis.network_distance import NetworkDistances, largest_reach_metres
@@ -121,6 +115,16 @@ def run_sufficiency(
 
         street = read_network(network)
         distances = NetworkDistances(street, max_metres=largest_reach_metres(applied))
+    neighbours = None
+    supply = centre_frame
+    if cross_boundary:
+        supply, neighbours, supply_notes = cross_boundary_inputs(
+            areas,
+            centre_frame,
+            applied,
+            neighbour_centres=neighbour_centres,
+            distances=distances,
+        )
     result = assess_sufficiency(
         areas, supply, standards=applied, neighbours=neighbours, distances=distances
     )
@@ -178,13 +182,15 @@ def cross_boundary_inputs(
     standards: Standards,
     *,
     neighbour_centres: str | Path | None = None,
+    distances: Any = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """What an authority is assessed with besides its own areas and centres file.
 
     Returns ``(supply, neighbours, notes)``: the council's centres followed by other
     authorities' centres near the boundary (:func:`planning.inputs.neighbours.neighbour_centres`,
     flagged ``neighbour``), the other authorities' areas within the buffer plus the catchment
-    completion (:func:`complete_catchments`), and notes on what was left out.
+    completion (:func:`complete_catchments`, along the street network when ``distances`` is
+    one), and notes on what was left out.
     """
     from planning.inputs.neighbours import (
         buffer_metres,
@@ -207,7 +213,8 @@ def cross_boundary_inputs(
         sites=sites,
     )
     supply = _with_neighbours(centres, others)
-    return supply, complete_catchments(areas, neighbours, supply, sites), notes
+    completed = complete_catchments(areas, neighbours, supply, sites, distances=distances)
+    return supply, completed, notes
 
 
 def complete_catchments(
@@ -215,6 +222,9 @@ def complete_catchments(
     neighbours: gpd.GeoDataFrame,
     supply: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
+    *,
+    distances: Any = None,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """The neighbouring areas, plus any area beyond the buffer nearest to a centre the
     authority's residents use, so that every such centre's load is complete.
@@ -226,28 +236,70 @@ def complete_catchments(
     the authority's residents join the assessment. ``benchmarks/bench_neighbours.py`` measures
     the effect on the illustrative national network (99.6% of the loads of centres serving an
     authority's residents then match the national run).
+
+    Parameters
+    ----------
+    distances : NetworkDistances, optional
+        A street network: "nearest" is then along its streets (one multi-source search over
+        the whole graph) for the residents and for every candidate area that snaps to it within
+        250 m, so the completion follows the same rule as the catchments it completes. A river
+        can make an area's nearest centre by street a different one from its nearest in a
+        straight line. Areas the extract does not reach keep the straight-line rule.
+    candidates : GeoDataFrame, optional
+        The small areas that may join (with ``point_easting`` / ``point_northing``); default
+        every English small area.
     """
     from planning.analysis.distance import area_points, centre_points, nearest
-    from planning.inputs.neighbours import areas_by_code, national_points
 
     supply_xy = centre_points(supply)
-    serving = np.unique(nearest(area_points(areas), supply_xy)[0])
     site_xy = centre_points(sites, source="neighbour centres")
-    points = national_points()
+    if distances is None:
+        serving = np.unique(nearest(area_points(areas), supply_xy)[0])
+    else:
+        serving = np.unique(distances.nearest(area_points(areas), supply_xy)[0])
+    points = _candidate_points(candidates)
     xy = points[["point_easting", "point_northing"]].to_numpy(float)
     # The nearest of supply + sites, with the supply first on a tie: the supply's nearest
     # centre when it is no farther than the nearest site. The sites' distances are the same
     # for every authority using the same list, so they are kept for the process.
     supply_index, supply_metres = nearest(xy, supply_xy)
-    site_metres = _nearest_site_metres(site_xy.tobytes(), len(site_xy))
+    if candidates is None:
+        site_metres = _nearest_site_metres(site_xy.tobytes(), len(site_xy))
+    else:
+        site_metres = nearest(xy, site_xy)[1] if len(site_xy) else np.full(len(xy), np.inf)
     to_supply = supply_metres <= site_metres + 1e-3
     known = points.index.isin(areas.index) | points.index.isin(neighbours.index)
+    if distances is not None:
+        # Along the streets where the extract reaches: supply first, so a centre listed in
+        # both (or a tie at one node) goes to the supply, as in the straight-line rule.
+        reached = ~known & ~distances.snap(xy).far
+        if reached.any():
+            rows = np.flatnonzero(reached)
+            index, metres = distances.nearest(xy[rows], np.vstack([supply_xy, site_xy]))
+            # a node no centre can be reached from keeps the straight-line rule
+            rows, index = rows[np.isfinite(metres)], index[np.isfinite(metres)]
+            to_supply[rows] = index < len(supply_xy)
+            supply_index[rows] = np.where(index < len(supply_xy), index, -1)
     extra = points.index[~known & to_supply & np.isin(supply_index, serving)]
     if len(extra) == 0:
         return neighbours
-    more = areas_by_code(extra)
+    more = _candidate_areas(candidates, extra)
     combined = pd.concat([neighbours, more.reindex(columns=neighbours.columns)])
     return gpd.GeoDataFrame(combined, geometry=neighbours.geometry.name, crs=neighbours.crs)
+
+
+def _candidate_points(candidates: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """The points of the areas that may join a catchment: every English small area by default."""
+    from planning.inputs.neighbours import national_points
+
+    return national_points() if candidates is None else candidates
+
+
+def _candidate_areas(candidates: gpd.GeoDataFrame | None, codes: pd.Index) -> gpd.GeoDataFrame:
+    """The rows of the areas that join, each with its point as geometry."""
+    from planning.inputs.neighbours import areas_by_code
+
+    return areas_by_code(codes) if candidates is None else candidates.loc[codes]
 
 
 @functools.lru_cache(maxsize=4)
