@@ -8,7 +8,7 @@ target group, then the age bands). The county is the largest English upper-tier 
 LSOA count (``list_authorities``): Kent, 938 LSOAs; none reaches 1,000.
 
 Printed per authority: the median time of ``publish_reach`` over ``--repeat`` runs, the linear
-programmes solved (calls to ``linprog`` in :mod:`planning.analysis.disclosure`), the withheld
+programmes solved (HiGHS runs; calls to ``linprog`` on versions before this one), the withheld
 count (``PublishedReach.withheld``) and a digest of the suppression pattern (every cell's and
 total's state in every protection), so that a run of this script on another version of the code
 shows whether the pattern changed.
@@ -43,15 +43,27 @@ SEED = 42
 
 
 class Counter:
-    """Counts the linear programmes the audit solves (wraps the module's ``linprog``)."""
+    """Counts the linear programmes the audit solves.
+
+    Wraps the module's one solving function: ``_run_highs`` (one HiGHS run) where it exists,
+    else ``linprog`` (versions before the per-component audit).
+    """
 
     def __init__(self) -> None:
         self.calls = 0
-        self.original = disclosure.linprog
+        self.name = "_run_highs" if hasattr(disclosure, "_run_highs") else "linprog"
+        self.original = getattr(disclosure, self.name)
 
     def __call__(self, *args, **kwargs):
         self.calls += 1
         return self.original(*args, **kwargs)
+
+    def __enter__(self) -> Counter:
+        setattr(disclosure, self.name, self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        setattr(disclosure, self.name, self.original)
 
 
 def pattern_digest(protections: list) -> str:
@@ -108,15 +120,13 @@ def bench(label: str, result, threshold: int, repeat: int, whole_table: bool) ->
     for _ in range(repeat):
         protections.clear()
         audit_time[0] = 0.0
-        counter = Counter()
-        disclosure.linprog = counter
         reach_module.protect_counts = recording
         try:
-            start = time.perf_counter()
-            published = publish_reach(result, threshold=threshold)
-            times.append(time.perf_counter() - start)
+            with Counter() as counter:
+                start = time.perf_counter()
+                published = publish_reach(result, threshold=threshold)
+                times.append(time.perf_counter() - start)
         finally:
-            disclosure.linprog = counter.original
             reach_module.protect_counts = protect_counts
         audits.append(audit_time[0])
         lps.append(counter.calls)

@@ -226,3 +226,22 @@ def test_unpublished_cells_and_known_columns_equal_whole_table():
         pd.testing.assert_frame_equal(split.total_state[g], whole.total_state[g])
     assert (split.cell_state.to_numpy() == UNPUBLISHED).any()
     assert split.total_state[ALL].shape[0] == 1
+
+
+def test_audit_writes_nothing_to_standard_output():
+    """HiGHS's banner (written when a process makes its first solver) never reaches stdout.
+
+    Reports and notebooks publish from the library: a banner there would land in the output.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import pandas as pd\n"
+        "from planning.analysis.disclosure import protect_counts\n"
+        "s = protect_counts(pd.DataFrame({'n': [3, 4, 50, 60]}),\n"
+        "                   groupings={'g': pd.Series(['a', 'a', 'b', 'b'])})\n"
+        "assert s.withheld == 2\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == ""

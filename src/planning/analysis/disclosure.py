@@ -95,7 +95,8 @@ of the components' and a linear objective separates by block: the least (greates
 item's cells is the sum, over the components they are in, of the least (greatest) there. A
 component holding none of the item's cells needs no programme, nor does one without rows (its
 variables range over their own bounds). Equal partitions imply one another one way only, so a
-dropped row is always implied by rows kept. The tests compare every interval, and the pattern
+dropped row is always implied by rows kept. Each component's programme goes to HiGHS (``highspy``)
+as one model, solved for the least sum and then, from that basis, for the greatest. The tests compare every interval, and the pattern
 of every publication, with the whole-table audit (one programme over every row kept).
 
 References: Hundepool, A. et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell
@@ -107,14 +108,17 @@ sources*.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import highspy
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from planning._errors import PlanningError, ValidationError
@@ -299,6 +303,110 @@ class _Part:
     @property
     def rows(self) -> int:
         return int(self.a_eq.shape[0] + self.a_ub.shape[0])
+
+
+_QUIET = threading.Lock()
+_banner_done = False
+
+
+def _highs() -> highspy.Highs:
+    """A HiGHS solver with its output off.
+
+    HiGHS writes a banner to the process's standard output when the first solver of a process
+    is made, before its output can be turned off (into a report notebook, say); the first one
+    is made with that output sent to the null device.
+    """
+    global _banner_done
+    with _QUIET:
+        if not _banner_done:
+            _banner_done = True
+            try:
+                sys.stdout.flush()
+                saved = os.dup(1)
+            except (OSError, ValueError):  # no file descriptor 1: nothing to keep clean
+                saved = None
+            if saved is not None:
+                try:
+                    with open(os.devnull, "w") as null:
+                        os.dup2(null.fileno(), 1)
+                        highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
+def _run_highs(solver: highspy.Highs) -> tuple[float | None, np.ndarray | None]:
+    """Solve the model in ``solver``: ``(objective, x)``, or ``(None, None)`` if no optimum.
+
+    Raises :class:`DisclosureError` if the system is infeasible (the tables cannot be the
+    counts'): that is a bug, never an audit result.
+    """
+    solver.run()
+    status = solver.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        raise DisclosureError(
+            "the disclosure audit found the published tables inconsistent with the counts "
+            "(a zero withheld as a blank?); this is a bug in the workbench: please report it"
+        )
+    if status != highspy.HighsModelStatus.kOptimal:
+        return None, None
+    value = float(solver.getInfo().objective_function_value)
+    return value, np.asarray(solver.getSolution().col_value, dtype=float)
+
+
+class _Programme:
+    """A part of the system as one HiGHS model, to minimise several objectives over.
+
+    Equalities and ``<=`` rows are one row range each (``b <= a x <= b``, ``a x <= b``);
+    ``extra_bounds`` adds variables after the part's, with ``extra_ub`` rows over all of them.
+    """
+
+    def __init__(
+        self,
+        part: _Part,
+        *,
+        extra_ub: sparse.csr_array | None = None,
+        extra_b: np.ndarray | None = None,
+        extra_bounds: np.ndarray | None = None,
+    ) -> None:
+        size = len(part.variables)
+        extra = 0 if extra_bounds is None else len(extra_bounds)
+        self.count = size + extra
+        blocks = [part.a_eq, part.a_ub]
+        if extra:
+            blocks = [sparse.hstack([b, sparse.csr_array((b.shape[0], extra))]) for b in blocks]
+        if extra_ub is not None and extra_b is not None:
+            blocks.append(extra_ub)
+        matrix = sparse.vstack(blocks, format="csc")
+        b_ub = part.b_ub if extra_b is None else np.concatenate([part.b_ub, extra_b])
+        lower, upper = part.lower, part.upper
+        if extra_bounds is not None:
+            lower = np.concatenate([lower, extra_bounds[:, 0]])
+            upper = np.concatenate([upper, extra_bounds[:, 1]])
+        model = highspy.HighsLp()
+        model.num_col_ = self.count
+        model.num_row_ = int(matrix.shape[0])
+        model.col_cost_ = np.zeros(self.count)
+        model.col_lower_ = np.asarray(lower, dtype=float)
+        model.col_upper_ = np.asarray(upper, dtype=float)
+        model.row_lower_ = np.concatenate([part.b_eq, np.full(len(b_ub), -np.inf)])
+        model.row_upper_ = np.concatenate([part.b_eq, b_ub])
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        model.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        model.a_matrix_.value_ = matrix.data.astype(float)
+        self.solver = _highs()
+        self.solver.passModel(model)
+
+    def solve(self, objective: np.ndarray) -> tuple[float | None, np.ndarray | None]:
+        """Minimise ``objective @ x``: ``(least, x)``, or ``(None, None)`` with no optimum."""
+        self.solver.changeColsCost(
+            self.count, np.arange(self.count, dtype=np.int32), np.asarray(objective, dtype=float)
+        )
+        return _run_highs(self.solver)
 
 
 def _csr(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], shape):
@@ -606,45 +714,6 @@ class _Problem:
             upper=system.upper[variables],
         )
 
-    @staticmethod
-    def _solve(
-        part: _Part,
-        objective: np.ndarray,
-        extra_ub: sparse.csr_array | None = None,
-        extra_b: np.ndarray | None = None,
-        extra_bounds: np.ndarray | None = None,
-    ) -> Any:
-        """``linprog`` over a part, with more variables (``extra_bounds``) and <= rows."""
-        count = len(objective)
-        bounds = np.column_stack([part.lower, part.upper])
-        if extra_bounds is not None:
-            bounds = np.vstack([bounds, extra_bounds])
-        a_ub, b_ub = part.a_ub, part.b_ub
-        if a_ub.shape[1] < count:
-            a_ub = sparse.hstack([a_ub, sparse.csr_array((a_ub.shape[0], count - a_ub.shape[1]))])
-        if extra_ub is not None and extra_b is not None:
-            a_ub, b_ub = (
-                sparse.vstack([a_ub, extra_ub], format="csr"),
-                np.concatenate([b_ub, extra_b]),
-            )
-        kwargs: dict[str, Any] = {"bounds": bounds, "method": "highs"}
-        if part.a_eq.shape[0]:
-            a_eq = part.a_eq
-            if a_eq.shape[1] < count:
-                a_eq = sparse.hstack(
-                    [a_eq, sparse.csr_array((a_eq.shape[0], count - a_eq.shape[1]))]
-                )
-            kwargs["A_eq"], kwargs["b_eq"] = sparse.csr_array(a_eq), part.b_eq
-        if a_ub.shape[0]:
-            kwargs["A_ub"], kwargs["b_ub"] = sparse.csr_array(a_ub), b_ub
-        result = linprog(objective, **kwargs)
-        if result.status == 2:
-            raise DisclosureError(
-                "the disclosure audit found the published tables inconsistent with the counts "
-                "(a zero withheld as a blank?); this is a bug in the workbench: please report it"
-            )
-        return result
-
     def interval(
         self,
         cell_state: np.ndarray,
@@ -671,11 +740,14 @@ class _Problem:
                 lo += float(part.lower @ objective)
                 hi += float(part.upper[objective > 0].sum())
                 continue
-            low = self._solve(part, objective)
-            lo += float(low.fun) if low.status == 0 else -np.inf
+            # One model per component, solved twice: the second solve starts from the first's
+            # basis (only the objective changes).
+            programme = _Programme(part)
+            least, _ = programme.solve(objective)
+            lo += least if least is not None else -np.inf
             if not free.any():
-                high = self._solve(part, -objective)
-                hi += float(-high.fun) if high.status == 0 else np.inf
+                most, _ = programme.solve(-objective)
+                hi += -most if most is not None else np.inf
         if free.any():
             return lo, np.inf, floor
         return lo, hi, floor
@@ -731,9 +803,8 @@ class _Problem:
             objective = np.zeros(count)
             for item in chosen:
                 objective[local[parts[item][1]]] += 1.0
-            result = self._solve(part, objective)
-            if result.status == 0:
-                x = result.x
+            _, x = _Programme(part).solve(objective)
+            if x is not None:
                 for item in chosen:
                     constant, mine, floor = parts[item]
                     low_ok[item] = constant + x[local[mine]].sum() <= floor + 1e-4
@@ -749,15 +820,15 @@ class _Problem:
             bounds = np.column_stack(
                 [np.zeros(len(chosen)), np.full(len(chosen), float(threshold))]
             )
-            result = self._solve(
+            programme = _Programme(
                 part,
-                objective,
                 extra_ub=extra,
                 extra_b=np.array([parts[item][0] for item in chosen]),
                 extra_bounds=bounds,
             )
-            if result.status == 0:
-                high_ok[chosen] = result.x[count:] >= threshold - 1e-4
+            _, x = programme.solve(objective)
+            if x is not None:
+                high_ok[chosen] = x[count:] >= threshold - 1e-4
         return low_ok, high_ok
 
 
