@@ -176,6 +176,33 @@ def _assert_same_publication(result, threshold: int, monkeypatch) -> None:
 
 
 @pytest.fixture(scope="module")
+def town_areas():
+    """The toy town of tests/test_disclosure.py and tests/test_reach.py."""
+    from planning import toy_town
+    from planning.analysis.sufficiency import assess_sufficiency
+    from planning.standards import Standards
+
+    from conftest import make_centres
+
+    town = toy_town(rows=4, columns=4, under5=40.0, imd_decile=np.tile([1, 2, 5, 9], 4))
+    centres = make_centres(
+        {"A": (430_500, 335_500), "B": (433_500, 338_500)}, locality=["North", "South"]
+    )
+    return assess_sufficiency(town, centres, standards=Standards()).areas
+
+
+@pytest.mark.parametrize(
+    ("seed", "base_reach", "threshold"), [(11, 0.08, 5), (2, 0.2, 3), (2, 0.2, 10), (1, 0.05, 5)]
+)
+def test_toy_town_publication_equals_whole_table(town_areas, seed, base_reach, threshold,
+                                                 monkeypatch):
+    """The toy-town extracts of the existing tests: the same blanks in every published table."""
+    extract = synthetic_registrations(town_areas, seed=seed, base_reach=base_reach, as_of=AS_OF)
+    result = assess_reach(registration_counts(extract, town_areas, as_of=AS_OF), town_areas)
+    _assert_same_publication(result, threshold, monkeypatch)
+
+
+@pytest.fixture(scope="module")
 def derby_areas():
     from planning.runs.sufficiency import run_sufficiency
 
