@@ -95,9 +95,13 @@ of the components' and a linear objective separates by block: the least (greates
 item's cells is the sum, over the components they are in, of the least (greatest) there. A
 component holding none of the item's cells needs no programme, nor does one without rows (its
 variables range over their own bounds). Equal partitions imply one another one way only, so a
-dropped row is always implied by rows kept. Each component's programme goes to HiGHS (``highspy``)
-as one model, solved for the least sum and then, from that basis, for the greatest. The tests compare every interval, and the pattern
-of every publication, with the whole-table audit (one programme over every row kept).
+dropped row is always implied by rows kept. Each component's programme goes to HiGHS
+(``highspy``) as one model, solved for the least sum and then, from that basis, for the
+greatest. The joint witness solutions that spare most sensitive counts an interval of their own
+are solved per group of components the counts link; they are only a shortcut (a count they do
+not show safe gets its exact interval), so the pattern does not depend on which optimal solution
+the solver returns. The tests compare every interval, and the pattern of every publication,
+with the whole-table audit (one programme over every row kept).
 
 References: Hundepool, A. et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell
 suppression, protection levels, audit by linear programming) and ch. 5 (frequency tables,
@@ -409,7 +413,12 @@ class _Programme:
         return _run_highs(self.solver)
 
 
-def _csr(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], shape):
+def _csr(
+    rows: list[np.ndarray],
+    cols: list[np.ndarray],
+    vals: list[np.ndarray],
+    shape: tuple[int, int],
+) -> sparse.csr_array:
     """A CSR array from per-row lists of column numbers and values (may be empty)."""
     if not rows:
         return sparse.csr_array(shape)
@@ -532,7 +541,9 @@ class _Problem:
             self._cache = (key, build(cell_state, total_state))
         return self._cache[1]
 
-    def _flat(self, cell_state: np.ndarray):
+    def _flat(
+        self, cell_state: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
         """Flat (column-major) hidden mask, values, variable numbers and variable bounds."""
         n, m = self.n, self.m
         hidden = (cell_state != PUBLISHED).T.reshape(-1)
@@ -690,7 +701,10 @@ class _Problem:
             ub_component=np.zeros(len(b_ub), dtype=int),
         )
 
-    def _item(self, system: _System, rows: np.ndarray, column: int):
+    def _item(
+        self, system: _System, rows: np.ndarray, column: int
+    ) -> tuple[float, np.ndarray, float]:
+        """An item's published part, its hidden cells' variables, and its floor (their bounds)."""
         target = column * self.n + np.asarray(rows)
         hidden = system.hidden[target]
         constant = float(system.values[target][~hidden].sum())
