@@ -158,6 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(format="%(message)s")
     logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # the cluster's own start/stop
 
     authorities = list_authorities()
     chosen = pick(authorities, args.limit)

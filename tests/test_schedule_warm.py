@@ -131,6 +131,24 @@ def test_pool_workers_run_their_reports_in_one_kernel_each(tmp_path, probe):
     assert all(gone(pid) for pid in pids)  # each worker closed its kernel as it exited
 
 
+@pytest.mark.slow
+def test_dask_workers_run_their_reports_in_one_kernel_each_and_close_them(tmp_path, probe):
+    pytest.importorskip("dask.distributed")
+    from planning.outputs.schedule import dask_executor
+
+    codes = [DERBY, NOTTINGHAM, ROCHDALE, "E06000053", "E06000033"]
+    specs = [report_spec(code, out=tmp_path) for code in [*codes, FAILS]]
+    with dask_executor(workers=2) as executor:
+        outcomes = run_schedule(specs, date=DATE, notebook=probe, progress=False,
+                                executor=executor)
+    assert [o.status for o in outcomes] == ["ok"] * len(codes) + ["failed"]
+    seen = [probed(o) for o in outcomes[:-1]]
+    pids = {s["kernel_pid"] for s in seen}
+    assert len(pids) <= 3 < len(seen)  # two workers, one kernel each (one replaced at most)
+    assert all(s["left"] == [] for s in seen)
+    assert all(gone(pid) for pid in pids)  # closed on every worker at the end
+
+
 def normalised(text: str) -> str:
     """Without what differs between any two runs: folium's element ids, Papermill's cell ids,
     object addresses in plain-text reprs, and timings."""
