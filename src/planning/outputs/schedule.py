@@ -57,6 +57,7 @@ from planning._format import slug
 from planning._html import Markup, render
 from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
 from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
+from planning.outputs import warm_kernel as warm
 from planning.outputs.changes import compare_figures, load_figures
 from planning.outputs.report import (
     find_chromium,
@@ -64,7 +65,6 @@ from planning.outputs.report import (
     render_html,
     report_notebook,
 )
-from planning.outputs.warm_kernel import close_warm_kernels, discard_warm_kernel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -867,8 +867,6 @@ def _execute_notebook(
     import papermill
     from traitlets.config import Config
 
-    from planning.outputs import warm_kernel as warm
-
     engine: dict[str, Any] = {}
     if warm_kernel:
         engine = {
@@ -1297,7 +1295,7 @@ def run_schedule(
             # each worker closes its warm kernel as it exits (warm_kernel's atexit)
             pool.shutdown(wait=not publishing_stopped(), cancel_futures=True)
         elif executor is None:
-            discard_warm_kernel()  # the one this thread ran the reports in, if any
+            warm.discard_warm_kernel()  # the one this thread ran the reports in, if any
     for root in {spec.out for spec in specs}:
         write_index(root)
     return [done[i] for i in range(len(specs))]
@@ -1358,7 +1356,7 @@ def dask_executor(address: str | None = None, *, workers: int = 2) -> Iterator[E
                 # the workers' warm kernels; on a shared cluster, those running another
                 # schedule's report are left to finish it
                 with suppress(Exception):
-                    client.run(close_warm_kernels, idle_only=True)
+                    client.run(warm.close_warm_kernels, idle_only=True)
     finally:
         if cluster is not None:
             cluster.close()
