@@ -57,6 +57,7 @@ from planning._format import slug
 from planning._html import Markup, render
 from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
 from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
+from planning.outputs import warm_kernel as warm
 from planning.outputs.changes import compare_figures, load_figures
 from planning.outputs.report import (
     find_chromium,
@@ -854,14 +855,26 @@ def _execute_notebook(
     *,
     parameters: dict[str, Any],
     cell_timeout: float | None,
+    warm_kernel: bool = False,
 ) -> None:
     """Execute the report notebook into ``notebook`` with Papermill, then make it portable.
 
-    The executed notebook is made portable even when a cell fails, since it is kept in failed/.
+    With ``warm_kernel`` Papermill runs it in this thread's warm kernel
+    (:mod:`planning.outputs.warm_kernel`), which is discarded if the run fails in any way, so
+    the next report starts from a fresh kernel. The executed notebook is made portable even
+    when a cell fails, since it is kept in failed/.
     """
     import papermill
     from traitlets.config import Config
 
+    engine: dict[str, Any] = {}
+    if warm_kernel:
+        engine = {
+            "engine_name": warm.engine_name(),
+            "kernel_cwd": str(notebook.parent),
+            "notebook_path": str(notebook),
+            "request_save_on_cell_execute": False,  # saved once (and if it stops half-way)
+        }
     try:
         papermill.execute_notebook(
             str(template),
@@ -874,8 +887,11 @@ def _execute_notebook(
             # The kernel is a local child process: Unix sockets beside its connection file, not
             # TCP on 127.0.0.1 (which ipykernel warns about as unencrypted on every run).
             config=Config({"KernelManager": {"transport": "ipc"}}),
+            **engine,
         )
     except Exception:
+        if warm_kernel:  # a cell raised or timed out, or the kernel died: never reuse it
+            warm.discard_warm_kernel()
         with suppress(Exception):  # the first error is the one to report
             _portable_notebook(notebook, template)
         raise
@@ -938,6 +954,7 @@ def run_scheduled_report(
     date: dt.date | None = None,
     notebook: str | Path | None = None,
     cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
+    warm_kernel: bool = False,
 ) -> ReportOutcome:
     """Run one report: execute the notebook, render HTML (and PDF), write the manifest, publish.
 
@@ -956,6 +973,11 @@ def run_scheduled_report(
         The report notebook (default :func:`planning.outputs.report.report_notebook`).
     cell_timeout : float, optional
         Seconds any one cell may run (default 1800; None for no limit).
+    warm_kernel : bool
+        Run the notebook in this thread's warm kernel, started by an earlier report and kept
+        for the next (:mod:`planning.outputs.warm_kernel`; the caller closes it with
+        :func:`planning.outputs.warm_kernel.close_warm_kernels`), instead of a kernel of its
+        own. The report is the same; the imports are paid once per kernel.
     """
     # before the clock and outside the try: a broken install is an error, not a failed report
     import papermill  # noqa: F401
@@ -994,6 +1016,7 @@ def run_scheduled_report(
                     staging / f"{stem}.ipynb",
                     parameters=parameters,
                     cell_timeout=cell_timeout,
+                    warm_kernel=warm_kernel,
                 )
                 step = "reading the figures the notebook wrote"
                 figures, changes = _read_figures(staging, previous=previous is not None)
@@ -1162,6 +1185,7 @@ def run_schedule(
     cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
     progress: bool | None = None,
     executor: Executor | None = None,
+    warm_kernels: bool = True,
 ) -> list[ReportOutcome]:
     """Run every report in a schedule; a failed report never stops the others.
 
@@ -1187,6 +1211,11 @@ def run_schedule(
         folders and have the package and its data installed). Failure semantics, manifests,
         the index and progress are the same: a report that fails publishes nothing and the
         others carry on; a worker that dies is recorded as that report's failure.
+    warm_kernels : bool
+        Run each worker's reports in one warm kernel (:mod:`planning.outputs.warm_kernel`):
+        its namespace is emptied before every report and it is replaced after a failed one, so
+        the reports are those of a kernel per report (False), without paying the kernel's
+        start and the imports for each.
 
     Returns
     -------
@@ -1214,7 +1243,12 @@ def run_schedule(
         bar.update()
 
     prepare_schedule(specs, date=date)
-    options = {"date": date, "notebook": notebook, "cell_timeout": cell_timeout}
+    options = {
+        "date": date,
+        "notebook": notebook,
+        "cell_timeout": cell_timeout,
+        "warm_kernel": warm_kernels,
+    }
     redirect = logging_redirect_tqdm() if show else nullcontext()
     pool: ProcessPoolExecutor | None = None
     try:
@@ -1258,7 +1292,10 @@ def run_schedule(
         ) from None
     finally:
         if pool is not None:
+            # each worker closes its warm kernel as it exits (warm_kernel's atexit)
             pool.shutdown(wait=not publishing_stopped(), cancel_futures=True)
+        elif executor is None:
+            warm.discard_warm_kernel()  # the one this thread ran the reports in, if any
     for root in {spec.out for spec in specs}:
         write_index(root)
     return [done[i] for i in range(len(specs))]
@@ -1313,7 +1350,13 @@ def dask_executor(address: str | None = None, *, workers: int = 2) -> Iterator[E
                     "'dask scheduler' is running there and the address is its tcp://host:port"
                 ) from None
         with client:
-            yield client.get_executor()
+            try:
+                yield client.get_executor()
+            finally:
+                # the workers' warm kernels; on a shared cluster, those running another
+                # schedule's report are left to finish it
+                with suppress(Exception):
+                    client.run(warm.close_warm_kernels, idle_only=True)
     finally:
         if cluster is not None:
             cluster.close()
