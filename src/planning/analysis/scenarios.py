@@ -774,6 +774,11 @@ class Headline:
     reasons: list[str]
 
 
+#: A street route is at least this share of the straight line between its ends (1 in theory;
+#: the margin covers lengths measured on the ellipsoid and rounded, as in an osmnx GraphML).
+_STREET_SLACK = 0.9
+
+
 @dataclass
 class _Sites:
     """A scenario's open sites as arrays, in the order of its centre table: the current
@@ -1157,35 +1162,61 @@ class ScenarioEngine:
         always far) may have a nearer site whose distance was never searched (``inf``): its
         distances to every site are searched again as far as its nearest found, once (kept,
         so the next scenario reads them), and its nearest is chosen again. This is what a
-        fresh assessment finds (:meth:`NetworkDistances.matrix` with ``complete``)."""
-        far = metres > self.distances.max_metres
-        if not far.any():
+        fresh assessment finds (:meth:`NetworkDistances.matrix` with ``complete``).
+
+        Only an open site whose distance is unknown can be nearer, and not one whose straight
+        line alone exceeds the area's nearest by more than :data:`_STREET_SLACK` allows: along
+        the streets it can only be further (a street is never shorter than the straight line
+        between its ends), so a far-off new site costs no search."""
+        far = np.flatnonzero(metres > self.distances.max_metres)
+        if not len(far):
             return
         settled = self._settled
-        stale = far & ((settled["sites"] < self._sites) | (settled["radius"] < metres))
-        rows = np.flatnonzero(stale)
-        if len(rows):
-            radius = float(metres[rows].max()) + 1.0  # inf when an area has no open site known
-            self.distance[rows] = self.distances.matrix(
-                self.area_xy[rows], self.site_xy, complete=False, max_metres=radius
-            )
-            settled["sites"][rows] = self._sites
-            settled["radius"][rows] = radius
+        # An open site might be nearer when its distance is unknown (inf: beyond what was
+        # searched for this area) and its straight line is not already too long.
+        unknown = ~np.isfinite(self.distance[np.ix_(far, columns)])
+        unsearched = (columns[None, :] >= settled["sites"][far, None]) | (
+            settled["radius"][far, None] < metres[far, None]
+        )
+        straight = np.hypot(
+            self.area_xy[far, 0, None] - self.site_xy[columns, 0][None, :],
+            self.area_xy[far, 1, None] - self.site_xy[columns, 1][None, :],
+        )
+        stale = (unknown & unsearched & (straight * _STREET_SLACK <= metres[far, None])).any(axis=1)
+        rows = far[stale]
+        for group in (rows[np.isfinite(metres[rows])], rows[~np.isfinite(metres[rows])]):
+            if not len(group):
+                continue
+            # As far as the furthest nearest found; for areas with no open site known, twice
+            # the reach, then doubling until each has one (a search costs its radius squared).
+            radius = float(metres[group].max()) + 1.0
+            if not np.isfinite(radius):
+                radius = 2 * self.distances.max_metres
+            while True:
+                found = self.distances.matrix(
+                    self.area_xy[group], self.site_xy, complete=False, max_metres=radius
+                )
+                if np.isfinite(found[:, columns]).any(axis=1).all() or np.isinf(radius):
+                    break
+                radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
+            # Distances found by an earlier, longer search stay (they are exact).
+            self.distance[group] = np.where(np.isfinite(found), found, self.distance[group])
+            settled["sites"][group] = self._sites
+            settled["radius"][group] = radius
             base = self._fast.get("base")
             if base is not None:
                 # The current network's nearest, for :meth:`_nearest_after`, from the same
                 # distances (a tie beyond the reach may now be seen).
                 current = self._fast["columns"]
-                base[0][rows], base[1][rows] = nearest_centre(
-                    self.area_xy[rows],
+                base[0][group], base[1][group] = nearest_centre(
+                    self.area_xy[group],
                     self.site_xy[current],
-                    distances=self.distance[np.ix_(rows, current)],
+                    distances=self.distance[np.ix_(group, current)],
                 )
-        far_rows = np.flatnonzero(far)
-        nearest[far_rows], metres[far_rows] = nearest_centre(
-            self.area_xy[far_rows],
+        nearest[far], metres[far] = nearest_centre(
+            self.area_xy[far],
             self.site_xy[columns],
-            distances=self.distance[np.ix_(far_rows, columns)],
+            distances=self.distance[np.ix_(far, columns)],
         )
 
     def _reach_for(self, standards: Standards) -> np.ndarray:
@@ -1625,6 +1656,7 @@ class Comparison:
                 "This scenario changes the standards, so before and after are measured "
                 f"differently: {'; '.join(self.standards_changed)}."
             )
+        lines.extend(self.after.notes)
         deprived_label = self.before.standards.deprived_label
         changed = self.areas_changed
         for change, verb in (
@@ -1663,6 +1695,8 @@ _STANDARD_WORDS: dict[str, tuple[str, str]] = {
     "rural_reach_km": ("rural reasonable reach", " km"),
     "short_reach_km": ("short distance", " km"),
     "walk_minutes": ("walking standard", " minutes"),
+    "walk_speed_kmh": ("walking speed", " km/h"),
+    "walk_circuity": ("walking circuity factor", ""),
     "load_target": ("target under-5s per centre", ""),
     "load_min": ("fewest under-5s per centre", ""),
     "load_max": ("most under-5s per centre", ""),
