@@ -289,6 +289,9 @@ def _same_headline(engine, scenario):
         "share_other_within_reach",
         "under5",
         "under5_within_reach",
+        "deprived_under5",
+        "deprived_under5_within_reach",
+        "under5_income_deprived",
         "centre_equivalents",
         "under5_per_centre",
     ):

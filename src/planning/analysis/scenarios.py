@@ -745,6 +745,10 @@ class Headline:
         rest (NaN where there are none).
     under5, under5_within_reach : float
         The authority's under-5s, and those within reach.
+    deprived_under5, deprived_under5_within_reach : float
+        Those in the most deprived areas, and those of them within reach.
+    under5_income_deprived : float
+        The estimated under-5s in income-deprived families (as ``figures``).
     band_share_within_reach : ndarray
         Share within reach by national deprivation band, in the order of
         :data:`planning.analysis.need.BAND_LABELS` (NaN for a band with no under-5s).
@@ -764,6 +768,9 @@ class Headline:
     share_other_within_reach: float
     under5: float
     under5_within_reach: float
+    deprived_under5: float
+    deprived_under5_within_reach: float
+    under5_income_deprived: float
     band_share_within_reach: np.ndarray
     centre_ids: np.ndarray
     centre_under5: np.ndarray
@@ -1506,11 +1513,15 @@ class ScenarioEngine:
         fast = self._fast_state()
         need_key = self._need_key(standards)
         if need_key not in fast["need"]:
-            fast["need"][need_key] = self.need_for(standards)["most_deprived_30"].to_numpy(bool)
+            need = self.need_for(standards)
+            fast["need"][need_key] = (
+                need["most_deprived_30"].to_numpy(bool),
+                float(need["under5_income_deprived"].to_numpy(float)[: self.residents].sum()),
+            )
         n = self.residents
         under5 = self._static["under5"]
         resident_u5 = under5[:n]
-        deprived = fast["need"][need_key][:n]
+        deprived = fast["need"][need_key][0][:n]
         within = (metres <= self._reach_for(standards))[:n]
         reached = resident_u5 * within
         total, total_within = float(resident_u5.sum()), float(reached.sum())
@@ -1558,6 +1569,9 @@ class ScenarioEngine:
             share_other_within_reach=share(total_within - deprived_within, other_u5),
             under5=total,
             under5_within_reach=total_within,
+            deprived_under5=deprived_u5,
+            deprived_under5_within_reach=deprived_within,
+            under5_income_deprived=fast["need"][need_key][1],
             band_share_within_reach=band_share,
             centre_ids=ids[listed].astype(str),
             centre_under5=load,

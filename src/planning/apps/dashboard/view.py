@@ -669,9 +669,16 @@ class DashboardView:
             self._syncing = False
 
     def refresh(self) -> None:
-        """Show the current change: cards, summary, map, table, download link."""
+        """Show the current change: cards, summary, map, table, download link.
+
+        The cards come first, from the engine's array path for the whole authority
+        (:meth:`Dashboard.headline`), so they follow a control within milliseconds; the
+        tables behind the rest are built once for the change (:meth:`Dashboard.evaluate`) and
+        drawn after."""
         board = self.board
         locality = self.locality.value
+        for card in board.cards(locality):
+            self.cards[card.key].value = card_html(card)
         changes = board.changes()
         self.summary.value = render(
             "dashboard_text.html.j2",
@@ -688,8 +695,6 @@ class DashboardView:
         self.download.value = render(
             "dashboard_download.html.j2", filename=board.csv_filename(), href=board.csv_data_uri()
         )
-        for card in board.cards(locality):
-            self.cards[card.key].value = card_html(card)
         moves = board.locality_moves()
         self.moves.value = (
             render(
