@@ -449,3 +449,31 @@ def test_full_tables_equal_a_fresh_run_on_the_changed_centres(tmp_path):
     pd.testing.assert_frame_equal(
         evaluation.bands, bands[evaluation.bands.columns], check_names=False, check_dtype=False
     )
+
+
+def test_headline_table_of_every_single_closure(derby_engine):
+    from planning.analysis.scenarios import single_closures
+
+    scenarios = single_closures(derby_engine)
+    assert [s.describe() for s in scenarios][:2] == [["close CC01"], ["close CC02"]]
+    assert len(scenarios) == len(derby_engine.current)
+    frame = derby_engine.headline_table(scenarios)
+    assert frame.index.tolist() == [s.name for s in scenarios]
+    assert frame.index[2].startswith("Close CC03 (Illustrative site 3")
+    for scenario in scenarios[:3]:
+        figures = derby_engine.evaluate(scenario).figures
+        row = frame.loc[scenario.name]
+        assert row["share_deprived_within_reach"] == pytest.approx(
+            figures["share_deprived_within_reach"]
+        )
+        assert row["under5_beyond_reach"] == pytest.approx(
+            figures["under5"] - figures["under5_within_reach"]
+        )
+        assert row["rag"] == figures["rag"]
+
+
+def test_single_closures_leaves_a_lone_centre_alone(strip_town):
+    from planning.analysis.scenarios import single_closures
+
+    lone = ScenarioEngine(strip_town, make_centres({"A": (X0 + 500, Y)}, locality=["West"]))
+    assert single_closures(lone) == []
