@@ -1063,7 +1063,8 @@ class ScenarioEngine:
             under5_other_authorities=loads - resident_loads,
             load_status=load_status(loads, standards).astype(object),
         )
-        chosen = sites.ids[nearest]
+        # Each area's centre id as text, taken from the few ids (not made from one per area).
+        chosen = pd.array(sites.ids, dtype=self.current.index.dtype).take(nearest)
         catchment = pd.DataFrame(
             {"centre_id": chosen, "distance_m": metres}, index=self.assessed.index
         )
