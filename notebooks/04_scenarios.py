@@ -111,3 +111,14 @@ workbench.comparison_localities(comparison)
 
 # %%
 workbench.comparison_bands(comparison)
+
+# %% [markdown]
+# ## Every closure on its own, at a glance
+#
+# Where the change above stands among the alternatives: each of the council's centres closed on
+# its own (nothing opened, the same standards), least harm to the most deprived areas first.
+# These figures come from the scenario engine's headline path (arrays only, under a millisecond
+# a closure), the same figures as the full comparison gives for that closure.
+
+# %%
+workbench.closure_table(engine)

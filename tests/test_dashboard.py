@@ -410,6 +410,42 @@ def test_refused_toggle_puts_the_checkbox_back(app):
     assert "last open centre" in lone.message.value
 
 
+
+def test_cards_come_from_the_headline_path_and_tables_once_per_change(board, derby_engine):
+    """Each control change: the whole authority's cards from the engine's array path
+    (``headline``), before and without any table; the tables (``evaluate``) once for the
+    change, however many parts of the page read them. The engine's own methods run, counted."""
+    from planning.apps.dashboard.view import DashboardView
+
+    view = DashboardView(board)
+    calls = {"headline": 0, "evaluate": 0}
+    for name in calls:
+        method = getattr(board.engine, name)
+
+        def counted(scenario, _method=method, _name=name):
+            calls[_name] += 1
+            return _method(scenario)
+
+        setattr(board.engine, name, counted)
+    board.set_open("CC03", False)
+    expected = derby_engine.evaluate(Scenario().close("CC03"))
+    assert values(board.cards()) == expected_cards(expected.figures)
+    assert calls == {"headline": 1, "evaluate": 0}
+    view.refresh()
+    assert calls == {"headline": 1, "evaluate": 1}
+    assert card_value(view, "share_within_reach") == expected_cards(expected.figures)[
+        "share_within_reach"
+    ]
+    view.refresh()  # the same change: nothing is computed again
+    assert calls == {"headline": 1, "evaluate": 1}
+    view.reach.value = 2.0  # the slider: one more of each
+    assert calls == {"headline": 2, "evaluate": 2}
+    want = expected_cards(derby_engine.evaluate(Scenario().close("CC03").set_standard(reach_km=2.0)).figures)
+    assert {key: card_value(view, key) for key in want} == want
+    # A locality's cards read the locality table (already built for the change).
+    view.locality.value = "East"
+    assert calls == {"headline": 2, "evaluate": 2}
+
 def test_refresh_is_fast_for_derby(view):
     timings = []
     for value in (False, True, False, True, False):

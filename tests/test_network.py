@@ -207,6 +207,148 @@ def test_scenario_engine_snaps_a_new_site_and_uses_network_metres(pbf: Path) -> 
     )
 
 
+
+# -- the scenario engine's headline path and areas beyond the searched reach ----------------
+
+#: West-bank sites: W1 north of T00's corner, W2 at the town's south-west corner.
+W1, W2 = (430_500.0, 336_500.0), (430_000.0, 334_000.0)
+
+
+def _west_bank_town(
+    pbf: Path, sites: dict[str, tuple[float, float]]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, NetworkDistances]:
+    """The river town with under-5s 10, 100, 200, 400 (T00..T03), so that every load tells
+    which areas a centre serves, and the given centres."""
+    town = toy_town(rows=1, columns=4, under5=np.array([10.0, 100.0, 200.0, 400.0]))
+    centres = gpd.GeoDataFrame(
+        {"name": list(sites)},
+        index=pd.Index(list(sites), name="centre_id"),
+        geometry=[shapely.Point(*xy) for xy in sites.values()],
+        crs="EPSG:27700",
+    )
+    return town.iloc[1:], centres, town.iloc[:1], provider(pbf)
+
+
+def _engine(pbf: Path, sites: dict[str, tuple[float, float]]) -> ScenarioEngine:
+    areas, centres, neighbours, distances = _west_bank_town(pbf, sites)
+    result = assess_sufficiency(areas, centres, neighbours=neighbours, distances=distances)
+    return ScenarioEngine.from_result(result)
+
+
+def _loads(headline_or_evaluation: object) -> dict[str, float]:
+    if hasattr(headline_or_evaluation, "centre_ids"):
+        ids = headline_or_evaluation.centre_ids.tolist()  # type: ignore[attr-defined]
+        return dict(zip(ids, headline_or_evaluation.centre_under5.tolist()))  # type: ignore[attr-defined]
+    return headline_or_evaluation.centres["under5"].to_dict()  # type: ignore[attr-defined]
+
+
+def test_headline_with_a_network_finds_the_nearest_beyond_the_searched_reach(pbf: Path) -> None:
+    """Close A, the only centre east of the river: T02 and T03 have no open site within the
+    searched reach (3.5 km), so their row of the matrix is all ``inf``. By hand along the
+    streets (over the bridge at the south edge): T01 to W2 1 500 + 1 500 = 3 000 m; T02 to W2
+    4 000 m, to W1 6 000 m; T03 to W2 5 000 m, to W1 7 000 m; T00 to W1 1 000 m, to W2 2 000 m.
+    So W2 serves T01..T03 (700 under-5s) and W1 serves T00 (10): the headline, on an engine
+    that has not evaluated the scenario before, must say so (it used to give T02 and T03 to
+    W1, the first listed of two ``inf``)."""
+    sites = {"A": CENTRE, "W1": W1, "W2": W2}
+    scenario = Scenario().close("A")
+    headline = _engine(pbf, sites).headline(scenario)
+    evaluation = _engine(pbf, sites).evaluate(scenario)
+    assert _loads(headline) == pytest.approx({"W1": 10.0, "W2": 700.0})
+    assert _loads(evaluation) == pytest.approx({"W1": 10.0, "W2": 700.0})
+    np.testing.assert_allclose(
+        evaluation.areas["distance_m"], [3_000.0, 4_000.0, 5_000.0], atol=0.5
+    )
+    # Shares: nobody in the authority is within 2.5 km of an open centre.
+    assert headline.share_within_reach == evaluation.figures["share_within_reach"] == 0.0
+    assert headline.rag == evaluation.figures["rag"]
+    assert headline.reasons == evaluation.figures["reasons"]
+
+
+def test_a_new_site_beyond_the_searched_reach_is_still_nearer(pbf: Path) -> None:
+    """W1 is the only centre: every area of the authority is more than 3.5 km from it along the
+    streets (T01 5 000 m, T02 6 000 m, T03 7 000 m). Opening W2 brings them to 3 000, 4 000 and
+    5 000 m: W2 is the nearer for all three, although for T02 and T03 it lies beyond the searched
+    reach (its column was searched only that far). A fresh assessment of W1 and W2 says so; the
+    full evaluation and the headline must agree with it (they used to keep W1 for T02 and T03)."""
+    areas, centres, neighbours, distances = _west_bank_town(pbf, {"W1": W1})
+    engine = ScenarioEngine.from_result(
+        assess_sufficiency(areas, centres, neighbours=neighbours, distances=distances)
+    )
+    np.testing.assert_allclose(
+        engine.baseline.areas["distance_m"], [5_000.0, 6_000.0, 7_000.0], atol=0.5
+    )
+    scenario = Scenario().open("W2", easting=W2[0], northing=W2[1])
+    headline = engine.headline(scenario)
+    evaluation = engine.evaluate(scenario)
+    _, both, _, _ = _west_bank_town(pbf, {"W1": W1, "W2": W2})
+    fresh = assess_sufficiency(areas, both, neighbours=neighbours, distances=distances)
+    pd.testing.assert_series_equal(
+        evaluation.areas["centre_id"], fresh.areas["centre_id"], check_names=False
+    )
+    np.testing.assert_allclose(evaluation.areas["distance_m"], fresh.areas["distance_m"])
+    np.testing.assert_allclose(
+        evaluation.areas["distance_m"], [3_000.0, 4_000.0, 5_000.0], atol=0.5
+    )
+    assert _loads(evaluation) == pytest.approx(fresh.centres["under5"].to_dict())
+    assert _loads(headline) == pytest.approx({"W1": 10.0, "W2": 700.0})
+    assert evaluation.figures["share_within_walk"] == pytest.approx(
+        fresh.authority["share_within_walk"]
+    )
+
+
+def test_headline_snaps_a_new_or_moved_site_to_the_network(pbf: Path) -> None:
+    """A site opened 22 m off T00's corner is walked to along the streets from there (the
+    snap leg, then the streets): the headline and the full evaluation agree on every load and
+    share, and a centre moved there is snapped the same way."""
+    sites = {"A": CENTRE, "W2": W2}
+    engine = _engine(pbf, sites)
+    corner = {"easting": 430_510.0, "northing": 335_480.0}
+    for scenario in (
+        Scenario().open("W", **corner),
+        Scenario().open("W", **corner).close("A"),
+        Scenario().move("W2", **corner).close("A"),
+        Scenario().close("A").set_standard(reach_km=4.5),
+    ):
+        headline = engine.headline(scenario)
+        evaluation = engine.evaluate(scenario)
+        assert _loads(headline) == pytest.approx(_loads(evaluation)), scenario.describe()
+        for key in ("share_within_reach", "share_deprived_within_reach", "under5_per_centre"):
+            assert getattr(headline, key) == pytest.approx(
+                evaluation.figures[key], nan_ok=True
+            ), key
+        assert headline.rag == evaluation.figures["rag"]
+    # Moved W2 to the corner, A closed: T03 walks 1 500 south, 3 000 west over the bridge and
+    # 1 500 north to the corner, then the 22 m snap leg; within 4.5 km? No: 6 022 m.
+    moved = engine.evaluate(Scenario().move("W2", **corner).close("A"))
+    assert moved.catchment.loc["T00", "distance_m"] == pytest.approx(np.hypot(10, 20), abs=0.5)
+    assert moved.catchment.loc["T03", "distance_m"] == pytest.approx(
+        6_000.0 + np.hypot(10, 20), abs=0.5
+    )
+
+
+def test_a_circuity_change_along_streets_is_said_not_to_apply(pbf: Path) -> None:
+    """Walking minutes along the streets take no circuity factor: a scenario that changes it
+    keeps the network's figures and says, in its summary, that the change does not apply."""
+    engine = _engine(pbf, {"A": CENTRE})
+    comparison = engine.compare(Scenario().set_standard(walk_circuity=2.4))
+    assert comparison.after.figures["share_within_walk"] == pytest.approx(
+        engine.baseline.figures["share_within_walk"]
+    )
+    lines = comparison.summary_lines()
+    assert any(
+        "walking circuity change (1.3 -> 2.4) does not apply" in line
+        and "along the walking graph of town.osm.pbf" in line
+        for line in lines
+    ), lines
+    # On straight lines the same change applies, and nothing is said.
+    areas, centres, neighbours, _ = _west_bank_town(pbf, {"A": CENTRE})
+    straight = ScenarioEngine(areas, centres, neighbours=neighbours)
+    plain = straight.compare(Scenario().set_standard(walk_circuity=2.4))
+    assert not any("does not apply" in line for line in plain.summary_lines())
+    assert plain.after.figures["share_within_walk"] < plain.before.figures["share_within_walk"]
+
+
 def test_optimiser_cost_is_network_metres(pbf: Path) -> None:
     """One site for the four areas (under-5s 100, 100, 100, 10), from the current centre W at
     T00's point, a candidate E at T03's and the area points. By hand, within 2.5 km in a

@@ -289,6 +289,9 @@ def _same_headline(engine, scenario):
         "share_other_within_reach",
         "under5",
         "under5_within_reach",
+        "deprived_under5",
+        "deprived_under5_within_reach",
+        "under5_income_deprived",
         "centre_equivalents",
         "under5_per_centre",
     ):
@@ -388,3 +391,89 @@ def test_headline_updates_nearest_centres_exactly_on_ties(derby_engine):
     assert twin.centre_under5[twin.centre_ids.tolist().index("TWIN")] == 0
     moved = _same_headline(derby_engine, Scenario().move("CC01", easting=x, northing=y))
     assert moved.centre_under5[moved.centre_ids.tolist().index("CC02")] == 0
+
+
+def test_full_tables_equal_a_fresh_run_on_the_changed_centres(tmp_path):
+    """Every table of the full evaluation (built from arrays) against an independent run:
+    the council's centres after the scenario written as a centres file, and
+    ``run_sufficiency`` on it with the scenario's standards (cross-boundary, as by default)."""
+    from planning.inputs.centres import write_centres
+    from planning.runs.sufficiency import run_sufficiency
+
+    engine = ScenarioEngine.from_result(run_sufficiency().result)
+    own = engine.current.index[~engine.current["neighbour"].to_numpy(bool)]
+    (x1, y1), (x2, y2) = engine.area_xy[[20, 75]]
+    scenario = (
+        Scenario("mix")
+        .close(own[2])
+        .open("N1", easting=x1 + 40.0, northing=y1, name="Derwent", kind="hub", capacity=80)
+        .move(own[4], easting=x2, northing=y2 - 60.0)
+        .set_capacity(own[0], 120)
+        .set_services(own[1], kind="hub", services="family hub core offer; midwifery")
+        .open("N2", easting=x2 + 900.0, northing=y2 + 700.0, locality="Riverside")
+        .close("N2")
+        .set_standard(reach_km=2.0)
+    )
+    evaluation = engine.evaluate(scenario)
+    table = evaluation._table
+    council = table_to_centres(table[~table["neighbour"].to_numpy(bool)], engine.crs)
+    path = write_centres(council, tmp_path / "after.csv")
+    fresh = run_sufficiency(centres=path, standards=evaluation.standards).result
+
+    for key, value in evaluation.figures.items():
+        assert value == pytest.approx(fresh.authority[key], nan_ok=True), key
+    areas = fresh.areas[evaluation.areas.columns]
+    pd.testing.assert_frame_equal(evaluation.areas, areas, check_names=False)
+    centres = fresh.centres.loc[evaluation.centres.index]
+    for column in evaluation.centres.columns.drop(["easting", "northing"]):
+        pd.testing.assert_series_equal(
+            evaluation.centres[column], centres[column], check_dtype=False, check_names=False,
+            obj=column,
+        )
+    np.testing.assert_allclose(evaluation.centres["easting"], centres.geometry.x)
+    np.testing.assert_allclose(evaluation.centres["northing"], centres.geometry.y)
+    # The new site joins the locality of the nearest of the council's current centres.
+    mine = engine.current.loc[own]
+    gap = np.hypot(mine["easting"] - x1 - 40.0, mine["northing"] - y1)
+    assert evaluation.centres.loc["N1", ["locality", "kind", "capacity"]].tolist() == [
+        mine["locality"].iloc[int(gap.argmin())], "hub", 80.0
+    ]
+    assert evaluation.centres.loc[own[0], "capacity"] == 120
+    assert evaluation.centres.loc[own[1], "services"] == "family hub core offer; midwifery"
+    pd.testing.assert_frame_equal(
+        evaluation.localities, fresh.localities[evaluation.localities.columns], check_names=False
+    )
+    from planning.analysis.sufficiency import summarise
+
+    bands = summarise(fresh.areas, by="deprivation_band").reindex(evaluation.bands.index)
+    pd.testing.assert_frame_equal(
+        evaluation.bands, bands[evaluation.bands.columns], check_names=False, check_dtype=False
+    )
+
+
+def test_headline_table_of_every_single_closure(derby_engine):
+    from planning.analysis.scenarios import single_closures
+
+    scenarios = single_closures(derby_engine)
+    assert [s.describe() for s in scenarios][:2] == [["close CC01"], ["close CC02"]]
+    assert len(scenarios) == len(derby_engine.current)
+    frame = derby_engine.headline_table(scenarios)
+    assert frame.index.tolist() == [s.name for s in scenarios]
+    assert frame.index[2].startswith("Close CC03 (Illustrative site 3")
+    for scenario in scenarios[:3]:
+        figures = derby_engine.evaluate(scenario).figures
+        row = frame.loc[scenario.name]
+        assert row["share_deprived_within_reach"] == pytest.approx(
+            figures["share_deprived_within_reach"]
+        )
+        assert row["under5_beyond_reach"] == pytest.approx(
+            figures["under5"] - figures["under5_within_reach"]
+        )
+        assert row["rag"] == figures["rag"]
+
+
+def test_single_closures_leaves_a_lone_centre_alone(strip_town):
+    from planning.analysis.scenarios import single_closures
+
+    lone = ScenarioEngine(strip_town, make_centres({"A": (X0 + 500, Y)}, locality=["West"]))
+    assert single_closures(lone) == []

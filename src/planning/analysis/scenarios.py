@@ -684,8 +684,38 @@ class Evaluation:
     areas: pd.DataFrame
     bands: pd.DataFrame
     catchment: pd.DataFrame
-    _table: pd.DataFrame = field(repr=False, compare=False)
+    #: The scenario's centre table as arrays (every row, listed or not), for :attr:`_table`.
+    _fields: dict[str, np.ndarray] = field(repr=False, compare=False)
     _engine: ScenarioEngine = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def _table(self) -> pd.DataFrame:
+        """The centre table after the scenario (as :func:`apply_scenario` gives it, with
+        ``in_authority`` worked out), built on first use: most evaluations never need it."""
+        return self._engine._centre_frame(self._fields)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the scenario asked for that does not apply here, in words."""
+        engine = self._engine
+        notes = []
+        if (
+            engine.distances is not None
+            and self.standards.walk_circuity != engine.standards.walk_circuity
+        ):
+            # Along a street network walking minutes are network metres at the walking speed:
+            # the circuity factor is the straight line's stand-in for the streets, so it has
+            # nothing to scale. The rest of the scenario still applies (the same file can be
+            # run with and without a network), and the figures are the network's; saying so
+            # keeps a planner from reading "no change" as "circuity does not matter".
+            notes.append(
+                f"The walking circuity change ({engine.standards.walk_circuity:g} -> "
+                f"{self.standards.walk_circuity:g}) does not apply: distances are walked "
+                f"{engine.distances.describe()}, so walking minutes are network metres at the "
+                "walking speed with no circuity factor; remove it from the scenario, or run "
+                "without --network to test it on straight lines."
+            )
+        return notes
 
     def to_result(self) -> SufficiencyResult:
         """The full :class:`SufficiencyResult` (maps, tables, 2SFCA) for this scenario."""
@@ -715,6 +745,10 @@ class Headline:
         rest (NaN where there are none).
     under5, under5_within_reach : float
         The authority's under-5s, and those within reach.
+    deprived_under5, deprived_under5_within_reach : float
+        Those in the most deprived areas, and those of them within reach.
+    under5_income_deprived : float
+        The estimated under-5s in income-deprived families (as ``figures``).
     band_share_within_reach : ndarray
         Share within reach by national deprivation band, in the order of
         :data:`planning.analysis.need.BAND_LABELS` (NaN for a band with no under-5s).
@@ -734,6 +768,9 @@ class Headline:
     share_other_within_reach: float
     under5: float
     under5_within_reach: float
+    deprived_under5: float
+    deprived_under5_within_reach: float
+    under5_income_deprived: float
     band_share_within_reach: np.ndarray
     centre_ids: np.ndarray
     centre_under5: np.ndarray
@@ -742,6 +779,34 @@ class Headline:
     under5_per_centre: float
     rag: str
     reasons: list[str]
+
+
+#: A street route is at least this share of the straight line between its ends (1 in theory;
+#: the margin covers lengths measured on the ellipsoid and rounded, as in an osmnx GraphML).
+_STREET_SLACK = 0.9
+
+
+@dataclass
+class _Sites:
+    """A scenario's open sites as arrays, in the order of its centre table: the current
+    centres kept (in their order), then the new sites (in the order opened)."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    #: Each site's column in the engine's distance matrix.
+    columns: np.ndarray
+    neighbour: np.ndarray
+    inside: np.ndarray
+    standards: Standards
+    #: Position among the current centres of a site still where it was, -1 for one opened or
+    #: moved; ``None`` when :func:`apply_scenario` built the table (``table``).
+    origin: np.ndarray | None = None
+    table: pd.DataFrame | None = None
+    #: The current centres kept, the columns changed on them (by position) and the new sites'
+    #: rows: for :meth:`ScenarioEngine._fields`.
+    kept: np.ndarray | None = None
+    edits: dict[int, dict[str, Any]] = field(default_factory=dict)
+    added: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ScenarioEngine:
@@ -833,6 +898,13 @@ class ScenarioEngine:
             )
         self._static = self._static_arrays(self.assessed)
         self._fast: dict[str, Any] = {}
+        self._band_index = pd.Index(list(BAND_LABELS), name="deprivation_band")
+        # Along a street network: for each area, how many sites' distances were searched
+        # beyond the reach, and how far (see :meth:`_settle_far_areas`).
+        self._settled = {
+            "sites": np.zeros(len(self.area_xy), dtype=np.int64),
+            "radius": np.zeros(len(self.area_xy)),
+        }
         self.baseline = self.evaluate(Scenario())
 
     @classmethod
@@ -924,37 +996,19 @@ class ScenarioEngine:
         return self._columns[key]
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
-        """Figures for the network after ``scenario`` (the current network if empty)."""
-        table, standards = apply_scenario(self.current, self.standards, scenario, areas=self.areas)
-        unknown = table["in_authority"].isna().to_numpy()
-        if unknown.any():
-            table.loc[unknown, "in_authority"] = self._inside(
-                table.loc[unknown, "easting"].to_numpy(float),
-                table.loc[unknown, "northing"].to_numpy(float),
-            )
-        columns = np.array([self.column(x, y) for x, y in zip(table["easting"], table["northing"])])
-        # The assessment's nearest-centre rule, read from the distances the engine holds.
-        nearest, metres = nearest_centre(
-            self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
-        )
-        if self.distances is not None:
-            lost = np.flatnonzero(~np.isfinite(metres))
-            if len(lost):
-                # No open site within the searched reach: measure these areas to every site
-                # over the whole network, once (kept, so the next scenario reads them).
-                self.distance[lost] = self.distances.matrix(
-                    self.area_xy[lost], self.site_xy, max_metres=np.inf
-                )
-                nearest[lost], metres[lost] = nearest_centre(
-                    self.area_xy[lost],
-                    self.site_xy[columns],
-                    distances=self.distance[np.ix_(lost, columns)],
-                )
+        """Figures for the network after ``scenario`` (the current network if empty).
+
+        The scenario is applied to arrays (as :meth:`headline`; :func:`apply_scenario` decides
+        anything out of the ordinary), every figure is summed from arrays, and each table is
+        built once from them: about 1 ms of frames, whatever the authority's size.
+        """
+        sites = self._sites_after(scenario)
+        nearest, metres = self._nearest_for(sites)
+        standards = sites.standards
         need = self.need_for(standards)
-        reach_m = area_reach_standard(self.assessed, standards)
         _, within_reach, within_short, within_walk = reach_flags(
             metres,
-            reach_m,
+            self._reach_for(standards),
             standards,
             circuity=self.distances.circuity if self.distances is not None else None,
         )
@@ -970,29 +1024,27 @@ class ScenarioEngine:
             within_short=within_short,
             within_walk=within_walk,
         )
-        n = self.residents
+        n, k = self.residents, len(sites.ids)
         # Loads from every assessed area; every other figure from the authority's residents.
-        loads_all = np.bincount(nearest, weights=s["under5"], minlength=len(table))
-        by_resident = group_sums(counts[:n], nearest[:n], len(table))
-        neighbour = table["neighbour"].to_numpy(bool)
-        listed = ~neighbour | (by_resident[:, 12] > 0)
+        loads_all = np.bincount(nearest, weights=s["under5"], minlength=k)
+        by_resident = group_sums(counts[:n], nearest[:n], k)
+        listed = ~sites.neighbour | (by_resident[:, 12] > 0)
         kept = np.flatnonzero(listed)
-        position = np.full(len(table), -1)
+        position = np.full(k, -1)
         position[kept] = np.arange(len(kept))
-        shown = table.iloc[kept]
-        loads = pd.Series(loads_all[kept], index=shown.index, name="under5")
+        fields = self._fields(sites)
+        loads = loads_all[kept]
         resident_loads = by_resident[kept, 0]
-        names = shown["name"]
-        resident_centre = position[nearest[:n]]
+        names = sites.names[kept]
         localities = locality_table(
             counts[:n],
-            resident_centre,
-            shown["locality"],
+            position[nearest[:n]],
+            fields["locality"][kept],
             loads,
             standards,
             centre_names=names,
             resident_under5=resident_loads,
-            neighbour=neighbour[kept],
+            neighbour=sites.neighbour[kept],
         )
         figures = authority_figures(
             counts[:n],
@@ -1000,26 +1052,34 @@ class ScenarioEngine:
             standards,
             centre_names=names,
             areas_served=by_resident[kept, 12],
-            in_authority=shown["in_authority"],
+            in_authority=sites.inside[kept],
             resident_under5=resident_loads,
         )
-        centres_after = shown.copy()
-        centres_after["under5"] = loads
-        centres_after["under5_residents"] = resident_loads
-        centres_after["under5_other_authorities"] = loads.to_numpy() - resident_loads
-        centres_after["load_status"] = load_status(loads.to_numpy(), standards)
-        catchment = pd.DataFrame(
-            {"centre_id": table.index.to_numpy()[nearest], "distance_m": metres},
-            index=self.assessed.index,
+        centres_after = self._centre_frame(
+            fields,
+            rows=kept,
+            under5=loads,
+            under5_residents=resident_loads,
+            under5_other_authorities=loads - resident_loads,
+            load_status=load_status(loads, standards).astype(object),
         )
-        areas = catchment.iloc[:n].assign(
-            within_reach=within_reach[:n],
-            within_short=within_short[:n],
-            within_walk=within_walk[:n],
+        # Each area's centre id as text, taken from the few ids (not made from one per area).
+        chosen = pd.array(sites.ids, dtype=self.current.index.dtype).take(nearest)
+        catchment = pd.DataFrame(
+            {"centre_id": chosen, "distance_m": metres}, index=self.assessed.index
+        )
+        areas = pd.DataFrame(
+            {
+                "centre_id": chosen[:n],
+                "distance_m": metres[:n],
+                "within_reach": within_reach[:n],
+                "within_short": within_short[:n],
+                "within_walk": within_walk[:n],
+            },
+            index=self.assessed.index[:n],
         )
         bands = shares_frame(
-            group_sums(counts[:n], s["band"][:n], len(BAND_LABELS)),
-            pd.Index(list(BAND_LABELS), name="deprivation_band"),
+            group_sums(counts[:n], s["band"][:n], len(BAND_LABELS)), self._band_index
         )
         return Evaluation(
             scenario,
@@ -1030,7 +1090,7 @@ class ScenarioEngine:
             areas,
             bands,
             catchment,
-            table,
+            fields,
             self,
         )
 
@@ -1046,34 +1106,201 @@ class ScenarioEngine:
         closed id) goes through :func:`apply_scenario`, which applies it or raises its usual
         error, so the answers and the errors are the same as :meth:`evaluate`'s.
         """
-        state = self._apply_to_arrays(scenario)
-        if state is None:
-            table, standards = apply_scenario(
-                self.current, self.standards, scenario, areas=self.areas
+        sites = self._sites_after(scenario)
+        nearest, metres = self._nearest_for(sites)
+        return self._headline_figures(
+            scenario,
+            sites.standards,
+            sites.ids,
+            sites.names,
+            sites.neighbour,
+            sites.inside,
+            nearest,
+            metres,
+        )
+
+    def headline_table(self, scenarios: list[Scenario]) -> pd.DataFrame:
+        """The headline figures of many scenarios side by side, one row each (indexed by the
+        scenario's name), from :meth:`headline` alone: a sweep of a dozen scenarios costs a few
+        milliseconds and builds no table but this one.
+
+        Columns: ``share_within_reach``, ``share_deprived_within_reach``,
+        ``under5_beyond_reach`` (the authority's under-5s beyond the reach standard),
+        ``under5_per_centre`` (per centre equivalent) and the verdict ``rag``.
+        """
+        rows = []
+        for scenario in scenarios:
+            figures = self.headline(scenario)
+            rows.append(
+                {
+                    "share_within_reach": figures.share_within_reach,
+                    "share_deprived_within_reach": figures.share_deprived_within_reach,
+                    "under5_beyond_reach": figures.under5 - figures.under5_within_reach,
+                    "under5_per_centre": figures.under5_per_centre,
+                    "rag": figures.rag,
+                }
             )
-            inside = table["in_authority"].to_numpy(dtype=object, na_value=None)
-            unknown = np.array([flag is None for flag in inside], dtype=bool)
-            if unknown.any():
-                inside[unknown] = self._inside(
-                    table["easting"].to_numpy(float)[unknown],
-                    table["northing"].to_numpy(float)[unknown],
-                )
-            columns = np.array(
-                [self.column(x, y) for x, y in zip(table["easting"], table["northing"])]
+        index = pd.Index([scenario.name for scenario in scenarios], name="scenario")
+        return pd.DataFrame(rows, index=index)
+
+    def _sites_after(self, scenario: Scenario) -> _Sites:
+        """The scenario's sites as arrays: applied to arrays when it is a plain list of changes,
+        otherwise by :func:`apply_scenario` (which applies it or raises its usual error)."""
+        sites = self._apply_to_arrays(scenario)
+        if sites is not None:
+            return sites
+        table, standards = apply_scenario(self.current, self.standards, scenario, areas=self.areas)
+        inside = table["in_authority"].to_numpy(dtype=object, na_value=None)
+        unknown = np.array([flag is None for flag in inside], dtype=bool)
+        if unknown.any():
+            # Inside the authority or not, worked out for each new or moved site.
+            inside[unknown] = self._inside(
+                table["easting"].to_numpy(float)[unknown],
+                table["northing"].to_numpy(float)[unknown],
             )
-            ids = table.index.to_numpy(dtype=object)
-            names = table["name"].to_numpy(dtype=object)
-            neighbour = table["neighbour"].to_numpy(bool)
-            inside = inside.astype(bool)
+        columns = np.array([self.column(x, y) for x, y in zip(table["easting"], table["northing"])])
+        return _Sites(
+            ids=table.index.to_numpy(dtype=object),
+            names=table["name"].to_numpy(dtype=object),
+            columns=columns,
+            neighbour=table["neighbour"].to_numpy(bool),
+            inside=inside.astype(bool),
+            standards=standards,
+            table=table,
+        )
+
+    def _nearest_for(self, sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
+        """Each assessed area's nearest open site and the metres to it (the assessment's rule:
+        :func:`planning.analysis.distance.nearest`), exact along a street network too."""
+        if sites.origin is None:
             nearest, metres = nearest_centre(
-                self.area_xy, self.site_xy[columns], distances=self.distance[:, columns]
+                self.area_xy, self.site_xy[sites.columns], distances=self.distance[:, sites.columns]
             )
         else:
-            ids, names, columns, neighbour, inside, standards, origin = state
-            nearest, metres = self._nearest_after(columns, origin)
-        return self._headline_figures(
-            scenario, standards, ids, names, neighbour, inside, nearest, metres
+            nearest, metres = self._nearest_after(sites.columns, sites.origin)
+        if self.distances is not None:
+            self._settle_far_areas(sites.columns, nearest, metres)
+        return nearest, metres
+
+    def _settle_far_areas(
+        self, columns: np.ndarray, nearest: np.ndarray, metres: np.ndarray
+    ) -> None:
+        """Along a street network, make each area's nearest site exact beyond the searched reach
+        (in place).
+
+        Paths are searched only as far as the largest reach (``distances.max_metres``): within
+        it every distance is known, so a nearest site found within it is the nearest. An area
+        whose nearest open site is further (a closure left none nearby, or its only site was
+        always far) may have a nearer site whose distance was never searched (``inf``): its
+        distances to every site are searched again as far as its nearest found, once (kept,
+        so the next scenario reads them), and its nearest is chosen again. This is what a
+        fresh assessment finds (:meth:`NetworkDistances.matrix` with ``complete``).
+
+        Only an open site whose distance is unknown can be nearer, and not one whose straight
+        line alone exceeds the area's nearest by more than :data:`_STREET_SLACK` allows: along
+        the streets it can only be further (a street is never shorter than the straight line
+        between its ends), so a far-off new site costs no search."""
+        far = np.flatnonzero(metres > self.distances.max_metres)
+        if not len(far):
+            return
+        settled = self._settled
+        # An open site might be nearer when its distance is unknown (inf: beyond what was
+        # searched for this area) and its straight line is not already too long.
+        unknown = ~np.isfinite(self.distance[np.ix_(far, columns)])
+        unsearched = (columns[None, :] >= settled["sites"][far, None]) | (
+            settled["radius"][far, None] < metres[far, None]
         )
+        straight = np.hypot(
+            self.area_xy[far, 0, None] - self.site_xy[columns, 0][None, :],
+            self.area_xy[far, 1, None] - self.site_xy[columns, 1][None, :],
+        )
+        stale = (unknown & unsearched & (straight * _STREET_SLACK <= metres[far, None])).any(axis=1)
+        rows = far[stale]
+        for group in (rows[np.isfinite(metres[rows])], rows[~np.isfinite(metres[rows])]):
+            if not len(group):
+                continue
+            # As far as the furthest nearest found; for areas with no open site known, twice
+            # the reach, then doubling until each has one (a search costs its radius squared).
+            radius = float(metres[group].max()) + 1.0
+            if not np.isfinite(radius):
+                radius = 2 * self.distances.max_metres
+            while True:
+                found = self.distances.matrix(
+                    self.area_xy[group], self.site_xy, complete=False, max_metres=radius
+                )
+                if np.isfinite(found[:, columns]).any(axis=1).all() or np.isinf(radius):
+                    break
+                radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
+            # Distances found by an earlier, longer search stay (they are exact).
+            self.distance[group] = np.where(np.isfinite(found), found, self.distance[group])
+            settled["sites"][group] = self._sites
+            settled["radius"][group] = radius
+            base = self._fast.get("base")
+            if base is not None:
+                # The current network's nearest, for :meth:`_nearest_after`, from the same
+                # distances (a tie beyond the reach may now be seen).
+                current = self._fast["columns"]
+                base[0][group], base[1][group] = nearest_centre(
+                    self.area_xy[group],
+                    self.site_xy[current],
+                    distances=self.distance[np.ix_(group, current)],
+                )
+        nearest[far], metres[far] = nearest_centre(
+            self.area_xy[far],
+            self.site_xy[columns],
+            distances=self.distance[np.ix_(far, columns)],
+        )
+
+    def _reach_for(self, standards: Standards) -> np.ndarray:
+        """Each assessed area's reach standard in metres under ``standards`` (cached)."""
+        fast = self._fast_state()
+        key = (standards.reach_m, standards.rural_reach_m)
+        if key not in fast["reach"]:
+            fast["reach"][key] = area_reach_standard(self.assessed, standards)
+        reach: np.ndarray = fast["reach"][key]
+        return reach
+
+    def _fields(self, sites: _Sites) -> dict[str, np.ndarray]:
+        """The scenario's centre table as one array per column (``in_authority`` known)."""
+        if sites.table is not None:
+            fields = {
+                column: sites.table[column].to_numpy(dtype=object)
+                for column in self.current.columns
+            }
+            for column in ("capacity", "easting", "northing"):
+                fields[column] = sites.table[column].to_numpy(float)
+        else:
+            assert sites.kept is not None
+            fast = self._fast_state()
+            rows = np.flatnonzero(sites.kept)
+            fields = {column: values[rows] for column, values in fast["fields"].items()}
+            for at, changes in sites.edits.items():
+                if sites.kept[at]:
+                    row = int(np.searchsorted(rows, at))
+                    for column, value in changes.items():
+                        fields[column][row] = value
+            if sites.added:
+                for column in fields:
+                    values = [site[column] for site in sites.added]
+                    fields[column] = np.concatenate(
+                        [fields[column], np.array(values, dtype=fields[column].dtype)]
+                    )
+        fields["neighbour"] = sites.neighbour
+        fields["in_authority"] = sites.inside
+        fields["centre_id"] = sites.ids
+        return fields
+
+    def _centre_frame(
+        self, fields: dict[str, np.ndarray], *, rows: np.ndarray | None = None, **extra: Any
+    ) -> pd.DataFrame:
+        """A centre table (the columns of :attr:`current`, then ``extra``) from arrays, with
+        the current table's column types, in one construction."""
+        pick = slice(None) if rows is None else rows
+        data: dict[str, Any] = {column: fields[column][pick] for column in self.current.columns}
+        data["in_authority"] = pd.array(data["in_authority"], dtype="boolean")
+        data.update(extra)
+        index = pd.Index(fields["centre_id"][pick], name=self.current.index.name)
+        return pd.DataFrame(data, index=index)
 
     def _nearest_after(
         self, columns: np.ndarray, origin: np.ndarray
@@ -1083,12 +1310,12 @@ class ScenarioEngine:
 
         ``origin`` gives, for each site of the scenario (``columns``), its position among the
         current centres when it is one of them, still where it was, and -1 for a site opened or
-        moved (the list keeps the current centres' order, as :func:`apply_scenario`). An area keeps its
-        current nearest centre when that centre is unchanged and no opened or moved site is
-        within a millimetre of it or nearer: removing other sites or adding farther ones cannot
-        change the rule's answer (its nearest, first listed on a tie). Every other area is
-        compared with all open sites. So the answer is exact, and an England-sized network
-        costs a few columns, not a copy of the whole matrix.
+        moved (the list keeps the current centres' order, as :func:`apply_scenario`). An area
+        keeps its current nearest centre when that centre is unchanged and no opened or moved
+        site is within a millimetre of it or nearer: removing other sites or adding farther
+        ones cannot change the rule's answer (its nearest, first listed on a tie). Every other
+        area is compared with all open sites. So the answer is exact, and an England-sized
+        network costs a few columns, not a copy of the whole matrix.
         """
         fast = self._fast_state()
         if "base" not in fast:
@@ -1117,9 +1344,10 @@ class ScenarioEngine:
         return nearest, metres
 
     def _fast_state(self) -> dict[str, Any]:
-        """Arrays of the current network for :meth:`headline`, made on first use."""
+        """Arrays of the current network for the array path, made on first use."""
         if not self._fast:
             current = self.current
+            own = ~current["neighbour"].to_numpy(bool)
             self._fast = {
                 "ids": current.index.to_numpy(dtype=object),
                 "position": {cid: i for i, cid in enumerate(current.index)},
@@ -1129,6 +1357,17 @@ class ScenarioEngine:
                 ),
                 "neighbour": current["neighbour"].to_numpy(bool),
                 "inside": current["in_authority"].to_numpy(dtype=bool, na_value=False),
+                # The table's other columns, edited by copying (text as Python objects).
+                "fields": {
+                    column: current[column].to_numpy(
+                        dtype=float if column in ("capacity", "easting", "northing") else object
+                    )
+                    for column in current.columns
+                    if column not in ("neighbour", "in_authority")
+                },
+                # For a new site's locality (:func:`_nearest_locality`): the council's centres.
+                "own_xy": current.loc[own, ["easting", "northing"]].to_numpy(float),
+                "own_locality": current["locality"].to_numpy(dtype=object)[own],
                 "inside_by_key": {},
                 "standards": {},
                 "reach": {},
@@ -1136,17 +1375,19 @@ class ScenarioEngine:
             }
         return self._fast
 
-    def _apply_to_arrays(self, scenario: Scenario) -> tuple[Any, ...] | None:
+    def _apply_to_arrays(self, scenario: Scenario) -> _Sites | None:
         """The scenario's network as arrays, or ``None`` when :func:`apply_scenario` must decide
         (an action it would refuse, or one whose effect on the table order is not a plain
-        close/open/move)."""
+        close/open/move). Each change to a column is noted, for :meth:`_fields`, as
+        :func:`apply_scenario` would make it."""
         fast = self._fast_state()
         position = fast["position"]
         kept = np.ones(len(fast["ids"]), dtype=bool)
         moved = np.zeros(len(fast["ids"]), dtype=bool)
         columns = fast["columns"].copy()
         inside = fast["inside"].copy()
-        new: dict[str, list[Any]] = {}  # id -> [name, column, inside], in opening order
+        edits: dict[int, dict[str, Any]] = {}  # position of a current centre -> changed columns
+        new: dict[str, dict[str, Any]] = {}  # id -> the new site's row, in opening order
         changes: dict[str, Any] = {}
         for number, action in enumerate(scenario.actions, start=1):
             cid = str(action.centre_id)  # every action but 'standard' names a centre
@@ -1159,20 +1400,30 @@ class ScenarioEngine:
                 if cid in position or cid in new:
                     return None
                 site = self._fast_site(action, what)
-                if site is None or str(action.get("kind", "") or "").lower() not in (
-                    "",
-                    "hub",
-                    "branch",
-                ):
+                kind = str(action.get("kind", "") or "").lower()
+                if site is None or kind not in ("", "hub", "branch"):
                     return None
                 try:
-                    _capacity(action.get("capacity"), what)
+                    capacity = _capacity(action.get("capacity"), what)
                 except ValidationError:
                     return None
-                new[str(cid)] = [str(action.get("name", cid)), *site]
+                column, flag, x, y = site
+                new[cid] = {
+                    "name": str(action.get("name", cid)),
+                    "locality": str(action.get("locality", "") or self._new_locality(x, y)),
+                    "kind": kind,
+                    "capacity": capacity,
+                    "services": str(action.get("services", "") or ""),
+                    "source": "scenario",
+                    "easting": x,
+                    "northing": y,
+                    "column": column,
+                    "inside": flag,
+                }
                 continue
             if not current and cid not in new:
                 return None  # unknown or already closed: apply_scenario says which
+            row = edits.setdefault(position[cid], {}) if current else new[cid]
             if action.kind == "close":
                 if current:
                     kept[position[cid]] = False
@@ -1182,38 +1433,63 @@ class ScenarioEngine:
                 site = self._fast_site(action, what)
                 if site is None:
                     return None
+                column, flag, x, y = site
+                row.update(easting=x, northing=y)
                 if current:
-                    columns[position[cid]], inside[position[cid]] = site
+                    columns[position[cid]], inside[position[cid]] = column, flag
                     moved[position[cid]] = True
                 else:
-                    new[cid][1:] = site
+                    row.update(column=column, inside=flag)
             elif action.kind == "capacity":
                 try:
-                    _capacity(action.get("capacity"), what)
+                    row["capacity"] = _capacity(action.get("capacity"), what)
                 except ValidationError:
                     return None
             elif action.kind == "services":
                 kind = action.get("kind")
-                if kind is not None and str(kind).lower() not in ("hub", "branch", ""):
-                    return None
+                if kind is not None:
+                    if str(kind).lower() not in ("hub", "branch", ""):
+                        return None
+                    row["kind"] = str(kind).lower()
+                if action.get("services") is not None:
+                    row["services"] = str(action.get("services"))
         if not kept.any() and not new:
             return None
         standards = self._fast_standards(changes)
         if standards is None:
             return None
         added = list(new.values())
-        ids = np.concatenate([fast["ids"][kept], np.array(list(new), dtype=object)])
-        names = np.concatenate([fast["names"][kept], np.array([a[0] for a in added], object)])
-        columns = np.concatenate([columns[kept], np.array([a[1] for a in added], dtype=int)])
-        neighbour = np.concatenate([fast["neighbour"][kept], np.zeros(len(added), bool)])
-        inside = np.concatenate([inside[kept], np.array([a[2] for a in added], dtype=bool)])
         origin = np.where(moved, -1, np.arange(len(kept)))[kept]
-        origin = np.concatenate([origin, np.full(len(added), -1)])
-        return ids, names, columns, neighbour, inside, standards, origin
+        return _Sites(
+            ids=np.concatenate([fast["ids"][kept], np.array(list(new), dtype=object)]),
+            names=np.concatenate(
+                [fast["names"][kept], np.array([a["name"] for a in added], dtype=object)]
+            ),
+            columns=np.concatenate(
+                [columns[kept], np.array([a["column"] for a in added], dtype=int)]
+            ),
+            neighbour=np.concatenate([fast["neighbour"][kept], np.zeros(len(added), bool)]),
+            inside=np.concatenate(
+                [inside[kept], np.array([a["inside"] for a in added], dtype=bool)]
+            ),
+            standards=standards,
+            origin=np.concatenate([origin, np.full(len(added), -1)]),
+            kept=kept,
+            edits=edits,
+            added=added,
+        )
 
-    def _fast_site(self, action: Action, what: str) -> tuple[int, bool] | None:
-        """A site's column and whether it is inside the authority, or ``None`` when
-        :func:`apply_scenario` would refuse the location."""
+    def _new_locality(self, x: float, y: float) -> str:
+        """:func:`_nearest_locality` of the current table, from the engine's arrays."""
+        fast = self._fast
+        if not len(fast["own_locality"]):
+            return "New sites"
+        gap = np.hypot(fast["own_xy"][:, 0] - x, fast["own_xy"][:, 1] - y)
+        return str(fast["own_locality"][int(gap.argmin())])
+
+    def _fast_site(self, action: Action, what: str) -> tuple[int, bool, float, float] | None:
+        """A site's column, whether it is inside the authority and its easting and northing,
+        or ``None`` when :func:`apply_scenario` would refuse the location."""
         try:
             x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
         except ValidationError:
@@ -1231,7 +1507,7 @@ class ScenarioEngine:
         key = (round(x, 1), round(y, 1))
         if key not in fast["inside_by_key"]:
             fast["inside_by_key"][key] = bool(self._inside([x], [y])[0])
-        return column, fast["inside_by_key"][key]
+        return column, fast["inside_by_key"][key], x, y
 
     def _fast_standards(self, changes: dict[str, Any]) -> Standards | None:
         """The standards after the scenario's changes (cached), or ``None`` if refused."""
@@ -1260,17 +1536,18 @@ class ScenarioEngine:
     ) -> Headline:
         """The sums of :meth:`evaluate` and :func:`authority_figures`, on arrays only."""
         fast = self._fast_state()
-        reach_key = (standards.reach_m, standards.rural_reach_m)
-        if reach_key not in fast["reach"]:
-            fast["reach"][reach_key] = area_reach_standard(self.assessed, standards)
         need_key = self._need_key(standards)
         if need_key not in fast["need"]:
-            fast["need"][need_key] = self.need_for(standards)["most_deprived_30"].to_numpy(bool)
+            need = self.need_for(standards)
+            fast["need"][need_key] = (
+                need["most_deprived_30"].to_numpy(bool),
+                float(need["under5_income_deprived"].to_numpy(float)[: self.residents].sum()),
+            )
         n = self.residents
         under5 = self._static["under5"]
         resident_u5 = under5[:n]
-        deprived = fast["need"][need_key][:n]
-        within = (metres <= fast["reach"][reach_key])[:n]
+        deprived = fast["need"][need_key][0][:n]
+        within = (metres <= self._reach_for(standards))[:n]
         reached = resident_u5 * within
         total, total_within = float(resident_u5.sum()), float(reached.sum())
         deprived_u5 = float(resident_u5[deprived].sum())
@@ -1317,6 +1594,9 @@ class ScenarioEngine:
             share_other_within_reach=share(total_within - deprived_within, other_u5),
             under5=total,
             under5_within_reach=total_within,
+            deprived_under5=deprived_u5,
+            deprived_under5_within_reach=deprived_within,
+            under5_income_deprived=fast["need"][need_key][1],
             band_share_within_reach=band_share,
             centre_ids=ids[listed].astype(str),
             centre_under5=load,
@@ -1330,6 +1610,19 @@ class ScenarioEngine:
     def compare(self, scenario: Scenario) -> Comparison:
         """Evaluate ``scenario`` and compare it with the current network."""
         return compare(self.baseline, self.evaluate(scenario))
+
+
+def single_closures(engine: ScenarioEngine) -> list[Scenario]:
+    """One scenario for each of the council's centres closed on its own ("Close CC03 (name)"),
+    in the order of its centres list; none when it has a single centre (it cannot close).
+    Other authorities' centres are not the council's to close."""
+    current = engine.current[~engine.current["neighbour"].to_numpy(bool)]
+    if len(current) < 2:
+        return []
+    return [
+        Scenario(f"Close {centre_id} ({name})").close(str(centre_id))
+        for centre_id, name in current["name"].items()
+    ]
 
 
 def headlines(standards: Standards) -> dict[str, tuple[str, str]]:
@@ -1415,6 +1708,7 @@ class Comparison:
                 "This scenario changes the standards, so before and after are measured "
                 f"differently: {'; '.join(self.standards_changed)}."
             )
+        lines.extend(self.after.notes)
         deprived_label = self.before.standards.deprived_label
         changed = self.areas_changed
         for change, verb in (
@@ -1453,6 +1747,8 @@ _STANDARD_WORDS: dict[str, tuple[str, str]] = {
     "rural_reach_km": ("rural reasonable reach", " km"),
     "short_reach_km": ("short distance", " km"),
     "walk_minutes": ("walking standard", " minutes"),
+    "walk_speed_kmh": ("walking speed", " km/h"),
+    "walk_circuity": ("walking circuity factor", ""),
     "load_target": ("target under-5s per centre", ""),
     "load_min": ("fewest under-5s per centre", ""),
     "load_max": ("most under-5s per centre", ""),

@@ -42,6 +42,7 @@ from planning.analysis.scenarios import (
     ScenarioEngine,
     headlines,
     load_scenario,
+    single_closures,
 )
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
 from planning.inputs.areas import load_areas
@@ -54,6 +55,7 @@ from planning.standards import Standards, load_standards
 __all__ = [
     "assess",
     "change_list",
+    "closure_table",
     "comparison_areas",
     "comparison_bands",
     "comparison_headline",
@@ -566,6 +568,39 @@ def comparison_localities(comparison: Comparison) -> Any:
                 "reasons_after": "Reasons after the change",
             },
             index="Locality",
+        )
+    )
+
+
+def closure_table(engine: ScenarioEngine) -> Any:
+    """Each of the council's centres closed on its own, side by side: shares within reach
+    overall and in the most deprived areas, under-5s left beyond reach, under-5s per centre and
+    the verdict, least harm to the most deprived areas first. From the engine's headline path
+    (:meth:`ScenarioEngine.headline_table`: arrays only, under a millisecond a closure)."""
+    standards = engine.standards
+    frame = engine.headline_table(single_closures(engine)).sort_values(
+        ["share_deprived_within_reach", "share_within_reach"], ascending=False, kind="stable"
+    )
+    reach = f"{standards.reach_km:g} km"
+    return view(
+        table(
+            frame,
+            {
+                "share_within_reach": "share",
+                "share_deprived_within_reach": "share",
+                "under5_beyond_reach": "count",
+                "under5_per_centre": "count",
+                "rag": "verdict",
+            },
+            labels={
+                "share_within_reach": f"Within {reach}",
+                "share_deprived_within_reach": f"Within {reach}: {standards.deprived_label} areas",
+                "under5_beyond_reach": f"Under-5s beyond {reach}",
+                "under5_per_centre": "Under-5s per centre",
+                "rag": "Verdict",
+            },
+            index="Closure",
+            empty="The council has one centre: closing it alone is not a scenario.",
         )
     )
 

@@ -53,7 +53,7 @@ import pandas as pd
 from planning import _format, settings
 from planning._errors import ValidationError
 from planning.analysis.need import UNDER5_INCOME_DEPRIVED_LABEL, income_deprived_note
-from planning.analysis.scenarios import Evaluation, Scenario, ScenarioEngine, compare
+from planning.analysis.scenarios import Evaluation, Headline, Scenario, ScenarioEngine, compare
 from planning.inputs.centres import far_from_authority
 from planning.standards import Standards, load_standards
 
@@ -219,6 +219,7 @@ class Dashboard:
         self._site_number = 0
         self._reach_km = float(self.standards.reach_km)
         self._cache: tuple[Any, Evaluation] | None = None
+        self._headline: tuple[Any, Headline] | None = None
         self._derived: dict[str, Any] = {}
         sources = self.current["source"].astype(str).str.lower()
         self.illustrative = bool((sources == "illustrative").any())
@@ -458,8 +459,20 @@ class Dashboard:
     def _key(self) -> tuple[Any, ...]:
         return (tuple(sorted(self._closed)), tuple(self._added.values()), self._reach_km)
 
+    def headline(self) -> Headline:
+        """The headline figures of the change being tried, from the engine's array path
+        (:meth:`ScenarioEngine.headline`, under a millisecond): what the cards show for the
+        whole authority, so they follow every control at once (cached until the change
+        changes)."""
+        key = self._key()
+        if self._headline is None or self._headline[0] != key:
+            self._headline = (key, self.engine.headline(self.scenario))
+        return self._headline[1]
+
     def evaluate(self) -> Evaluation:
-        """The figures for the change being tried (cached until the change changes)."""
+        """Every table for the change being tried (:meth:`ScenarioEngine.evaluate`: localities,
+        centres, areas), for the map, the table, the summary and a locality's cards; built at
+        most once per change (cached until the change changes)."""
         key = self._key()
         if self._cache is None or self._cache[0] != key:
             self._cache = (key, self.engine.evaluate(self.scenario))
@@ -522,9 +535,28 @@ class Dashboard:
         """The headline cards: under-5s, the estimated under-5s in income-deprived families (a
         subset of them; never the IDACI count of children aged 0-15), the shares within reach
         overall and in the most deprived areas (worded from the standards), and the verdict."""
-        figures = self.figures_for(locality)
         scope = self.scope(locality)
-        standards = self.evaluate().standards
+        if locality in (None, WHOLE_AUTHORITY):
+            # The whole authority's cards from the array path: no table is built for them.
+            headline = self.headline()
+            standards = headline.standards
+            figures: Mapping[str, Any] | None = {
+                key: getattr(headline, key)
+                for key in (
+                    "under5",
+                    "under5_income_deprived",
+                    "share_within_reach",
+                    "under5_within_reach",
+                    "share_deprived_within_reach",
+                    "deprived_under5_within_reach",
+                    "deprived_under5",
+                    "rag",
+                    "reasons",
+                )
+            }
+        else:
+            figures = self.figures_for(locality)
+            standards = self.evaluate().standards
         reach = _km(standards.reach_km)
         deprived = f"Within {reach}: {standards.deprived_label} areas"
         income = UNDER5_INCOME_DEPRIVED_LABEL[:1].upper() + UNDER5_INCOME_DEPRIVED_LABEL[1:]

@@ -669,7 +669,14 @@ class DashboardView:
             self._syncing = False
 
     def refresh(self) -> None:
-        """Show the current change: cards, summary, map, table, download link."""
+        """Show the current change: summary, map, table, download link, moves, service reach,
+        then the cards.
+
+        The whole authority's cards come from the engine's array path
+        (:meth:`Dashboard.headline`); the tables behind the rest are built once for the change
+        (:meth:`Dashboard.evaluate`). The cards are drawn last, so that when they show the new
+        figures the whole page does (a download or a locality move read then is of the change
+        shown)."""
         board = self.board
         locality = self.locality.value
         changes = board.changes()
@@ -688,8 +695,6 @@ class DashboardView:
         self.download.value = render(
             "dashboard_download.html.j2", filename=board.csv_filename(), href=board.csv_data_uri()
         )
-        for card in board.cards(locality):
-            self.cards[card.key].value = card_html(card)
         moves = board.locality_moves()
         self.moves.value = (
             render(
@@ -704,6 +709,8 @@ class DashboardView:
         self.service_reach.refresh()
         # The odds were for the change shown before: ask again for this one.
         self.how_sure.value = ""
+        for card in board.cards(locality):
+            self.cards[card.key].value = card_html(card)
 
     def _how_sure(self) -> None:
         """Fill the "How sure" box for the change being tried (nothing else on the page moves,
