@@ -14,47 +14,47 @@ A scenario is a small readable YAML file (or the same structure built in Python)
 :class:`ScenarioEngine` precomputes the distance from every small area to every current and
 candidate site once, so a scenario is re-evaluated with array operations only (milliseconds for an
 authority), using the same measures as :func:`planning.analysis.sufficiency.assess_sufficiency`.
+
+The scenario itself (its actions, file format and effect on a centre table) is
+:mod:`planning.analysis.scenario_actions`; what an evaluation gives is
+:mod:`planning.analysis.scenario_results`; setting two evaluations side by side is
+:mod:`planning.analysis.scenario_comparison`. This module evaluates, and re-exports the others,
+so the whole what-if API is imported from here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    WithJsonSchema,
-    model_validator,
-)
-from pydantic import ValidationError as SchemaError
 
 from planning._errors import ValidationError
-from planning._format import count, whole_share
-from planning._validate import (
-    Place,
-    Problems,
-    dotted,
-    json_schema,
-    read_text,
-    require_same_crs,
-    schema_problems,
-)
-from planning.analysis.catchments import centre_localities
+from planning._validate import require_same_crs
 from planning.analysis.distance import _TIE_METRES, area_points
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
+from planning.analysis.scenario_actions import (
+    ACTIONS,
+    CENTRE_FIELDS,
+    LOCATION_KEYS,
+    STANDARD_KEYS,
+    Action,
+    Scenario,
+    ScenarioFile,
+    apply_scenario,
+    centre_table,
+    load_scenario,
+    parse_capacity,
+    scenario_from_dict,
+    scenario_json_schema,
+    table_to_centres,
+)
+from planning.analysis.scenario_comparison import HEADLINES, Comparison, compare, headlines
+from planning.analysis.scenario_results import Evaluation, Headline
 from planning.analysis.sufficiency import (
     SufficiencyResult,
     _validate_centres,
@@ -62,7 +62,6 @@ from planning.analysis.sufficiency import (
     assessed_areas,
     assessed_need,
     authority_figures,
-    build_result,
     count_matrix,
     cross_boundary_reasons,
     group_sums,
@@ -74,711 +73,32 @@ from planning.analysis.sufficiency import (
     verdict,
 )
 from planning.inputs.areas import authority_boundary, within_authority
-from planning.inputs.centres import MAX_SITE_DISTANCE_M, far_from_authority, locate_point
+from planning.inputs.centres import MAX_SITE_DISTANCE_M, locate_point
 from planning.standards import Standards
 
-ACTIONS = ("close", "open", "move", "capacity", "services", "standard")
-_LOCATION_KEYS = ("easting", "northing", "latitude", "longitude", "postcode")
-#: Standards a scenario may change, with the dataclass field each sets.
-STANDARD_KEYS = {
-    "reach_km": "reach_km",
-    "rural_reach_km": "rural_reach_km",
-    "short_reach_km": "short_reach_km",
-    "walk_minutes": "walk_minutes",
-    "walk_speed_kmh": "walk_speed_kmh",
-    "walk_circuity": "walk_circuity",
-    "load_min": "load_min",
-    "load_target": "load_target",
-    "load_max": "load_max",
-}
-
-
-@dataclass(frozen=True)
-class Action:
-    """One change: ``kind`` is one of :data:`ACTIONS`; ``values`` its settings."""
-
-    kind: str
-    centre_id: str | None = None
-    values: tuple[tuple[str, Any], ...] = ()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return dict(self.values).get(key, default)
-
-    def describe(self) -> str:
-        v = dict(self.values)
-        if self.kind == "close":
-            return f"close {self.centre_id}"
-        if self.kind == "open":
-            return f"open {self.centre_id} ({v.get('name', self.centre_id)}) at {_where(v)}"
-        if self.kind == "move":
-            return f"move {self.centre_id} to {_where(v)}"
-        if self.kind == "capacity":
-            return f"set capacity of {self.centre_id} to {v['capacity']:g}"
-        if self.kind == "services":
-            return f"change services at {self.centre_id}"
-        return "change standards: " + ", ".join(f"{k} = {val}" for k, val in v.items())
-
-
-def _where(values: dict[str, Any]) -> str:
-    """A site's location in words, in the form it was given (the priority of
-    :func:`planning.inputs.centres.locate_point`): 'easting 432100, northing 335200', 'latitude 52.92,
-    longitude -1.47' or the postcode."""
-
-    def given(key: str) -> bool:
-        return values.get(key) is not None and str(values[key]).strip() != ""
-
-    def number(key: str, digits: str) -> str:
-        try:
-            return format(float(values[key]), digits)
-        except (TypeError, ValueError):
-            return str(values[key])
-
-    if given("easting") or given("northing"):
-        return f"easting {number('easting', '.0f')}, northing {number('northing', '.0f')}"
-    if given("latitude") or given("longitude"):
-        return f"latitude {number('latitude', '.5g')}, longitude {number('longitude', '.5g')}"
-    if given("postcode"):
-        return str(values["postcode"]).strip()
-    return "a point"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """An ordered list of changes to the centre network or the standards.
-
-    Build one from YAML with :func:`load_scenario`, or in Python::
-
-        Scenario("Close CC03").close("CC03").open("NEW1", postcode="DE21 4ET")
-    """
-
-    name: str = "current network"
-    actions: tuple[Action, ...] = ()
-    description: str = ""
-    #: Where the scenario came from (its file), for error messages.
-    source: str = ""
-
-    def _add(self, action: Action) -> Scenario:
-        return dataclasses.replace(self, actions=(*self.actions, action))
-
-    def close(self, centre_id: str) -> Scenario:
-        return self._add(Action("close", str(centre_id)))
-
-    def open(self, centre_id: str, **values: Any) -> Scenario:
-        """Open a site: location as easting/northing, latitude/longitude or postcode; optional
-        name, locality, kind (hub/branch), capacity, services."""
-        return self._add(Action("open", str(centre_id), _freeze(values)))
-
-    def move(self, centre_id: str, **location: Any) -> Scenario:
-        return self._add(Action("move", str(centre_id), _freeze(location)))
-
-    def set_capacity(self, centre_id: str, capacity: float) -> Scenario:
-        return self._add(Action("capacity", str(centre_id), _freeze({"capacity": capacity})))
-
-    def set_services(self, centre_id: str, **values: Any) -> Scenario:
-        return self._add(Action("services", str(centre_id), _freeze(values)))
-
-    def set_standard(self, **changes: Any) -> Scenario:
-        return self._add(Action("standard", None, _freeze(changes)))
-
-    def describe(self) -> list[str]:
-        return [a.describe() for a in self.actions] or ["no change"]
-
-
-def _freeze(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((k, v) for k, v in values.items() if v is not None))
-
-
-# --------------------------------------------------------------------------------------------
-# The declared schema of a scenario file (published by `planning schema scenario`)
-
-
-def _id_text(value: Any) -> Any:
-    """Centre ids may be typed as numbers in YAML (``close: 12``); they are text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-#: A centre id: text (a bare number in YAML is read as its text).
-CentreId = Annotated[
-    str,
-    BeforeValidator(_id_text),
-    StringConstraints(strip_whitespace=True, min_length=1),
-    WithJsonSchema({"type": ["string", "integer"], "minLength": 1, "examples": ["CC03"]}),
+# The scenario's definition and its comparison live in their own modules; this one evaluates,
+# and is the one place to import the whole what-if API from.
+__all__ = [
+    "ACTIONS",
+    "CENTRE_FIELDS",
+    "HEADLINES",
+    "Action",
+    "Comparison",
+    "Evaluation",
+    "Headline",
+    "Scenario",
+    "ScenarioEngine",
+    "ScenarioFile",
+    "apply_scenario",
+    "centre_table",
+    "compare",
+    "headlines",
+    "load_scenario",
+    "scenario_from_dict",
+    "scenario_json_schema",
+    "single_closures",
+    "table_to_centres",
 ]
-_Number = Annotated[float, Field(strict=True)]
-
-
-class _Settings(BaseModel):
-    # Unknown keys are refused (with a "did you mean"), never silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Centre(_Settings):
-    id: CentreId = Field(description="the centre's id, e.g. CC02 (a new id for 'open')")
-
-
-class _Located(_Centre):
-    easting: _Number | None = Field(None, examples=[432100], description="EPSG:27700 metres")
-    northing: _Number | None = Field(None, examples=[335200], description="EPSG:27700 metres")
-    latitude: _Number | None = Field(None, examples=[52.92], description="WGS84 degrees")
-    longitude: _Number | None = Field(None, examples=[-1.47], description="WGS84 degrees")
-    postcode: str | None = Field(None, examples=["DE21 4ET"], description="a full postcode")
-
-
-class OpenSite(_Located):
-    """Open a site: its id, a location (easting/northing, latitude/longitude or postcode) and
-    optionally its name, locality, kind, capacity and services."""
-
-    name: str | None = Field(None, examples=["Derwent Community Centre"])
-    locality: str | None = Field(
-        None, description="default: the locality of the nearest current centre"
-    )
-    kind: str | None = Field(None, examples=["branch"], description="hub or branch")
-    capacity: _Number | None = Field(None, examples=[120], description="0 or more")
-    services: str | None = Field(None, examples=["family hub core offer; midwifery"])
-
-
-class MoveCentre(_Located):
-    """Move a centre to a new location."""
-
-
-class SetCapacity(_Centre):
-    """Change a centre's capacity."""
-
-    capacity: _Number = Field(examples=[120], description="the new capacity, 0 or more")
-
-
-class SetServices(_Centre):
-    """Change a centre's kind or services."""
-
-    kind: str | None = Field(None, examples=["hub"], description="hub or branch")
-    services: str | None = Field(None, examples=["family hub core offer; midwifery"])
-
-
-class ChangeStandards(_Settings):
-    """Change standards for this scenario (checked by the standards' own rules when applied)."""
-
-    reach_km: _Number | None = Field(None, examples=[2.0])
-    rural_reach_km: _Number | None = Field(None, examples=[4.0])
-    short_reach_km: _Number | None = Field(None, examples=[1.6])
-    walk_minutes: _Number | None = Field(None, examples=[30])
-    walk_speed_kmh: _Number | None = Field(None, examples=[4.0])
-    walk_circuity: _Number | None = Field(None, examples=[1.3])
-    load_min: _Number | None = Field(None, examples=[600])
-    load_target: _Number | None = Field(None, examples=[800])
-    load_max: _Number | None = Field(None, examples=[1200])
-
-
-class ScenarioAction(_Settings):
-    """One change, written as a one-key mapping: ``close: CC03``, ``open: {...}``, ..."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
-    )
-
-    close: CentreId | None = Field(None, description="close the centre with this id")
-    open: OpenSite | None = None
-    move: MoveCentre | None = None
-    capacity: SetCapacity | None = None
-    services: SetServices | None = None
-    standard: ChangeStandards | None = None
-
-    @model_validator(mode="after")
-    def _one_change(self) -> ScenarioAction:
-        given = sorted(self.model_fields_set)
-        if len(given) != 1:
-            raise ValueError(
-                "must be one mapping like 'close: CC03' or 'open: {id: NEW1, postcode: DE21 4ET}'"
-                f", found {len(given)} keys ({', '.join(given)})"
-            )
-        return self
-
-
-class ScenarioFile(_Settings):
-    """A what-if scenario: a name, a description and an ordered list of actions."""
-
-    name: str | None = Field(None, examples=["Close Spondon, open at Derwent"])
-    description: str | None = None
-    actions: list[ScenarioAction] | None = Field(
-        None,
-        description="changes applied in order; one of: " + ", ".join(ACTIONS),
-        examples=[[{"close": "CC03"}]],
-    )
-
-
-@functools.cache
-def scenario_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a scenario file (``planning schema scenario``), for editors."""
-    return json_schema(
-        ScenarioFile.model_json_schema(),
-        title="Children's centre what-if scenario",
-        description="A scenario for `planning scenario --scenario FILE`: open, close, move or "
-        "resize centres, or change a standard.",
-    )
-
-
-def _place(loc: tuple[str | int, ...]) -> Place:
-    """Scenario errors name the action by its number (from 1) and kind."""
-    if len(loc) >= 2 and loc[0] == "actions" and isinstance(loc[1], int):
-        number = loc[1] + 1
-        if len(loc) == 2:
-            return Place(f"action {number}: ", "")
-        if len(loc) == 3:
-            return Place(f"action {number}: ", str(loc[2]), "action")
-        noun = "standard" if loc[2] == "standard" else "key"
-        return Place(f"action {number} ({loc[2]}): ", dotted(loc[3:]), noun)
-    return Place("", dotted(loc))
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario YAML file; every problem is reported at once, naming the action.
-
-    The file's schema is :class:`ScenarioFile` (published by ``planning schema scenario``).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ValidationError(f"scenario file {path} does not exist; check the path")
-    text = read_text(path, "scenario file (.yaml)")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"{path}: is not valid YAML ({exc}); fix the syntax") from exc
-    if raw is None:
-        raise ValidationError(f"{path}: is empty; give a name and a list of actions")
-    return scenario_from_dict(raw, source=str(path))
-
-
-def scenario_from_dict(raw: Any, *, source: str = "scenario") -> Scenario:
-    """Build a :class:`Scenario` from the YAML structure (name, description, actions), validated
-    by :class:`ScenarioFile`. Centre ids, locations and standards are checked against the
-    network when the scenario is applied (:func:`apply_scenario`)."""
-    if not isinstance(raw, dict):
-        raise ValidationError(f"{source}: must be a mapping with 'name' and 'actions'")
-    problems = Problems(source)
-    try:
-        parsed = ScenarioFile.model_validate(raw)
-    except SchemaError as exc:
-        schema_problems(exc, scenario_json_schema(), problems, _place)
-        problems.raise_if_any()
-        raise  # pragma: no cover - an error always adds a problem
-    actions: list[Action] = []
-    for item in parsed.actions or []:
-        (kind,) = item.model_fields_set
-        body = getattr(item, kind)
-        if kind == "close":
-            actions.append(Action("close", body))
-        elif kind == "standard":
-            actions.append(Action("standard", None, _freeze(body.model_dump(exclude_unset=True))))
-        else:
-            values = body.model_dump(exclude_unset=True)
-            actions.append(Action(kind, values.pop("id"), _freeze(values)))
-    return Scenario(
-        name=parsed.name or "unnamed scenario",
-        actions=tuple(actions),
-        description=parsed.description or "",
-        source=source,
-    )
-
-
-#: Columns of the plain centre table a scenario edits (coordinates in EPSG:27700 metres).
-CENTRE_FIELDS = (
-    "name",
-    "locality",
-    "kind",
-    "capacity",
-    "services",
-    "source",
-    "in_authority",
-    "neighbour",
-    "easting",
-    "northing",
-)
-
-
-def centre_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The centres as a plain table (no geometry) with easting/northing, for fast editing."""
-    table = pd.DataFrame(index=centres.index.astype(str))
-    table.index.name = "centre_id"
-    table["name"] = centres["name"].astype(str).to_numpy() if "name" in centres else table.index
-    table["locality"] = centre_localities(centres).to_numpy()
-    for column, default in (("kind", ""), ("services", ""), ("source", "")):
-        table[column] = (
-            centres[column].astype("string").fillna(default).astype(str).to_numpy()
-            if column in centres
-            else default
-        )
-    table["capacity"] = (
-        pd.to_numeric(centres["capacity"], errors="coerce").to_numpy()
-        if "capacity" in centres
-        else np.nan
-    )
-    table["in_authority"] = (
-        centres["in_authority"].astype("boolean").array
-        if "in_authority" in centres
-        else pd.array([pd.NA] * len(centres), dtype="boolean")
-    )
-    # Another authority's centre (the cross-boundary supply), never the council's to count.
-    table["neighbour"] = (
-        centres["neighbour"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if "neighbour" in centres
-        else False
-    )
-    table["easting"] = centres.geometry.x.to_numpy()
-    table["northing"] = centres.geometry.y.to_numpy()
-    return table
-
-
-def table_to_centres(table: pd.DataFrame, crs: Any = "EPSG:27700") -> gpd.GeoDataFrame:
-    """Back from the plain table to a centres GeoDataFrame (as read by ``read_centres``)."""
-    frame = table.drop(columns=["easting", "northing"])
-    return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(table["easting"], table["northing"]), crs=crs
-    )
-
-
-def apply_scenario(
-    table: pd.DataFrame,
-    standards: Standards,
-    scenario: Scenario,
-    *,
-    source: str | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-) -> tuple[pd.DataFrame, Standards]:
-    """The centre table and standards after the scenario's actions, in order.
-
-    Parameters
-    ----------
-    areas : GeoDataFrame, optional
-        The authority's areas: when given, a site opened or moved more than 10 km from them is
-        refused (:func:`planning.inputs.centres.far_from_authority`, the dashboard's rule).
-
-    Raises
-    ------
-    ValidationError
-        Unknown centre ids (the valid ones are listed), malformed or out-of-England points,
-        sites far from ``areas``, contradictory actions (closing a centre twice, changing a
-        closed centre, opening an id that is already open), or closing every centre. All
-        problems at once.
-    """
-    source = source or (
-        f"{scenario.source} (scenario '{scenario.name}')"
-        if scenario.source
-        else f"scenario '{scenario.name}'"
-    )
-    problems = Problems(source)
-    edited = table.copy()
-    closed: set[str] = set()
-    changes: dict[str, Any] = {}
-    for number, action in enumerate(scenario.actions, start=1):
-        try:
-            edited = _apply_action(
-                edited,
-                number,
-                action,
-                original=table,
-                closed=closed,
-                changes=changes,
-                problems=problems,
-                areas=areas,
-            )
-        except ValidationError as exc:
-            problems.add(str(exc))
-    if len(edited) == 0 and not problems:
-        problems.add("the scenario closes every centre; at least one must stay open")
-    problems.raise_if_any()
-    if changes:
-        try:
-            standards = standards.replace(**changes)
-        except ValidationError as exc:
-            raise ValidationError(f"{source}: standard change: {exc}") from None
-    order = _original_order(edited, set(table.index))
-    if order == edited.index.tolist():  # already in order (the usual case): no reindexing copy
-        return edited, standards
-    return edited.loc[order], standards
-
-
-def _apply_action(
-    table: pd.DataFrame,
-    number: int,
-    action: Action,
-    *,
-    original: pd.DataFrame,
-    closed: set[str],
-    changes: dict[str, Any],
-    problems: Problems,
-    areas: gpd.GeoDataFrame | None,
-) -> pd.DataFrame:
-    """The centre table after one action; notes contradictions in ``problems``, raises bad values.
-
-    ``closed`` (ids closed so far) and ``changes`` (standard fields to set) are updated in place.
-    """
-    cid = action.centre_id
-    what = f"action {number} ({action.kind} {cid})"
-    if action.kind == "close":
-        if _known(number, action, table, closed=closed, problems=problems):
-            table = table.drop(index=cid)
-            closed.add(str(cid))
-    elif action.kind == "open":
-        if cid in table.index:
-            problems.add(f"{what}: centre id {cid} is already open; choose a new id or 'move' it")
-        else:
-            table = _open_site(table, action, what, original=original, areas=areas)
-            closed.discard(str(cid))
-    elif action.kind == "move":
-        if _known(number, action, table, closed=closed, problems=problems):
-            x, y = _locate(action, what, areas)
-            table.loc[cid, ["easting", "northing"]] = [x, y]
-            # Inside the authority or not is worked out again for the new place.
-            table.loc[cid, "in_authority"] = pd.NA
-    elif action.kind == "capacity":
-        if _known(number, action, table, closed=closed, problems=problems):
-            table.loc[cid, "capacity"] = _capacity(action.get("capacity"), what)
-    elif action.kind == "services":
-        if _known(number, action, table, closed=closed, problems=problems):
-            _set_services(table, action, what)
-    elif action.kind == "standard":
-        changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
-    return table
-
-
-def _known(
-    number: int, action: Action, table: pd.DataFrame, *, closed: set[str], problems: Problems
-) -> bool:
-    """Whether the action's centre is open in ``table``; if not, say why in ``problems``."""
-    cid = action.centre_id
-    if cid in closed:
-        problems.add(
-            f"action {number} ({action.kind}): centre {cid} was closed by an earlier action; "
-            "remove one of the two"
-        )
-        return False
-    if cid not in table.index:
-        listed = ", ".join(sorted(table.index)[:12])
-        problems.add(
-            f"action {number} ({action.kind}): unknown centre id '{cid}'; the centres are {listed}"
-        )
-        return False
-    return True
-
-
-def _locate(action: Action, what: str, areas: gpd.GeoDataFrame | None) -> tuple[float, float]:
-    """The action's site as easting/northing, refused if more than 10 km from ``areas``."""
-    x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
-    if areas is not None:
-        far = far_from_authority(areas, [x], [y])[0]
-        if far is not None:
-            raise ValidationError(f"{what}: the site at {_where(dict(action.values))} {far}")
-    return x, y
-
-
-def _open_site(
-    table: pd.DataFrame,
-    action: Action,
-    what: str,
-    *,
-    original: pd.DataFrame,
-    areas: gpd.GeoDataFrame | None,
-) -> pd.DataFrame:
-    """The table with the action's new site appended as a row of the same column types."""
-    cid = action.centre_id
-    x, y = _locate(action, what, areas)
-    kind = str(action.get("kind", "") or "").lower()
-    if kind not in ("", "hub", "branch"):
-        raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
-    name = str(action.get("name", cid))
-    row = {
-        "name": name,
-        # The nearest centre of the starting table, so earlier closures do not move the locality.
-        "locality": str(action.get("locality", "") or _nearest_locality(original, x, y)),
-        "kind": kind,
-        "capacity": _capacity(action.get("capacity"), what),
-        "services": str(action.get("services", "") or ""),
-        "source": "scenario",
-        "in_authority": pd.NA,
-        "neighbour": False,
-        "easting": x,
-        "northing": y,
-    }
-    new = pd.DataFrame([row], index=pd.Index([str(cid)], name=table.index.name))
-    return pd.concat([table, new.astype(table.dtypes.to_dict())])
-
-
-def _set_services(table: pd.DataFrame, action: Action, what: str) -> None:
-    """Set the centre's kind and services in ``table`` (in place), each only when given."""
-    cid = action.centre_id
-    kind = action.get("kind")
-    if kind is not None:
-        kind = str(kind).lower()
-        if kind not in ("hub", "branch", ""):
-            raise ValidationError(f"{what}: kind must be 'hub' or 'branch', found {kind!r}")
-        table.loc[cid, "kind"] = kind
-    if action.get("services") is not None:
-        table.loc[cid, "services"] = str(action.get("services"))
-
-
-def _original_order(table: pd.DataFrame, original: set[str]) -> list[str]:
-    """Ids in the table, centres that were there first in their order, then the new sites."""
-    # Keep the original order for unchanged centres (ties go to the centre listed first).
-    return [c for c in table.index if c in original] + [c for c in table.index if c not in original]
-
-
-def _nearest_locality(table: pd.DataFrame, x: float, y: float) -> str:
-    """A new site joins the locality of the nearest current centre (open or not in the scenario)
-    unless the scenario names one: localities are places, not buildings. Only the council's own
-    centres have its localities (another authority's centre is "Served from ...")."""
-    # On arrays: filtering the frame first costs more than the rest of opening a site.
-    own = (
-        ~table["neighbour"].astype(bool).to_numpy()
-        if "neighbour" in table
-        else np.ones(len(table), dtype=bool)
-    )
-    if not own.any():
-        return "New sites"
-    gap = np.hypot(
-        table["easting"].to_numpy(float)[own] - x, table["northing"].to_numpy(float)[own] - y
-    )
-    return str(table["locality"].to_numpy()[own][int(gap.argmin())])
-
-
-def _capacity(value: Any, what: str) -> float:
-    if value is None or value == "":
-        return float("nan")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what}: capacity must be a number, found {value!r}") from None
-    if not np.isfinite(number) or number < 0:
-        raise ValidationError(f"{what}: capacity must be 0 or more, found {value!r}")
-    return number
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One scenario's figures, from :meth:`ScenarioEngine.evaluate`.
-
-    Attributes
-    ----------
-    figures : dict
-        Authority-wide figures for its own residents, ``rag`` and ``reasons`` (as
-        ``SufficiencyResult.authority``).
-    localities : DataFrame
-        Per locality figures with ``rag`` and ``reasons``.
-    centres : DataFrame
-        The centre table after the scenario (the council's centres, and neighbouring
-        authorities' centres that serve its residents), with ``under5`` (the whole load),
-        ``under5_residents``, ``under5_other_authorities`` and ``load_status``.
-    areas : DataFrame
-        Per area of the authority: ``centre_id``, ``distance_m``, ``within_reach``,
-        ``within_short``, ``within_walk``.
-    bands : DataFrame
-        Under-5s and IDACI children within reach by national deprivation band.
-    catchment : DataFrame
-        ``centre_id`` and ``distance_m`` for every assessed area (the authority's, then its
-        neighbours'), for :meth:`to_result`.
-    """
-
-    scenario: Scenario
-    standards: Standards
-    figures: dict[str, Any]
-    localities: pd.DataFrame
-    centres: pd.DataFrame
-    areas: pd.DataFrame
-    bands: pd.DataFrame
-    catchment: pd.DataFrame
-    #: The scenario's centre table as arrays (every row, listed or not), for :attr:`_table`.
-    _fields: dict[str, np.ndarray] = field(repr=False, compare=False)
-    _engine: ScenarioEngine = field(repr=False, compare=False)
-
-    @functools.cached_property
-    def _table(self) -> pd.DataFrame:
-        """The centre table after the scenario (as :func:`apply_scenario` gives it, with
-        ``in_authority`` worked out), built on first use: most evaluations never need it."""
-        return self._engine._centre_frame(self._fields)
-
-    @property
-    def notes(self) -> list[str]:
-        """What the scenario asked for that does not apply here, in words."""
-        engine = self._engine
-        notes = []
-        if (
-            engine.distances is not None
-            and self.standards.walk_circuity != engine.standards.walk_circuity
-        ):
-            # Along a street network walking minutes are network metres at the walking speed:
-            # the circuity factor is the straight line's stand-in for the streets, so it has
-            # nothing to scale. The rest of the scenario still applies (the same file can be
-            # run with and without a network), and the figures are the network's; saying so
-            # keeps a planner from reading "no change" as "circuity does not matter".
-            notes.append(
-                f"The walking circuity change ({engine.standards.walk_circuity:g} -> "
-                f"{self.standards.walk_circuity:g}) does not apply: distances are walked "
-                f"{engine.distances.describe()}, so walking minutes are network metres at the "
-                "walking speed with no circuity factor; remove it from the scenario, or run "
-                "without --network to test it on straight lines."
-            )
-        return notes
-
-    def to_result(self) -> SufficiencyResult:
-        """The full :class:`SufficiencyResult` (maps, tables, 2SFCA) for this scenario."""
-        engine = self._engine
-        return build_result(
-            engine.areas,
-            engine.need_for(self.standards),
-            self.catchment,
-            table_to_centres(self._table[list(CENTRE_FIELDS)], engine.crs),
-            self.standards,
-            neighbours=engine.neighbours,
-            distances=engine.distances,
-        )
-
-
-@dataclass(frozen=True)
-class Headline:
-    """A scenario's headline figures, from :meth:`ScenarioEngine.headline` (arrays only).
-
-    The same numbers as :meth:`ScenarioEngine.evaluate` gives in ``figures``, ``bands`` and
-    ``centres``, without building any table: for sliders, sweeps and many-scenario searches.
-
-    Attributes
-    ----------
-    share_within_reach, share_deprived_within_reach, share_other_within_reach : float
-        Shares of the authority's under-5s within reach: all, in the most deprived areas, the
-        rest (NaN where there are none).
-    under5, under5_within_reach : float
-        The authority's under-5s, and those within reach.
-    deprived_under5, deprived_under5_within_reach : float
-        Those in the most deprived areas, and those of them within reach.
-    under5_income_deprived : float
-        The estimated under-5s in income-deprived families (as ``figures``).
-    band_share_within_reach : ndarray
-        Share within reach by national deprivation band, in the order of
-        :data:`planning.analysis.need.BAND_LABELS` (NaN for a band with no under-5s).
-    centre_ids : ndarray of str
-        The centres listed (the council's, and neighbours' that serve its residents).
-    centre_under5, centre_under5_residents : ndarray
-        Each listed centre's whole load and the part of it that lives in the authority.
-    centre_equivalents, under5_per_centre : float
-    rag : str
-        The verdict (Red, Amber or Green), with ``reasons`` worst first.
-    """
-
-    scenario: Scenario
-    standards: Standards
-    share_within_reach: float
-    share_deprived_within_reach: float
-    share_other_within_reach: float
-    under5: float
-    under5_within_reach: float
-    deprived_under5: float
-    deprived_under5_within_reach: float
-    under5_income_deprived: float
-    band_share_within_reach: np.ndarray
-    centre_ids: np.ndarray
-    centre_under5: np.ndarray
-    centre_under5_residents: np.ndarray
-    centre_equivalents: float
-    under5_per_centre: float
-    rag: str
-    reasons: list[str]
 
 
 #: A street route is at least this share of the straight line between its ends (1 in theory;
@@ -1404,7 +724,7 @@ class ScenarioEngine:
                 if site is None or kind not in ("", "hub", "branch"):
                     return None
                 try:
-                    capacity = _capacity(action.get("capacity"), what)
+                    capacity = parse_capacity(action.get("capacity"), what)
                 except ValidationError:
                     return None
                 column, flag, x, y = site
@@ -1442,7 +762,7 @@ class ScenarioEngine:
                     row.update(column=column, inside=flag)
             elif action.kind == "capacity":
                 try:
-                    row["capacity"] = _capacity(action.get("capacity"), what)
+                    row["capacity"] = parse_capacity(action.get("capacity"), what)
                 except ValidationError:
                     return None
             elif action.kind == "services":
@@ -1491,7 +811,7 @@ class ScenarioEngine:
         """A site's column, whether it is inside the authority and its easting and northing,
         or ``None`` when :func:`apply_scenario` would refuse the location."""
         try:
-            x, y = locate_point(**{k: action.get(k) for k in _LOCATION_KEYS}, what=what)
+            x, y = locate_point(**{k: action.get(k) for k in LOCATION_KEYS}, what=what)
         except ValidationError:
             return None
         column = self.column(x, y)
@@ -1623,224 +943,3 @@ def single_closures(engine: ScenarioEngine) -> list[Scenario]:
         Scenario(f"Close {centre_id} ({name})").close(str(centre_id))
         for centre_id, name in current["name"].items()
     ]
-
-
-def headlines(standards: Standards) -> dict[str, tuple[str, str]]:
-    """Headline figures in a comparison: key -> (label, kind), kind 'count', 'share' or 'ratio'.
-
-    Labels that quote a standard (the most deprived deciles, the load maximum) are worded from
-    ``standards`` (:attr:`Standards.deprived_label`, :attr:`Standards.load_max_label`), so a
-    council's own standards file changes them.
-    """
-    return {
-        "under5": ("Under-5s", "count"),
-        "under5_within_reach": ("Under-5s within reach", "count"),
-        "share_within_reach": ("Share of under-5s within reach", "share"),
-        "share_deprived_within_reach": (
-            f"Share in the {standards.deprived_label} areas within reach",
-            "share",
-        ),
-        "share_other_within_reach": ("Share in other areas within reach", "share"),
-        "idaci_children_within_reach": ("IDACI children within reach", "count"),
-        "share_idaci_within_reach": ("Share of IDACI children within reach", "share"),
-        "share_within_short": (f"Share within {standards.short_reach_label}", "share"),
-        "share_within_walk": ("Share within the walking standard", "share"),
-        "mean_distance_m": ("Mean distance to nearest centre (m)", "count"),
-        "centres": ("Centres serving the area", "count"),
-        "under5_per_centre": ("Under-5s per centre", "count"),
-        "centres_per_1000_under5": ("Centres per 1,000 under-5s", "ratio"),
-        "centres_above_load_range": (
-            f"Centres above {standards.load_max_label} under-5s",
-            "count",
-        ),
-    }
-
-
-#: Headline figures under the default standards (:func:`headlines` words them for a run's own).
-HEADLINES: dict[str, tuple[str, str]] = headlines(Standards())
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Before and after a scenario: every headline figure, the areas that change, centre loads
-    and locality verdicts."""
-
-    before: Evaluation
-    after: Evaluation
-    #: Numeric headline figures (rows) before, after and the change; verdicts are in
-    #: ``before.figures['rag']`` and ``after.figures['rag']``.
-    headline: pd.DataFrame
-    bands: pd.DataFrame
-    areas_changed: pd.DataFrame
-    loads: pd.DataFrame
-    localities: pd.DataFrame
-
-    @property
-    def is_noop(self) -> bool:
-        return bool(
-            self.areas_changed.empty
-            and np.allclose(self.headline["change"].astype(float), 0, equal_nan=True)
-            and self.before.figures["rag"] == self.after.figures["rag"]
-            and (self.localities["rag_before"] == self.localities["rag_after"]).all()
-        )
-
-    @property
-    def standards_changed(self) -> list[str]:
-        """Each standard the scenario changes, in words: 'reasonable reach 2.5 km -> 2 km'."""
-        before, after = self.before.standards.describe(), self.after.standards.describe()
-        return [
-            f"{_STANDARD_WORDS.get(key, (key, ''))[0]} {_plain(before[key], key)} -> "
-            f"{_plain(after[key], key)}"
-            for key in before
-            if key != "source" and before[key] != after[key]
-        ]
-
-    def summary_lines(self) -> list[str]:
-        """Plain-English summary of the change, most important first.
-
-        An area that crosses the reach standard is classified by cause: its distance rose
-        ("lose reasonable reach") or fell ("gain"), or only the standard moved ("fall outside"
-        or "come within the changed reach standard"), so an area whose centre came nearer is
-        never said to lose reach."""
-        lines = []
-        if self.standards_changed:
-            lines.append(
-                "This scenario changes the standards, so before and after are measured "
-                f"differently: {'; '.join(self.standards_changed)}."
-            )
-        lines.extend(self.after.notes)
-        deprived_label = self.before.standards.deprived_label
-        changed = self.areas_changed
-        for change, verb in (
-            ("loses reach", "lose reasonable reach"),
-            ("gains reach", "gain reasonable reach"),
-            ("outside new standard", "fall outside the changed reach standard"),
-            ("inside new standard", "come within the changed reach standard"),
-        ):
-            rows = changed[changed["change"] == change]
-            if len(rows):
-                deprived = rows.loc[rows["most_deprived_30"], "under5"].sum()
-                lines.append(
-                    f"{count(rows['under5'].sum())} under-5s in {len(rows)} small area(s) "
-                    f"{verb} ({count(deprived)} of them in the {deprived_label} "
-                    f"areas; an estimated {count(rows['under5_income_deprived'].sum())} of them "
-                    "in income-deprived families)."
-                )
-        if changed.empty:
-            lines.append("No small area gains or loses reasonable reach.")
-        b, a = self.before.figures, self.after.figures
-        lines.append(
-            f"Share of under-5s in the {deprived_label} areas within reach: "
-            f"{whole_share(b['share_deprived_within_reach'])} -> "
-            f"{whole_share(a['share_deprived_within_reach'])}."
-        )
-        lines.append(f"Authority verdict: {b['rag']} -> {a['rag']}.")
-        for name, row in self.localities.iterrows():
-            if row["rag_before"] != row["rag_after"]:
-                lines.append(f"{name}: {row['rag_before']} -> {row['rag_after']}.")
-        return lines
-
-
-#: Standards fields in words, with their unit, for the summary of a scenario that changes them.
-_STANDARD_WORDS: dict[str, tuple[str, str]] = {
-    "reach_km": ("reasonable reach", " km"),
-    "rural_reach_km": ("rural reasonable reach", " km"),
-    "short_reach_km": ("short distance", " km"),
-    "walk_minutes": ("walking standard", " minutes"),
-    "walk_speed_kmh": ("walking speed", " km/h"),
-    "walk_circuity": ("walking circuity factor", ""),
-    "load_target": ("target under-5s per centre", ""),
-    "load_min": ("fewest under-5s per centre", ""),
-    "load_max": ("most under-5s per centre", ""),
-    "most_deprived_deciles": ("most deprived IMD deciles", ""),
-}
-
-
-def _plain(value: Any, key: str) -> str:
-    unit = _STANDARD_WORDS.get(key, ("", ""))[1]
-    if value is None:
-        return "none"
-    return (f"{value:g}" if isinstance(value, float) else str(value)) + unit
-
-
-def _reach_change(within_after: np.ndarray, before_m: np.ndarray, after_m: np.ndarray) -> Any:
-    """Why an area crossed the reach standard: its distance rose ('loses reach') or fell
-    ('gains reach'), or, with the distance no worse (no better), only the standard moved."""
-    return np.select(
-        [
-            within_after & (after_m < before_m),
-            within_after,
-            after_m > before_m,
-        ],
-        ["gains reach", "inside new standard", "loses reach"],
-        default="outside new standard",
-    )
-
-
-def compare(before: Evaluation, after: Evaluation) -> Comparison:
-    """Compare two evaluations of the same areas (``after`` is usually a scenario)."""
-    rows = []
-    for key, (label, _) in headlines(before.standards).items():
-        b, a = before.figures.get(key, np.nan), after.figures.get(key, np.nan)
-        rows.append({"figure": label, "before": b, "after": a, "change": a - b})
-    headline = pd.DataFrame(rows).set_index("figure")
-    bands = pd.DataFrame(
-        {
-            "under5": before.bands["under5"],
-            "within_reach_before": before.bands["under5_within_reach"],
-            "within_reach_after": after.bands["under5_within_reach"],
-            "idaci_within_reach_before": before.bands["idaci_children_within_reach"],
-            "idaci_within_reach_after": after.bands["idaci_children_within_reach"],
-        }
-    )
-    bands["change"] = bands["within_reach_after"] - bands["within_reach_before"]
-    engine = before._engine
-    need = engine.need_for(before.standards).iloc[: engine.residents]
-    flip = before.areas["within_reach"] != after.areas["within_reach"]
-    areas = engine.areas.loc[flip]
-    areas_changed = pd.DataFrame(
-        {
-            "area_name": areas.get("area_name", pd.Series(areas.index, index=areas.index)),
-            "ward_name": areas.get("ward_name", ""),
-            "deprivation_band": need.loc[flip, "deprivation_band"].astype(str),
-            "most_deprived_30": need.loc[flip, "most_deprived_30"],
-            "under5": areas["under5"],
-            "idaci_children": areas["idaci_children"],
-            "under5_income_deprived": need.loc[flip, "under5_income_deprived"],
-            "centre_before": before.areas.loc[flip, "centre_id"],
-            "centre_after": after.areas.loc[flip, "centre_id"],
-            "distance_before_m": before.areas.loc[flip, "distance_m"],
-            "distance_after_m": after.areas.loc[flip, "distance_m"],
-            "change": _reach_change(
-                after.areas.loc[flip, "within_reach"].to_numpy(bool),
-                before.areas.loc[flip, "distance_m"].to_numpy(float),
-                after.areas.loc[flip, "distance_m"].to_numpy(float),
-            ),
-        },
-        index=areas.index,
-    ).sort_values(["change", "under5"], ascending=[False, False])
-    loads = pd.DataFrame(
-        {
-            "name": after.centres["name"].combine_first(before.centres["name"]),
-            "under5_before": before.centres["under5"],
-            "under5_after": after.centres["under5"],
-            "status_before": before.centres["load_status"],
-            "status_after": after.centres["load_status"],
-        }
-    )
-    loads["status_before"] = loads["status_before"].fillna("not open")
-    loads["status_after"] = loads["status_after"].fillna("closed")
-    loads["change"] = loads["under5_after"].fillna(0) - loads["under5_before"].fillna(0)
-    localities = pd.DataFrame(
-        {
-            "rag_before": before.localities["rag"],
-            "rag_after": after.localities["rag"],
-            "share_within_reach_before": before.localities["share_within_reach"],
-            "share_within_reach_after": after.localities["share_within_reach"],
-            "reasons_before": before.localities["reasons"],
-            "reasons_after": after.localities["reasons"],
-        }
-    )
-    localities["rag_before"] = localities["rag_before"].fillna("not open")
-    localities["rag_after"] = localities["rag_after"].fillna("closed")
-    return Comparison(before, after, headline, bands, areas_changed, loads, localities)
