@@ -183,7 +183,7 @@ def main() -> None:
     for row in chosen.itertuples():
         if row.code == settings.DEFAULT_AUTHORITY:
             path = settings.DEFAULT_CENTRES
-            centres_count[row.code] = sum(1 for _ in open(path)) - 1
+            centres_count[row.code] = len(path.read_text("utf-8").splitlines()) - 1
         else:
             areas = england[england["utla_code"] == row.code]
             sites = illustrative_centres(areas, row.code, row.name)

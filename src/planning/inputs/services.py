@@ -10,12 +10,15 @@ an error naming the centre and suggesting the nearest name, unless the standards
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,6 +127,12 @@ class Vocabulary:
 
     def terms(self) -> dict[str, tuple[str, ...]]:
         """Matched term -> the service keys it names (keys, labels, synonyms, bundles)."""
+        return dict(self._terms)
+
+    @functools.cached_property
+    def _terms(self) -> dict[str, tuple[str, ...]]:
+        # Built once per vocabulary: every centre's services cell is matched against it, and
+        # the dashboard matches them again for each change tried.
         out: dict[str, tuple[str, ...]] = {}
         for key, entry in self.services.items():
             for term in [key, entry.label, *entry.synonyms]:
@@ -168,17 +177,16 @@ def load_vocabulary(
         if not Path(path).is_absolute() and (base / path).exists():
             path = base / path
     if path is None:
-        text = resources.files("planning").joinpath(DEFAULT_VOCABULARY_FILE).read_text("utf-8")
-        name = "planning/services.yaml"
+        raw, name = copy.deepcopy(_packaged_vocabulary()), "planning/services.yaml"
     else:
         path = Path(path)
         if not path.is_file():
             raise ValidationError(f"service vocabulary {path} does not exist; check the path")
         text, name = path.read_text("utf-8"), str(path)
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"{name}: is not valid YAML ({exc}); fix the syntax") from exc
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValidationError(f"{name}: is not valid YAML ({exc}); fix the syntax") from exc
     problems = Problems(name)
     try:
         parsed = VocabularyFile.model_validate(raw)
@@ -214,6 +222,14 @@ def load_vocabulary(
     branch = expand(defaults.branch, "illustrative_defaults.branch")
     problems.raise_if_any()
     return Vocabulary(services, bundles, hub, branch, source=name)
+
+
+@functools.cache
+def _packaged_vocabulary() -> object:
+    """The packaged ``services.yaml``, parsed once per process (it is part of the installed
+    package; parsing it took most of the time of assessing services for one change)."""
+    text = resources.files("planning").joinpath(DEFAULT_VOCABULARY_FILE).read_text("utf-8")
+    return yaml.safe_load(text)
 
 
 def parse_services_text(text: object, vocabulary: Vocabulary) -> tuple[list[str], list[str]]:
@@ -272,9 +288,10 @@ def centre_services(
     names = centres["name"] if "name" in centres else centres.index.to_series()
     known = list(vocabulary.terms())
     labels = {term_key(s.label): s.label for s in vocabulary.services.values()}
-    offers = pd.DataFrame(False, index=centres.index, columns=vocabulary.keys)
+    column = {key: j for j, key in enumerate(vocabulary.keys)}
+    offered = np.zeros((len(centres), len(column)), dtype=bool)
     origin = pd.Series(SOURCE_FILE, index=centres.index, name="services_source")
-    for centre, text in texts.items():
+    for row, (centre, text) in enumerate(texts.items()):
         keys, unknown = parse_services_text(text, vocabulary)
         for term in unknown:
             hint = did_you_mean(term_key(term), known)
@@ -295,7 +312,8 @@ def centre_services(
                 if kind == "branch"
                 else ()
             )
-            origin[centre] = SOURCE_ILLUSTRATIVE if kind in ("hub", "branch") else SOURCE_UNKNOWN
-        offers.loc[centre, keys] = True
+            origin.iloc[row] = SOURCE_ILLUSTRATIVE if kind in ("hub", "branch") else SOURCE_UNKNOWN
+        offered[row, [column[key] for key in keys]] = True
     problems.raise_if_any()
+    offers = pd.DataFrame(offered, index=centres.index, columns=vocabulary.keys)
     return offers, origin
