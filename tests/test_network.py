@@ -265,6 +265,32 @@ def test_headline_with_a_network_finds_the_nearest_beyond_the_searched_reach(pbf
     assert headline.reasons == evaluation.figures["reasons"]
 
 
+def test_set_up_knows_two_current_sites_of_every_area(pbf: Path) -> None:
+    """With A, W1 and W2, T02 and T03 have one current site within the searched reach (A): the
+    engine searches them further at set-up, so that closing A reads known distances. By hand
+    (see above), T02 to W2 is 4 000 m and T03 to W2 5 000 m."""
+    engine = _engine(pbf, {"A": CENTRE, "W1": W1, "W2": W2})
+    known = np.isfinite(engine.distance[:, : len(engine.current)]).sum(axis=1)
+    assert (known >= 2).all()
+    w2 = engine.current.index.get_loc("W2")
+    np.testing.assert_allclose(engine.distance[1:3, w2], [4_000.0, 5_000.0], atol=0.5)
+
+
+def test_closing_both_near_centres_searches_beyond_the_reach(pbf: Path) -> None:
+    """A and E (at T03's point) are both east of the river, so set-up searches no further; close
+    both and T01..T03 have no open site within the searched reach: they are searched then, and
+    go to W2 (3 000, 4 000, 5 000 m by hand), as a fresh assessment of W1 and W2 says."""
+    sites = {"A": CENTRE, "E": (433_500.0, 335_500.0), "W1": W1, "W2": W2}
+    scenario = Scenario().close("A").close("E")
+    headline = _engine(pbf, sites).headline(scenario)
+    evaluation = _engine(pbf, sites).evaluate(scenario)
+    assert _loads(headline) == pytest.approx({"W1": 10.0, "W2": 700.0})
+    assert _loads(evaluation) == pytest.approx({"W1": 10.0, "W2": 700.0})
+    np.testing.assert_allclose(
+        evaluation.areas["distance_m"], [3_000.0, 4_000.0, 5_000.0], atol=0.5
+    )
+
+
 def test_a_new_site_beyond_the_searched_reach_is_still_nearer(pbf: Path) -> None:
     """W1 is the only centre: every area of the authority is more than 3.5 km from it along the
     streets (T01 5 000 m, T02 6 000 m, T03 7 000 m). Opening W2 brings them to 3 000, 4 000 and

@@ -225,6 +225,8 @@ class ScenarioEngine:
             "sites": np.zeros(len(self.area_xy), dtype=np.int64),
             "radius": np.zeros(len(self.area_xy)),
         }
+        if distances is not None:
+            self._search_past_one_closure()
         self.baseline = self.evaluate(Scenario())
 
     @classmethod
@@ -501,6 +503,35 @@ class ScenarioEngine:
         if self.distances is not None:
             self._settle_far_areas(sites.columns, nearest, metres)
         return nearest, metres
+
+    def _search_past_one_closure(self) -> None:
+        """Along a street network, search each area far enough to know its two nearest current
+        sites, once, at set-up (in place).
+
+        Paths are searched as far as the largest reach; an area with one current site or none
+        within it would need a longer search the first time its nearest centre closes
+        (:meth:`_settle_far_areas`), tens of milliseconds on a county's streets, when a
+        councillor first switches that centre off. Searching those areas now, twice the reach
+        and doubling until each has two current sites known, makes every single closure read
+        known distances: the nearest remaining site is within the searched radius, so it is
+        exact. It costs the engine's set-up what the first closures would have cost.
+        """
+        current = np.arange(len(self.current))  # the current centres are the first columns
+        if len(current) < 2:
+            return
+        rows = np.flatnonzero(np.isfinite(self.distance[:, current]).sum(axis=1) < 2)
+        radius = 2 * self.distances.max_metres
+        while len(rows):
+            found = self.distances.matrix(
+                self.area_xy[rows], self.site_xy, complete=False, max_metres=radius
+            )
+            self.distance[rows] = np.where(np.isfinite(found), found, self.distance[rows])
+            self._settled["sites"][rows] = self._sites
+            self._settled["radius"][rows] = radius
+            if np.isinf(radius):
+                break
+            rows = rows[np.isfinite(found[:, current]).sum(axis=1) < 2]
+            radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
 
     def _settle_far_areas(
         self, columns: np.ndarray, nearest: np.ndarray, metres: np.ndarray
