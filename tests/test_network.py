@@ -748,3 +748,31 @@ def test_catchment_completion_follows_the_streets(pbf: Path) -> None:
     )
     assert list(straight.index) == ["N0"]
     assert list(streets.index) == ["N1"]
+
+
+def test_uncertainty_along_streets_draws_no_circuity(pbf: Path) -> None:
+    """Along the streets T03 is 2 000 m from the centre (and a few millimetres of snapping):
+    within a 31-minute walk at 4 km/h (2 067 m) with no circuity factor, so every resident is
+    within the walking standard. The uncertainty draws must agree: no circuity (the standards'
+    1.3 makes T03 2 600 m, out: 2/3), and the packaged model's circuity range (1.2-1.5) is not
+    drawn, nor listed as uncertain."""
+    from planning.analysis.uncertainty import assess_uncertainty
+    from planning.uncertainty_model import UncertaintyModel, load_uncertainty
+
+    standards = load_standards().replace(walk_minutes=31)
+    areas, centres, neighbours = areas_and_centres()
+    result = assess_sufficiency(
+        areas, centres, standards=standards, neighbours=neighbours, distances=provider(pbf)
+    )
+    assert result.authority["share_within_walk"] == pytest.approx(1.0)
+    for model in (UncertaintyModel.none(), load_uncertainty()):
+        sure = assess_uncertainty(result, model, draws=200, seed=1)
+        authority = sure.table.set_index("level").loc["authority"]
+        assert authority["share_within_walk_low"] == pytest.approx(1.0)
+        assert authority["share_within_walk_high"] == pytest.approx(1.0)
+        assert sure.model.circuity is None
+    # On straight lines the range is drawn: 2 000 m x 1.2-1.5 is beyond the 2 067 m walk.
+    straight = assess_sufficiency(areas, centres, standards=standards, neighbours=neighbours)
+    drawn = assess_uncertainty(straight, load_uncertainty(), draws=200, seed=1)
+    assert drawn.model.circuity is not None
+    assert drawn.table.set_index("level").loc["authority", "share_within_walk_high"] < 1.0

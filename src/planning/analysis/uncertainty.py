@@ -85,6 +85,11 @@ class Network:
     localities: pd.Index
     standards: Standards
     point_rag: dict[str, str] = field(default_factory=dict)
+    #: Walking minutes are ``distance x walk_circuity / speed``: the standards' factor on
+    #: straight lines, 1 along a street network (the streets are the distance).
+    walk_circuity: float = 1.3
+    #: Distances were measured along a street network: no circuity is drawn.
+    along_streets: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,12 @@ def network_from_result(result: SufficiencyResult) -> Network:
         localities=pd.Index(labels, name="locality"),
         standards=standards,
         point_rag=point,
+        walk_circuity=(
+            float(result.distances.circuity)
+            if result.distances is not None
+            else float(standards.walk_circuity)
+        ),
+        along_streets=result.distances is not None,
     )
 
 
@@ -462,7 +473,12 @@ def propagate(network: Network, draws: Draws, *, standards: Standards | None = N
         reach_m = np.where(network.rural_own_standard[None, :], network.reach_m[None, :], drawn)
         reach = network.distance_m[None, :] <= reach_m
     walk_metres = s.walk_minutes * s.walk_speed_kmh * 1_000.0 / 60.0
-    circuity = draws.circuity if draws.circuity is not None else np.full(k, s.walk_circuity)
+    # Along a street network the distance is the walk itself: the model's circuity range (a
+    # stand-in for unknown streets) does not apply, and walking minutes use no factor.
+    if network.along_streets:
+        circuity = np.full(k, network.walk_circuity)
+    else:
+        circuity = draws.circuity if draws.circuity is not None else np.full(k, s.walk_circuity)
     # distance x circuity / speed <= minutes  <=>  distance <= minutes x speed / circuity
     walk = network.distance_m[None, :] <= (walk_metres / circuity)[:, None]
     deprived = network.deprived[None, :]
@@ -615,6 +631,7 @@ def assess_uncertainty(
         from planning.uncertainty_model import load_uncertainty
 
         model = load_uncertainty()
+    model = _for_distances(model, result)
     network = network_from_result(result)
     sample = draw_inputs(result, model, draws=draws, seed=seed, split_groups=split_groups)
     propagated = propagate(network, sample)
@@ -622,6 +639,15 @@ def assess_uncertainty(
     return UncertaintyResult(
         table=table, model=model, draws=sample.n, seed=sample.seed, propagated=propagated
     )
+
+
+def _for_distances(model: UncertaintyModel, result: SufficiencyResult) -> UncertaintyModel:
+    """The model as it applies to the result's distances: along a street network the walk is
+    measured, so the circuity range (a stand-in for streets not known) is not drawn, and the
+    model's description no longer lists it among the uncertain inputs."""
+    if result.distances is None or model.circuity is None:
+        return model
+    return model.replace(circuity=None)
 
 
 def _point_figures(result: SufficiencyResult, network: Network) -> pd.DataFrame:
@@ -780,6 +806,7 @@ def scenario_uncertainty(
         from planning.uncertainty_model import load_uncertainty
 
         model = load_uncertainty()
+    model = _for_distances(model, before)
     first, second = network_from_result(before), network_from_result(after)
     sample = draw_inputs(before, model, draws=draws, seed=seed, split_groups=split_groups)
     one = propagate(first, sample)
