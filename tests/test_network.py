@@ -605,6 +605,10 @@ def test_report_with_a_network_says_so(tmp_path: Path) -> None:
     assert "along the walking graph of derby.osm.pbf" in text
     assert "Within reach, along the streets" in text
     assert "Barriers: walk over 1.6 x the straight line" in path.read_text()
+    # The standards table says how reach and the walk were measured (no circuity on streets).
+    assert "2.5 km along the streets" in text
+    assert "km/h along the streets" in text
+    assert "with circuity" not in text
     manifest = json.loads((path.parent / "manifest.json").read_text())
     assert manifest["inputs"]["network"]["sha256"] == read_network(network).sha256
 

@@ -255,11 +255,14 @@ def access_table(run: SufficiencyRun) -> Any:
 def standards_table(run: SufficiencyRun) -> Any:
     """The standards applied, so a reader can see what 'sufficient' meant here."""
     s = run.result.standards
+    # Along a street network reach is measured on the streets and a walk needs no circuity.
+    streets = run.result.distances is not None
     rows = {
-        "Reasonable reach": f"{s.reach_km:g} km straight line"
+        "Reasonable reach": f"{s.reach_km:g} km {'along the streets' if streets else 'straight line'}"
         + (f" ({s.rural_reach_km:g} km in rural areas)" if s.rural_reach_km else ""),
         "Also reported": f"{s.short_reach_label}; {s.walk_minutes:g} minutes' walk at "
-        f"{s.walk_speed_kmh:g} km/h with circuity {s.walk_circuity:g}",
+        f"{s.walk_speed_kmh:g} km/h "
+        + ("along the streets" if streets else f"with circuity {s.walk_circuity:g}"),
         "Reach-area size": f"{count(s.load_target)} under-5s per centre (range "
         f"{s.load_range_label})",
         "Most deprived": f"{s.deprived_label}: IMD deciles "
