@@ -780,3 +780,40 @@ def test_uncertainty_along_streets_draws_no_circuity(pbf: Path) -> None:
     drawn = assess_uncertainty(straight, load_uncertainty(), draws=200, seed=1)
     assert drawn.model.circuity is not None
     assert drawn.table.set_index("level").loc["authority", "share_within_walk_high"] < 1.0
+
+
+def test_service_reach_is_walked_along_the_streets(pbf: Path) -> None:
+    """A branch at T01's point and a hub W1 on the west bank. Along the streets the hub is
+    5 000, 6 000 and 7 000 m from T01, T02 and T03 (over the one bridge; beyond the searched
+    reach, so found by the whole-network search), where T02 is 2 236 m from it in a straight
+    line (within the 2.5 km reach). Reach to a hub must be walked as the building figures are:
+    nobody within it; reach to any site equals the run's own share within reach."""
+    from planning.analysis.services import assess_services
+
+    areas, _, neighbours = areas_and_centres()
+    sites = gpd.GeoDataFrame(
+        {"name": ["Bridge Street", "West Hub"], "kind": ["branch", "hub"], "capacity": 100.0},
+        index=pd.Index(["A", "W1"], name="centre_id"),
+        geometry=[shapely.Point(*CENTRE), shapely.Point(*W1)],
+        crs="EPSG:27700",
+    )
+    distances = provider(pbf)
+    result = assess_sufficiency(areas, sites, neighbours=neighbours, distances=distances)
+    standards, population = result.standards, areas["under5"].astype(float)
+    streets = assess_services(
+        areas, sites, standards=standards, population=population, distances=distances
+    )
+    straight = assess_services(areas, sites, standards=standards, population=population)
+    np.testing.assert_allclose(
+        streets.distances["hub"], [5_000.0, 6_000.0, 7_000.0], atol=0.5
+    )
+    assert streets.reach.loc["hub", "share_within_reach"] == 0.0
+    assert straight.reach.loc["hub", "share_within_reach"] > 0.0  # T02 by straight line
+    assert streets.reach.loc["any_site", "share_within_reach"] == pytest.approx(
+        result.authority["share_within_reach"]
+    )
+    # A run measured on the streets assesses its services on them too.
+    from planning.analysis.services import services_for_result
+
+    run_services = services_for_result(result)
+    np.testing.assert_allclose(run_services.distances["hub"], streets.distances["hub"])

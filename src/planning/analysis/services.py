@@ -203,6 +203,7 @@ def assess_services(
     vocabulary: Vocabulary | None = None,
     population: pd.Series | None = None,
     source: str = "centres",
+    distances: Any = None,
 ) -> ServicesResult:
     """Service-level sufficiency for the authority's own residents.
 
@@ -221,12 +222,17 @@ def assess_services(
         Default: :func:`planning.inputs.services.load_vocabulary` for ``standards``.
     population : Series, optional
         Children in the age range per area (default :func:`population_in_ages`).
+    distances : NetworkDistances, optional
+        A street network: distances are then along its streets, as for the building figures
+        (the run's, ``result.distances``); each area's nearest site offering a service beyond
+        the searched reach is found by one multi-source search per service.
 
     Notes
     -----
     share within reach of service s = sum over areas of children x [d(area, nearest site
     offering s) <= the area's reach standard] / sum of children. Distances are straight lines
-    between the area's interior point and the site, as for the building figures.
+    between the area's interior point and the site, or along the street network when one is
+    given, as for the building figures.
     """
     s = standards
     vocab = vocabulary if vocabulary is not None else load_vocabulary(standards=s)
@@ -238,9 +244,11 @@ def assess_services(
     ).to_numpy(float)
     under5 = areas["under5"].to_numpy(float)
     reach_m = area_reach_standard(areas, s)
-    distance = np.hypot(
-        *(area_points(areas)[:, None, :] - centre_points(sites)[None, :, :]).transpose(2, 0, 1)
-    )
+    area_xy, site_xy = area_points(areas), centre_points(sites)
+    if distances is None:
+        distance = np.hypot(*(area_xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1))
+    else:
+        distance = distances.matrix(area_xy, site_xy)
     neighbour = _neighbour(sites)
     kinds = (
         sites["kind"].fillna("").astype(str).str.lower().to_numpy()
@@ -258,10 +266,14 @@ def assess_services(
     for key in vocab.keys:
         entry = vocab.services[key]
         targets[key] = (entry.label, entry.offer, offers[key].to_numpy(bool))
-    rows, distances = [], {}
+    rows, by_target = [], {}
     for key, (label, offer, mask) in targets.items():
         nearest = nearest_distance(distance, mask)
-        distances[key] = nearest
+        far = ~np.isfinite(nearest)
+        if distances is not None and far.any() and mask.any():
+            # beyond the searched reach (so not within it): found along the whole network
+            nearest[far] = distances.nearest(area_xy[far], site_xy[mask])[1]
+        by_target[key] = nearest
         within = nearest <= reach_m
 
         def share(weights: np.ndarray, where: np.ndarray, within: np.ndarray = within) -> float:
@@ -295,7 +307,7 @@ def assess_services(
         }
         rows.append(row)
     reach = pd.DataFrame(rows).set_index("target")
-    distance_frame = pd.DataFrame(distances, index=areas.index)
+    distance_frame = pd.DataFrame(by_target, index=areas.index)
     distance_frame.insert(0, "children", children)
     locality_reach = pd.DataFrame()
     if "locality" in areas:
@@ -405,7 +417,12 @@ def services_for_result(
     use (``result.supply``: the council's and neighbours')."""
     sites = result.supply if result.supply is not None else result.centres
     return assess_services(
-        result.areas, sites, standards=result.standards, vocabulary=vocabulary, source=source
+        result.areas,
+        sites,
+        standards=result.standards,
+        vocabulary=vocabulary,
+        source=source,
+        distances=result.distances,
     )
 
 
@@ -505,7 +522,12 @@ def services_for_evaluation(
     columns = [c for c in (*CENTRE_FIELDS, "neighbour") if c in table.columns]
     sites = table_to_centres(table[list(dict.fromkeys(columns))], engine.crs)
     return assess_services(
-        engine.areas, sites, standards=evaluation.standards, vocabulary=vocabulary, source=source
+        engine.areas,
+        sites,
+        standards=evaluation.standards,
+        vocabulary=vocabulary,
+        source=source,
+        distances=engine.distances,
     )
 
 
