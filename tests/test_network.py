@@ -817,3 +817,34 @@ def test_service_reach_is_walked_along_the_streets(pbf: Path) -> None:
 
     run_services = services_for_result(result)
     np.testing.assert_allclose(run_services.distances["hub"], streets.distances["hub"])
+
+
+def test_service_placement_is_walked_along_the_streets(pbf: Path) -> None:
+    """One candidate X on the west bank at (431 000, 335 500): 500, 1 500 and 2 500 m from T01,
+    T02 and T03 in a straight line (all within the 2.5 km reach), but 3 500 m and more along the
+    streets (over the one bridge). Adding the service at X reaches everyone in a straight line
+    and no one on the streets; the run's street network must decide."""
+    from planning.analysis.service_placement import place_service
+    from planning.inputs.services import load_vocabulary
+
+    areas, centres, _ = areas_and_centres()
+    sites = centres.assign(neighbour=True)  # another authority's: not a candidate
+    candidate = gpd.GeoDataFrame(
+        {"name": ["West Bank Hall"]},
+        index=pd.Index(["X"], name="centre_id"),
+        geometry=[shapely.Point(431_000.0, 335_500.0)],
+        crs="EPSG:27700",
+    )
+    service = load_vocabulary().keys[0]
+    options = {
+        "service": service,
+        "p": 1,
+        "standards": load_standards(),
+        "candidates": candidate,
+        "population": areas["under5"].astype(float),
+    }
+    straight = place_service(areas, sites, **options)
+    streets = place_service(areas, sites, distances=provider(pbf), **options)
+    assert straight.covered_before == streets.covered_before == 0.0
+    assert straight.covered_after == pytest.approx(areas["under5"].sum())
+    assert streets.covered_after == 0.0

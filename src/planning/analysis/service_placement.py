@@ -8,6 +8,7 @@ age range within reach of it (Church and ReVelle 1974), solved exactly with HiGH
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -112,6 +113,7 @@ def place_service(
     vocabulary: Vocabulary | None = None,
     candidates: gpd.GeoDataFrame | None = None,
     population: pd.Series | None = None,
+    distances: Any = None,
 ) -> ServicePlacement:
     """Choose ``p`` sites at which to add a service so that the most children in the age range
     not yet within reach of it come within reach (maximal covering, Church and ReVelle 1974).
@@ -122,7 +124,8 @@ def place_service(
 
     maximise sum_i w_i z_i subject to z_i <= sum_{j in N_i} y_j, sum_j y_j <= p, y, z binary,
     where w_i is area i's children not yet covered and N_i the candidates within its reach
-    standard.
+    standard: in a straight line, or along the streets when ``distances`` is a street network
+    (the run's ``result.distances``), as the building figures are measured.
     """
     import pulp
 
@@ -138,12 +141,7 @@ def place_service(
     xy = area_points(areas)
     offering = offers[key].to_numpy(bool)
     site_xy = centre_points(sites)
-    covered = (
-        nearest_distance(
-            np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), offering
-        )
-        <= reach_m
-    )
+    covered = nearest_distance(_metres(xy, site_xy, distances), offering) <= reach_m
     own = ~_neighbour(sites) & ~offering
     ids = [str(i) for i in sites.index[own]]
     cand_xy = [site_xy[own]]
@@ -151,7 +149,7 @@ def place_service(
         ids += [str(i) for i in candidates.index]
         cand_xy.append(centre_points(candidates, source="candidates"))
     all_xy = np.vstack(cand_xy) if ids else np.empty((0, 2))
-    cover = np.hypot(*(xy[:, None, :] - all_xy[None, :, :]).transpose(2, 0, 1)) <= reach_m[:, None]
+    cover = _metres(xy, all_xy, distances) <= reach_m[:, None]
     before = float(children[covered].sum())
     open_ = [i for i in np.flatnonzero(~covered) if cover[i].any() and children[i] > 0]
     problem = pulp.LpProblem("place_service", pulp.LpMaximize)
@@ -187,3 +185,13 @@ def place_service(
         ages_label=standards.ages_label,
         status=status,
     )
+
+
+def _metres(origins: np.ndarray, sites: np.ndarray, distances: Any) -> np.ndarray:
+    """Metres from every origin to every site: straight lines, or along the street network
+    (``inf`` beyond its searched reach, which is longer than any reach standard)."""
+    if distances is None:
+        return np.hypot(*(origins[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    if len(sites) == 0:
+        return np.empty((len(origins), 0))
+    return distances.matrix(origins, sites, complete=False)

@@ -143,6 +143,7 @@ def _place_service(args: argparse.Namespace, run: Any, candidates: Any) -> int:
         p=args.p,
         standards=result.standards,
         candidates=candidates,
+        distances=result.distances,
     )
     names = sites["name"].astype(str)
     if candidates is not None:
