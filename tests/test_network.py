@@ -622,9 +622,13 @@ def test_map_shows_the_barrier_areas(pbf: Path) -> None:
     assert any("1 small area(s) lie behind a barrier" in note for note in result.notes)
     page = sufficiency_map(result.areas, result.centres).get_root().render()
     assert "Barriers: walk over 1.6 x the straight line (1)" in page
-    # Without a network there is no barrier layer.
+    # The reach rings are circles: their tooltips say so when reach is walked on the streets.
+    assert "in a straight line; reach is measured along the streets" in page
+    # Without a network there is no barrier layer, and a ring is the reach itself.
     plain = assess_sufficiency(town, centres)
-    assert "Barriers:" not in sufficiency_map(plain.areas, plain.centres).get_root().render()
+    plain_page = sufficiency_map(plain.areas, plain.centres).get_root().render()
+    assert "Barriers:" not in plain_page
+    assert "measured along the streets" not in plain_page
 
 
 def test_driving_graph_follows_one_way_streets(tmp_path: Path) -> None:

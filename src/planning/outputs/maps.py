@@ -598,12 +598,17 @@ def catchment_layer(areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
 
 
 def reach_layer(
-    centres: gpd.GeoDataFrame, metres: Sequence[float] = (2500, 1609.344)
+    centres: gpd.GeoDataFrame,
+    metres: Sequence[float] = (2500, 1609.344),
+    *,
+    along_streets: bool = False,
 ) -> folium.FeatureGroup:
     """Dashed rings at each distance around the centres, merged where they overlap.
 
     Buffers are made in metres in EPSG:27700 and then reprojected, so they are true circles on
-    the ground. The defaults are 2.5 km and one mile (1,609.344 m).
+    the ground. The defaults are 2.5 km and one mile (1,609.344 m). With ``along_streets`` (the
+    figures were measured along a street network) each ring's tooltip says it is a straight
+    line, so no reader takes an area inside a ring for one within reach on foot.
     """
     _check(centres, "centres", [], _POINTS, non_empty=False)
     distances = sorted({float(m) for m in metres}, reverse=True)
@@ -612,8 +617,16 @@ def reach_layer(
     unions = [shapely.union_all(centres.geometry.buffer(m, quad_segs=32)) for m in distances]
     rings = gpd.GeoSeries(unions, index=[f"{m:.0f}" for m in distances], crs=centres.crs)
     rings = rings[~rings.is_empty]
+    caveat = (
+        " in a straight line; reach is measured along the streets (see the catchments)"
+        if along_streets
+        else ""
+    )
     tips = pd.Series(
-        [f"Within {float(m) / 1000:,.1f} km ({float(m) / 1609.344:,.1f} mi)" for m in rings.index],
+        [
+            f"Within {float(m) / 1000:,.1f} km ({float(m) / 1609.344:,.1f} mi){caveat}"
+            for m in rings.index
+        ],
         index=rings.index,
     )
     dashes = {ring: ("8 6", "2 5")[i % 2] for i, ring in enumerate(rings.index)}
@@ -837,9 +850,10 @@ def sufficiency_map(
     if "locality" in areas.columns and areas["locality"].notna().any():
         outline_layer(areas, "locality", localities=localities).add_to(m)
     catchment_layer(areas).add_to(m)
-    reach_layer(centres, reach_metres).add_to(m)
+    streets = "barrier" in areas.columns  # measured along a street network
+    reach_layer(centres, reach_metres, along_streets=streets).add_to(m)
     gap_layer(areas, deprived_label=deprived_label).add_to(m)
-    if "barrier" in areas.columns:  # measured along a street network
+    if streets:
         barrier_layer(areas).add_to(m)
     centre_layer(centres, localities=localities).add_to(m)
     return _finish(m, note)
