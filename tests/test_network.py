@@ -821,6 +821,13 @@ def test_service_reach_is_walked_along_the_streets(pbf: Path) -> None:
 
     run_services = services_for_result(result)
     np.testing.assert_allclose(run_services.distances["hub"], streets.distances["hub"])
+    # So does the scenario engine (the dashboard's "Show reach to"), from metres it keeps.
+    from planning.analysis.services import services_for_evaluation
+
+    engine = ScenarioEngine.from_result(result)
+    tried = services_for_evaluation(engine.evaluate(Scenario().close("A")))
+    np.testing.assert_allclose(tried.distances["hub"], [5_000.0, 6_000.0, 7_000.0], atol=0.5)
+    assert tried.reach.loc["any_site", "share_within_reach"] == 0.0
 
 
 def test_service_placement_is_walked_along_the_streets(pbf: Path) -> None:

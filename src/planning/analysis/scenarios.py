@@ -225,6 +225,8 @@ class ScenarioEngine:
             "sites": np.zeros(len(self.area_xy), dtype=np.int64),
             "radius": np.zeros(len(self.area_xy)),
         }
+        # Residents' metres to a site at any distance, by site column (:meth:`resident_metres`).
+        self._walked: dict[int, np.ndarray] = {}
         if distances is not None:
             self._search_past_one_closure()
         self.baseline = self.evaluate(Scenario())
@@ -316,6 +318,29 @@ class ScenarioEngine:
             self._sites += 1
             self._columns[key] = at
         return self._columns[key]
+
+    def resident_metres(self, sites_xy: np.ndarray) -> np.ndarray:
+        """Metres from each resident area to each site (``(m, 2)`` points), at any distance.
+
+        Straight lines, or along the street network with no search limit: a full search from
+        each site the first time it is asked for, kept per site, so the next change re-uses
+        them (the service figures ask for every site offering each service, near or far).
+        """
+        sites_xy = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
+        residents = self.area_xy[: self.residents]
+        if self.distances is None:
+            return np.hypot(*(residents[:, None, :] - sites_xy[None, :, :]).transpose(2, 0, 1))
+        columns = [self.column(x, y) for x, y in sites_xy]
+        missing = [c for c in dict.fromkeys(columns) if c not in self._walked]
+        if missing:
+            found = self.distances.matrix(
+                residents, self.site_xy[missing], complete=False, max_metres=np.inf
+            )
+            for j, column in enumerate(missing):
+                self._walked[column] = found[:, j]
+        if not columns:
+            return np.empty((len(residents), 0))
+        return np.column_stack([self._walked[c] for c in columns])
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
         """Figures for the network after ``scenario`` (the current network if empty).

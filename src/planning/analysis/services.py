@@ -204,6 +204,7 @@ def assess_services(
     population: pd.Series | None = None,
     source: str = "centres",
     distances: Any = None,
+    metres: np.ndarray | None = None,
 ) -> ServicesResult:
     """Service-level sufficiency for the authority's own residents.
 
@@ -224,8 +225,11 @@ def assess_services(
         Children in the age range per area (default :func:`population_in_ages`).
     distances : NetworkDistances, optional
         A street network: distances are then along its streets, as for the building figures
-        (the run's, ``result.distances``); each area's nearest site offering a service beyond
-        the searched reach is found by one multi-source search per service.
+        (the run's, ``result.distances``), searched from each site with no limit (a service's
+        nearest site may be far off).
+    metres : ndarray, optional
+        The metres from each area to each site, when the caller has them already (the scenario
+        engine keeps them per site: :meth:`ScenarioEngine.resident_metres`).
 
     Notes
     -----
@@ -245,10 +249,12 @@ def assess_services(
     under5 = areas["under5"].to_numpy(float)
     reach_m = area_reach_standard(areas, s)
     area_xy, site_xy = area_points(areas), centre_points(sites)
-    if distances is None:
+    if metres is not None:
+        distance = np.asarray(metres, dtype=float)
+    elif distances is None:
         distance = np.hypot(*(area_xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1))
     else:
-        distance = distances.matrix(area_xy, site_xy)
+        distance = distances.matrix(area_xy, site_xy, complete=False, max_metres=np.inf)
     neighbour = _neighbour(sites)
     kinds = (
         sites["kind"].fillna("").astype(str).str.lower().to_numpy()
@@ -269,10 +275,6 @@ def assess_services(
     rows, by_target = [], {}
     for key, (label, offer, mask) in targets.items():
         nearest = nearest_distance(distance, mask)
-        far = ~np.isfinite(nearest)
-        if distances is not None and far.any() and mask.any():
-            # beyond the searched reach (so not within it): found along the whole network
-            nearest[far] = distances.nearest(area_xy[far], site_xy[mask])[1]
         by_target[key] = nearest
         within = nearest <= reach_m
 
@@ -527,7 +529,7 @@ def services_for_evaluation(
         standards=evaluation.standards,
         vocabulary=vocabulary,
         source=source,
-        distances=engine.distances,
+        metres=engine.resident_metres(centre_points(sites)),
     )
 
 
