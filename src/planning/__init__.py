@@ -55,8 +55,8 @@ _EXPORTS = {
     "run_targeting": "planning.runs.targeting",
     "need_map": "planning.outputs.maps",
     "sufficiency_map": "planning.outputs.maps",
-    "run_report": "planning.outputs.schedule",
-    "load_schedule": "planning.outputs.schedule",
+    "run_report": "planning.outputs.scheduled_report",
+    "load_schedule": "planning.outputs.schedule_file",
     "run_schedule": "planning.outputs.schedule",
 }
 
@@ -119,7 +119,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from planning.inputs.centres import lookup_postcodes, read_centres, write_centres
     from planning.inputs.gias import import_gias
     from planning.outputs.maps import need_map, sufficiency_map
-    from planning.outputs.schedule import load_schedule, run_report, run_schedule
+    from planning.outputs.schedule import run_schedule
+    from planning.outputs.schedule_file import load_schedule
+    from planning.outputs.scheduled_report import run_report
     from planning.runs.national import national_run
     from planning.runs.reach import publish_reach, run_reach
     from planning.runs.sufficiency import run_sufficiency, write_sufficiency_outputs

@@ -413,10 +413,9 @@ def _report(args: argparse.Namespace) -> int:
         ScheduleInterrupted,
         dask_executor,
         format_summary,
-        load_schedule,
-        report_spec,
         run_schedule,
     )
+    from planning.outputs.schedule_file import load_schedule, report_spec
 
     # One progress line per report, even without --verbose (Papermill's own chatter stays quiet).
     logging.getLogger("planning.outputs.schedule").setLevel(logging.INFO)
@@ -649,7 +648,7 @@ def _schema(args: argparse.Namespace) -> int:
     elif args.format == "uncertainty":
         from planning.uncertainty_model import uncertainty_json_schema as published
     else:
-        from planning.outputs.schedule import schedule_json_schema as published
+        from planning.outputs.schedule_file import schedule_json_schema as published
     text = json.dumps(published(), indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
         sys.stdout.write(text)

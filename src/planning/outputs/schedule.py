@@ -1,13 +1,23 @@
-"""Scheduled sufficiency reports: schedule files, unattended runs, manifests, "what changed".
+"""Scheduled sufficiency reports: running a whole schedule, unattended.
 
-A schedule is a YAML list of report runs (authority, centres file, standards, scenario, output
-root, formats). :func:`run_schedule` executes each run's report notebook with Papermill (in
-parallel processes), publishes it under ``<out>/<authority>/<YYYY-MM-DD>/`` atomically together
-with a ``manifest.json`` (parameters, input hashes, data vintages, versions, timings, status) and a
-``figures.json``, keeps anything that failed in ``<out>/failed/<authority>/<date>-<time>/`` with a
-readable ``error.txt``, and rewrites ``<out>/index.html``. Each report opens with what changed
-since the previous successful report for the same authority
-(:func:`planning.outputs.changes.compare_figures`).
+:func:`run_schedule` runs every report of a schedule (:func:`load_schedule`) with
+:func:`run_scheduled_report`, one after another or in parallel (a process pool of spawned
+workers, each with its warm kernel, or Dask tasks through :func:`dask_executor`); a failed report
+never stops the others, and ``<out>/index.html`` is rewritten after each (:func:`write_index`).
+:func:`prepare_schedule` refuses what the runs may not replace before anything runs; SIGTERM and
+SIGINT stop the workers and their kernels, and nothing is published after the stop
+(:class:`ScheduleInterrupted` says what finished and what did not). :func:`format_summary` is the
+plain-text summary, and :func:`uncertainty_batch` runs how sure every authority's verdict is as
+one task per authority on the same executors.
+
+The rest lives in modules that read as the data flow, and is re-exported here so that every
+import from this module keeps working:
+
+- :mod:`planning.outputs.schedule_file`: the schedule YAML format (:class:`ReportSpec`, the
+  schema, :func:`load_schedule`, :func:`report_spec`);
+- :mod:`planning.outputs.scheduled_report`: one report run (:func:`run_scheduled_report`,
+  staging, manifests, provenance, :func:`previous_report`, failures kept, :func:`run_report`);
+- :mod:`planning.outputs.report_index`: the reports index page (:func:`write_index`).
 
     .venv/bin/planning report --schedule schedules/example.yaml --workers 2
 """
@@ -15,1123 +25,101 @@ since the previous successful report for the same authority
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import logging
 import multiprocessing
 import os
-import platform
-import re
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
-from pydantic import ValidationError as SchemaError
-
-from planning import settings
-from planning._errors import PlanningError, ValidationError
+from planning._errors import ValidationError
 from planning._files import (
-    atomic_directory,
     check_output_folder,
-    file_sha256,
-    input_label,
     publishing_stopped,
     remove_stale_staging,
     stop_publishing,
-    why_protected,
 )
-from planning._format import slug
-from planning._html import Markup, render
-from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
-from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES, resolve_authority
+from planning._validate import Problems
 from planning.outputs import warm_kernel as warm
-from planning.outputs.changes import compare_figures, load_figures
-from planning.outputs.report import (
-    find_chromium,
-    html_to_pdf,
-    render_html,
-    report_notebook,
+from planning.outputs.report_index import INDEX, INDEX_GENERATOR, check_index, write_index
+from planning.outputs.schedule_file import (
+    FORMATS,
+    SCHEDULE_KEYS,
+    TOP_LEVEL_KEYS,
+    ReportSpec,
+    RunDefaults,
+    ScheduleDocument,
+    ScheduleFile,
+    ScheduleRun,
+    load_schedule,
+    report_spec,
+    schedule_json_schema,
+)
+from planning.outputs.scheduled_report import (
+    DEFAULT_CELL_TIMEOUT,
+    FAILED_DIR,
+    FIGURES,
+    MANIFEST,
+    PREVIOUS_FIGURES,
+    Interrupted,
+    ReportOutcome,
+    _crashed,
+    previous_report,
+    run_report,
+    run_scheduled_report,
 )
 
-if TYPE_CHECKING:
-    import pandas as pd
+# Every public name this module had before it was split, so imports from here keep working.
+__all__ = [
+    "DEFAULT_CELL_TIMEOUT",
+    "FAILED_DIR",
+    "FIGURES",
+    "FORMATS",
+    "INDEX",
+    "INDEX_GENERATOR",
+    "MANIFEST",
+    "PREVIOUS_FIGURES",
+    "SCHEDULE_KEYS",
+    "STOP_SIGNALS",
+    "TOP_LEVEL_KEYS",
+    "Interrupted",
+    "ReportOutcome",
+    "ReportSpec",
+    "RunDefaults",
+    "ScheduleDocument",
+    "ScheduleFile",
+    "ScheduleInterrupted",
+    "ScheduleRun",
+    "authority_uncertainty",
+    "check_index",
+    "dask_executor",
+    "format_summary",
+    "load_schedule",
+    "prepare_schedule",
+    "previous_report",
+    "report_spec",
+    "run_report",
+    "run_schedule",
+    "run_scheduled_report",
+    "schedule_json_schema",
+    "uncertainty_batch",
+    "write_index",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Output formats a schedule entry may ask for; HTML is always written (the PDF is printed from it).
-FORMATS = ("html", "pdf")
-#: Seconds any one notebook cell may run before the report is failed (a hung run must not block
-#: the rest of an unattended schedule).
-DEFAULT_CELL_TIMEOUT = 1800.0
-FAILED_DIR = "failed"
-MANIFEST = "manifest.json"
-FIGURES = "figures.json"
-PREVIOUS_FIGURES = "previous-figures.json"
-INDEX = "index.html"
-#: Marks an index page as the tool's own (a page without it is never overwritten).
-INDEX_GENERATOR = "planning workbench reports index"
-_MANIFEST_SCHEMA = 1
 #: Signals that stop a schedule (a scheduler's stop, or Ctrl-C).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 # --------------------------------------------------------------------------------------------
-# Schedule files
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """One report run: which authority, with which inputs, written where, in which formats.
-
-    Paths are absolute so that the spec can be run from any process or working directory.
-    """
-
-    authority: str
-    name: str
-    centres: Path | None = None
-    standards: Path | None = None
-    scenario: Path | None = None
-    out: Path = Path("reports")
-    #: A street network file (OSM extract or GraphML): distances along it (``network:``).
-    network: Path | None = None
-    formats: tuple[str, ...] = ("html",)
-    origin: str = "command line"
-    #: Replace a report folder even if it holds files this tool did not write (``--force``).
-    force: bool = False
-
-    @property
-    def inputs(self) -> tuple[Path, ...]:
-        """The run's own input files (its report folder must never hold one)."""
-        return tuple(
-            p for p in (self.centres, self.standards, self.scenario, self.network) if p is not None
-        )
-
-    @property
-    def slug(self) -> str:
-        return slug(self.name)
-
-    @property
-    def scenario_slug(self) -> str | None:
-        """``None`` for the authority's own report; else the scenario file's name as a slug."""
-        return None if self.scenario is None else slug(self.scenario.stem, empty="scenario")
-
-    def run_name(self, date: dt.date) -> str:
-        """The date, and for a scenario ``<date>-scenario-<name>``: a scenario report has a
-        folder and file name of its own, so it never replaces the published report of that day
-        (and :func:`previous_report`, which reads only plain dates, never compares with it)."""
-        suffix = "" if self.scenario_slug is None else f"-scenario-{self.scenario_slug}"
-        return f"{date.isoformat()}{suffix}"
-
-    def folder(self, date: dt.date) -> Path:
-        """Where the report for ``date`` is published."""
-        return self.out / self.slug / self.run_name(date)
-
-
-# The declared schema of a schedule file (published by `planning schema schedule`)
-
-
-def _as_list(value: Any) -> Any:
-    """``formats: pdf`` is read as ``[pdf]``."""
-    return [value] if isinstance(value, str) else value
-
-
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-_Format = Annotated[Literal["html", "pdf"], BeforeValidator(_lower)]
-_Formats = Annotated[list[_Format], BeforeValidator(_as_list)]
-_CENTRES = Field(
-    default=None,
-    examples=["centres/thurrock.csv"],
-    description="the council's centres file (CSV, GeoJSON, GPKG; relative to the schedule's "
-    "folder); required for every authority except Derby",
-)
-_STANDARDS = Field(default=None, examples=["standards.yaml"], description="standards YAML file")
-_SCENARIO = Field(
-    default=None,
-    examples=["scenarios/close_two.yaml"],
-    description="scenario file, passed to the report notebook as its 'scenario' parameter",
-)
-_NETWORK = Field(
-    default=None,
-    examples=["maps/derbyshire-latest.osm.pbf"],
-    description="street network file (an OpenStreetMap .osm.pbf extract or GraphML), passed to "
-    "the report notebook as its 'network' parameter: distances are walked along it",
-)
-_OUT = Field(
-    default=None,
-    examples=["thurrock"],
-    description="reports root (default --out); relative paths are read from --out, and a folder "
-    "outside --out needs 'allow_out_outside: true' at the top of the schedule",
-)
-_FORMATS = Field(
-    default=None,
-    examples=[["html", "pdf"]],
-    description="html (always written) and/or pdf (needs Chromium); default [html]",
-)
-
-
-class RunDefaults(BaseModel):
-    """Keys applied to every run of a schedule unless the run sets them (not ``authority``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    centres: _Text | None = _CENTRES
-    standards: _Text | None = _STANDARDS
-    scenario: _Text | None = _SCENARIO
-    network: _Text | None = _NETWORK
-    out: _Text | None = _OUT
-    formats: _Formats | None = _FORMATS
-
-
-class ScheduleRun(BaseModel):
-    """One report run of a schedule."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    authority: _Text = Field(
-        examples=["Derby"],
-        description="an ONS code (e.g. E06000015) or a name (e.g. Derby); `planning "
-        "authorities` lists them",
-    )
-    centres: _Text | None = _CENTRES
-    standards: _Text | None = _STANDARDS
-    scenario: _Text | None = _SCENARIO
-    network: _Text | None = _NETWORK
-    out: _Text | None = _OUT
-    formats: _Formats | None = _FORMATS
-
-
-class ScheduleFile(BaseModel):
-    """A schedule as a mapping: ``runs`` and optional ``defaults`` and ``allow_out_outside``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    runs: list[ScheduleRun] = Field(
-        min_length=1, description="the report runs, e.g. '- authority: Derby'"
-    )
-    defaults: RunDefaults = Field(default_factory=RunDefaults)
-    allow_out_outside: bool = Field(
-        default=False,
-        strict=True,
-        description="let runs write reports outside --out (only for a trusted schedule's author)",
-    )
-
-
-#: Keys a schedule entry may have.
-SCHEDULE_KEYS = tuple(ScheduleRun.model_fields)
-#: Keys a schedule file may have at its top level (when it is a mapping).
-TOP_LEVEL_KEYS = tuple(ScheduleFile.model_fields)
-
-
-class ScheduleDocument(RootModel[ScheduleFile | Annotated[list[ScheduleRun], Field(min_length=1)]]):
-    """A schedule file: the mapping form (:class:`ScheduleFile`) or just the list of runs."""
-
-
-@functools.cache
-def schedule_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a schedule file (``planning schema schedule``), for editors."""
-    return json_schema(
-        ScheduleDocument.model_json_schema(),
-        title="Children's centre report schedule",
-        description="Report runs for `planning report --schedule FILE` (see "
-        "schedules/example.yaml).",
-    )
-
-
-def _place(loc: tuple[str | int, ...]) -> Place:
-    """Schedule errors name the entry by its number (from 1)."""
-    if len(loc) >= 2 and loc[0] == "runs" and isinstance(loc[1], int):
-        return Place(f"entry {loc[1] + 1}: ", dotted(loc[2:]))
-    if len(loc) >= 2 and loc[0] == "defaults":
-        return Place("defaults: ", dotted(loc[1:]))
-    return Place("", dotted(loc))
-
-
-def _accepted(raw: Any, at: tuple[str | int, ...], bad: Sequence[tuple[str | int, ...]]) -> dict:
-    """The keys of ``raw`` (a mapping at ``at``) that the schema did not refuse, so that the
-    checks that need them (files, authority, folders) still run and every problem is reported."""
-    if not isinstance(raw, dict):
-        return {}
-    refused = {loc[len(at)] for loc in bad if len(loc) > len(at) and loc[: len(at)] == at}
-    return {k: v for k, v in raw.items() if k not in refused}
-
-
-def _path(value: Any, *, key: str, base: Path, where: str, problems: Problems) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
-        problems.add(f"{where}: '{key}' must be a file path, found {value!r}")
-        return None
-    path = Path(value).expanduser()
-    resolved = (path if path.is_absolute() else base / path).resolve()
-    if not resolved.is_file():
-        problems.add(
-            f"{where}: {key} file '{value}' not found (looked for {resolved}); check the path "
-            "(relative paths are read from the schedule file's folder)"
-        )
-        return None
-    return resolved
-
-
-def _formats(value: Sequence[str] | None, *, where: str, problems: Problems) -> tuple[str, ...]:
-    """The formats to write (the schema has checked the names); PDF needs Chromium."""
-    wanted = set(value or ("html",))
-    if "pdf" in wanted and find_chromium() is None:
-        problems.add(
-            f"{where}: format 'pdf' needs Chromium, which was not found; install it "
-            "(`make system-deps`), set PLANNING_CHROMIUM, or drop pdf from 'formats'"
-        )
-    return ("html", "pdf") if "pdf" in wanted else ("html",)
-
-
-def _spec(
-    run: ScheduleRun,
-    *,
-    base: Path,
-    default_out: Path,
-    where: str,
-    problems: Problems,
-    require_centres: bool,
-    allow_out_outside: bool = False,
-    force: bool = False,
-) -> ReportSpec | None:
-    """The checks a schema cannot make (the authority exists, files exist, folders are allowed)
-    on a run the schema has accepted; problems are added, not raised."""
-    try:
-        code, name = resolve_authority(run.authority)
-    except ValidationError as exc:
-        problems.add(f"{where}: {exc}")
-        return None
-    where = f"{where} ({name})"
-    centres = _path(run.centres, key="centres", base=base, where=where, problems=problems)
-    if require_centres and run.centres is None and code != settings.DEFAULT_AUTHORITY:
-        problems.add(
-            f"{where}: 'centres' is missing; the default centres are Derby's illustrative sites, "
-            f"meaningless for {name}: give the council's centres file "
-            "(format in planning/data/centres/README.md)"
-        )
-    standards = _path(run.standards, key="standards", base=base, where=where, problems=problems)
-    scenario = _path(run.scenario, key="scenario", base=base, where=where, problems=problems)
-    if scenario is not None and scenario.exists():
-        # Check the scenario file now, so a bad one is reported before anything runs.
-        from planning.analysis.scenarios import load_scenario
-
-        try:
-            load_scenario(scenario)
-        except ValidationError as exc:
-            problems.add(f"{where}: 'scenario': {exc}")
-    network = _path(run.network, key="network", base=base, where=where, problems=problems)
-    out = _out_folder(
-        run.out,
-        root=default_out,
-        where=where,
-        problems=problems,
-        allow_outside=allow_out_outside,
-    )
-    formats = _formats(run.formats, where=where, problems=problems)
-    return ReportSpec(
-        authority=code,
-        name=name,
-        centres=centres,
-        standards=standards,
-        scenario=scenario,
-        out=out,
-        formats=formats,
-        origin=where,
-        force=force,
-        network=network,
-    )
-
-
-def _out_folder(
-    value: Any, *, root: Path, where: str, problems: Problems, allow_outside: bool
-) -> Path:
-    """A run's reports root: ``--out`` itself, or a folder inside it (relative paths are read
-    from ``--out``). A folder outside ``--out`` needs ``allow_out_outside: true`` at the top of
-    the schedule, so a schedule file alone cannot send reports anywhere on the machine."""
-    root = Path(root).expanduser().resolve()
-    if value is None:
-        out = root
-    elif isinstance(value, str) and value.strip():
-        given = Path(value).expanduser()
-        out = (given if given.is_absolute() else root / given).resolve()
-        if not allow_outside and out != root and root not in out.parents:
-            problems.add(
-                f"{where}: 'out' {value!r} is outside the reports folder {root} (--out); give a "
-                "folder inside it, or set 'allow_out_outside: true' at the top of the schedule "
-                "if the schedule's author may write reports anywhere"
-            )
-    else:
-        problems.add(f"{where}: 'out' must be a folder path, found {value!r}")
-        out = root
-    reason = why_protected(out)
-    if reason is not None:
-        problems.add(
-            f"{where}: reports folder {reason}; reports are never written there. Give a folder "
-            "of their own, e.g. reports/"
-        )
-    return out
-
-
-def report_spec(
-    authority: str = settings.DEFAULT_AUTHORITY,
-    *,
-    centres: str | Path | None = None,
-    standards: str | Path | None = None,
-    scenario: str | Path | None = None,
-    out: str | Path = "reports",
-    formats: Sequence[str] = ("html",),
-    force: bool = False,
-    network: str | Path | None = None,
-) -> ReportSpec:
-    """A validated :class:`ReportSpec` for one report (what ``planning report --authority`` runs).
-
-    Relative paths are read from the current folder. Unlike a schedule entry, an authority other
-    than Derby may use the default (illustrative Derby) centres, as ``planning report`` always has.
-
-    Raises
-    ------
-    ValidationError
-        Listing every problem: unknown authority, missing files, unknown formats.
-    """
-    problems = Problems("planning report")
-    entry = {
-        "authority": authority,
-        "centres": None if centres is None else str(centres),
-        "standards": None if standards is None else str(standards),
-        "scenario": None if scenario is None else str(scenario),
-        "formats": list(formats),
-    }
-    if network is not None:
-        entry["network"] = str(network)
-    try:
-        run = ScheduleRun.model_validate(entry)
-    except SchemaError as exc:
-        schema_problems(
-            exc, schedule_json_schema(), problems, lambda loc: Place("report: ", dotted(loc))
-        )
-        problems.raise_if_any()
-    spec = _spec(
-        run,
-        base=Path.cwd(),
-        default_out=Path(out),
-        where="report",
-        problems=problems,
-        require_centres=False,
-        force=force,
-    )
-    problems.raise_if_any()
-    assert spec is not None
-    return spec
-
-
-def load_schedule(
-    path: str | Path, *, out: str | Path = "reports", force: bool = False
-) -> list[ReportSpec]:
-    """Read and validate a schedule file.
-
-    The file is YAML: either a list of runs, or a mapping with ``runs`` (that list) and optional
-    ``defaults`` (keys applied to every run unless the run sets them)::
-
-        defaults: {formats: [html, pdf]}
-        runs:
-          - authority: Derby
-          - authority: E06000034            # Thurrock
-            centres: centres/thurrock.csv   # relative to this file's folder
-            standards: standards.yaml
-            scenario: scenarios/close_two.yaml
-            out: thurrock                   # inside --out
-
-    Keys: ``authority`` (required; ONS code or name), ``centres`` (required except for Derby,
-    whose default centres are illustrative), ``standards``, ``scenario`` (passed to the notebook
-    as the ``scenario`` parameter), ``out`` (default: the ``out`` argument, i.e. ``--out``; a
-    relative path is read from ``--out`` and an absolute one must lie inside it unless the
-    schedule sets ``allow_out_outside: true`` at its top level) and ``formats`` (``html``,
-    ``pdf``; default html). Other relative paths are read from the schedule file's folder.
-
-    The file's schema is :class:`ScheduleDocument` (published by ``planning schema schedule``).
-
-    Raises
-    ------
-    ValidationError
-        One error listing every problem, each with the entry number, the key and the fix.
-    """
-    import yaml
-
-    from planning._validate import read_text
-
-    path = require_file(path, "schedule file", suffixes=(".yaml", ".yml"))
-    label = str(path)
-    try:
-        raw = yaml.safe_load(read_text(path, "schedule file (.yaml)"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationError(
-            f"{label}{where}: not valid YAML ({problem}); a schedule is a list of runs such as "
-            "'- authority: Derby'"
-        ) from None
-    if raw is None or not isinstance(raw, (dict, list)) or raw == []:
-        raise ValidationError(
-            f"{label}: expected a list of runs (e.g. '- authority: Derby'), found "
-            f"{type(raw).__name__ if raw not in (None, []) else 'nothing'}"
-        )
-    # The list form is the mapping form's 'runs', so that one schema checks both.
-    document: dict[str, Any] = raw if isinstance(raw, dict) else {"runs": raw}
-    problems = Problems(label)
-    defaults = document.get("defaults")
-    if isinstance(defaults, dict) and "authority" in defaults:
-        problems.add("'defaults' cannot set 'authority'; name it in each run")
-        defaults = {k: v for k, v in defaults.items() if k != "authority"}
-        document = {**document, "defaults": defaults}
-    refused: list[tuple[str | int, ...]] = []
-    try:
-        ScheduleFile.model_validate(document)
-    except SchemaError as exc:
-        refused = schema_problems(exc, schedule_json_schema(), problems, _place)
-    # Then the checks that need the machine (authorities, files, folders) on whatever the schema
-    # accepted, so that one run of the command reports every problem.
-    allow_outside = document.get("allow_out_outside") is True
-    shared = _accepted(document.get("defaults"), ("defaults",), refused)
-    runs = document.get("runs")
-    specs: list[ReportSpec] = []
-    for number, entry in enumerate(runs if isinstance(runs, list) else [], start=1):
-        if not isinstance(entry, dict):
-            continue  # reported by the schema
-        try:
-            run = ScheduleRun.model_validate(
-                {**shared, **_accepted(entry, ("runs", number - 1), refused)}
-            )
-        except SchemaError:
-            continue  # its authority is missing or refused: reported by the schema
-        spec = _spec(
-            run,
-            base=path.resolve().parent,
-            default_out=Path(out),
-            where=f"entry {number}",
-            problems=problems,
-            require_centres=True,
-            allow_out_outside=allow_outside,
-            force=force,
-        )
-        if spec is not None:
-            specs.append(spec)
-    seen: dict[tuple[Path, str, str | None], str] = {}
-    for spec in specs:
-        key = (spec.out, spec.slug, spec.scenario_slug)
-        if key in seen:
-            suffix = "" if spec.scenario_slug is None else f"-scenario-{spec.scenario_slug}"
-            problems.add(
-                f"{seen[key]} and {spec.origin} both write {spec.out / spec.slug}/<date>{suffix}; "
-                "give one of them a different 'out' folder"
-            )
-        seen[key] = spec.origin
-    problems.raise_if_any()
-    return specs
-
-
-# --------------------------------------------------------------------------------------------
-# One run
-
-
-@dataclass(frozen=True)
-class ReportOutcome:
-    """What happened to one report run (picklable: returned from worker processes)."""
-
-    authority: str
-    name: str
-    date: dt.date
-    status: str  # "ok" or "failed"
-    folder: Path  # the published folder, or the failed/ folder
-    out: Path
-    duration_seconds: float
-    origin: str = "command line"
-    verdict: str | None = None
-    changes: int | None = None  # None: no previous report to compare with
-    previous_date: str | None = None
-    error: str | None = None
-    files: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def html(self) -> Path | None:
-        name = self.files.get("html")
-        return self.folder / name if name and self.ok else None
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def previous_report(out: str | Path, authority_slug: str, *, date: dt.date) -> Path | None:
-    """The newest published report folder for an authority dated on or before ``date`` whose
-    manifest says it succeeded and whose ``figures.json`` is readable (the same date counts: a
-    re-run compares itself with the report it replaces)."""
-    folder = Path(out) / authority_slug
-    if not folder.is_dir():
-        return None
-    dated = []
-    for child in folder.iterdir():
-        try:
-            when = dt.date.fromisoformat(child.name)
-        except ValueError:
-            continue
-        if when <= date:
-            dated.append((when, child))
-    for _, child in sorted(dated, reverse=True):
-        manifest = _read_json(child / MANIFEST)
-        if manifest and manifest.get("status") == "ok":
-            try:
-                load_figures(child / FIGURES)
-            except ValidationError:
-                continue
-            return child
-    return None
-
-
-def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {
-        "planning": settings.VERSION,
-        "python": platform.python_version(),
-    }
-    for package in ("papermill", "nbconvert", "nbclient", "pandas", "geopandas", "numpy", "folium"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
-def _source_revision() -> str | None:
-    """The git commit of a source checkout, if the package runs from one (read-only)."""
-    root = settings.REPOSITORY_DIR
-    if root is None or not (root / ".git").exists() or shutil.which("git") is None:
-        return None
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def _input(path: Path | None, default: Path | None = None) -> dict[str, Any] | None:
-    used = path or default
-    if used is None:
-        return None
-    return {"path": input_label(used), "sha256": file_sha256(used), "default": path is None}
-
-
-def _inputs(spec: ReportSpec, template: Path) -> dict[str, Any]:
-    standards = settings.package_path("standards.yaml")
-    data = settings.DATA_DIR / VINTAGE_FILES[2021]
-    return {
-        "centres": _input(spec.centres, settings.DEFAULT_CENTRES),
-        "standards": _input(spec.standards, standards),
-        "scenario": _input(spec.scenario),
-        **({"network": _input(spec.network)} if spec.network is not None else {}),
-        "notebook": _input(template),
-        "data": _input(data),
-    }
-
-
-def _portable_notebook(path: Path, template: Path) -> None:
-    """Name no folder of this machine in an executed notebook's Papermill record.
-
-    Papermill writes the absolute paths of the notebook it ran (inside the installed package)
-    and of the one it wrote (in the staging folder, a temporary name) into the notebook's
-    metadata; they become the template's label (:func:`planning._files.input_label`) and the
-    file's own name.
-    """
-    import nbformat
-
-    if not path.is_file():
-        return
-    notebook = nbformat.read(path, as_version=4)
-    record = notebook.metadata.get("papermill")
-    if record is None:
-        return
-    record["input_path"] = input_label(template)
-    record["output_path"] = path.name
-    nbformat.write(notebook, path)
-
-
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
-
-
-def _describe_error(exc: BaseException) -> tuple[str, str]:
-    """(one-line summary, full text) of an exception, readable without a terminal."""
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(exc, PapermillExecutionError):
-        summary = f"{exc.ename}: {exc.evalue}".strip()
-        detail = (
-            f"The notebook stopped in cell {exc.cell_index} (execution count {exc.exec_count}).\n"
-            + _strip_ansi("\n".join(exc.traceback))
-        )
-        return summary, detail
-    summary = f"{type(exc).__name__}: {exc}".strip()
-    return summary, "".join(traceback.format_exception(exc))
-
-
-def _unique_folder(base: Path) -> Path:
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def _keep_failure(
-    spec: ReportSpec,
-    *,
-    date: dt.date,
-    started: dt.datetime,
-    staging: Path | None,
-    manifest: dict[str, Any],
-    step: str,
-    exc: BaseException,
-) -> tuple[Path | None, str]:
-    """Copy what a failed run produced to ``<out>/failed/<authority>/<date>-<time>/`` with an
-    ``error.txt`` and a failed manifest. Never raises: a failure must not hide the first one."""
-    summary, detail = _describe_error(exc)
-    local = started.astimezone()
-    folder = _unique_folder(
-        spec.out / FAILED_DIR / spec.slug / f"{spec.run_name(date)}-{local:%H%M%S}"
-    )
-    try:
-        if staging is not None and staging.is_dir():
-            shutil.copytree(staging, folder)
-        else:
-            folder.mkdir(parents=True)
-        folder.chmod(0o755)
-        text = (
-            f"The sufficiency report for {spec.name} ({spec.authority}) dated {date.isoformat()} "
-            f"FAILED while {step}.\nNothing was published: any earlier report for this date is "
-            "untouched.\n\n"
-            f"Error: {summary}\n\n"
-            f"Run: {spec.origin}\n"
-            f"Started: {started.isoformat(timespec='seconds')}\n\n"
-            "Fix the input or setting named in the error and run the schedule again (re-running "
-            "is safe: each report replaces its own date's folder only when it succeeds).\n\n"
-            f"Details:\n{detail}\n"
-        )
-        (folder / "error.txt").write_text(text, encoding="utf-8")
-        files = {
-            kind: name
-            for kind, name in manifest.get("files", {}).items()
-            if (folder / name).exists()
-        }
-        files["error"] = "error.txt"
-        finished = _now()
-        record = {
-            **manifest,
-            "status": "failed",
-            "failed_step": step,
-            "error": summary,
-            "finished": finished.isoformat(timespec="seconds"),
-            "duration_seconds": round((finished - started).total_seconds(), 2),
-            "files": files,
-        }
-        (folder / MANIFEST).write_text(json.dumps(record, indent=1), encoding="utf-8")
-        return folder, summary
-    except OSError:
-        logger.exception("could not keep the failed run of %s in %s", spec.name, folder)
-        return None, summary
-
-
-def _new_manifest(
-    spec: ReportSpec, *, date: dt.date, started: dt.datetime, stem: str
-) -> dict[str, Any]:
-    """Start the manifest of one run, marked ``running`` until every step has succeeded."""
-    manifest: dict[str, Any] = {
-        "schema": _MANIFEST_SCHEMA,
-        "status": "running",
-        "authority": {"code": spec.authority, "name": spec.name},
-        "report_date": date.isoformat(),
-        "run": spec.origin,
-        "started": started.isoformat(timespec="seconds"),
-        "files": {"notebook": f"{stem}.ipynb"},
-    }
-    if spec.scenario is not None:
-        # marks the run as a scenario in the index ("what if", never the published network)
-        manifest["scenario"] = {"file": spec.scenario.name, "name": _scenario_name(spec.scenario)}
-    return manifest
-
-
-def _scenario_name(path: Path) -> str:
-    """The scenario's own ``name``, or its file name when it cannot be read (the run then
-    fails, with the reason, at the step that reads it)."""
-    from planning.analysis.scenarios import load_scenario
-
-    try:
-        return str(load_scenario(path).name)
-    except (ValidationError, OSError):
-        return path.stem
-
-
-def _notebook_parameters(spec: ReportSpec, *, date: dt.date, previous: bool) -> dict[str, Any]:
-    """The Papermill parameters of the report notebook (paths as text, so they are recorded)."""
-    parameters: dict[str, Any] = {
-        "authority": spec.authority,
-        "centres": str(spec.centres) if spec.centres else None,
-        "standards": str(spec.standards) if spec.standards else None,
-        "report_date": date.isoformat(),
-        "previous": PREVIOUS_FIGURES if previous else None,
-        "figures_out": FIGURES,
-    }
-    # only when given, so that a notebook without a 'scenario' parameter still runs
-    if spec.scenario is not None:
-        parameters["scenario"] = str(spec.scenario)
-    if spec.network is not None:
-        parameters["network"] = str(spec.network)
-    return parameters
-
-
-def _provenance(
-    spec: ReportSpec, *, template: Path, parameters: dict[str, Any], previous: Path | None
-) -> dict[str, Any]:
-    """What the manifest records of the run's inputs, versions and the report compared with."""
-    return {
-        "parameters": parameters,
-        "formats": list(spec.formats),
-        "inputs": _inputs(spec, template),
-        "data_vintages": DATA_VINTAGES,
-        "versions": _versions(),
-        "source_revision": _source_revision(),
-        "previous": None
-        if previous is None
-        else {
-            "report_date": previous.name,
-            "folder": os.path.relpath(previous, spec.out),
-        },
-    }
-
-
-def _prepare_staging(staging: Path, previous: Path | None) -> None:
-    """Make the staging folder readable and give it the previous report's figures to compare."""
-    staging.chmod(0o755)  # mkdtemp makes it private; reports are for reading
-    if previous is not None:
-        shutil.copyfile(previous / FIGURES, staging / PREVIOUS_FIGURES)
-
-
-def _execute_notebook(
-    template: Path,
-    notebook: Path,
-    *,
-    parameters: dict[str, Any],
-    cell_timeout: float | None,
-    warm_kernel: bool = False,
-) -> None:
-    """Execute the report notebook into ``notebook`` with Papermill, then make it portable.
-
-    With ``warm_kernel`` Papermill runs it in this thread's warm kernel
-    (:mod:`planning.outputs.warm_kernel`), which is discarded if the run fails in any way, so
-    the next report starts from a fresh kernel. The executed notebook is made portable even
-    when a cell fails, since it is kept in failed/.
-    """
-    import papermill
-    from traitlets.config import Config
-
-    engine: dict[str, Any] = {}
-    if warm_kernel:
-        engine = {
-            "engine_name": warm.engine_name(),
-            "kernel_cwd": str(notebook.parent),
-            "notebook_path": str(notebook),
-            "request_save_on_cell_execute": False,  # saved once (and if it stops half-way)
-        }
-    try:
-        papermill.execute_notebook(
-            str(template),
-            str(notebook),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(notebook.parent),  # the staging folder: figures.json is written there
-            execution_timeout=cell_timeout,
-            # The kernel is a local child process: Unix sockets beside its connection file, not
-            # TCP on 127.0.0.1 (which ipykernel warns about as unencrypted on every run).
-            config=Config({"KernelManager": {"transport": "ipc"}}),
-            **engine,
-        )
-    except Exception:
-        if warm_kernel:  # a cell raised or timed out, or the kernel died: never reuse it
-            warm.discard_warm_kernel()
-        with suppress(Exception):  # the first error is the one to report
-            _portable_notebook(notebook, template)
-        raise
-    _portable_notebook(notebook, template)
-
-
-def _read_figures(staging: Path, *, previous: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """The figures the notebook wrote, and their changes since the previous report if any."""
-    figures = load_figures(staging / FIGURES)
-    changes = (
-        compare_figures(load_figures(staging / PREVIOUS_FIGURES), figures) if previous else None
-    )
-    return figures, changes
-
-
-def _write_html(staging: Path, stem: str) -> str:
-    """Render the executed notebook as the HTML report; return the file's name."""
-    (staging / f"{stem}.html").write_text(render_html(staging / f"{stem}.ipynb"), encoding="utf-8")
-    return f"{stem}.html"
-
-
-def _write_pdf(staging: Path, stem: str) -> str:
-    """Print the HTML report to PDF with headless Chromium; return the file's name."""
-    html_to_pdf(staging / f"{stem}.html", staging / f"{stem}.pdf")
-    return f"{stem}.pdf"
-
-
-def _record_figures(manifest: dict[str, Any], *, previous: bool) -> None:
-    """Add the figures files to the manifest's list, after the report files as before."""
-    manifest["files"]["figures"] = FIGURES
-    if previous:
-        manifest["files"]["previous_figures"] = PREVIOUS_FIGURES
-
-
-def _write_manifest(
-    staging: Path,
-    manifest: dict[str, Any],
-    *,
-    clock: float,
-    figures: dict[str, Any],
-    changes: pd.DataFrame | None,
-) -> None:
-    """Mark the manifest ``ok`` with the run's timing, verdict and changes, and write it."""
-    finished = _now()
-    manifest.update(
-        status="ok",
-        finished=finished.isoformat(timespec="seconds"),
-        duration_seconds=round(time.perf_counter() - clock, 2),
-        verdict=figures.get("verdict"),
-        changes=None if changes is None else changes.to_dict(orient="records"),
-    )
-    (staging / MANIFEST).write_text(
-        json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
-    )
-
-
-def run_scheduled_report(
-    spec: ReportSpec,
-    *,
-    date: dt.date | None = None,
-    notebook: str | Path | None = None,
-    cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
-    warm_kernel: bool = False,
-) -> ReportOutcome:
-    """Run one report: execute the notebook, render HTML (and PDF), write the manifest, publish.
-
-    Everything is made in a staging folder beside ``<out>/<authority>/<date>/`` and replaces it
-    in one rename only when every step succeeded. On any failure the staging folder (with the
-    partly executed notebook) goes to ``<out>/failed/<authority>/<date>-<HHMMSS>/`` with an
-    ``error.txt``; the outcome says ``failed`` and nothing is raised, so a schedule carries on.
-
-    Parameters
-    ----------
-    spec : ReportSpec
-        From :func:`load_schedule` or :func:`report_spec`.
-    date : datetime.date, optional
-        Report date (default today); names the folder.
-    notebook : path, optional
-        The report notebook (default :func:`planning.outputs.report.report_notebook`).
-    cell_timeout : float, optional
-        Seconds any one cell may run (default 1800; None for no limit).
-    warm_kernel : bool
-        Run the notebook in this thread's warm kernel, started by an earlier report and kept
-        for the next (:mod:`planning.outputs.warm_kernel`; the caller closes it with
-        :func:`planning.outputs.warm_kernel.close_warm_kernels`), instead of a kernel of its
-        own. The report is the same; the imports are paid once per kernel.
-    """
-    # before the clock and outside the try: a broken install is an error, not a failed report
-    import papermill  # noqa: F401
-
-    date = date or dt.date.today()
-    started, clock = _now(), time.perf_counter()
-    # `step` names what was being done when a failure came, for error.txt and the summary
-    step = "preparing the run"
-    stem = f"sufficiency-{spec.slug}-{spec.run_name(date)}"
-    manifest = _new_manifest(spec, date=date, started=started, stem=stem)
-    # the manifest is only ever updated in place, so the failure record sees its last state
-    keep_failure = functools.partial(
-        _keep_failure, spec, date=date, started=started, manifest=manifest
-    )
-    staging_seen: Path | None = None
-    try:
-        template = Path(notebook).resolve() if notebook else report_notebook()
-        target = spec.folder(date)
-        previous = previous_report(spec.out, spec.slug, date=date)
-        parameters = _notebook_parameters(spec, date=date, previous=previous is not None)
-        manifest.update(
-            _provenance(spec, template=template, parameters=parameters, previous=previous)
-        )
-        if publishing_stopped():
-            raise Interrupted(signal.SIGTERM)
-        with atomic_directory(
-            target, inputs=spec.inputs, force=spec.force, kind="report", option="report folder"
-        ) as staging:
-            staging_seen = staging
-            try:
-                _prepare_staging(staging, previous)
-                step = "executing the notebook"
-                logger.debug("executing %s for %s", template, spec.name)
-                _execute_notebook(
-                    template,
-                    staging / f"{stem}.ipynb",
-                    parameters=parameters,
-                    cell_timeout=cell_timeout,
-                    warm_kernel=warm_kernel,
-                )
-                step = "reading the figures the notebook wrote"
-                figures, changes = _read_figures(staging, previous=previous is not None)
-                step = "rendering the HTML report"
-                manifest["files"]["html"] = _write_html(staging, stem)
-                if "pdf" in spec.formats:
-                    step = "printing the PDF with Chromium"
-                    manifest["files"]["pdf"] = _write_pdf(staging, stem)
-                _record_figures(manifest, previous=previous is not None)
-                step = "writing the manifest"
-                _write_manifest(staging, manifest, clock=clock, figures=figures, changes=changes)
-                step = "publishing"
-            except Exception as exc:  # not KeyboardInterrupt: that stops, staging is removed
-                folder, summary = keep_failure(staging=staging, step=step, exc=exc)
-                raise _Kept(folder, summary) from exc
-    except _Kept as kept:
-        return _failed_outcome(spec, date, clock, kept.folder, kept.summary)
-    except Exception as exc:
-        folder, summary = keep_failure(staging=staging_seen, step=step, exc=exc)
-        return _failed_outcome(spec, date, clock, folder, summary)
-    return _ok_outcome(
-        spec,
-        date=date,
-        clock=clock,
-        folder=target,
-        manifest=manifest,
-        previous=previous,
-        changes=changes,
-    )
-
-
-def _ok_outcome(
-    spec: ReportSpec,
-    *,
-    date: dt.date,
-    clock: float,
-    folder: Path,
-    manifest: dict[str, Any],
-    previous: Path | None,
-    changes: pd.DataFrame | None,
-) -> ReportOutcome:
-    """The outcome of a published report, from its manifest."""
-    return ReportOutcome(
-        authority=spec.authority,
-        name=spec.name,
-        date=date,
-        status="ok",
-        folder=folder,
-        out=spec.out,
-        duration_seconds=time.perf_counter() - clock,
-        origin=spec.origin,
-        verdict=manifest.get("verdict"),
-        changes=None if changes is None else len(changes),
-        previous_date=previous.name if previous is not None else None,
-        files=dict(manifest["files"]),
-    )
-
-
-class _Kept(Exception):
-    """A failure already kept in failed/ (carries where, and the one-line summary)."""
-
-    def __init__(self, folder: Path | None, summary: str) -> None:
-        super().__init__(summary)
-        self.folder, self.summary = folder, summary
-
-
-def _failed_outcome(
-    spec: ReportSpec, date: dt.date, clock: float, folder: Path | None, summary: str
-) -> ReportOutcome:
-    return ReportOutcome(
-        authority=spec.authority,
-        name=spec.name,
-        date=date,
-        status="failed",
-        folder=folder or spec.out / FAILED_DIR,
-        out=spec.out,
-        duration_seconds=time.perf_counter() - clock,
-        origin=spec.origin,
-        error=summary,
-        files={"error": "error.txt"},
-    )
-
-
-def run_report(
-    authority: str,
-    *,
-    centres: str | Path | None = None,
-    standards: str | Path | None = None,
-    scenario: str | Path | None = None,
-    out_root: str | Path = "reports",
-    date: dt.date | None = None,
-    network: str | Path | None = None,
-) -> Path:
-    """Run one report as ``planning report --authority`` does and return the published HTML.
-
-    A convenience over :func:`planning.outputs.schedule.run_scheduled_report` (Papermill, nbconvert,
-    manifest, atomic publication); raises :class:`planning.PlanningError` with the error log's
-    location when the run fails, having published nothing.
-    """
-    spec = report_spec(
-        authority,
-        centres=centres,
-        standards=standards,
-        scenario=scenario,
-        out=out_root,
-        network=network,
-    )
-    outcome = run_scheduled_report(spec, date=date)
-    if not outcome.ok or outcome.html is None:
-        raise PlanningError(f"report for {outcome.name} failed: {outcome.error} ({outcome.folder})")
-    return outcome.html
-
-
-# --------------------------------------------------------------------------------------------
-# Many runs, the index and the summary
+# Many runs
 
 
 def _outcome_line(outcome: ReportOutcome, number: int, total: int) -> str:
@@ -1151,29 +139,6 @@ def _outcome_line(outcome: ReportOutcome, number: int, total: int) -> str:
         f"{head}: FAILED after {outcome.duration_seconds:.1f} s: {outcome.error} "
         f"(kept in {outcome.folder})"
     )
-
-
-def _crashed(spec: ReportSpec, date: dt.date, exc: BaseException) -> ReportOutcome:
-    """A run whose worker process died: record it in failed/ from the parent."""
-    started = _now()
-    manifest = {
-        "schema": _MANIFEST_SCHEMA,
-        "authority": {"code": spec.authority, "name": spec.name},
-        "report_date": date.isoformat(),
-        "run": spec.origin,
-        "started": started.isoformat(timespec="seconds"),
-        "files": {},
-    }
-    folder, summary = _keep_failure(
-        spec,
-        date=date,
-        started=started,
-        staging=None,
-        manifest=manifest,
-        step="running in a worker process",
-        exc=exc,
-    )
-    return _failed_outcome(spec, date, time.perf_counter(), folder, summary)
 
 
 def run_schedule(
@@ -1395,15 +360,6 @@ def prepare_schedule(specs: Sequence[ReportSpec], *, date: dt.date) -> None:
 # Stopping: SIGTERM or SIGINT stops the workers, and nothing is published after the stop
 
 
-class Interrupted(BaseException):
-    """A stop signal (a BaseException, like KeyboardInterrupt, so no ``except Exception`` in a
-    run can swallow it and carry on)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = int(signum)
-
-
 class ScheduleInterrupted(Exception):
     """A schedule stopped by a signal: what finished before the stop, and what did not."""
 
@@ -1562,144 +518,6 @@ def format_summary(outcomes: Sequence[ReportOutcome], *, elapsed: float | None =
     )
     indexes = sorted({str(o.out / INDEX) for o in outcomes})
     return "\n".join([head, *lines, *(f"Index: {i}" for i in indexes)])
-
-
-_INDEX_CSS = """
-body { font-family: Arial, Helvetica, sans-serif; max-width: 1100px; margin: 1em auto;
-       padding: 0 1em; }
-table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 4px; color: #fff;
-         font-weight: bold; }
-.ok { background: #1e8449; } .failed { background: #c0392b; }
-.Red { background: #c0392b; } .Amber { background: #d68910; } .Green { background: #1e8449; }
-.error { color: #922b21; font-size: 0.9em; }
-.scenario { color: #6c3483; font-weight: bold; font-size: 0.9em; }
-"""
-
-
-#: Link text of each file kind on the index, and whether it is shown in bold (in this order).
-_LINK_LABELS: dict[str, tuple[str, bool]] = {
-    "html": ("report", True),
-    "pdf": ("PDF", False),
-    "error": ("error.txt", True),
-    "notebook": ("notebook", False),
-    "manifest": ("manifest", False),
-    "figures": ("figures", False),
-    "previous_figures": ("previous figures", False),
-}
-
-
-def _relative(path: Path, root: Path) -> str:
-    return Path(os.path.relpath(path, root)).as_posix()
-
-
-def _index_rows(root: Path) -> list[tuple[dict[str, Any], Path]]:
-    found = []
-    patterns = ("*/*/" + MANIFEST, f"{FAILED_DIR}/*/*/{MANIFEST}")
-    for pattern in patterns:
-        for path in root.glob(pattern):
-            parts = path.relative_to(root).parts
-            if any(p.startswith(".") for p in parts):
-                continue  # staging folders of runs in progress
-            if pattern.startswith("*") and parts[0] == FAILED_DIR:
-                continue
-            manifest = _read_json(path)
-            if manifest is not None:
-                found.append((manifest, path.parent))
-    found.sort(key=lambda item: str(item[0].get("started", "")), reverse=True)
-    return found
-
-
-def _index_is_ours(page: Path) -> bool:
-    try:
-        head = page.read_text(encoding="utf-8", errors="replace")[:2000]
-    except OSError:
-        return False
-    return f'<meta name="generator" content="{INDEX_GENERATOR}">' in head or (
-        # indexes written before the generator tag was added
-        head.startswith(
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            "<title>Children's centre sufficiency reports</title>"
-        )
-    )
-
-
-def check_index(out: str | Path) -> None:
-    """Refuse a reports folder whose ``index.html`` this tool did not write.
-
-    Raises
-    ------
-    ValidationError
-        Naming the page and the fix; nothing is overwritten.
-    """
-    page = Path(out) / INDEX
-    if page.is_symlink() or (page.exists() and not page.is_file()):
-        raise ValidationError(f"{page} is not a plain file; move it, or give another --out folder")
-    if page.exists() and not _index_is_ours(page):
-        raise ValidationError(
-            f"{page} was not written by this tool, and the schedule would replace it with the "
-            "reports index; move it, or give another --out folder"
-        )
-
-
-def _index_row(manifest: dict[str, Any], folder: Path, root: Path) -> dict[str, Any]:
-    """What the index shows for one run (raw text: the template escapes it)."""
-    status = str(manifest.get("status", "unknown"))
-    authority = manifest.get("authority", {})
-    shown = {**manifest.get("files", {}), "manifest": MANIFEST}
-    order = list(_LINK_LABELS)
-    links = [
-        (_relative(folder / shown[kind], root), *_LINK_LABELS.get(kind, (kind, False)))
-        for kind in sorted(shown, key=lambda k: order.index(k) if k in order else len(order))
-        if (folder / shown[kind]).exists()
-    ]
-    changes = manifest.get("changes")
-    verdict_change = [c for c in changes or [] if c.get("section") == "Verdict"]
-    duration = manifest.get("duration_seconds")
-    return {
-        "report_date": str(manifest.get("report_date", "")),
-        "authority_name": str(authority.get("name", "")),
-        "authority_code": str(authority.get("code", "")),
-        "status": status,
-        "verdict": str(manifest["verdict"]) if manifest.get("verdict") else "",
-        "error": str(manifest.get("error", "")) if status != "ok" else None,
-        "changes": changes,
-        "previous_date": str((manifest.get("previous") or {}).get("report_date", "")),
-        "verdict_change": verdict_change[0] if verdict_change else None,
-        "started": str(manifest.get("started", "")).replace("T", " ")[:16],
-        "duration": "" if duration is None else f"{float(duration):.1f} s",
-        "links": links,
-        "scenario": str((manifest.get("scenario") or {}).get("name", "")) or None,
-    }
-
-
-def write_index(out: str | Path) -> Path:
-    """Write ``<out>/index.html``: every run found under ``out`` (published and failed), newest
-    first, with status, verdict, what changed and links. Self-contained (inline CSS, no
-    scripts) and replaced atomically."""
-    root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
-    entries = _index_rows(root)
-    runs = [_index_row(manifest, folder, root) for manifest, folder in entries]
-    failed = sum(1 for m, _ in entries if m.get("status") != "ok")
-    page = render(
-        "schedule_index.html.j2",
-        generator=INDEX_GENERATOR,
-        css=Markup(_INDEX_CSS),
-        runs=runs,
-        failed=failed,
-        updated=_now().isoformat(timespec="seconds"),
-    )
-    target = root / INDEX
-    check_index(root)
-    handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=root)
-    with os.fdopen(handle, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, target)
-    return target
 
 
 # ------------------------------------------------------------------ uncertainty, every authority

@@ -24,6 +24,10 @@ What a kernel keeps between reports is what a Python process keeps: imported mod
 caches (e.g. the national areas, read once). Report code must not change module state it does
 not restore; the package's report code does not (tests/test_schedule_warm.py checks that a
 report run after another in a warm kernel equals a cold run of it).
+
+Its users: :mod:`planning.outputs.scheduled_report` runs a report's notebook in the warm kernel
+and discards it after a failure; :mod:`planning.outputs.schedule` discards or closes the kernels
+when a schedule ends (in this thread, or on every Dask worker).
 """
 
 from __future__ import annotations
@@ -79,8 +83,8 @@ class WarmKernel:
         self.busy = False  # running a report (set and cleared under the registry's lock)
         # the kernel's own folder between reports: never a report's (those are renamed away)
         self.home = Path(tempfile.mkdtemp(prefix="planning-kernel-"))
-        # Unix sockets, as cold runs use (see schedule._execute_notebook), in the kernel's own
-        # folder: an absolute path, since this process and the kernel do not share a cwd
+        # Unix sockets, as cold runs use (see scheduled_report._execute_notebook), in the kernel's
+        # own folder: an absolute path, since this process and the kernel do not share a cwd
         self.km = AsyncKernelManager(
             kernel_name=kernel_name,
             config=Config({"KernelManager": {"transport": "ipc", "ip": str(self.home / "ipc")}}),
