@@ -1,5 +1,6 @@
 """Runs: load → analyse → write, with provenance and atomic output folders.
 
-``sufficiency`` (the assessment and scenario comparisons), ``reach`` (registration extracts,
-disclosure control) and ``targeting`` (gains, outreach, the targeting model).
+``sufficiency`` (the assessment, across authority boundaries, and scenario comparisons),
+``national`` (all England at once), ``reach`` (registration extracts, disclosure control) and
+``targeting`` (gains, outreach, the targeting model).
 """
