@@ -35,7 +35,7 @@ _EXPORTS = {
     "toy_town": "planning.inputs.areas",
     "read_centres": "planning.inputs.centres",
     "write_centres": "planning.inputs.centres",
-    "lookup_postcodes": "planning.inputs.centres",
+    "lookup_postcodes": "planning.inputs.locations",
     "import_gias": "planning.inputs.gias",
     "Standards": "planning.standards",
     "load_standards": "planning.standards",
@@ -116,8 +116,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from planning.analysis.scenarios import Scenario, ScenarioEngine, load_scenario
     from planning.analysis.sufficiency import SufficiencyResult, assess_sufficiency
     from planning.inputs.areas import list_authorities, load_areas, resolve_authority, toy_town
-    from planning.inputs.centres import lookup_postcodes, read_centres, write_centres
+    from planning.inputs.centres import read_centres, write_centres
     from planning.inputs.gias import import_gias
+    from planning.inputs.locations import lookup_postcodes
     from planning.outputs.maps import need_map, sufficiency_map
     from planning.outputs.schedule import run_schedule
     from planning.outputs.schedule_file import load_schedule

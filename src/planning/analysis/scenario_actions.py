@@ -50,7 +50,7 @@ from planning._validate import (
     schema_problems,
 )
 from planning.analysis.catchments import centre_localities
-from planning.inputs.centres import far_from_authority, locate_point
+from planning.inputs.locations import far_from_authority, locate_point
 from planning.standards import Standards
 
 ACTIONS = ("close", "open", "move", "capacity", "services", "standard")

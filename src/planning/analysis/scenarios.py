@@ -73,7 +73,7 @@ from planning.analysis.sufficiency import (
     verdict,
 )
 from planning.inputs.areas import authority_boundary, within_authority
-from planning.inputs.centres import MAX_SITE_DISTANCE_M, locate_point
+from planning.inputs.locations import MAX_SITE_DISTANCE_M, locate_point
 from planning.standards import Standards
 
 # The scenario's definition and its comparison live in their own modules; this one evaluates,

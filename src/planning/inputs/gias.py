@@ -687,7 +687,7 @@ def _locate(table: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray, np.ndar
     Directory (only for rows still kept, so a national extract costs few look-ups); rows with
     neither, or with a grid reference outside England, are dropped.
     """
-    from planning.inputs.centres import lookup_postcodes
+    from planning.inputs.locations import lookup_postcodes
 
     def number(column: str) -> np.ndarray:
         values = pd.to_numeric(table[column].str.replace(",", ""), errors="coerce")

@@ -359,7 +359,7 @@ def _postcode_areas(
     postcodes: list[str], areas: gpd.GeoDataFrame, cache: dict[str, str | None]
 ) -> None:
     """Fill ``cache`` with postcode -> area code ('' outside the authority, None not found)."""
-    from planning.inputs.centres import lookup_postcodes
+    from planning.inputs.locations import lookup_postcodes
 
     todo = [p for p in postcodes if p not in cache]
     if not todo:

@@ -204,7 +204,7 @@ def write_synthetic_registrations(frame: pd.DataFrame, path: str | Path) -> Path
             f"{path}: already exists and is not a synthetic extract written by this tool; it is "
             "never overwritten. Give another file name"
         )
-    from planning.inputs.centres import write_csv
+    from planning.inputs.safe_csv import write_csv
 
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial")

@@ -901,7 +901,7 @@ def write_reach_outputs(
     row-level data, no withheld count.
     """
     from planning._files import atomic_directory, write_json
-    from planning.inputs.centres import write_csv
+    from planning.inputs.safe_csv import write_csv
 
     names = {"bands": "deprivation_bands"}
     out = Path(out)

@@ -28,7 +28,8 @@ from planning.inputs.areas import (
     load_areas,
     resolve_authority,
 )
-from planning.inputs.centres import read_centres, write_csv
+from planning.inputs.centres import read_centres
+from planning.inputs.safe_csv import write_csv
 from planning.standards import Standards, load_standards
 from planning.standards import standards_file as resolve_standards_file
 

@@ -508,7 +508,7 @@ def write_targeting_outputs(
     ``force``), and never if it holds one of ``inputs``: :func:`planning._files.atomic_directory`.
     """
     from planning._files import atomic_directory, write_json
-    from planning.inputs.centres import write_csv
+    from planning.inputs.safe_csv import write_csv
 
     out = Path(out)
     with atomic_directory(out, inputs=inputs, force=force, kind="targeting") as staging:

@@ -54,7 +54,7 @@ from planning import _format, settings
 from planning._errors import ValidationError
 from planning.analysis.need import UNDER5_INCOME_DEPRIVED_LABEL, income_deprived_note
 from planning.analysis.scenarios import Evaluation, Headline, Scenario, ScenarioEngine, compare
-from planning.inputs.centres import far_from_authority
+from planning.inputs.locations import far_from_authority
 from planning.standards import Standards, load_standards
 
 __all__ = [
@@ -353,7 +353,7 @@ class Dashboard:
         if postcode is not None:
             label, x, y = self._locate_postcode(postcode)
         else:
-            from planning.inputs.centres import locate_point
+            from planning.inputs.locations import locate_point
 
             label = "The point clicked"
             x, y = locate_point(
@@ -380,7 +380,7 @@ class Dashboard:
     def _locate_postcode(self, postcode: Any) -> tuple[str, float, float]:
         """The postcode in its standard form (``de12fs`` -> ``DE1 2FS``) and its grid point;
         every refusal is worded for the person typing."""
-        from planning.inputs.centres import lookup_postcodes
+        from planning.inputs.locations import lookup_postcodes
 
         example = "Type a full postcode such as DE1 2FS, or click the map."
         if not isinstance(postcode, str):
