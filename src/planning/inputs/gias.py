@@ -56,6 +56,7 @@ import shapely
 from planning import settings
 from planning._errors import CRSError, ValidationError
 from planning._validate import Problems, header_key, text_encoding
+from planning.inputs.locations import ENGLAND_EASTING, ENGLAND_NORTHING
 
 __all__ = [
     "CENTRE_TYPES",
@@ -114,9 +115,6 @@ DROP_REASONS: tuple[str, ...] = (
     "duplicate URN",
 )
 
-# Every point of England lies in this box of the British National Grid (as planning.inputs.centres uses).
-_ENGLAND_EASTING = (80_000.0, 660_000.0)
-_ENGLAND_NORTHING = (0.0, 660_000.0)
 # planning.inputs.centres.lookup_postcodes statuses, as the dropped table explains them.
 _LOOKUP_STATUS = {
     "invalid": "not shaped like a UK postcode",
@@ -701,8 +699,8 @@ def _locate(table: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray, np.ndar
     no_postcode = (table["postcode"] == "").to_numpy()
     reasons.drop(blank_grid & no_postcode, "no easting/northing or postcode")
     in_england = (
-        (easting >= _ENGLAND_EASTING[0]) & (easting <= _ENGLAND_EASTING[1])
-        & (northing >= _ENGLAND_NORTHING[0]) & (northing <= _ENGLAND_NORTHING[1])
+        (easting >= ENGLAND_EASTING[0]) & (easting <= ENGLAND_EASTING[1])
+        & (northing >= ENGLAND_NORTHING[0]) & (northing <= ENGLAND_NORTHING[1])
     )  # fmt: skip
     reasons.drop(~blank_grid & ~in_england, "easting/northing not in England",
                  table["easting"] + ", " + table["northing"])  # fmt: skip
