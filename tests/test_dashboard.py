@@ -339,6 +339,9 @@ def app():
 def view(app):
     if app.authority.value != "E06000015":
         app.authority.value = "E06000015"
+    # A UI mode, not a change: "Back to the current network" leaves it as it is, so a test
+    # that switched it on must not hand it on to the next (the shared app is module-scoped).
+    app.view.click_mode.value = False
     app.view.reset_button.click()
     app.view.locality.value = WHOLE_AUTHORITY
     return app.view
