@@ -15,7 +15,7 @@ import yaml
 from conftest import REPO
 from jsonschema import Draft202012Validator
 
-import planning.analysis.scenarios
+import planning.analysis.scenario_actions
 from planning import ValidationError
 from planning.analysis.scenarios import load_scenario
 from planning.apps.cli import main
@@ -40,8 +40,9 @@ def problems_of(schema: dict, document: object) -> list[str]:
 
 
 def documented_scenario() -> dict:
-    """The example scenario in the `planning.analysis.scenarios` docstring (every action kind)."""
-    doc = planning.analysis.scenarios.__doc__ or ""
+    """The example scenario in the `planning.analysis.scenario_actions` docstring (every action
+    kind)."""
+    doc = planning.analysis.scenario_actions.__doc__ or ""
     block = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
     return yaml.safe_load(textwrap.dedent(block))
 

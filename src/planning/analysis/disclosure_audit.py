@@ -42,9 +42,6 @@ suppression, protection levels, audit by linear programming).
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +51,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from planning._errors import PlanningError
+from planning._highs import quiet_banner
 
 # State of a count in a publication.
 PUBLISHED, WITHHELD, UNPUBLISHED = 0, 1, 2
@@ -105,34 +103,10 @@ class _Part:
         return int(self.a_eq.shape[0] + self.a_ub.shape[0])
 
 
-_QUIET = threading.Lock()
-_banner_done = False
-
-
 def _highs() -> highspy.Highs:
-    """A HiGHS solver with its output off.
-
-    HiGHS writes a banner to the process's standard output when the first solver of a process
-    is made, before its output can be turned off (into a report notebook, say); the first one
-    is made with that output sent to the null device.
-    """
-    global _banner_done
-    with _QUIET:
-        if not _banner_done:
-            _banner_done = True
-            try:
-                sys.stdout.flush()
-                saved = os.dup(1)
-            except (OSError, ValueError):  # no file descriptor 1: nothing to keep clean
-                saved = None
-            if saved is not None:
-                try:
-                    with open(os.devnull, "w") as null:
-                        os.dup2(null.fileno(), 1)
-                        highspy.Highs()
-                finally:
-                    os.dup2(saved, 1)
-                    os.close(saved)
+    """A HiGHS solver with its output off (and its banner kept out of standard output:
+    :func:`planning._highs.quiet_banner`)."""
+    quiet_banner()
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     return solver

@@ -1,15 +1,8 @@
 """What-if scenarios: open, close, move or resize centres, change a standard, and compare.
 
-A scenario is a small readable YAML file (or the same structure built in Python)::
-
-    name: Close Spondon, open at Derwent
-    actions:
-      - close: CC03
-      - open: {id: NEW1, name: Derwent Community Centre, postcode: DE21 4ET, kind: branch}
-      - move: {id: CC05, easting: 432100, northing: 335200}
-      - capacity: {id: CC02, capacity: 120}
-      - services: {id: CC02, kind: hub, services: "family hub core offer; midwifery"}
-      - standard: {reach_km: 2.0}
+A scenario is a small readable YAML file, or the same structure built in Python
+(``Scenario("x").close("CC03").open("NEW1", postcode="DE21 4ET")``); its format, with an
+example of every action, is in :mod:`planning.analysis.scenario_actions`.
 
 :class:`ScenarioEngine` precomputes the distance from every small area to every current and
 candidate site once, so a scenario is re-evaluated with array operations only (milliseconds for an

@@ -9,11 +9,10 @@ the shared options and checks are in ``cli_common``, ``planning report`` in ``cl
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from planning._highs import quiet_banner
 from planning.apps.cli_common import (
     _check_out,
     _common_options,
@@ -81,7 +80,7 @@ def _place_service(args: argparse.Namespace, run: Any, candidates: Any) -> int:
 
     if args.p is None:
         raise ValidationError("--service needs --p N: the number of sites to add it at")
-    _quiet_solver_banner()
+    quiet_banner()
     result = run.result
     sites = result.supply if result.supply is not None else result.centres
     placement = place_service(
@@ -170,24 +169,6 @@ def _comparison_labels(comparison: Any) -> dict[str, tuple[str, str]]:
     return headlines(comparison.before.standards)
 
 
-def _quiet_solver_banner() -> None:
-    """HiGHS writes a banner to the process's stdout when the first solver is made, before
-    its output can be turned off; make that first one with stdout closed."""
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - a dependency; the solve then says what is missing
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _print_comparison(comparison: Any) -> None:
     for line in comparison.summary_lines():
         print(f"  {line}")
@@ -268,7 +249,7 @@ def _optimise(args: argparse.Namespace) -> int:
     candidates = read_centres(args.candidates, areas=run.result.areas) if args.candidates else None
     if getattr(args, "service", None):
         return _place_service(args, run, candidates)
-    _quiet_solver_banner()
+    quiet_banner()
     result = optimise(
         run.result.areas,
         run.result.supply,
