@@ -359,8 +359,46 @@ def map_caption(run: SufficiencyRun) -> Any:
 
 # ------------------------------------------------------------------------------ charts
 
-_WITHIN, _BEYOND = "#1f6fb2", "#c6dbef"
+#: Colours of "within reach" and "beyond it" in every bar chart of the report.
+WITHIN_COLOUR, BEYOND_COLOUR = "#1f6fb2", "#c6dbef"
+_WITHIN, _BEYOND = WITHIN_COLOUR, BEYOND_COLOUR
 _LOAD_COLOURS = {"within range": "#1e8449", "above range": "#c0392b", "below range": "#d68910"}
+
+
+def bar_chart(
+    chart_id: str,
+    rows: list[dict[str, Any]],
+    *,
+    left: float,
+    top: float,
+    plot_width: float,
+    bar_height: float,
+    gap: float,
+    right: float = 60.0,
+    band: dict[str, Any] | None = None,
+    **text: Any,
+) -> Markup:
+    """A horizontal bar chart (``report_chart.html.j2``): one row per bar, laid out from the
+    top with ``gap`` between bars, and room below the plot for the axis and the key.
+
+    ``rows`` give each bar's ``y``, ``label``, ``segments``, ``end`` and ``value``; ``text``
+    the ``ticks``, ``axis_label``, ``key``, ``title``, ``description`` and ``caption``.
+    """
+    plot_height = len(rows) * (bar_height + gap)
+    return render(
+        "report_chart.html.j2",
+        id=chart_id,
+        width=left + plot_width + right,
+        height=top + plot_height + 62,
+        left=left,
+        top=top,
+        plot_width=plot_width,
+        plot_height=plot_height,
+        bar_height=bar_height,
+        rows=rows,
+        band=band,
+        **text,
+    )
 
 
 def _ticks(maximum: float, left: float, plot_width: float, step: float, fmt: Any) -> list:
@@ -421,22 +459,17 @@ def reach_by_deprivation_chart(run: SufficiencyRun) -> Any:
                 "value": share(inside / n, 0) if n else "n/a",
             }
         )
-    plot_height = len(rows) * (bar_height + gap)
     step = nice_step(maximum)
     deciles = ", ".join(map(str, s.most_deprived_deciles))
     return _html(
-        render(
-            "report_chart.html.j2",
-            id="chart-reach-by-deprivation",
-            width=left + plot_width + 60,
-            height=top + plot_height + 62,
+        bar_chart(
+            "chart-reach-by-deprivation",
+            rows,
             left=left,
             top=top,
             plot_width=plot_width,
-            plot_height=plot_height,
             bar_height=bar_height,
-            rows=rows,
-            band=None,
+            gap=gap,
             ticks=_ticks(maximum, left, plot_width, step, count),
             axis_label="Children under 5",
             key=[
@@ -490,7 +523,6 @@ def centre_load_chart(run: SufficiencyRun) -> Any:
                 "value": f"{count(n)} ({status})",
             }
         )
-    plot_height = len(rows) * (bar_height + gap)
     band_x = left + plot_width * s.load_min / maximum
     band = {
         "x": round(band_x, 1),
@@ -503,17 +535,15 @@ def centre_load_chart(run: SufficiencyRun) -> Any:
         key.append({"x": x, "fill": colour, "label": status})
         x += 120
     return _html(
-        render(
-            "report_chart.html.j2",
-            id="chart-centre-loads",
-            width=left + plot_width + 150,
-            height=top + plot_height + 62,
+        bar_chart(
+            "chart-centre-loads",
+            rows,
             left=left,
             top=top,
             plot_width=plot_width,
-            plot_height=plot_height,
             bar_height=bar_height,
-            rows=rows,
+            gap=gap,
+            right=150.0,
             band=band,
             ticks=_ticks(maximum, left, plot_width, nice_step(maximum), count),
             axis_label="Under-5s in the centre's catchment",

@@ -10,9 +10,9 @@ from typing import Any
 
 from planning._format import share
 from planning._html import Markup, render
+from planning.outputs.report import WITHIN_COLOUR as _WITHIN
+from planning.outputs.report import bar_chart
 from planning.runs.sufficiency import SufficiencyRun
-
-_WITHIN = "#1f6fb2"
 
 
 def reach_chart(services: Any, *, reach_label: str) -> Markup:
@@ -40,21 +40,16 @@ def reach_chart(services: Any, *, reach_label: str) -> Markup:
                 "value": share(value, 0),
             }
         )
-    plot_height = len(rows) * (bar_height + gap)
     ticks = [{"x": round(left + plot_width * k / 5, 1), "label": f"{20 * k}%"} for k in range(6)]
     group = services.ages_label
-    return render(
-        "report_chart.html.j2",
-        id="chart-reach-per-service",
-        width=left + plot_width + 60,
-        height=top + plot_height + 62,
+    return bar_chart(
+        "chart-reach-per-service",
+        rows,
         left=left,
         top=top,
         plot_width=plot_width,
-        plot_height=plot_height,
         bar_height=bar_height,
-        rows=rows,
-        band=None,
+        gap=gap,
         ticks=ticks,
         axis_label=f"Share of {group} within {reach_label}",
         key=[{"x": left, "fill": _WITHIN, "label": f"{group} within {reach_label}"}],
