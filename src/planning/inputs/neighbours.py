@@ -60,6 +60,7 @@ from scipy.spatial import cKDTree
 from planning import settings
 from planning._errors import ValidationError
 from planning.inputs.areas import VINTAGE_FILES, authority_boundary, within_authority
+from planning.inputs.centres import CENTRES_CSV_COLUMNS
 from planning.standards import Standards
 
 logger = logging.getLogger(__name__)
@@ -85,18 +86,10 @@ NEIGHBOUR_MARGIN_M = 5_000.0
 #: A neighbouring centre this close to one of the council's own listed centres is the same site
 #: listed twice (the council's row wins).
 DUPLICATE_SITE_METRES = 50.0
-#: Columns of the illustrative national network CSV, in order.
+#: Columns of the illustrative national network CSV, in order: a centres CSV
+#: (:func:`planning.inputs.centres.write_centres`) with each site's authority.
 NATIONAL_NETWORK_COLUMNS: tuple[str, ...] = (
-    "centre_id",
-    "name",
-    "postcode",
-    "easting",
-    "northing",
-    "capacity",
-    "services",
-    "locality",
-    "kind",
-    "source",
+    *CENTRES_CSV_COLUMNS,
     "authority_code",
     "authority_name",
 )
