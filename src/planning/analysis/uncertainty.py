@@ -85,11 +85,10 @@ class Network:
     localities: pd.Index
     standards: Standards
     point_rag: dict[str, str] = field(default_factory=dict)
-    #: Walking minutes are ``distance x walk_circuity / speed``: the standards' factor on
-    #: straight lines, 1 along a street network (the streets are the distance).
-    walk_circuity: float = 1.3
-    #: Distances were measured along a street network: no circuity is drawn.
-    along_streets: bool = False
+    #: Along a street network, the circuity of its distances (1: the streets are the walk), used
+    #: for every draw; ``None`` for straight lines, where the standards' factor or the model's
+    #: drawn range applies.
+    street_circuity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -229,12 +228,9 @@ def network_from_result(result: SufficiencyResult) -> Network:
         localities=pd.Index(labels, name="locality"),
         standards=standards,
         point_rag=point,
-        walk_circuity=(
-            float(result.distances.circuity)
-            if result.distances is not None
-            else float(standards.walk_circuity)
+        street_circuity=(
+            float(result.distances.circuity) if result.distances is not None else None
         ),
-        along_streets=result.distances is not None,
     )
 
 
@@ -475,8 +471,8 @@ def propagate(network: Network, draws: Draws, *, standards: Standards | None = N
     walk_metres = s.walk_minutes * s.walk_speed_kmh * 1_000.0 / 60.0
     # Along a street network the distance is the walk itself: the model's circuity range (a
     # stand-in for unknown streets) does not apply, and walking minutes use no factor.
-    if network.along_streets:
-        circuity = np.full(k, network.walk_circuity)
+    if network.street_circuity is not None:
+        circuity = np.full(k, network.street_circuity)
     else:
         circuity = draws.circuity if draws.circuity is not None else np.full(k, s.walk_circuity)
     # distance x circuity / speed <= minutes  <=>  distance <= minutes x speed / circuity
