@@ -1,10 +1,13 @@
 """Distances from small areas to centres, walking time and the two-step floating catchment.
 
-All distances are straight-line metres in British National Grid (EPSG:27700); no road network is
-shipped, so walking time applies a circuity factor (see ``standards.yaml``).
+All distances are straight-line metres in British National Grid (EPSG:27700), and walking time
+applies a circuity factor (see ``standards.yaml``); along a street network the distances are
+:mod:`planning.analysis.network_distance`'s, which :func:`metres_between` also dispatches to.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ from planning.inputs.areas import area_points, centre_points
 __all__ = [
     "area_points",
     "centre_points",
+    "metres_between",
     "nearest",
     "pairs_within",
     "two_step_fca",
@@ -82,6 +86,27 @@ def nearest(
 
 #: Distances within this many metres are a tie (coordinates are stored to 0.1 m at best).
 _TIE_METRES = 1e-3
+
+
+def metres_between(
+    origins: np.ndarray,
+    sites: np.ndarray,
+    distances: Any = None,
+    *,
+    max_metres: float | None = None,
+) -> np.ndarray:
+    """Metres from every origin to every site, ``(n, m)``: straight lines, or along a street
+    network when ``distances`` is one (a
+    :class:`planning.analysis.network_distance.NetworkDistances`), searched as far as
+    ``max_metres`` (default the network's own search limit; ``np.inf``: at any distance) and
+    ``inf`` beyond it."""
+    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
+    sites = np.asarray(sites, dtype=float).reshape(-1, 2)
+    if distances is None:
+        return np.hypot(*(origins[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    if len(sites) == 0:
+        return np.empty((len(origins), 0))
+    return distances.matrix(origins, sites, complete=False, max_metres=max_metres)
 
 
 def pairs_within(

@@ -27,7 +27,7 @@ import shapely
 
 from planning._errors import ValidationError
 from planning._validate import require_same_crs
-from planning.analysis.distance import _TIE_METRES, area_points
+from planning.analysis.distance import _TIE_METRES, area_points, metres_between
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.scenario_actions import (
@@ -322,12 +322,12 @@ class ScenarioEngine:
         sites_xy = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
         residents = self.area_xy[: self.residents]
         if self.distances is None:
-            return np.hypot(*(residents[:, None, :] - sites_xy[None, :, :]).transpose(2, 0, 1))
+            return metres_between(residents, sites_xy)
         columns = [self.column(x, y) for x, y in sites_xy]
         missing = [c for c in dict.fromkeys(columns) if c not in self._walked]
         if missing:
-            found = self.distances.matrix(
-                residents, self.site_xy[missing], complete=False, max_metres=np.inf
+            found = metres_between(
+                residents, self.site_xy[missing], self.distances, max_metres=np.inf
             )
             for j, column in enumerate(missing):
                 self._walked[column] = found[:, j]

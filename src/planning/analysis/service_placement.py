@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planning._format import share
-from planning.analysis.distance import area_points, centre_points
+from planning.analysis.distance import area_points, centre_points, metres_between
 from planning.analysis.services import _neighbour, nearest_distance
 from planning.analysis.sufficiency import area_reach_standard
 from planning.inputs.areas import population_in_ages
@@ -141,7 +141,7 @@ def place_service(
     xy = area_points(areas)
     offering = offers[key].to_numpy(bool)
     site_xy = centre_points(sites)
-    covered = nearest_distance(_metres(xy, site_xy, distances), offering) <= reach_m
+    covered = nearest_distance(metres_between(xy, site_xy, distances), offering) <= reach_m
     own = ~_neighbour(sites) & ~offering
     ids = [str(i) for i in sites.index[own]]
     cand_xy = [site_xy[own]]
@@ -149,7 +149,7 @@ def place_service(
         ids += [str(i) for i in candidates.index]
         cand_xy.append(centre_points(candidates, source="candidates"))
     all_xy = np.vstack(cand_xy) if ids else np.empty((0, 2))
-    cover = _metres(xy, all_xy, distances) <= reach_m[:, None]
+    cover = metres_between(xy, all_xy, distances) <= reach_m[:, None]
     before = float(children[covered].sum())
     open_ = [i for i in np.flatnonzero(~covered) if cover[i].any() and children[i] > 0]
     problem = pulp.LpProblem("place_service", pulp.LpMaximize)
@@ -185,13 +185,3 @@ def place_service(
         ages_label=standards.ages_label,
         status=status,
     )
-
-
-def _metres(origins: np.ndarray, sites: np.ndarray, distances: Any) -> np.ndarray:
-    """Metres from every origin to every site: straight lines, or along the street network
-    (``inf`` beyond its searched reach, which is longer than any reach standard)."""
-    if distances is None:
-        return np.hypot(*(origins[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
-    if len(sites) == 0:
-        return np.empty((len(origins), 0))
-    return distances.matrix(origins, sites, complete=False)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from planning._format import share, whole_share
-from planning.analysis.distance import area_points, centre_points
+from planning.analysis.distance import area_points, centre_points, metres_between
 from planning.analysis.need import BAND_LABELS, deprivation_band
 from planning.analysis.sufficiency import RAG_ORDER, SufficiencyResult, area_reach_standard
 from planning.inputs.areas import population_in_ages
@@ -249,12 +249,11 @@ def assess_services(
     under5 = areas["under5"].to_numpy(float)
     reach_m = area_reach_standard(areas, s)
     area_xy, site_xy = area_points(areas), centre_points(sites)
-    if metres is not None:
-        distance = np.asarray(metres, dtype=float)
-    elif distances is None:
-        distance = np.hypot(*(area_xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1))
-    else:
-        distance = distances.matrix(area_xy, site_xy, complete=False, max_metres=np.inf)
+    distance = (
+        np.asarray(metres, dtype=float)
+        if metres is not None
+        else metres_between(area_xy, site_xy, distances, max_metres=np.inf)
+    )
     neighbour = _neighbour(sites)
     kinds = (
         sites["kind"].fillna("").astype(str).str.lower().to_numpy()
