@@ -17,6 +17,7 @@ so the whole what-if API is imported from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -538,7 +539,20 @@ class ScenarioEngine:
         if len(current) < 2:
             return
         rows = np.flatnonzero(np.isfinite(self.distance[:, current]).sum(axis=1) < 2)
-        radius = 2 * self.distances.max_metres
+        self._search_further(
+            rows,
+            2 * self.distances.max_metres,
+            lambda found: np.isfinite(found[:, current]).sum(axis=1) >= 2,
+        )
+
+    def _search_further(
+        self, rows: np.ndarray, radius: float, enough: Callable[[np.ndarray], np.ndarray]
+    ) -> None:
+        """Search the areas ``rows`` to every site as far as ``radius`` along the streets,
+        doubling it (up to 32 times the reach, then with no limit) for the rows where
+        ``enough(found)`` is still false; keep every distance found (exact: an earlier, longer
+        search's stay too) and record how far, and with how many sites, each row was searched.
+        A search costs about its radius squared, so each row stops as soon as it has enough."""
         while len(rows):
             found = self.distances.matrix(
                 self.area_xy[rows], self.site_xy, complete=False, max_metres=radius
@@ -548,7 +562,7 @@ class ScenarioEngine:
             self._settled["radius"][rows] = radius
             if np.isinf(radius):
                 break
-            rows = rows[np.isfinite(found[:, current]).sum(axis=1) < 2]
+            rows = rows[~enough(found)]
             radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
 
     def _settle_far_areas(
@@ -589,21 +603,13 @@ class ScenarioEngine:
             if not len(group):
                 continue
             # As far as the furthest nearest found; for areas with no open site known, twice
-            # the reach, then doubling until each has one (a search costs its radius squared).
+            # the reach, then doubling until each has one.
             radius = float(metres[group].max()) + 1.0
             if not np.isfinite(radius):
                 radius = 2 * self.distances.max_metres
-            while True:
-                found = self.distances.matrix(
-                    self.area_xy[group], self.site_xy, complete=False, max_metres=radius
-                )
-                if np.isfinite(found[:, columns]).any(axis=1).all() or np.isinf(radius):
-                    break
-                radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
-            # Distances found by an earlier, longer search stay (they are exact).
-            self.distance[group] = np.where(np.isfinite(found), found, self.distance[group])
-            settled["sites"][group] = self._sites
-            settled["radius"][group] = radius
+            self._search_further(
+                group, radius, lambda found: np.isfinite(found[:, columns]).any(axis=1)
+            )
             base = self._fast.get("base")
             if base is not None:
                 # The current network's nearest, for :meth:`_nearest_after`, from the same
