@@ -31,9 +31,13 @@ LEAKS = ("/work", "site-packages", "Traceback", str(REPO))
 
 
 def kernel_pids(server) -> set[int]:
-    """The server's running kernels: its ipykernel child processes."""
+    """The server's running kernels: its own ipykernel child processes.
+
+    Only direct children: a kernel's own subprocess (it runs ``uname -p`` while importing, through
+    ``platform``) carries the kernel's command line between fork and exec, and is not a kernel.
+    """
     try:
-        children = psutil.Process(server.process.pid).children(recursive=True)
+        children = psutil.Process(server.process.pid).children(recursive=False)
     except psutil.NoSuchProcess:
         return set()
     pids = set()
