@@ -830,6 +830,53 @@ def test_service_reach_is_walked_along_the_streets(pbf: Path) -> None:
     assert tried.reach.loc["any_site", "share_within_reach"] == 0.0
 
 
+def test_the_engine_searches_each_group_of_sites_once(pbf: Path, monkeypatch) -> None:
+    """The dashboard's "Show reach to" along the streets: one search per group of sites (the
+    sites offering a service), kept by which sites are in it. Closing a site searches again
+    only the groups it was in; going back searches nothing. Every figure equals a fresh
+    assessment of the same sites along the streets."""
+    from planning.analysis.services import assess_services, services_for_evaluation
+
+    sites = {"A": CENTRE, "W1": W1, "W2": W2}
+    areas, centres, neighbours, distances = _west_bank_town(pbf, sites)
+    centres = centres.assign(kind=["branch", "hub", "branch"])
+    result = assess_sufficiency(areas, centres, neighbours=neighbours, distances=distances)
+    engine = ScenarioEngine.from_result(result)
+    searched: list[int] = []
+    real = NetworkDistances.nearest_in_groups
+
+    def counted(self, origins, destinations, groups):
+        searched.append(len(destinations))
+        return real(self, origins, destinations, groups)
+
+    monkeypatch.setattr(NetworkDistances, "nearest_in_groups", counted)
+    before = services_for_evaluation(engine.baseline)
+    ids = before.offers.index.tolist()
+    hubs = frozenset(centres.index[centres["kind"] == "hub"])
+    members = {frozenset(np.array(ids)[mask]) for mask in _service_masks(before).values()}
+    members |= {frozenset(ids), hubs}  # any site, and a hub
+    assert len(searched) == len(members)  # one search per distinct group, not per site
+    searched.clear()
+    closed = engine.evaluate(Scenario().close("A"))
+    after = services_for_evaluation(closed)
+    changed = {group - {"A"} for group in members if "A" in group} - members
+    assert len(searched) == len(changed) > 0
+    fresh = assess_services(
+        areas, centres.drop(index="A"), standards=result.standards, distances=distances
+    )
+    pd.testing.assert_frame_equal(after.distances, fresh.distances, check_exact=False)
+    pd.testing.assert_frame_equal(after.reach, fresh.reach, check_exact=False)
+    searched.clear()
+    again = services_for_evaluation(engine.evaluate(Scenario()))
+    assert searched == []
+    pd.testing.assert_frame_equal(again.distances, before.distances)
+
+
+def _service_masks(services) -> dict[str, np.ndarray]:
+    """Which sites offer each service."""
+    return {key: services.offers[key].to_numpy(bool) for key in services.vocabulary.keys}
+
+
 def test_service_placement_is_walked_along_the_streets(pbf: Path) -> None:
     """One candidate X on the west bank at (431 000, 335 500): 500, 1 500 and 2 500 m from T01,
     T02 and T03 in a straight line (all within the 2.5 km reach), but 3 500 m and more along the

@@ -17,7 +17,7 @@ so the whole what-if API is imported from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,11 @@ __all__ = [
 #: A street route is at least this share of the straight line between its ends (1 in theory;
 #: the margin covers lengths measured on the ellipsoid and rounded, as in an osmnx GraphML).
 _STREET_SLACK = 0.9
+
+#: Groups of sites whose residents' nearest metres the engine keeps along a street network
+#: (:meth:`ScenarioEngine.resident_nearest`): a dashboard session's changes, each a few
+#: kilobytes per group.
+_GROUPS_KEPT = 256
 
 
 @dataclass
@@ -219,8 +224,9 @@ class ScenarioEngine:
             "sites": np.zeros(len(self.area_xy), dtype=np.int64),
             "radius": np.zeros(len(self.area_xy)),
         }
-        # Residents' metres to a site at any distance, by site column (:meth:`resident_metres`).
-        self._walked: dict[int, np.ndarray] = {}
+        # Residents' metres to the nearest of a group of sites at any distance, by the group's
+        # site columns (:meth:`resident_nearest`).
+        self._group_nearest: dict[frozenset[int], np.ndarray] = {}
         if distances is not None:
             self._search_past_one_closure()
         self.baseline = self.evaluate(Scenario())
@@ -313,28 +319,40 @@ class ScenarioEngine:
             self._columns[key] = at
         return self._columns[key]
 
-    def resident_metres(self, sites_xy: np.ndarray) -> np.ndarray:
-        """Metres from each resident area to each site (``(m, 2)`` points), at any distance.
+    def resident_nearest(
+        self, sites_xy: np.ndarray, groups: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Per group of sites (a boolean mask over ``sites_xy``, ``(m, 2)`` points), each
+        resident area's metres to the group's nearest site, at any distance (``inf`` for an
+        empty group).
 
-        Straight lines, or along the street network with no search limit: a full search from
-        each site the first time it is asked for, kept per site, so the next change re-uses
-        them (the service figures ask for every site offering each service, near or far).
+        Straight lines; or along the street network, one search per group of sites
+        (:meth:`NetworkDistances.nearest_in_groups`), kept by which sites are in the group, so
+        that a change re-searches only the groups it changed (the service figures ask for the
+        sites offering each service, near or far). At most :data:`_GROUPS_KEPT` are kept.
         """
         sites_xy = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
         residents = self.area_xy[: self.residents]
+        masks = {name: np.asarray(mask, dtype=bool) for name, mask in groups.items()}
         if self.distances is None:
-            return metres_between(residents, sites_xy)
-        columns = [self.column(x, y) for x, y in sites_xy]
-        missing = [c for c in dict.fromkeys(columns) if c not in self._walked]
-        if missing:
-            found = metres_between(
-                residents, self.site_xy[missing], self.distances, max_metres=np.inf
-            )
-            for j, column in enumerate(missing):
-                self._walked[column] = found[:, j]
-        if not columns:
-            return np.empty((len(residents), 0))
-        return np.column_stack([self._walked[c] for c in columns])
+            metres = metres_between(residents, sites_xy)
+            return {
+                name: metres[:, mask].min(axis=1) if mask.any() else np.full(len(residents), np.inf)
+                for name, mask in masks.items()
+            }
+        columns = np.array([self.column(x, y) for x, y in sites_xy], dtype=np.int64)
+        out = {}
+        for name, mask in masks.items():
+            key = frozenset(columns[mask].tolist())
+            if key not in self._group_nearest:
+                if len(self._group_nearest) >= _GROUPS_KEPT:
+                    del self._group_nearest[next(iter(self._group_nearest))]  # the oldest
+                members = self.site_xy[sorted(key)]
+                self._group_nearest[key] = self.distances.nearest_in_groups(
+                    residents, members, {"group": np.ones(len(members), dtype=bool)}
+                )["group"]
+            out[name] = self._group_nearest[key]
+        return out
 
     def evaluate(self, scenario: Scenario) -> Evaluation:
         """Figures for the network after ``scenario`` (the current network if empty).

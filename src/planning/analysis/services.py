@@ -21,6 +21,7 @@ locality, which is the council's own organisation.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,10 @@ ILLUSTRATIVE_NOTE = (
     "the full list, a branch {branch}); the service figures are illustrative until the "
     "council's own service lists are supplied"
 )
+
+#: ``nearest_sites(site_xy, groups)``: per group of sites (a boolean mask), each area's metres to
+#: the group's nearest site (:meth:`ScenarioEngine.resident_nearest`).
+NearestSites = Callable[[np.ndarray, Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,26 @@ def nearest_distance(distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return distance[:, mask].min(axis=1)
 
 
+def _nearest_by_target(
+    area_xy: np.ndarray,
+    site_xy: np.ndarray,
+    masks: dict[str, np.ndarray],
+    *,
+    distances: Any = None,
+    nearest_sites: NearestSites | None = None,
+) -> dict[str, np.ndarray]:
+    """Per target (a mask over the sites), each area's metres to the nearest site in it, at
+    any distance: from the caller's ``nearest_sites``; along the streets, one search per
+    distinct target (:meth:`NetworkDistances.nearest_in_groups`), not one per site; else from
+    straight lines."""
+    if nearest_sites is not None:
+        return dict(nearest_sites(site_xy, masks))
+    if distances is not None:
+        return dict(distances.nearest_in_groups(area_xy, site_xy, masks))
+    distance = metres_between(area_xy, site_xy)
+    return {key: nearest_distance(distance, mask) for key, mask in masks.items()}
+
+
 def link_branches(sites: pd.DataFrame, *, max_km: float) -> pd.DataFrame:
     """Each branch's hub: the ``hub`` column (a hub's id or name) when given, else the nearest
     hub in a straight line; with the distance and whether it exceeds ``max_km``.
@@ -204,7 +229,7 @@ def assess_services(
     population: pd.Series | None = None,
     source: str = "centres",
     distances: Any = None,
-    metres: np.ndarray | None = None,
+    nearest_sites: NearestSites | None = None,
 ) -> ServicesResult:
     """Service-level sufficiency for the authority's own residents.
 
@@ -225,11 +250,12 @@ def assess_services(
         Children in the age range per area (default :func:`population_in_ages`).
     distances : NetworkDistances, optional
         A street network: distances are then along its streets, as for the building figures
-        (the run's, ``result.distances``), searched from each site with no limit (a service's
-        nearest site may be far off).
-    metres : ndarray, optional
-        The metres from each area to each site, when the caller has them already (the scenario
-        engine keeps them per site: :meth:`ScenarioEngine.resident_metres`).
+        (the run's, ``result.distances``), searched with no limit (a service's nearest site
+        may be far off): one search per service from all its sites at once.
+    nearest_sites : callable, optional
+        ``nearest_sites(site_xy, groups)``: per group (a boolean mask over the sites), each
+        area's metres to the group's nearest site, when the caller keeps them (the scenario
+        engine: :meth:`ScenarioEngine.resident_nearest`). Default: measured here.
 
     Notes
     -----
@@ -249,11 +275,6 @@ def assess_services(
     under5 = areas["under5"].to_numpy(float)
     reach_m = area_reach_standard(areas, s)
     area_xy, site_xy = area_points(areas), centre_points(sites)
-    distance = (
-        np.asarray(metres, dtype=float)
-        if metres is not None
-        else metres_between(area_xy, site_xy, distances, max_metres=np.inf)
-    )
     neighbour = _neighbour(sites)
     kinds = (
         sites["kind"].fillna("").astype(str).str.lower().to_numpy()
@@ -271,10 +292,13 @@ def assess_services(
     for key in vocab.keys:
         entry = vocab.services[key]
         targets[key] = (entry.label, entry.offer, offers[key].to_numpy(bool))
-    rows, by_target = [], {}
+    masks = {key: mask for key, (_, _, mask) in targets.items()}
+    by_target = _nearest_by_target(
+        area_xy, site_xy, masks, distances=distances, nearest_sites=nearest_sites
+    )
+    rows = []
     for key, (label, offer, mask) in targets.items():
-        nearest = nearest_distance(distance, mask)
-        by_target[key] = nearest
+        nearest = by_target[key]
         within = nearest <= reach_m
 
         def share(weights: np.ndarray, where: np.ndarray, within: np.ndarray = within) -> float:
@@ -528,7 +552,7 @@ def services_for_evaluation(
         standards=evaluation.standards,
         vocabulary=vocabulary,
         source=source,
-        metres=engine.resident_metres(centre_points(sites)),
+        nearest_sites=engine.resident_nearest,
     )
 
 
