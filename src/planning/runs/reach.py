@@ -40,7 +40,6 @@ from planning import _format, settings
 from planning._errors import ValidationError
 from planning._html import Markup, render
 from planning.analysis.disclosure import (
-    ALL,
     DEFAULT_THRESHOLD,
     ROUNDING_BASE,
     Suppression,
@@ -50,10 +49,11 @@ from planning.analysis.disclosure import (
     protect_counts,
     round_counts,
 )
+from planning.analysis.disclosure_rules import ALL
+from planning.inputs.registration_columns import TARGET_GROUPS
 from planning.inputs.registrations import (
     AGE_BANDS,
     DEFAULT_SUSTAINED_CONTACTS,
-    TARGET_GROUPS,
     RegistrationCounts,
     read_registrations,
     registration_counts,
