@@ -103,7 +103,7 @@ def prepare(authority: str, sample: float) -> tuple[object, int]:
 
 
 def bench(label: str, result, threshold: int, repeat: int, whole_table: bool) -> None:
-    import planning.runs.reach as reach_module
+    import planning.runs.reach_publication as reach_module
 
     # Record every protection publish_reach decides (the main one, target groups, ages), and
     # the time spent deciding them (the audit itself, without building the tables).

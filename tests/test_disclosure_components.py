@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import planning.analysis.disclosure as disclosure
-import planning.runs.reach as reach
+import planning.runs.reach_publication as reach_publication
 from planning.analysis.disclosure import (
     ALL,
     PUBLISHED,
@@ -160,7 +160,8 @@ def _published_pattern(published) -> dict[str, np.ndarray]:
 def _assert_same_publication(result, threshold: int, monkeypatch) -> None:
     split = publish_reach(result, threshold=threshold)
     with monkeypatch.context() as m:
-        m.setattr(reach, "protect_counts", functools.partial(protect_counts, _components=False))
+        whole_table = functools.partial(protect_counts, _components=False)
+        m.setattr(reach_publication, "protect_counts", whole_table)
         whole = publish_reach(result, threshold=threshold)
     assert split.withheld == whole.withheld
     assert len(split.audit) == len(whole.audit) > 0

@@ -11,7 +11,7 @@ knows:
 
 * every table published from the same extract: the small-area table, the ward, deprivation-band
   and authority totals, the centre and locality tables, the target-group tables and the age bands
-  (callers pass them all to one audit: :func:`planning.runs.reach.publish_reach`);
+  (callers pass them all to one audit: :func:`planning.runs.reach_publication.publish_reach`);
 * that a withheld (blank) count is at least 1, because zeros are published; a withheld total too;
 * every ordering that holds (sustained <= registered, a target group <= registered);
 * the rounded value (:func:`round_counts`) of every small-area count, because tables whose

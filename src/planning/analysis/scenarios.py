@@ -55,15 +55,15 @@ from planning.analysis.sufficiency import (
     area_reach_standard,
     assessed_areas,
     assessed_need,
+    reach_flags,
+)
+from planning.analysis.sufficiency_counts import count_matrix, group_sums, shares_frame
+from planning.analysis.sufficiency_verdicts import (
     authority_figures,
-    count_matrix,
     cross_boundary_reasons,
-    group_sums,
     load_status,
     locality_table,
-    reach_flags,
     resident_shares,
-    shares_frame,
     verdict,
 )
 from planning.inputs.areas import authority_boundary, within_authority

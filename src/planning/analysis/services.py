@@ -32,7 +32,8 @@ import pandas as pd
 from planning._format import share, whole_share
 from planning.analysis.distance import area_points, centre_points, metres_between
 from planning.analysis.need import BAND_LABELS, deprivation_band
-from planning.analysis.sufficiency import RAG_ORDER, SufficiencyResult, area_reach_standard
+from planning.analysis.sufficiency import SufficiencyResult, area_reach_standard
+from planning.analysis.sufficiency_verdicts import RAG_ORDER
 from planning.inputs.areas import population_in_ages
 from planning.inputs.services import (
     SOURCE_ILLUSTRATIVE,

@@ -2,6 +2,12 @@
 
 Applies the standards (``standards.yaml``) to every small area, centre, locality, ward and the
 authority as a whole, and gives a red/amber/green verdict with plain-English reasons.
+
+This module holds the assessment (:func:`assess_sufficiency`, :func:`build_result`,
+:class:`SufficiencyResult`), the reach flags and the notes every output carries; the count
+matrix and its shares are :mod:`planning.analysis.sufficiency_counts`, and the verdicts and
+authority and locality figures :mod:`planning.analysis.sufficiency_verdicts`. Their public names
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from planning._errors import ValidationError
-from planning._format import count, whole_share
+from planning._format import count
 from planning._validate import (
     Problems,
     require_non_empty,
@@ -31,10 +37,55 @@ from planning.analysis.distance import (
     walking_minutes,
 )
 from planning.analysis.need import assess_need, income_deprived_note, rural_flags, rural_note
+from planning.analysis.sufficiency_counts import (
+    COUNT_COLUMNS,
+    _frame_counts,
+    count_matrix,
+    group_sums,
+    share_columns,
+    shares_frame,
+    summarise,
+)
+from planning.analysis.sufficiency_verdicts import (
+    RAG_ORDER,
+    authority_figures,
+    cross_boundary_reasons,
+    load_status,
+    locality_table,
+    resident_shares,
+    verdict,
+)
 from planning.inputs.areas import in_authority as centres_in_authority
 from planning.standards import Standards
 
-RAG_ORDER = {"Green": 0, "Amber": 1, "Red": 2}
+__all__ = [
+    "COUNT_COLUMNS",
+    "ILLUSTRATIVE_NOTE",
+    "NEIGHBOUR_ILLUSTRATIVE_NOTE",
+    "RAG_ORDER",
+    "SufficiencyResult",
+    "area_reach_standard",
+    "assess_sufficiency",
+    "assessed_areas",
+    "assessed_need",
+    "authority_figures",
+    "build_result",
+    "count_matrix",
+    "cross_boundary_reasons",
+    "group_sums",
+    "load_status",
+    "locality_table",
+    "need_measures",
+    "network_columns",
+    "network_notes",
+    "reach_flags",
+    "resident_shares",
+    "result_notes",
+    "share_columns",
+    "shares_frame",
+    "summarise",
+    "verdict",
+]
 
 
 @dataclass(frozen=True)
@@ -139,248 +190,6 @@ def need_measures(areas: pd.DataFrame, standards: Standards) -> pd.DataFrame:
     )
 
 
-#: Columns of the count matrix, one row per area; groups sum these before shares are taken.
-COUNT_COLUMNS = (
-    "under5",
-    "idaci_children",
-    "under5_income_deprived",
-    "under5_within_reach",
-    "under5_within_short",
-    "under5_within_walk",
-    "deprived_under5",
-    "deprived_under5_within_reach",
-    "other_under5",
-    "other_under5_within_reach",
-    "idaci_children_within_reach",
-    "under5_distance_m",
-    "areas",
-    "idaci_estimated_areas",
-)
-
-
-def count_matrix(
-    *,
-    under5: np.ndarray,
-    idaci_children: np.ndarray,
-    under5_income_deprived: np.ndarray,
-    deprived: np.ndarray,
-    idaci_estimated: np.ndarray,
-    distance_m: np.ndarray,
-    within_reach: np.ndarray,
-    within_short: np.ndarray,
-    within_walk: np.ndarray,
-) -> np.ndarray:
-    """``(n_areas, len(COUNT_COLUMNS))`` matrix of counts that groups of areas add up."""
-    u5 = under5.astype(float)
-    reach = within_reach.astype(bool)
-    deprived = deprived.astype(bool)
-    return np.column_stack(
-        [
-            u5,
-            idaci_children,
-            under5_income_deprived,
-            u5 * reach,
-            u5 * within_short,
-            u5 * within_walk,
-            u5 * deprived,
-            u5 * (deprived & reach),
-            u5 * ~deprived,
-            u5 * (~deprived & reach),
-            idaci_children * reach,
-            u5 * distance_m,
-            np.ones(len(u5)),
-            idaci_estimated.astype(float),
-        ]
-    ).astype(float)
-
-
-def group_sums(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum the rows of ``matrix`` by integer group code (``0 .. n_groups-1``)."""
-    codes = np.asarray(codes)
-    if len(codes) and codes.min() < 0:
-        # A negative code counts from the end, as numpy indexing does (np.add.at's rule).
-        codes = np.where(codes < 0, codes + n_groups, codes)
-    # One bincount per column: the same sums, in the same order, as np.add.at, a tenth the time.
-    sums = np.empty((n_groups, matrix.shape[1]))
-    for column in range(matrix.shape[1]):
-        sums[:, column] = np.bincount(codes, weights=matrix[:, column], minlength=n_groups)
-    return sums
-
-
-def share_columns(sums: np.ndarray) -> dict[str, np.ndarray]:
-    """The columns of :func:`shares_frame` as arrays (counts, then shares), without a frame:
-    for callers that build one frame from several parts, or none (the scenario engine)."""
-    col = {name: sums[:, i] for i, name in enumerate(COUNT_COLUMNS)}
-
-    def ratio(numerator: str, denominator: str) -> np.ndarray:
-        d = col[denominator]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(d > 0, col[numerator] / np.where(d > 0, d, 1), np.nan)
-
-    data = {name: values for name, values in col.items() if name != "under5_distance_m"}
-    data["share_within_reach"] = ratio("under5_within_reach", "under5")
-    data["share_within_short"] = ratio("under5_within_short", "under5")
-    data["share_within_walk"] = ratio("under5_within_walk", "under5")
-    data["share_deprived_within_reach"] = ratio("deprived_under5_within_reach", "deprived_under5")
-    data["share_other_within_reach"] = ratio("other_under5_within_reach", "other_under5")
-    data["share_idaci_within_reach"] = ratio("idaci_children_within_reach", "idaci_children")
-    data["mean_distance_m"] = ratio("under5_distance_m", "under5")
-    return data
-
-
-def shares_frame(sums: np.ndarray, index: pd.Index) -> pd.DataFrame:
-    """Counts and the shares taken from them, one row per group.
-
-    ``share_within_reach = sum(under5 * within_reach) / sum(under5)``; likewise for the 1-mile and
-    walking standards, for the 30% most deprived areas (``share_deprived_within_reach``), the rest
-    (``share_other_within_reach``) and IDACI children. ``mean_distance_m`` is under-5-weighted.
-    Shares are NaN where the denominator is zero.
-    """
-    return pd.DataFrame(share_columns(sums), index=index)
-
-
-def _frame_counts(frame: pd.DataFrame) -> np.ndarray:
-    estimated = frame["idaci_estimated"] if "idaci_estimated" in frame else np.zeros(len(frame))
-    return count_matrix(
-        under5=frame["under5"].to_numpy(float),
-        idaci_children=frame["idaci_children"].to_numpy(float),
-        under5_income_deprived=frame["under5_income_deprived"].to_numpy(float),
-        deprived=frame["most_deprived_30"].to_numpy(bool),
-        idaci_estimated=np.asarray(estimated, dtype=bool),
-        distance_m=frame["distance_m"].to_numpy(float),
-        within_reach=frame["within_reach"].to_numpy(bool),
-        within_short=frame["within_short"].to_numpy(bool),
-        within_walk=frame["within_walk"].to_numpy(bool),
-    )
-
-
-def summarise(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Sum counts over groups of areas, then take shares (counts and rates never mixed).
-
-    ``frame`` is a per-area table as in :attr:`SufficiencyResult.areas`; ``by`` a column to
-    group on (``None``: one row for all areas). See :func:`shares_frame` for the shares.
-    """
-    matrix = _frame_counts(frame)
-    if by is None:
-        return shares_frame(matrix.sum(axis=0, keepdims=True), pd.RangeIndex(1))
-    codes, labels = pd.factorize(frame[by], sort=True)
-    keep = codes >= 0
-    sums = group_sums(matrix[keep], codes[keep], len(labels))
-    return shares_frame(sums, pd.Index(labels, name=by))
-
-
-def _rate_rag(share: float, green: float, amber: float) -> str:
-    return "Green" if share >= green else "Amber" if share >= amber else "Red"
-
-
-def verdict(
-    figures: pd.Series | dict[str, Any],
-    standards: Standards,
-    *,
-    centre_loads: np.ndarray | pd.Series | None = None,
-    centre_names: np.ndarray | pd.Series | None = None,
-) -> tuple[str, list[str]]:
-    """Red/amber/green verdict with one plain-English reason per rule, worst first.
-
-    Rules (thresholds in ``standards.yaml``): the share of under-5s in the most deprived areas
-    (:attr:`Standards.deprived_label`, e.g. the 30% most deprived) within reach; the share of all
-    under-5s within reach; under-5s per centre against the load range (e.g. 600-1,200; above
-    the maximum is amber, above ``red_load_factor`` times it red); each centre's own load against
-    the maximum (amber). Every phrase that quotes a standard comes from ``standards``. The verdict is the worst rule's colour.
-    """
-    s = standards
-    reach = f"{s.reach_km:g} km"
-    deprived_areas = f"the {s.deprived_label} areas"
-    found: list[tuple[str, str]] = []
-    deprived = float(figures["deprived_under5"])
-    if deprived > 0:
-        share = float(figures["share_deprived_within_reach"])
-        rag = _rate_rag(share, s.deprived_green, s.deprived_amber)
-        if rag == "Green":
-            text = (
-                f"{whole_share(share)} of under-5s in {deprived_areas} live within "
-                f"{reach} of a centre (green needs {whole_share(s.deprived_green)})"
-            )
-        else:
-            text = (
-                f"{whole_share(1 - share)} of under-5s in {deprived_areas} live more "
-                f"than {reach} from a centre (green needs at least "
-                f"{whole_share(s.deprived_green)} within reach, amber "
-                f"{whole_share(s.deprived_amber)})"
-            )
-        found.append((rag, text))
-    else:
-        found.append(("Green", f"no small area here is in the {s.deprived_label} nationally"))
-    share = float(figures["share_within_reach"]) if figures["under5"] > 0 else 1.0
-    rag = _rate_rag(share, s.all_green, s.all_amber)
-    if rag == "Green":
-        text = f"{whole_share(share)} of all under-5s live within {reach} of a centre"
-    else:
-        text = (
-            f"{whole_share(1 - share)} of all under-5s live more than {reach} from a centre "
-            f"(green needs at least {whole_share(s.all_green)} within reach, amber "
-            f"{whole_share(s.all_amber)})"
-        )
-    found.append((rag, text))
-    # Centres shared with another authority count by the share of their load that lives here
-    # (``centre_equivalents``), so no centre's capacity is counted twice.
-    centres = float(figures.get("centre_equivalents", figures.get("centres", 0)) or 0)
-    if centres > 0:
-        per_centre = float(figures["under5"]) / centres
-        band = s.load_range_label
-        if per_centre > s.red_load_factor * s.load_max:
-            found.append(
-                (
-                    "Red",
-                    f"{count(per_centre)} under-5s per centre, far above the {band} range "
-                    f"(more than {s.red_load_factor:g} x {s.load_max_label})",
-                )
-            )
-        elif per_centre > s.load_max:
-            found.append(
-                ("Amber", f"{count(per_centre)} under-5s per centre, above the {band} range")
-            )
-        elif per_centre < s.load_min:
-            found.append(
-                (
-                    "Green",
-                    f"{count(per_centre)} under-5s per centre, below the {band} range: "
-                    "generous provision, or room to consolidate",
-                )
-            )
-        else:
-            found.append(
-                ("Green", f"{count(per_centre)} under-5s per centre, within the {band} range")
-            )
-    if centre_loads is not None:
-        loads = np.asarray(centre_loads, dtype=float)
-        names = centre_names if centre_names is not None else getattr(centre_loads, "index", None)
-        labels = np.asarray(names if names is not None else np.arange(len(loads)))
-        for position in np.argsort(-loads, kind="stable"):
-            load, name = loads[position], labels[position]
-            if load <= s.load_max:
-                break
-            found.append(
-                (
-                    "Amber",
-                    f"{name} serves {count(load)} under-5s, above the {s.load_max_label} maximum",
-                )
-            )
-    found.sort(key=lambda item: -RAG_ORDER[item[0]])
-    overall = found[0][0]
-    return overall, [f"{rag}: {text}" for rag, text in found]
-
-
-def load_status(load: np.ndarray, standards: Standards) -> np.ndarray:
-    """'below range', 'within range' or 'above range' of the standards' under-5s per centre
-    (``load_min``-``load_max``, e.g. 600-1,200: :attr:`Standards.load_range_label`)."""
-    return np.select(
-        [load < standards.load_min, load > standards.load_max],
-        ["below range", "above range"],
-        default="within range",
-    )
-
-
 def _capacity(centres: pd.DataFrame) -> pd.Series | None:
     """Each centre's capacity (NaN where unknown), or ``None`` when no centre has one.
 
@@ -393,161 +202,6 @@ def _capacity(centres: pd.DataFrame) -> pd.Series | None:
     if capacity.isna().all():
         return None
     return capacity
-
-
-def resident_shares(
-    resident_load: np.ndarray, load: np.ndarray, neighbour: np.ndarray | None = None
-) -> np.ndarray:
-    """Each centre's share of its load that lives in the authority: ``r_c / L_c``.
-
-    ``r_c`` is the under-5s of the authority's own residents nearest to centre ``c``, ``L_c``
-    all under-5s nearest to it (residents of any authority). A centre that serves nobody counts
-    1 if it is one of the council's own centres and 0 if it is a neighbouring authority's
-    (``neighbour``). Summed over a group of centres this is the number of *centre
-    equivalents* the group gives the authority: a centre shared with a neighbour counts once in
-    England, split between the authorities in proportion to the families it serves.
-
-    Examples
-    --------
-    >>> resident_shares(np.array([500.0, 0.0, 0.0]), np.array([1000.0, 800.0, 0.0]))
-    array([0.5, 0. , 1. ])
-    """
-    resident_load = np.asarray(resident_load, dtype=float)
-    load = np.asarray(load, dtype=float)
-    idle = np.ones(len(load)) if neighbour is None else (~np.asarray(neighbour, bool)).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(load > 0, resident_load / np.where(load > 0, load, 1.0), idle)
-
-
-def authority_figures(
-    counts: np.ndarray,
-    centre_under5: pd.Series | np.ndarray,
-    standards: Standards,
-    *,
-    centre_names: pd.Series | np.ndarray,
-    areas_served: np.ndarray,
-    in_authority: pd.Series | np.ndarray | None = None,
-    resident_under5: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Authority-wide figures, verdict and reasons from the count matrix and centre loads.
-
-    ``counts`` holds the authority's own residents only (one row per resident area);
-    ``centre_under5`` each centre's whole load (residents of any authority) and
-    ``resident_under5`` the part of it that lives in the authority (default: all of it).
-    ``centres`` counts the centres serving at least one resident area (``areas_served > 0``);
-    ``centre_equivalents`` = ``sum_c r_c / L_c`` over them (:func:`resident_shares`), and
-    ``under5_per_centre`` = residents' under-5s / centre equivalents, so a centre shared with a
-    neighbour is never counted twice. ``centres_per_1000_under5`` (IFS's exposure measure) uses
-    the equivalents too. ``under5_nearest_outside``: residents' under-5s whose nearest centre
-    is outside the authority.
-    """
-    total = share_columns(counts.sum(axis=0, keepdims=True))
-    figures: dict[str, Any] = {k: _plain(v[0]) for k, v in total.items()}
-    load = np.asarray(centre_under5, dtype=float)
-    resident = load if resident_under5 is None else np.asarray(resident_under5, dtype=float)
-    served = np.asarray(areas_served) > 0
-    figures["centres"] = int(served.sum())
-    figures["centres_listed"] = len(centre_under5)
-    figures["centre_equivalents"] = float(resident_shares(resident[served], load[served]).sum())
-    if in_authority is not None:
-        # NA (not known) is neither inside nor outside: it is never counted as outside.
-        if isinstance(in_authority, np.ndarray) and in_authority.dtype == bool:
-            inside, outside = in_authority, ~in_authority  # every flag known (the engine's)
-        else:
-            flags = pd.Series(in_authority).astype("boolean").to_numpy(dtype=object, na_value=None)
-            inside = np.array([flag is True for flag in flags], dtype=bool)
-            outside = np.array([flag is False for flag in flags], dtype=bool)
-        figures["centres_in_authority"] = int(inside.sum())
-        figures["centres_outside_serving"] = int((outside & served).sum())
-        figures["under5_nearest_outside"] = float(resident[outside].sum())
-        if not (inside | outside).all():
-            figures["centres_in_authority_unknown"] = int((~(inside | outside)).sum())
-    equivalents = figures["centre_equivalents"]
-    figures["under5_per_centre"] = figures["under5"] / equivalents if equivalents > 0 else np.nan
-    figures["centres_per_1000_under5"] = 1000 * equivalents / max(figures["under5"], 1)
-    status = load_status(load[served], standards)
-    figures["centres_above_load_range"] = int((status == "above range").sum())
-    figures["centres_below_load_range"] = int((status == "below range").sum())
-    rag, why = verdict(
-        figures,
-        standards,
-        centre_loads=load[served],
-        centre_names=np.asarray(centre_names, dtype=object)[served],
-    )
-    figures["rag"] = rag
-    figures["reasons"] = why + cross_boundary_reasons(figures, centre_under5, in_authority)
-    return figures
-
-
-def cross_boundary_reasons(
-    figures: dict[str, Any],
-    centre_under5: pd.Series | np.ndarray,
-    in_authority: pd.Series | np.ndarray | None,
-) -> list[str]:
-    """Plain sentences on how far the verdict rests on centres across the boundary (no colour:
-    they explain the rules above rather than add one)."""
-    outside = figures.get("under5_nearest_outside", 0.0) or 0.0
-    if in_authority is None or outside <= 0 or figures["under5"] <= 0:
-        return []
-    return [
-        f"Across the boundary: {count(outside)} of the authority's under-5s "
-        f"({whole_share(outside / figures['under5'])}) are nearest to a centre in another "
-        f"authority ({figures.get('centres_outside_serving', 0)} centre(s)); those centres' "
-        "loads include the families of both authorities, and they count here only in "
-        "proportion to the families they serve from this authority."
-    ]
-
-
-def locality_table(
-    counts: np.ndarray,
-    area_centre: np.ndarray,
-    centre_locality: pd.Series | np.ndarray,
-    centre_under5: pd.Series | np.ndarray,
-    standards: Standards,
-    *,
-    centre_names: pd.Series | np.ndarray,
-    resident_under5: np.ndarray | None = None,
-    neighbour: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Figures, verdict and reasons for each locality (the localities of the centres listed).
-
-    Areas (the authority's own residents, one row of ``counts`` each) belong to the locality of
-    the centre that serves them (``area_centre`` holds the centre's position in
-    ``centre_locality``); a locality's centres are the centres listed in it, counted as
-    centre equivalents (:func:`resident_shares`) for ``under5_per_centre``.
-    """
-    codes, labels = pd.factorize(np.asarray(centre_locality, dtype=object), sort=True)
-    data = share_columns(group_sums(counts, codes[area_centre], len(labels)))
-    loads = np.asarray(centre_under5, dtype=float)
-    resident = loads if resident_under5 is None else np.asarray(resident_under5, dtype=float)
-    shares = resident_shares(resident, loads, neighbour)
-    data["centres"] = np.bincount(codes, minlength=len(labels))
-    equivalents = np.bincount(codes, weights=shares, minlength=len(labels))
-    data["centre_equivalents"] = equivalents
-    with np.errstate(divide="ignore", invalid="ignore"):
-        data["under5_per_centre"] = np.where(
-            equivalents > 0, data["under5"] / np.where(equivalents > 0, equivalents, 1), np.nan
-        )
-    # The verdict reads a row's figures; they are taken from the arrays (one frame built, once).
-    rule_columns = (
-        "under5",
-        "deprived_under5",
-        "share_deprived_within_reach",
-        "share_within_reach",
-        "centre_equivalents",
-        "centres",
-    )
-    rags, reasons = [], []
-    names = np.asarray(centre_names, dtype=object)
-    for position in range(len(labels)):
-        members = codes == position
-        row = {key: data[key][position].item() for key in rule_columns}
-        rag, why = verdict(row, standards, centre_loads=loads[members], centre_names=names[members])
-        rags.append(rag)
-        reasons.append(why)
-    data["rag"] = np.array(rags, dtype=object)
-    data["reasons"] = pd.Series(reasons, dtype=object).to_numpy()
-    return pd.DataFrame(data, index=pd.Index(labels, name="locality"))
 
 
 def assess_sufficiency(
@@ -892,14 +546,6 @@ def network_notes(distances: Any, areas: pd.DataFrame) -> list[str]:
             "through routes; see network_ratio)."
         )
     return notes
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    return value
 
 
 ILLUSTRATIVE_NOTE = (

@@ -307,7 +307,7 @@ def reach_labels(
     Parameters
     ----------
     reach_areas : DataFrame
-        :attr:`planning.runs.reach.ReachResult.areas` (``reach``, ``under5_income_deprived``).
+        :attr:`planning.runs.reach_assessment.ReachResult.areas` (``reach``, ``under5_income_deprived``).
     target : {'shortfall', 'unmet_need'}
         ``shortfall`` (default): 1 where ``reach = registered / under5 < benchmark`` (default
         65%, the "good" benchmark); computed from registrations and under-5s only.

@@ -15,7 +15,7 @@ and reruns the assessment's arithmetic on each, as arrays:
 * **the cross-boundary model.** Loads include neighbouring authorities' residents (their
   under-5s are drawn too), shares and verdicts are for the authority's own residents only, and
   centre equivalents are ``r_c / L_c`` per draw, as in
-  :func:`planning.analysis.sufficiency.resident_shares`.
+  :func:`planning.analysis.sufficiency_verdicts.resident_shares`.
 
 For every locality, the authority and each centre the result gives the probability of each
 verdict, intervals for the headline shares and loads, the rule that drives the uncertainty and
@@ -38,7 +38,7 @@ from planning.analysis.sufficiency import SufficiencyResult
 from planning.standards import Standards
 from planning.uncertainty_model import AGE_BANDS, UncertaintyModel
 
-#: The verdict rules, in the order :func:`planning.analysis.sufficiency.verdict` checks them.
+#: The verdict rules, in the order :func:`planning.analysis.sufficiency_verdicts.verdict` checks them.
 RULES: dict[str, str] = {
     "deprived_within_reach": "share of under-5s in the most deprived areas within reach",
     "all_within_reach": "share of all under-5s within reach",
@@ -422,7 +422,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def propagate(network: Network, draws: Draws, *, standards: Standards | None = None) -> Propagated:
     """Figures and verdict rules for every draw, localities then the authority.
 
-    The assessment's arithmetic (:func:`planning.analysis.sufficiency.verdict`) on arrays:
+    The assessment's arithmetic (:func:`planning.analysis.sufficiency_verdicts.verdict`) on arrays:
     sums by locality are one sparse product per quantity; a centre's load ``L_c`` sums every
     assessed area nearest to it, ``r_c`` its residents; centre equivalents ``sum r_c / L_c``
     (an idle centre counts 1 if the council's, 0 if a neighbour's); under-5s per centre =
