@@ -587,7 +587,7 @@ def render_html(notebook: Path) -> str:
     """
     import nbformat
 
-    from planning.outputs.maps import assert_offline
+    from planning.outputs.offline_map import assert_offline
 
     exporter = _report_exporter()
     node = nbformat.read(notebook, as_version=4)
