@@ -47,8 +47,9 @@ from planning.analysis.scenarios import (
 from planning.analysis.sufficiency import SufficiencyResult, need_measures
 from planning.inputs.areas import load_areas
 from planning.inputs.illustrative import resolve_centres
-from planning.outputs.maps import OfflineMap, difference_map
+from planning.outputs.maps import difference_map
 from planning.outputs.notebook import table, view
+from planning.outputs.offline_map import OfflineMap
 from planning.runs.sufficiency import SufficiencyRun, run_sufficiency
 from planning.standards import Standards, load_standards
 

@@ -1,5 +1,19 @@
-"""Sufficiency reports: presentation blocks for the report notebook, and the Papermill run that
-executes it and renders a self-contained HTML file with no code and nothing fetched from a CDN.
+"""Sufficiency reports: the blocks the report notebook shows.
+
+Each block takes a :class:`~planning.runs.sufficiency.SufficiencyRun` and returns an
+``IPython.display.HTML`` block rendered from an autoescaped Jinja2 template: the title and
+verdict, caveats, headline cards, reasons, the tables (localities, centres, wards, access,
+standards, sources), the map and its caption, and the targeting, reach and street-network
+sections.
+
+The rest lives in modules named for their noun, and is re-exported here so that every import
+from this module keeps working:
+
+- :mod:`planning.outputs.report_charts`: the charts (:func:`bar_chart`, :func:`nice_step`,
+  :func:`reach_by_deprivation_chart`, :func:`centre_load_chart`, the report's colours);
+- :mod:`planning.outputs.report_render`: the report notebook Papermill runs
+  (:func:`report_notebook`) and the self-contained HTML page (nbconvert, :func:`render_html`)
+  and PDF (headless Chromium, :func:`html_to_pdf`, :func:`find_chromium`) it becomes.
 """
 
 from __future__ import annotations
@@ -8,38 +22,78 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import os
-import shutil
-import subprocess
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from planning import settings
-from planning._errors import PlanningError
 from planning._format import count, km, ratio, share, whole_share
 from planning._html import Markup, render
 from planning.analysis.need import IDACI_CHILDREN_HEADING, UNDER5_INCOME_DEPRIVED_LABEL
 from planning.inputs.areas import ATTRIBUTION, DATA_VINTAGES
+from planning.outputs.report_charts import (
+    BEYOND_COLOUR,
+    WITHIN_COLOUR,
+    bar_chart,
+    centre_load_chart,
+    nice_step,
+    reach_by_deprivation_chart,
+)
+from planning.outputs.report_render import (
+    CHROMIUM_FLAGS,
+    REPORT_NOTEBOOK,
+    TITLE_METADATA,
+    find_chromium,
+    html_to_pdf,
+    notebook_title,
+    render_html,
+    report_notebook,
+)
 from planning.runs.sufficiency import SufficiencyRun
 from planning.standards import NEED_INDICATORS, NEED_NORMALISERS, Standards
 
+# Every public name this module had before it was split, so imports from here keep working.
+__all__ = [
+    "BEYOND_COLOUR",
+    "CHROMIUM_FLAGS",
+    "OUTREACH_RULE_LABELS",
+    "REASONS_COLUMN",
+    "REPORT_NOTEBOOK",
+    "TEXT_COLUMNS",
+    "TITLE_METADATA",
+    "VERDICT_COLUMNS",
+    "WITHIN_COLOUR",
+    "access_table",
+    "bar_chart",
+    "centre_load_chart",
+    "centre_table",
+    "find_chromium",
+    "headline_cards",
+    "html_to_pdf",
+    "locality_table",
+    "map_caption",
+    "need_index_wording",
+    "network_section",
+    "nice_step",
+    "notebook_title",
+    "notes_block",
+    "rag_badge",
+    "reach_by_deprivation_chart",
+    "reach_section",
+    "reasons_block",
+    "render_html",
+    "report_map",
+    "report_notebook",
+    "report_title",
+    "sources_block",
+    "standards_table",
+    "table_html",
+    "targeting_section",
+    "title_block",
+    "ward_table",
+]
+
 logger = logging.getLogger(__name__)
-
-REPORT_NOTEBOOK = "sufficiency_report.ipynb"
-
-
-def report_notebook() -> Path:
-    """The report notebook Papermill runs, shipped in the package (``planning/notebooks/``)."""
-    return settings.package_path("notebooks", REPORT_NOTEBOOK)
-
-
-#: Where a report notebook's title travels from the title block to the HTML ``<title>`` (and so
-#: to the PDF's title): the display output's metadata, read back by :func:`render_html`.
-TITLE_METADATA = "planning_report_title"
 
 
 def _html(text: str, *, metadata: dict[str, Any] | None = None) -> Any:
@@ -355,341 +409,6 @@ def map_caption(run: SufficiencyRun) -> Any:
     """The caveat that belongs with the map (illustrative centres), shown under it."""
     notes = run.result.notes[:1]
     return _html(render("report_notes.html.j2", notes=notes))
-
-
-# ------------------------------------------------------------------------------ charts
-
-#: Colours of "within reach" and "beyond it" in every bar chart of the report.
-WITHIN_COLOUR, BEYOND_COLOUR = "#1f6fb2", "#c6dbef"
-_WITHIN, _BEYOND = WITHIN_COLOUR, BEYOND_COLOUR
-_LOAD_COLOURS = {"within range": "#1e8449", "above range": "#c0392b", "below range": "#d68910"}
-
-
-def bar_chart(
-    chart_id: str,
-    rows: list[dict[str, Any]],
-    *,
-    left: float,
-    top: float,
-    plot_width: float,
-    bar_height: float,
-    gap: float,
-    right: float = 60.0,
-    band: dict[str, Any] | None = None,
-    **text: Any,
-) -> Markup:
-    """A horizontal bar chart (``report_chart.html.j2``): one row per bar, laid out from the
-    top with ``gap`` between bars, and room below the plot for the axis and the key.
-
-    ``rows`` give each bar's ``y``, ``label``, ``segments``, ``end`` and ``value``; ``text``
-    the ``ticks``, ``axis_label``, ``key``, ``title``, ``description`` and ``caption``.
-    """
-    plot_height = len(rows) * (bar_height + gap)
-    return render(
-        "report_chart.html.j2",
-        id=chart_id,
-        width=left + plot_width + right,
-        height=top + plot_height + 62,
-        left=left,
-        top=top,
-        plot_width=plot_width,
-        plot_height=plot_height,
-        bar_height=bar_height,
-        rows=rows,
-        band=band,
-        **text,
-    )
-
-
-def _ticks(maximum: float, left: float, plot_width: float, step: float, fmt: Any) -> list:
-    n = int(maximum // step)
-    return [
-        {"x": round(left + plot_width * k * step / maximum, 1), "label": fmt(k * step)}
-        for k in range(n + 1)
-    ]
-
-
-def nice_step(maximum: float, target: int = 6) -> float:
-    """A round axis step (1, 2 or 5 x a power of ten) giving about ``target`` ticks."""
-    raw = maximum / target
-    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-
-
-def reach_by_deprivation_chart(run: SufficiencyRun) -> Any:
-    """Under-5s within reach and beyond it, by national IMD decile (1 is most deprived).
-
-    A stacked bar per decile present in the authority: under-5s within the reach standard, then
-    those beyond it, labelled with the share within reach (sum of under-5s in areas within reach
-    / sum of under-5s, by decile). The deciles the standards call most deprived are marked.
-    """
-    r = run.result
-    s = r.standards
-    a = r.areas
-    u5 = a["under5"].astype(float)
-    within = (u5 * a["within_reach"].astype(bool)).groupby(a["imd_decile"]).sum()
-    total = u5.groupby(a["imd_decile"]).sum()
-    total = total[total > 0].sort_index()
-    left, plot_width, bar_height, gap, top = 190.0, 420.0, 18.0, 8.0, 12.0
-    maximum = float(total.max()) * 1.05 if len(total) else 1.0
-    rows = []
-    for i, (decile, n) in enumerate(total.items()):
-        inside = float(within.get(decile, 0.0))
-        w_in = plot_width * inside / maximum
-        w_out = plot_width * (n - inside) / maximum
-        rows.append(
-            {
-                "y": top + i * (bar_height + gap),
-                "label": f"Decile {int(decile)}" + (" (most deprived)" if decile == 1 else ""),
-                "segments": [
-                    {
-                        "x": left,
-                        "width": round(w_in, 1),
-                        "fill": _WITHIN,
-                        "text": f"{count(inside)} within {s.reach_label()}",
-                    },
-                    {
-                        "x": round(left + w_in, 1),
-                        "width": round(w_out, 1),
-                        "fill": _BEYOND,
-                        "text": f"{count(n - inside)} beyond {s.reach_label()}",
-                    },
-                ],
-                "end": round(left + w_in + w_out, 1),
-                "value": share(inside / n, 0) if n else "n/a",
-            }
-        )
-    step = nice_step(maximum)
-    deciles = ", ".join(map(str, s.most_deprived_deciles))
-    return _html(
-        bar_chart(
-            "chart-reach-by-deprivation",
-            rows,
-            left=left,
-            top=top,
-            plot_width=plot_width,
-            bar_height=bar_height,
-            gap=gap,
-            ticks=_ticks(maximum, left, plot_width, step, count),
-            axis_label="Children under 5",
-            key=[
-                {"x": left, "fill": _WITHIN, "label": f"within {s.reach_label()} of a centre"},
-                {"x": left + 200, "fill": _BEYOND, "label": f"beyond {s.reach_label()}"},
-            ],
-            title=f"Under-5s within {s.reach_label()} of a centre, by deprivation decile",
-            description="; ".join(
-                f"decile {int(d)}: {count(within.get(d, 0.0))} of {count(n)} under-5s within "
-                f"reach ({share(within.get(d, 0.0) / n, 0)})"
-                for d, n in total.items()
-            ),
-            caption=f"Under-5s within {s.reach_label()} of a centre (dark) and beyond it (light),"
-            f" by national IMD decile of their small area; the figure is the share within reach."
-            f" The {s.deprived_label} areas are those in deciles {deciles}.",
-        )
-    )
-
-
-def centre_load_chart(run: SufficiencyRun) -> Any:
-    """Each centre's catchment under-5s against the load range of the standards in force.
-
-    The shaded band runs from the standards' minimum to their maximum under-5s per centre
-    (600-1,200 by default); bars are coloured by load status, and say it in their tooltip.
-    """
-    r = run.result
-    s = r.standards
-    c = r.centres.sort_values("under5", ascending=False)
-    # room for the longest name at about 6.5 px a character (12 px Arial)
-    longest = int(c["name"].astype(str).str.len().max()) if len(c) else 10
-    left, plot_width, bar_height, gap, top = 12.0 + 6.5 * min(longest, 60), 380.0, 14.0, 6.0, 22.0
-    maximum = max(float(c["under5"].max()) if len(c) else 0.0, s.load_max * 1.15)
-    rows = []
-    for i, (_, centre) in enumerate(c.iterrows()):
-        n = float(centre["under5"])
-        status = str(centre["load_status"])
-        width = plot_width * n / maximum
-        rows.append(
-            {
-                "y": top + i * (bar_height + gap),
-                "label": str(centre["name"]),
-                "segments": [
-                    {
-                        "x": left,
-                        "width": round(width, 1),
-                        "fill": _LOAD_COLOURS.get(status, "#7f8c8d"),
-                        "text": f"{centre['name']}: {count(n)} under-5s, {status}",
-                    },
-                ],
-                "end": round(left + width, 1),
-                "value": f"{count(n)} ({status})",
-            }
-        )
-    band_x = left + plot_width * s.load_min / maximum
-    band = {
-        "x": round(band_x, 1),
-        "width": round(plot_width * (s.load_max - s.load_min) / maximum, 1),
-        "label": f"standard {s.load_range_label} under-5s per centre",
-    }
-    key = []
-    x = left
-    for status, colour in _LOAD_COLOURS.items():
-        key.append({"x": x, "fill": colour, "label": status})
-        x += 120
-    return _html(
-        bar_chart(
-            "chart-centre-loads",
-            rows,
-            left=left,
-            top=top,
-            plot_width=plot_width,
-            bar_height=bar_height,
-            gap=gap,
-            right=150.0,
-            band=band,
-            ticks=_ticks(maximum, left, plot_width, nice_step(maximum), count),
-            axis_label="Under-5s in the centre's catchment",
-            key=key,
-            title=f"Under-5s per centre against the standard of {s.load_range_label}",
-            description="; ".join(f"{row['label']}: {row['value']}" for row in rows),
-            caption=f"Under-5s in each centre's catchment (the small areas nearest to it); the "
-            f"shaded band is the standard of {s.load_range_label} under-5s per centre "
-            f"(target {count(s.load_target)}).",
-        )
-    )
-
-
-#: This thread's report exporter: set up (and its Jinja template compiled) once per thread, not
-#: per report (about 0.15 s each in a schedule's worker); an exporter is not shared by threads.
-_exporters = threading.local()
-
-
-def _report_exporter() -> Any:
-    """The nbconvert exporter of :func:`render_html`, made once per thread."""
-    exporter = getattr(_exporters, "html", None)
-    if exporter is None:
-        from nbconvert import HTMLExporter
-
-        exporter = _exporters.html = HTMLExporter(
-            template_name="offline_report",
-            extra_template_basedirs=[str(settings.package_path("templates"))],
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            embed_images=True,
-        )
-    return exporter
-
-
-def render_html(notebook: Path) -> str:
-    """Render an executed notebook to one self-contained HTML page without code cells.
-
-    Uses the ``offline_report`` template (the JupyterLab template without require.js, MathJax
-    or Mermaid from a CDN) and embeds images; raises if any external script or stylesheet remains.
-    """
-    import nbformat
-
-    from planning.outputs.maps import assert_offline
-
-    exporter = _report_exporter()
-    node = nbformat.read(notebook, as_version=4)
-    title = notebook_title(node)
-    if title:
-        # the lab template's <title>; Chromium copies it into the PDF's metadata
-        node.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(node)
-    assert_offline(body)
-    return body
-
-
-def notebook_title(node: Any) -> str | None:
-    """The report title an executed notebook's title block recorded (see :func:`title_block`),
-    or ``None`` if no output carries one."""
-    for cell in node.cells:
-        for output in cell.get("outputs", []):
-            metadata = output.get("metadata", {})
-            for found in (metadata, *[v for v in metadata.values() if isinstance(v, dict)]):
-                if isinstance(found.get(TITLE_METADATA), str):
-                    return str(found[TITLE_METADATA])
-    return None
-
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-pdf-header-footer",
-    # Print what the HTML holds and nothing more: no request leaves the machine (map tiles
-    # included), so a scheduled PDF is reproducible and runs with no network.
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--proxy-server=127.0.0.1:9",
-)
-
-
-def find_chromium() -> str | None:
-    """The Chromium executable for PDF output: ``$PLANNING_CHROMIUM`` or the first of
-    ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH; ``None`` if none."""
-    configured = os.environ.get("PLANNING_CHROMIUM")
-    if configured:
-        return configured
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def html_to_pdf(
-    html_file: str | Path,
-    pdf_file: str | Path,
-    *,
-    chromium: str | None = None,
-    timeout: float = 180.0,
-) -> Path:
-    """Print an HTML report to PDF with headless Chromium (``--print-to-pdf``).
-
-    Runs with a throwaway profile (``--user-data-dir``) and without background traffic, so it
-    works unattended under cron or systemd. Raises :class:`PlanningError` if Chromium is missing,
-    fails, or writes something that is not a PDF.
-    """
-    source, target = Path(html_file).resolve(), Path(pdf_file).resolve()
-    executable = chromium or find_chromium()
-    if executable is None:
-        raise PlanningError(
-            "PDF output needs Chromium, which was not found: install it (`make system-deps`) or "
-            "set PLANNING_CHROMIUM to its path"
-        )
-    with tempfile.TemporaryDirectory(prefix="planning-chromium-", ignore_cleanup_errors=True) as p:
-        command = [
-            executable,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={p}",
-            f"--print-to-pdf={target}",
-            source.as_uri(),
-        ]
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise PlanningError(
-                f"Chromium did not print {source.name} to PDF within {timeout:.0f} s"
-            ) from None
-    ok = target.is_file() and target.read_bytes()[:5] == b"%PDF-"
-    if done.returncode != 0 or not ok:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise PlanningError(
-            f"Chromium could not print {source.name} to PDF (exit status {done.returncode}):\n"
-            f"{tail}"
-        )
-    return target
 
 
 def targeting_section(run: SufficiencyRun) -> Any:

@@ -30,7 +30,7 @@ from planning._files import why_protected
 from planning._format import slug
 from planning._validate import Place, Problems, dotted, json_schema, require_file, schema_problems
 from planning.inputs.areas import resolve_authority
-from planning.outputs.report import find_chromium
+from planning.outputs.report_render import find_chromium
 
 __all__ = [
     "FORMATS",

@@ -44,7 +44,7 @@ from planning._files import atomic_directory, file_sha256, input_label, publishi
 from planning.inputs.areas import DATA_VINTAGES, VINTAGE_FILES
 from planning.outputs import warm_kernel as warm
 from planning.outputs.changes import compare_figures, load_figures
-from planning.outputs.report import html_to_pdf, render_html, report_notebook
+from planning.outputs.report_render import html_to_pdf, render_html, report_notebook
 from planning.outputs.schedule_file import ReportSpec, report_spec
 
 if TYPE_CHECKING:

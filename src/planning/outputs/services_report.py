@@ -10,8 +10,8 @@ from typing import Any
 
 from planning._format import share
 from planning._html import Markup, render
-from planning.outputs.report import WITHIN_COLOUR as _WITHIN
-from planning.outputs.report import bar_chart
+from planning.outputs.report_charts import WITHIN_COLOUR as _WITHIN
+from planning.outputs.report_charts import bar_chart
 from planning.runs.sufficiency import SufficiencyRun
 
 
