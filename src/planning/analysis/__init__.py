@@ -1,10 +1,10 @@
 """Analysis: the measures, on arrays with thin GeoDataFrame adapters; no files, no HTML.
 
 ``distance`` (or ``network_distance``, along streets) → ``catchments`` → ``need`` →
-``sufficiency`` (with ``sufficiency_counts`` and ``sufficiency_verdicts``) → ``services`` → ``scenario_actions`` → ``scenarios`` (the engine, with
-``scenario_results`` and ``scenario_comparison``) → ``allocation`` (with
-``allocation_program``) and ``service_placement``;
-``uncertainty`` for how sure the verdicts are; ``disclosure`` (with ``disclosure_rules`` and
-``disclosure_audit``) and
-``targeting`` (+ ``targeting_model``) for registration data.
+``sufficiency`` (with ``sufficiency_counts`` and ``sufficiency_verdicts``) → ``services`` →
+``scenario_actions`` → ``scenarios`` (the engine, with ``scenario_results`` and
+``scenario_comparison``) → ``allocation`` (with ``allocation_program``) and
+``service_placement``; ``uncertainty`` for how sure the verdicts are; ``disclosure`` (with
+``disclosure_rules`` and ``disclosure_audit``) and ``targeting`` (+ ``targeting_model``) for
+registration data.
 """
