@@ -14,7 +14,8 @@ import pandas as pd
 
 from planning._format import count, share
 from planning._html import Markup, render
-from planning.analysis.uncertainty import RULES, UncertaintyResult, verdict_text
+from planning.analysis.uncertainty import UncertaintyResult, verdict_text
+from planning.analysis.uncertainty_propagation import RULES
 from planning.outputs.report_charts import nice_step
 from planning.runs.sufficiency import SufficiencyRun
 from planning.standards import Standards
