@@ -28,14 +28,16 @@ from planning.analysis.targeting import (
     gains_table,
     targeting_errors,
 )
-from planning.analysis.targeting_model import (
+from planning.analysis.targeting_features import (
     LABEL_INPUTS,
-    TargetingEvaluation,
-    TargetingModel,
     area_features,
-    evaluate_targeting,
     reach_labels,
     simple_rankings,
+)
+from planning.analysis.targeting_model import (
+    TargetingEvaluation,
+    TargetingModel,
+    evaluate_targeting,
 )
 
 __all__ = [
@@ -114,8 +116,8 @@ def run_targeting(
         Outreach hours to allocate (default 2,000: about one and a half full-time workers).
     outreach_model : OutreachModel, optional
     target : {'shortfall', 'unmet_need'}
-        What the model predicts (:func:`planning.analysis.targeting_model.reach_labels`); features
-        and baseline rankings sharing a factor with it are left out.
+        What the model predicts (:func:`planning.analysis.targeting_features.reach_labels`);
+        features and baseline rankings sharing a factor with it are left out.
     as_of : date, optional
         The extract date.
     model : TargetingModel, optional
