@@ -4,7 +4,8 @@
 ``sufficiency`` (with ``sufficiency_counts`` and ``sufficiency_verdicts``) → ``services`` →
 ``scenario_actions`` → ``scenarios`` (the engine, with ``scenario_results`` and
 ``scenario_comparison``) → ``allocation`` (with ``allocation_program``) and
-``service_placement``; ``uncertainty`` for how sure the verdicts are; ``disclosure`` (with
-``disclosure_rules`` and ``disclosure_audit``) and ``targeting`` (+ ``targeting_model``) for
-registration data.
+``service_placement``; ``uncertainty`` (with ``uncertainty_draws`` and
+``uncertainty_propagation``) for how sure the verdicts are; ``disclosure`` (with
+``disclosure_rules`` and ``disclosure_audit``) and ``targeting`` (+ ``targeting_model``,
+``targeting_features``) for registration data.
 """
