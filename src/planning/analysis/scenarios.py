@@ -12,12 +12,13 @@ The scenario itself (its actions, file format and effect on a centre table) is
 :mod:`planning.analysis.scenario_actions`; what an evaluation gives is
 :mod:`planning.analysis.scenario_results`; setting two evaluations side by side is
 :mod:`planning.analysis.scenario_comparison`. This module evaluates, and re-exports the others,
-so the whole what-if API is imported from here.
+so the whole what-if API is imported from here. The engine's searches beyond the reach along a
+street network are :mod:`planning.analysis.scenario_search`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ from planning.analysis.scenario_actions import (
 )
 from planning.analysis.scenario_comparison import HEADLINES, Comparison, compare, headlines
 from planning.analysis.scenario_results import Evaluation, Headline
+from planning.analysis.scenario_search import StreetSearch
 from planning.analysis.sufficiency import (
     SufficiencyResult,
     _validate_centres,
@@ -94,10 +96,6 @@ __all__ = [
     "table_to_centres",
 ]
 
-
-#: A street route is at least this share of the straight line between its ends (1 in theory;
-#: the margin covers lengths measured on the ellipsoid and rounded, as in an osmnx GraphML).
-_STREET_SLACK = 0.9
 
 #: Groups of sites whose residents' nearest metres the engine keeps along a street network
 #: (:meth:`ScenarioEngine.resident_nearest`): a dashboard session's changes, each a few
@@ -218,17 +216,13 @@ class ScenarioEngine:
         self._static = self._static_arrays(self.assessed)
         self._fast: dict[str, Any] = {}
         self._band_index = pd.Index(list(BAND_LABELS), name="deprivation_band")
-        # Along a street network: for each area, how many sites' distances were searched
-        # beyond the reach, and how far (see :meth:`_settle_far_areas`).
-        self._settled = {
-            "sites": np.zeros(len(self.area_xy), dtype=np.int64),
-            "radius": np.zeros(len(self.area_xy)),
-        }
+        # Along a street network: how far each area was searched beyond the reach.
+        self._streets = StreetSearch(distances, self.area_xy) if distances is not None else None
         # Residents' metres to the nearest of a group of sites at any distance, by the group's
         # site columns (:meth:`resident_nearest`).
         self._group_nearest: dict[frozenset[int], np.ndarray] = {}
-        if distances is not None:
-            self._search_past_one_closure()
+        if self._streets is not None:
+            self._streets.past_one_closure(self.distance, self.site_xy, current=len(self.current))
         self.baseline = self.evaluate(Scenario())
 
     @classmethod
@@ -537,112 +531,21 @@ class ScenarioEngine:
             )
         else:
             nearest, metres = self._nearest_after(sites.columns, sites.origin)
-        if self.distances is not None:
-            self._settle_far_areas(sites.columns, nearest, metres)
-        return nearest, metres
-
-    def _search_past_one_closure(self) -> None:
-        """Along a street network, search each area far enough to know its two nearest current
-        sites, once, at set-up (in place).
-
-        Paths are searched as far as the largest reach; an area with one current site or none
-        within it would need a longer search the first time its nearest centre closes
-        (:meth:`_settle_far_areas`), tens of milliseconds on a county's streets, when a
-        councillor first switches that centre off. Searching those areas now, twice the reach
-        and doubling until each has two current sites known, makes every single closure read
-        known distances: the nearest remaining site is within the searched radius, so it is
-        exact. It costs the engine's set-up what the first closures would have cost.
-        """
-        current = np.arange(len(self.current))  # the current centres are the first columns
-        if len(current) < 2:
-            return
-        rows = np.flatnonzero(np.isfinite(self.distance[:, current]).sum(axis=1) < 2)
-        self._search_further(
-            rows,
-            2 * self.distances.max_metres,
-            lambda found: np.isfinite(found[:, current]).sum(axis=1) >= 2,
-        )
-
-    def _search_further(
-        self, rows: np.ndarray, radius: float, enough: Callable[[np.ndarray], np.ndarray]
-    ) -> None:
-        """Search the areas ``rows`` to every site as far as ``radius`` along the streets,
-        doubling it (up to 32 times the reach, then with no limit) for the rows where
-        ``enough(found)`` is still false; keep every distance found (exact: an earlier, longer
-        search's stay too) and record how far, and with how many sites, each row was searched.
-        A search costs about its radius squared, so each row stops as soon as it has enough."""
-        while len(rows):
-            found = self.distances.matrix(
-                self.area_xy[rows], self.site_xy, complete=False, max_metres=radius
-            )
-            self.distance[rows] = np.where(np.isfinite(found), found, self.distance[rows])
-            self._settled["sites"][rows] = self._sites
-            self._settled["radius"][rows] = radius
-            if np.isinf(radius):
-                break
-            rows = rows[~enough(found)]
-            radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
-
-    def _settle_far_areas(
-        self, columns: np.ndarray, nearest: np.ndarray, metres: np.ndarray
-    ) -> None:
-        """Along a street network, make each area's nearest site exact beyond the searched reach
-        (in place).
-
-        Paths are searched only as far as the largest reach (``distances.max_metres``): within
-        it every distance is known, so a nearest site found within it is the nearest. An area
-        whose nearest open site is further (a closure left none nearby, or its only site was
-        always far) may have a nearer site whose distance was never searched (``inf``): its
-        distances to every site are searched again as far as its nearest found, once (kept,
-        so the next scenario reads them), and its nearest is chosen again. This is what a
-        fresh assessment finds (:meth:`NetworkDistances.matrix` with ``complete``).
-
-        Only an open site whose distance is unknown can be nearer, and not one whose straight
-        line alone exceeds the area's nearest by more than :data:`_STREET_SLACK` allows: along
-        the streets it can only be further (a street is never shorter than the straight line
-        between its ends), so a far-off new site costs no search."""
-        far = np.flatnonzero(metres > self.distances.max_metres)
-        if not len(far):
-            return
-        settled = self._settled
-        # An open site might be nearer when its distance is unknown (inf: beyond what was
-        # searched for this area) and its straight line is not already too long.
-        unknown = ~np.isfinite(self.distance[np.ix_(far, columns)])
-        unsearched = (columns[None, :] >= settled["sites"][far, None]) | (
-            settled["radius"][far, None] < metres[far, None]
-        )
-        straight = np.hypot(
-            self.area_xy[far, 0, None] - self.site_xy[columns, 0][None, :],
-            self.area_xy[far, 1, None] - self.site_xy[columns, 1][None, :],
-        )
-        stale = (unknown & unsearched & (straight * _STREET_SLACK <= metres[far, None])).any(axis=1)
-        rows = far[stale]
-        for group in (rows[np.isfinite(metres[rows])], rows[~np.isfinite(metres[rows])]):
-            if not len(group):
-                continue
-            # As far as the furthest nearest found; for areas with no open site known, twice
-            # the reach, then doubling until each has one.
-            radius = float(metres[group].max()) + 1.0
-            if not np.isfinite(radius):
-                radius = 2 * self.distances.max_metres
-            self._search_further(
-                group, radius, lambda found: np.isfinite(found[:, columns]).any(axis=1)
+        if self._streets is not None:
+            searched = self._streets.settle_far_areas(
+                self.distance, self.site_xy, sites.columns, nearest, metres
             )
             base = self._fast.get("base")
-            if base is not None:
+            if base is not None and len(searched):
                 # The current network's nearest, for :meth:`_nearest_after`, from the same
                 # distances (a tie beyond the reach may now be seen).
                 current = self._fast["columns"]
-                base[0][group], base[1][group] = nearest_centre(
-                    self.area_xy[group],
+                base[0][searched], base[1][searched] = nearest_centre(
+                    self.area_xy[searched],
                     self.site_xy[current],
-                    distances=self.distance[np.ix_(group, current)],
+                    distances=self.distance[np.ix_(searched, current)],
                 )
-        nearest[far], metres[far] = nearest_centre(
-            self.area_xy[far],
-            self.site_xy[columns],
-            distances=self.distance[np.ix_(far, columns)],
-        )
+        return nearest, metres
 
     def _reach_for(self, standards: Standards) -> np.ndarray:
         """Each assessed area's reach standard in metres under ``standards`` (cached)."""
