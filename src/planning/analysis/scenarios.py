@@ -12,13 +12,15 @@ The scenario itself (its actions, file format and effect on a centre table) is
 :mod:`planning.analysis.scenario_actions`; what an evaluation gives is
 :mod:`planning.analysis.scenario_results`; setting two evaluations side by side is
 :mod:`planning.analysis.scenario_comparison`. This module evaluates, and re-exports the others,
-so the whole what-if API is imported from here.
+so the whole what-if API is imported from here. The engine's array path (a plain scenario
+applied to the current network's arrays, and its headline sums) is
+:mod:`planning.analysis.scenario_arrays`; its searches beyond the reach along a street network
+are :mod:`planning.analysis.scenario_search`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -26,29 +28,27 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planning._errors import ValidationError
 from planning._validate import require_same_crs
-from planning.analysis.distance import _TIE_METRES, area_points, metres_between
+from planning.analysis.distance import area_points, metres_between
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.scenario_actions import (
     ACTIONS,
     CENTRE_FIELDS,
-    LOCATION_KEYS,
-    STANDARD_KEYS,
     Action,
     Scenario,
     ScenarioFile,
     apply_scenario,
     centre_table,
     load_scenario,
-    parse_capacity,
     scenario_from_dict,
     scenario_json_schema,
     table_to_centres,
 )
+from planning.analysis.scenario_arrays import NetworkArrays, Sites
 from planning.analysis.scenario_comparison import HEADLINES, Comparison, compare, headlines
 from planning.analysis.scenario_results import Evaluation, Headline
+from planning.analysis.scenario_search import StreetSearch
 from planning.analysis.sufficiency import (
     SufficiencyResult,
     _validate_centres,
@@ -58,16 +58,8 @@ from planning.analysis.sufficiency import (
     reach_flags,
 )
 from planning.analysis.sufficiency_counts import count_matrix, group_sums, shares_frame
-from planning.analysis.sufficiency_verdicts import (
-    authority_figures,
-    cross_boundary_reasons,
-    load_status,
-    locality_table,
-    resident_shares,
-    verdict,
-)
+from planning.analysis.sufficiency_verdicts import authority_figures, load_status, locality_table
 from planning.inputs.areas import authority_boundary, within_authority
-from planning.inputs.locations import MAX_SITE_DISTANCE_M, locate_point
 from planning.standards import Standards
 
 # The scenario's definition and its comparison live in their own modules; this one evaluates,
@@ -95,37 +87,10 @@ __all__ = [
 ]
 
 
-#: A street route is at least this share of the straight line between its ends (1 in theory;
-#: the margin covers lengths measured on the ellipsoid and rounded, as in an osmnx GraphML).
-_STREET_SLACK = 0.9
-
 #: Groups of sites whose residents' nearest metres the engine keeps along a street network
 #: (:meth:`ScenarioEngine.resident_nearest`): a dashboard session's changes, each a few
 #: kilobytes per group.
 _GROUPS_KEPT = 256
-
-
-@dataclass
-class _Sites:
-    """A scenario's open sites as arrays, in the order of its centre table: the current
-    centres kept (in their order), then the new sites (in the order opened)."""
-
-    ids: np.ndarray
-    names: np.ndarray
-    #: Each site's column in the engine's distance matrix.
-    columns: np.ndarray
-    neighbour: np.ndarray
-    inside: np.ndarray
-    standards: Standards
-    #: Position among the current centres of a site still where it was, -1 for one opened or
-    #: moved; ``None`` when :func:`apply_scenario` built the table (``table``).
-    origin: np.ndarray | None = None
-    table: pd.DataFrame | None = None
-    #: The current centres kept, the columns changed on them (by position) and the new sites'
-    #: rows: for :meth:`ScenarioEngine._fields`.
-    kept: np.ndarray | None = None
-    edits: dict[int, dict[str, Any]] = field(default_factory=dict)
-    added: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ScenarioEngine:
@@ -216,19 +181,26 @@ class ScenarioEngine:
                 self.area_xy[:, 1, None] - xy[None, :, 1],
             )
         self._static = self._static_arrays(self.assessed)
-        self._fast: dict[str, Any] = {}
+        # The current network as arrays, which plain scenarios are applied to (the array path).
+        self._arrays = NetworkArrays(
+            self,
+            self.current,
+            standards=standards,
+            inside=self._inside,
+            under5=self._static["under5"],
+            band=self._static["band"],
+        )
+        # Each area's reach standard, and its need flags for headlines, by standards.
+        self._reach: dict[tuple[float, float], np.ndarray] = {}
+        self._headline_need: dict[tuple[Any, ...], tuple[np.ndarray, float]] = {}
         self._band_index = pd.Index(list(BAND_LABELS), name="deprivation_band")
-        # Along a street network: for each area, how many sites' distances were searched
-        # beyond the reach, and how far (see :meth:`_settle_far_areas`).
-        self._settled = {
-            "sites": np.zeros(len(self.area_xy), dtype=np.int64),
-            "radius": np.zeros(len(self.area_xy)),
-        }
+        # Along a street network: how far each area was searched beyond the reach.
+        self._streets = StreetSearch(distances, self.area_xy) if distances is not None else None
         # Residents' metres to the nearest of a group of sites at any distance, by the group's
         # site columns (:meth:`resident_nearest`).
         self._group_nearest: dict[frozenset[int], np.ndarray] = {}
-        if distances is not None:
-            self._search_past_one_closure()
+        if self._streets is not None:
+            self._streets.past_one_closure(self.distance, self.site_xy, current=len(self.current))
         self.baseline = self.evaluate(Scenario())
 
     @classmethod
@@ -391,7 +363,7 @@ class ScenarioEngine:
         kept = np.flatnonzero(listed)
         position = np.full(k, -1)
         position[kept] = np.arange(len(kept))
-        fields = self._fields(sites)
+        fields = self._arrays.fields(sites)
         loads = loads_all[kept]
         resident_loads = by_resident[kept, 0]
         names = sites.names[kept]
@@ -467,15 +439,15 @@ class ScenarioEngine:
         """
         sites = self._sites_after(scenario)
         nearest, metres = self._nearest_for(sites)
-        return self._headline_figures(
+        deprived, under5_income_deprived = self._need_flags(sites.standards)
+        return self._arrays.headline(
             scenario,
-            sites.standards,
-            sites.ids,
-            sites.names,
-            sites.neighbour,
-            sites.inside,
+            sites,
             nearest,
             metres,
+            reach=self._reach_for(sites.standards),
+            deprived=deprived,
+            under5_income_deprived=under5_income_deprived,
         )
 
     def headline_table(self, scenarios: list[Scenario]) -> pd.DataFrame:
@@ -502,7 +474,12 @@ class ScenarioEngine:
         index = pd.Index([scenario.name for scenario in scenarios], name="scenario")
         return pd.DataFrame(rows, index=index)
 
-    def _sites_after(self, scenario: Scenario) -> _Sites:
+    def _apply_to_arrays(self, scenario: Scenario) -> Sites | None:
+        """The scenario's network as arrays, or ``None`` when :func:`apply_scenario` must decide
+        (:meth:`NetworkArrays.apply`)."""
+        return self._arrays.apply(scenario)
+
+    def _sites_after(self, scenario: Scenario) -> Sites:
         """The scenario's sites as arrays: applied to arrays when it is a plain list of changes,
         otherwise by :func:`apply_scenario` (which applies it or raises its usual error)."""
         sites = self._apply_to_arrays(scenario)
@@ -518,7 +495,7 @@ class ScenarioEngine:
                 table["northing"].to_numpy(float)[unknown],
             )
         columns = np.array([self.column(x, y) for x, y in zip(table["easting"], table["northing"])])
-        return _Sites(
+        return Sites(
             ids=table.index.to_numpy(dtype=object),
             names=table["name"].to_numpy(dtype=object),
             columns=columns,
@@ -528,7 +505,7 @@ class ScenarioEngine:
             table=table,
         )
 
-    def _nearest_for(self, sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest_for(self, sites: Sites) -> tuple[np.ndarray, np.ndarray]:
         """Each assessed area's nearest open site and the metres to it (the assessment's rule:
         :func:`planning.analysis.distance.nearest`), exact along a street network too."""
         if sites.origin is None:
@@ -536,152 +513,33 @@ class ScenarioEngine:
                 self.area_xy, self.site_xy[sites.columns], distances=self.distance[:, sites.columns]
             )
         else:
-            nearest, metres = self._nearest_after(sites.columns, sites.origin)
-        if self.distances is not None:
-            self._settle_far_areas(sites.columns, nearest, metres)
+            nearest, metres = self._arrays.nearest_after(sites.columns, sites.origin)
+        if self._streets is not None:
+            searched = self._streets.settle_far_areas(
+                self.distance, self.site_xy, sites.columns, nearest, metres
+            )
+            # Those areas' nearest current centre, which the array path starts from, too.
+            self._arrays.renew_nearest(searched)
         return nearest, metres
-
-    def _search_past_one_closure(self) -> None:
-        """Along a street network, search each area far enough to know its two nearest current
-        sites, once, at set-up (in place).
-
-        Paths are searched as far as the largest reach; an area with one current site or none
-        within it would need a longer search the first time its nearest centre closes
-        (:meth:`_settle_far_areas`), tens of milliseconds on a county's streets, when a
-        councillor first switches that centre off. Searching those areas now, twice the reach
-        and doubling until each has two current sites known, makes every single closure read
-        known distances: the nearest remaining site is within the searched radius, so it is
-        exact. It costs the engine's set-up what the first closures would have cost.
-        """
-        current = np.arange(len(self.current))  # the current centres are the first columns
-        if len(current) < 2:
-            return
-        rows = np.flatnonzero(np.isfinite(self.distance[:, current]).sum(axis=1) < 2)
-        self._search_further(
-            rows,
-            2 * self.distances.max_metres,
-            lambda found: np.isfinite(found[:, current]).sum(axis=1) >= 2,
-        )
-
-    def _search_further(
-        self, rows: np.ndarray, radius: float, enough: Callable[[np.ndarray], np.ndarray]
-    ) -> None:
-        """Search the areas ``rows`` to every site as far as ``radius`` along the streets,
-        doubling it (up to 32 times the reach, then with no limit) for the rows where
-        ``enough(found)`` is still false; keep every distance found (exact: an earlier, longer
-        search's stay too) and record how far, and with how many sites, each row was searched.
-        A search costs about its radius squared, so each row stops as soon as it has enough."""
-        while len(rows):
-            found = self.distances.matrix(
-                self.area_xy[rows], self.site_xy, complete=False, max_metres=radius
-            )
-            self.distance[rows] = np.where(np.isfinite(found), found, self.distance[rows])
-            self._settled["sites"][rows] = self._sites
-            self._settled["radius"][rows] = radius
-            if np.isinf(radius):
-                break
-            rows = rows[~enough(found)]
-            radius = 2 * radius if radius < 32 * self.distances.max_metres else np.inf
-
-    def _settle_far_areas(
-        self, columns: np.ndarray, nearest: np.ndarray, metres: np.ndarray
-    ) -> None:
-        """Along a street network, make each area's nearest site exact beyond the searched reach
-        (in place).
-
-        Paths are searched only as far as the largest reach (``distances.max_metres``): within
-        it every distance is known, so a nearest site found within it is the nearest. An area
-        whose nearest open site is further (a closure left none nearby, or its only site was
-        always far) may have a nearer site whose distance was never searched (``inf``): its
-        distances to every site are searched again as far as its nearest found, once (kept,
-        so the next scenario reads them), and its nearest is chosen again. This is what a
-        fresh assessment finds (:meth:`NetworkDistances.matrix` with ``complete``).
-
-        Only an open site whose distance is unknown can be nearer, and not one whose straight
-        line alone exceeds the area's nearest by more than :data:`_STREET_SLACK` allows: along
-        the streets it can only be further (a street is never shorter than the straight line
-        between its ends), so a far-off new site costs no search."""
-        far = np.flatnonzero(metres > self.distances.max_metres)
-        if not len(far):
-            return
-        settled = self._settled
-        # An open site might be nearer when its distance is unknown (inf: beyond what was
-        # searched for this area) and its straight line is not already too long.
-        unknown = ~np.isfinite(self.distance[np.ix_(far, columns)])
-        unsearched = (columns[None, :] >= settled["sites"][far, None]) | (
-            settled["radius"][far, None] < metres[far, None]
-        )
-        straight = np.hypot(
-            self.area_xy[far, 0, None] - self.site_xy[columns, 0][None, :],
-            self.area_xy[far, 1, None] - self.site_xy[columns, 1][None, :],
-        )
-        stale = (unknown & unsearched & (straight * _STREET_SLACK <= metres[far, None])).any(axis=1)
-        rows = far[stale]
-        for group in (rows[np.isfinite(metres[rows])], rows[~np.isfinite(metres[rows])]):
-            if not len(group):
-                continue
-            # As far as the furthest nearest found; for areas with no open site known, twice
-            # the reach, then doubling until each has one.
-            radius = float(metres[group].max()) + 1.0
-            if not np.isfinite(radius):
-                radius = 2 * self.distances.max_metres
-            self._search_further(
-                group, radius, lambda found: np.isfinite(found[:, columns]).any(axis=1)
-            )
-            base = self._fast.get("base")
-            if base is not None:
-                # The current network's nearest, for :meth:`_nearest_after`, from the same
-                # distances (a tie beyond the reach may now be seen).
-                current = self._fast["columns"]
-                base[0][group], base[1][group] = nearest_centre(
-                    self.area_xy[group],
-                    self.site_xy[current],
-                    distances=self.distance[np.ix_(group, current)],
-                )
-        nearest[far], metres[far] = nearest_centre(
-            self.area_xy[far],
-            self.site_xy[columns],
-            distances=self.distance[np.ix_(far, columns)],
-        )
 
     def _reach_for(self, standards: Standards) -> np.ndarray:
         """Each assessed area's reach standard in metres under ``standards`` (cached)."""
-        fast = self._fast_state()
         key = (standards.reach_m, standards.rural_reach_m)
-        if key not in fast["reach"]:
-            fast["reach"][key] = area_reach_standard(self.assessed, standards)
-        reach: np.ndarray = fast["reach"][key]
-        return reach
+        if key not in self._reach:
+            self._reach[key] = area_reach_standard(self.assessed, standards)
+        return self._reach[key]
 
-    def _fields(self, sites: _Sites) -> dict[str, np.ndarray]:
-        """The scenario's centre table as one array per column (``in_authority`` known)."""
-        if sites.table is not None:
-            fields = {
-                column: sites.table[column].to_numpy(dtype=object)
-                for column in self.current.columns
-            }
-            for column in ("capacity", "easting", "northing"):
-                fields[column] = sites.table[column].to_numpy(float)
-        else:
-            assert sites.kept is not None
-            fast = self._fast_state()
-            rows = np.flatnonzero(sites.kept)
-            fields = {column: values[rows] for column, values in fast["fields"].items()}
-            for at, changes in sites.edits.items():
-                if sites.kept[at]:
-                    row = int(np.searchsorted(rows, at))
-                    for column, value in changes.items():
-                        fields[column][row] = value
-            if sites.added:
-                for column in fields:
-                    values = [site[column] for site in sites.added]
-                    fields[column] = np.concatenate(
-                        [fields[column], np.array(values, dtype=fields[column].dtype)]
-                    )
-        fields["neighbour"] = sites.neighbour
-        fields["in_authority"] = sites.inside
-        fields["centre_id"] = sites.ids
-        return fields
+    def _need_flags(self, standards: Standards) -> tuple[np.ndarray, float]:
+        """Each assessed area's most-deprived flag and the authority's under-5s in
+        income-deprived families under ``standards``, for :meth:`headline` (cached)."""
+        key = self._need_key(standards)
+        if key not in self._headline_need:
+            need = self.need_for(standards)
+            self._headline_need[key] = (
+                need["most_deprived_30"].to_numpy(bool),
+                float(need["under5_income_deprived"].to_numpy(float)[: self.residents].sum()),
+            )
+        return self._headline_need[key]
 
     def _centre_frame(
         self, fields: dict[str, np.ndarray], *, rows: np.ndarray | None = None, **extra: Any
@@ -694,311 +552,6 @@ class ScenarioEngine:
         data.update(extra)
         index = pd.Index(fields["centre_id"][pick], name=self.current.index.name)
         return pd.DataFrame(data, index=index)
-
-    def _nearest_after(
-        self, columns: np.ndarray, origin: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each area's nearest open site (:func:`planning.analysis.distance.nearest`), updated
-        from the current network's instead of recomputed over every site.
-
-        ``origin`` gives, for each site of the scenario (``columns``), its position among the
-        current centres when it is one of them, still where it was, and -1 for a site opened or
-        moved (the list keeps the current centres' order, as :func:`apply_scenario`). An area
-        keeps its current nearest centre when that centre is unchanged and no opened or moved
-        site is within a millimetre of it or nearer: removing other sites or adding farther
-        ones cannot change the rule's answer (its nearest, first listed on a tie). Every other
-        area is compared with all open sites. So the answer is exact, and an England-sized
-        network costs a few columns, not a copy of the whole matrix.
-        """
-        fast = self._fast_state()
-        if "base" not in fast:
-            base = fast["columns"]
-            fast["base"] = nearest_centre(
-                self.area_xy, self.site_xy[base], distances=self.distance[:, base]
-            )
-        base_nearest, base_metres = fast["base"]
-        # Where each current centre sits in the scenario's list (-1: closed or moved).
-        unchanged = origin >= 0
-        position = np.full(len(fast["columns"]), -1)
-        position[origin[unchanged]] = np.flatnonzero(unchanged)
-        nearest = position[base_nearest]
-        metres = base_metres.copy()
-        redo = nearest < 0
-        added = columns[~unchanged]
-        if len(added):
-            redo |= (self.distance[:, added] <= base_metres[:, None] + _TIE_METRES).any(axis=1)
-        rows = np.flatnonzero(redo)
-        if len(rows):
-            nearest[rows], metres[rows] = nearest_centre(
-                self.area_xy[rows],
-                self.site_xy[columns],
-                distances=self.distance[np.ix_(rows, columns)],
-            )
-        return nearest, metres
-
-    def _fast_state(self) -> dict[str, Any]:
-        """Arrays of the current network for the array path, made on first use."""
-        if not self._fast:
-            current = self.current
-            own = ~current["neighbour"].to_numpy(bool)
-            self._fast = {
-                "ids": current.index.to_numpy(dtype=object),
-                "position": {cid: i for i, cid in enumerate(current.index)},
-                "names": current["name"].to_numpy(dtype=object),
-                "columns": np.array(
-                    [self.column(x, y) for x, y in zip(current["easting"], current["northing"])]
-                ),
-                "neighbour": current["neighbour"].to_numpy(bool),
-                "inside": current["in_authority"].to_numpy(dtype=bool, na_value=False),
-                # The table's other columns, edited by copying (text as Python objects).
-                "fields": {
-                    column: current[column].to_numpy(
-                        dtype=float if column in ("capacity", "easting", "northing") else object
-                    )
-                    for column in current.columns
-                    if column not in ("neighbour", "in_authority")
-                },
-                # For a new site's locality (:func:`_nearest_locality`): the council's centres.
-                "own_xy": current.loc[own, ["easting", "northing"]].to_numpy(float),
-                "own_locality": current["locality"].to_numpy(dtype=object)[own],
-                "inside_by_key": {},
-                "standards": {},
-                "reach": {},
-                "need": {},
-            }
-        return self._fast
-
-    def _apply_to_arrays(self, scenario: Scenario) -> _Sites | None:
-        """The scenario's network as arrays, or ``None`` when :func:`apply_scenario` must decide
-        (an action it would refuse, or one whose effect on the table order is not a plain
-        close/open/move). Each change to a column is noted, for :meth:`_fields`, as
-        :func:`apply_scenario` would make it."""
-        fast = self._fast_state()
-        position = fast["position"]
-        kept = np.ones(len(fast["ids"]), dtype=bool)
-        moved = np.zeros(len(fast["ids"]), dtype=bool)
-        columns = fast["columns"].copy()
-        inside = fast["inside"].copy()
-        edits: dict[int, dict[str, Any]] = {}  # position of a current centre -> changed columns
-        new: dict[str, dict[str, Any]] = {}  # id -> the new site's row, in opening order
-        changes: dict[str, Any] = {}
-        for number, action in enumerate(scenario.actions, start=1):
-            cid = str(action.centre_id)  # every action but 'standard' names a centre
-            what = f"action {number} ({action.kind} {action.centre_id})"
-            current = cid in position and kept[position[cid]]
-            if action.kind == "standard":
-                changes.update({STANDARD_KEYS[k]: v for k, v in action.values})
-                continue
-            if action.kind == "open":
-                if cid in position or cid in new:
-                    return None
-                site = self._fast_site(action, what)
-                kind = str(action.get("kind", "") or "").lower()
-                if site is None or kind not in ("", "hub", "branch"):
-                    return None
-                try:
-                    capacity = parse_capacity(action.get("capacity"), what)
-                except ValidationError:
-                    return None
-                column, flag, x, y = site
-                new[cid] = {
-                    "name": str(action.get("name", cid)),
-                    "locality": str(action.get("locality", "") or self._new_locality(x, y)),
-                    "kind": kind,
-                    "capacity": capacity,
-                    "services": str(action.get("services", "") or ""),
-                    "source": "scenario",
-                    "easting": x,
-                    "northing": y,
-                    "column": column,
-                    "inside": flag,
-                }
-                continue
-            if not current and cid not in new:
-                return None  # unknown or already closed: apply_scenario says which
-            row = edits.setdefault(position[cid], {}) if current else new[cid]
-            if action.kind == "close":
-                if current:
-                    kept[position[cid]] = False
-                else:
-                    del new[cid]
-            elif action.kind == "move":
-                site = self._fast_site(action, what)
-                if site is None:
-                    return None
-                column, flag, x, y = site
-                row.update(easting=x, northing=y)
-                if current:
-                    columns[position[cid]], inside[position[cid]] = column, flag
-                    moved[position[cid]] = True
-                else:
-                    row.update(column=column, inside=flag)
-            elif action.kind == "capacity":
-                try:
-                    row["capacity"] = parse_capacity(action.get("capacity"), what)
-                except ValidationError:
-                    return None
-            elif action.kind == "services":
-                kind = action.get("kind")
-                if kind is not None:
-                    if str(kind).lower() not in ("hub", "branch", ""):
-                        return None
-                    row["kind"] = str(kind).lower()
-                if action.get("services") is not None:
-                    row["services"] = str(action.get("services"))
-        if not kept.any() and not new:
-            return None
-        standards = self._fast_standards(changes)
-        if standards is None:
-            return None
-        added = list(new.values())
-        origin = np.where(moved, -1, np.arange(len(kept)))[kept]
-        return _Sites(
-            ids=np.concatenate([fast["ids"][kept], np.array(list(new), dtype=object)]),
-            names=np.concatenate(
-                [fast["names"][kept], np.array([a["name"] for a in added], dtype=object)]
-            ),
-            columns=np.concatenate(
-                [columns[kept], np.array([a["column"] for a in added], dtype=int)]
-            ),
-            neighbour=np.concatenate([fast["neighbour"][kept], np.zeros(len(added), bool)]),
-            inside=np.concatenate(
-                [inside[kept], np.array([a["inside"] for a in added], dtype=bool)]
-            ),
-            standards=standards,
-            origin=np.concatenate([origin, np.full(len(added), -1)]),
-            kept=kept,
-            edits=edits,
-            added=added,
-        )
-
-    def _new_locality(self, x: float, y: float) -> str:
-        """:func:`_nearest_locality` of the current table, from the engine's arrays."""
-        fast = self._fast
-        if not len(fast["own_locality"]):
-            return "New sites"
-        gap = np.hypot(fast["own_xy"][:, 0] - x, fast["own_xy"][:, 1] - y)
-        return str(fast["own_locality"][int(gap.argmin())])
-
-    def _fast_site(self, action: Action, what: str) -> tuple[int, bool, float, float] | None:
-        """A site's column, whether it is inside the authority and its easting and northing,
-        or ``None`` when :func:`apply_scenario` would refuse the location."""
-        try:
-            x, y = locate_point(**{k: action.get(k) for k in LOCATION_KEYS}, what=what)
-        except ValidationError:
-            return None
-        column = self.column(x, y)
-        fast = self._fast
-        if "point_gap" not in fast:
-            # How far each area's point is from its own polygon (0 when inside): the distance
-            # from a site to the authority is at most distance to a point + that gap.
-            points = shapely.points(self.area_xy[: self.residents])
-            fast["point_gap"] = shapely.distance(self.areas.geometry.to_numpy(), points)
-        bound = self.distance[: self.residents, column] + fast["point_gap"]
-        if not bound.min() <= MAX_SITE_DISTANCE_M:
-            return None  # perhaps far: the exact rule (and its message) in apply_scenario
-        key = (round(x, 1), round(y, 1))
-        if key not in fast["inside_by_key"]:
-            fast["inside_by_key"][key] = bool(self._inside([x], [y])[0])
-        return column, fast["inside_by_key"][key], x, y
-
-    def _fast_standards(self, changes: dict[str, Any]) -> Standards | None:
-        """The standards after the scenario's changes (cached), or ``None`` if refused."""
-        if not changes:
-            return self.standards
-        key = tuple(sorted(changes.items()))
-        cache = self._fast["standards"]
-        if key not in cache:
-            try:
-                cache[key] = self.standards.replace(**changes)
-            except ValidationError:
-                return None
-        standards: Standards = cache[key]
-        return standards
-
-    def _headline_figures(
-        self,
-        scenario: Scenario,
-        standards: Standards,
-        ids: np.ndarray,
-        names: np.ndarray,
-        neighbour: np.ndarray,
-        inside: np.ndarray,
-        nearest: np.ndarray,
-        metres: np.ndarray,
-    ) -> Headline:
-        """The sums of :meth:`evaluate` and :func:`authority_figures`, on arrays only."""
-        fast = self._fast_state()
-        need_key = self._need_key(standards)
-        if need_key not in fast["need"]:
-            need = self.need_for(standards)
-            fast["need"][need_key] = (
-                need["most_deprived_30"].to_numpy(bool),
-                float(need["under5_income_deprived"].to_numpy(float)[: self.residents].sum()),
-            )
-        n = self.residents
-        under5 = self._static["under5"]
-        resident_u5 = under5[:n]
-        deprived = fast["need"][need_key][0][:n]
-        within = (metres <= self._reach_for(standards))[:n]
-        reached = resident_u5 * within
-        total, total_within = float(resident_u5.sum()), float(reached.sum())
-        deprived_u5 = float(resident_u5[deprived].sum())
-        other_u5 = total - deprived_u5
-
-        def share(numerator: float, denominator: float) -> float:
-            return numerator / denominator if denominator > 0 else float("nan")
-
-        deprived_within = float(reached[deprived].sum())
-        bands = self._static["band"][:n]
-        by_band = np.bincount(bands, weights=resident_u5, minlength=len(BAND_LABELS))
-        within_band = np.bincount(bands, weights=reached, minlength=len(BAND_LABELS))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            band_share = np.where(
-                by_band > 0, within_band / np.where(by_band > 0, by_band, 1), np.nan
-            )
-        k = len(ids)
-        loads_all = np.bincount(nearest, weights=under5, minlength=k)
-        resident = np.bincount(nearest[:n], weights=resident_u5, minlength=k)
-        served_areas = np.bincount(nearest[:n], minlength=k)
-        listed = ~neighbour | (served_areas > 0)
-        load, resident, served = loads_all[listed], resident[listed], served_areas[listed] > 0
-        inside_listed = inside[listed]
-        equivalents = float(resident_shares(resident[served], load[served]).sum())
-        figures: dict[str, Any] = {
-            "under5": total,
-            "deprived_under5": deprived_u5,
-            "share_within_reach": share(total_within, total),
-            "share_deprived_within_reach": share(deprived_within, deprived_u5),
-            "centres": int(served.sum()),
-            "centre_equivalents": equivalents,
-            "centres_outside_serving": int((~inside_listed & served).sum()),
-            "under5_nearest_outside": float(resident[~inside_listed].sum()),
-        }
-        rag, why = verdict(
-            figures, standards, centre_loads=load[served], centre_names=names[listed][served]
-        )
-        reasons = why + cross_boundary_reasons(figures, load, inside_listed)
-        return Headline(
-            scenario=scenario,
-            standards=standards,
-            share_within_reach=figures["share_within_reach"],
-            share_deprived_within_reach=figures["share_deprived_within_reach"],
-            share_other_within_reach=share(total_within - deprived_within, other_u5),
-            under5=total,
-            under5_within_reach=total_within,
-            deprived_under5=deprived_u5,
-            deprived_under5_within_reach=deprived_within,
-            under5_income_deprived=fast["need"][need_key][1],
-            band_share_within_reach=band_share,
-            centre_ids=ids[listed].astype(str),
-            centre_under5=load,
-            centre_under5_residents=resident,
-            centre_equivalents=equivalents,
-            under5_per_centre=total / equivalents if equivalents > 0 else float("nan"),
-            rag=rag,
-            reasons=reasons,
-        )
 
     def compare(self, scenario: Scenario) -> Comparison:
         """Evaluate ``scenario`` and compare it with the current network."""
