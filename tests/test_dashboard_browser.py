@@ -18,7 +18,7 @@ import pytest
 from planning.apps.dashboard.server import launch
 from planning.apps.dashboard.model import Dashboard
 from planning.inputs.centres import read_centres
-from planning.analysis.scenarios import Scenario, ScenarioEngine
+from planning.analysis.scenarios import Scenario
 
 from conftest import REPO
 
@@ -190,15 +190,12 @@ def test_councillor_selects_a_locality_and_switches_a_centre_off(
         wait_for_card(page, key, text)
     assert page.text_content(scope) == "Locality: East"
 
-    started = time.perf_counter()
     page.click(".planning-centre-cc03 input[type=checkbox]")
     want = expected_cards(after.localities.loc["East"])
     wait_for_card(page, "share-within-reach", want["share-within-reach"])
-    round_trip = time.perf_counter() - started
     for key, text in want.items():
         wait_for_card(page, key, text)
     assert {key: card_text(page, key) for key in want} == want
-    assert round_trip < 5  # generous for a loaded CI machine; the benchmark measures it
     row = page.inner_text('.planning-table tr[data-locality="East"]')
     assert f"{100 * after.localities.loc['East', 'share_within_reach']:.1f}%" in row
     assert "Switched off: Illustrative site 3" in page.inner_text(".planning-summary")

@@ -9,7 +9,6 @@ different centre networks, pins a count of 1-4 down.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +78,8 @@ def test_networks_cannot_be_differenced(derby_publications):
     assert not tables["default"]["centre_id"].equals(tables["moved"]["centre_id"])
     assert (truth["registered"].between(1, 4)).sum() >= 10
     # An intruder with all three publications, centre and locality tables included.
-    start = time.perf_counter()
     attack = build(list(folders.values()), groups="exact")
     _assert_protected(cell_intervals(attack), truth)
-    assert time.perf_counter() - start < 60
     # The design: small-area counts are published the same way whatever the centres.
     for name in ("closed", "moved"):
         for column in ("registered", "sustained"):
@@ -143,9 +140,7 @@ def test_county_of_1000_areas(tmp_path):
     areas = _county()
     extract = synthetic_registrations(areas, seed=2, base_reach=0.1, as_of=AS_OF)
     result = assess_reach(registration_counts(extract, areas, as_of=AS_OF), areas)
-    start = time.perf_counter()
     published = publish_reach(result)
     folder = write_reach_outputs(published, tmp_path / "county")
     attack = build([folder], groups="exact")
     _assert_protected(cell_intervals(attack), result.areas)
-    assert time.perf_counter() - start < 60
