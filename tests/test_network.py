@@ -842,14 +842,14 @@ def test_the_engine_searches_each_group_of_sites_once(pbf: Path, monkeypatch) ->
     centres = centres.assign(kind=["branch", "hub", "branch"])
     result = assess_sufficiency(areas, centres, neighbours=neighbours, distances=distances)
     engine = ScenarioEngine.from_result(result)
-    searched: list[int] = []
-    real = NetworkDistances.nearest_in_groups
+    searched: list[int] = []  # one entry per real search (a Dijkstra from a group's sites)
+    real = NetworkDistances._from_group
 
-    def counted(self, origins, destinations, groups):
-        searched.append(len(destinations))
-        return real(self, origins, destinations, groups)
+    def counted(self, here, there, mask):
+        searched.append(int(mask.sum()))
+        return real(self, here, there, mask)
 
-    monkeypatch.setattr(NetworkDistances, "nearest_in_groups", counted)
+    monkeypatch.setattr(NetworkDistances, "_from_group", counted)
     before = services_for_evaluation(engine.baseline)
     ids = before.offers.index.tolist()
     hubs = frozenset(centres.index[centres["kind"] == "hub"])

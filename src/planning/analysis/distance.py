@@ -21,6 +21,7 @@ __all__ = [
     "centre_points",
     "metres_between",
     "nearest",
+    "nearest_distance",
     "pairs_within",
     "two_step_fca",
     "walking_minutes",
@@ -107,6 +108,14 @@ def metres_between(
     if len(sites) == 0:
         return np.empty((len(origins), 0))
     return distances.matrix(origins, sites, complete=False, max_metres=max_metres)
+
+
+def nearest_distance(distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per area (row) the smallest distance over the columns where ``mask`` is true; inf if
+    none."""
+    if not mask.any():
+        return np.full(distance.shape[0], np.inf)
+    return distance[:, mask].min(axis=1)
 
 
 def pairs_within(

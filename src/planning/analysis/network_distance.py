@@ -21,6 +21,7 @@ with no circuity factor (``circuity`` is 1).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -142,6 +143,13 @@ class NetworkDistances:
         self.network = network
         self.max_metres = float(max_metres)
         self._tree = cKDTree(network.node_xy)
+
+    @functools.cached_property
+    def _towards_destinations(self) -> csr_matrix:
+        """The graph a search from destinations walks: reversed on a directed (driving) graph,
+        so that its paths run *to* the destinations; built once per provider."""
+        graph = self.network.graph
+        return graph.T.tocsr() if self.network.directed else graph
 
     def describe(self) -> str:
         """Which distance was used, for notes and reports."""
@@ -278,9 +286,7 @@ class NetworkDistances:
         virtual node (see :meth:`nearest_in_groups`)."""
         if not mask.any() or len(here.node) == 0:
             return np.full(len(here.node), np.inf)
-        graph = self.network.graph
-        if self.network.directed:
-            graph = graph.T.tocsr()  # paths *to* the destinations
+        graph = self._towards_destinations
         n = graph.shape[0]
         # One edge per node (the CSR constructor would sum duplicates): the shortest snap leg
         # of the group's destinations there. Every edge carries _VIRTUAL_LEG more so that a
@@ -312,12 +318,9 @@ class NetworkDistances:
         destinations whose paths differ by less than their snap legs the choice may not be the
         nearest by a few metres; it is only used for areas with no destination within reach.
         """
-        graph = self.network.graph
-        if self.network.directed:
-            graph = graph.T.tocsr()  # paths *to* the destinations
         sources = np.unique(there.node)
         found, _, source = dijkstra(
-            graph,
+            self._towards_destinations,
             directed=self.network.directed,
             indices=sources,
             min_only=True,

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from planning._validate import require_same_crs
-from planning.analysis.distance import area_points, metres_between
+from planning.analysis.distance import area_points, metres_between, nearest_distance
 from planning.analysis.distance import nearest as nearest_centre
 from planning.analysis.need import BAND_LABELS
 from planning.analysis.scenario_actions import (
@@ -308,22 +308,18 @@ class ScenarioEngine:
         masks = {name: np.asarray(mask, dtype=bool) for name, mask in groups.items()}
         if self.distances is None:
             metres = metres_between(residents, sites_xy)
-            return {
-                name: metres[:, mask].min(axis=1) if mask.any() else np.full(len(residents), np.inf)
-                for name, mask in masks.items()
-            }
+            return {name: nearest_distance(metres, mask) for name, mask in masks.items()}
         columns = np.array([self.column(x, y) for x, y in sites_xy], dtype=np.int64)
-        out = {}
-        for name, mask in masks.items():
-            key = frozenset(columns[mask].tolist())
-            if key not in self._group_nearest:
-                if len(self._group_nearest) >= _GROUPS_KEPT:
-                    del self._group_nearest[next(iter(self._group_nearest))]  # the oldest
-                members = self.site_xy[sorted(key)]
-                self._group_nearest[key] = self.distances.nearest_in_groups(
-                    residents, members, {"group": np.ones(len(members), dtype=bool)}
-                )["group"]
-            out[name] = self._group_nearest[key]
+        keys = {name: frozenset(columns[mask].tolist()) for name, mask in masks.items()}
+        missing = {key: masks[name] for name, key in keys.items() if key not in self._group_nearest}
+        if missing:  # one call: the residents are snapped once for all the new groups
+            found = self.distances.nearest_in_groups(
+                residents, sites_xy, {str(i): mask for i, mask in enumerate(missing.values())}
+            )
+            self._group_nearest.update(zip(missing, found.values()))
+        out = {name: self._group_nearest[key] for name, key in keys.items()}
+        while len(self._group_nearest) > _GROUPS_KEPT:
+            del self._group_nearest[next(iter(self._group_nearest))]  # the oldest
         return out
 
     def evaluate(self, scenario: Scenario) -> Evaluation:

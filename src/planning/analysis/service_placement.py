@@ -15,8 +15,13 @@ import numpy as np
 import pandas as pd
 
 from planning._format import share
-from planning.analysis.distance import area_points, centre_points, metres_between
-from planning.analysis.services import _neighbour, nearest_distance
+from planning.analysis.distance import (
+    area_points,
+    centre_points,
+    metres_between,
+    nearest_distance,
+)
+from planning.analysis.services import _neighbour
 from planning.analysis.sufficiency import area_reach_standard
 from planning.inputs.areas import population_in_ages
 from planning.inputs.services import (

@@ -30,7 +30,12 @@ import numpy as np
 import pandas as pd
 
 from planning._format import share, whole_share
-from planning.analysis.distance import area_points, centre_points, metres_between
+from planning.analysis.distance import (
+    area_points,
+    centre_points,
+    metres_between,
+    nearest_distance,
+)
 from planning.analysis.need import BAND_LABELS, deprivation_band
 from planning.analysis.sufficiency import SufficiencyResult, area_reach_standard
 from planning.analysis.sufficiency_verdicts import RAG_ORDER
@@ -148,14 +153,6 @@ def _plain(value: Any) -> Any:
 
 def _rag(share: float, green: float, amber: float) -> str:
     return "Green" if share >= green else "Amber" if share >= amber else "Red"
-
-
-def nearest_distance(distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per area (row) the smallest distance over the columns where ``mask`` is true; inf if
-    none."""
-    if not mask.any():
-        return np.full(distance.shape[0], np.inf)
-    return distance[:, mask].min(axis=1)
 
 
 def _nearest_by_target(
